@@ -1,0 +1,79 @@
+// Writes a run's files into its output directory (README "Output files"):
+// <id>.jsonl (append-only, one whole record per write), <id>.md (atomically
+// replaced after each turn) and summary.json (atomically replaced).
+#ifndef CHATBATCH_RUN_OUTPUT_H_
+#define CHATBATCH_RUN_OUTPUT_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "chatbatch/error.h"
+#include "chatbatch/job.h"
+#include "chatbatch/turn_record.h"
+
+namespace chatbatch {
+
+enum class ConversationStatus { kPending, kRunning, kOk, kError };
+const char* ConversationStatusName(ConversationStatus status);
+
+struct ConversationOutcome {
+  std::string id;
+  ConversationStatus status = ConversationStatus::kPending;
+  int turns_ok = 0;
+  int turns_failed = 0;
+  std::string error;  // the failing turn's message
+};
+
+struct RunSummary {
+  std::string job_name;
+  std::string job_path;
+  std::string started_at;
+  std::string ended_at;  // "" while running
+  bool interrupted = false;
+  std::vector<ConversationOutcome> conversations;
+  int64_t chunks = 0;
+  int64_t bytes = 0;
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+  int64_t total_tokens = 0;
+};
+
+// Serialises one turn as a single-line JSON object (no trailing newline).
+std::string TurnRecordToJson(const TurnRecord& record);
+
+// Renders the deterministic Markdown transcript of a conversation.
+std::string RenderTranscript(const Conversation& conv,
+                             const std::vector<TurnRecord>& turns);
+
+// Serialises summary.json.
+std::string SummaryToJson(const RunSummary& summary);
+
+class RunOutput {
+ public:
+  // Creates "dir" (and parents) if needed.
+  static Result<std::unique_ptr<RunOutput>> Open(const std::string& dir);
+
+  const std::string& dir() const { return dir_; }
+
+  // Appends the record to <conv.id>.jsonl and rewrites <conv.id>.md.
+  // Refuses ids that are not IsSafeId().
+  Status AppendTurn(const Conversation& conv, const TurnRecord& record);
+
+  // Atomically replaces summary.json.
+  Status WriteSummary(const RunSummary& summary);
+
+  // Replaces "name" inside the directory via a temporary file + rename.
+  Status WriteFileAtomic(const std::string& name, const std::string& content);
+
+ private:
+  explicit RunOutput(std::string dir) : dir_(std::move(dir)) {}
+  std::string dir_;
+  std::map<std::string, std::vector<TurnRecord>> turns_;  // by conv id
+};
+
+}  // namespace chatbatch
+
+#endif  // CHATBATCH_RUN_OUTPUT_H_

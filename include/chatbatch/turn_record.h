@@ -1,0 +1,27 @@
+// The outcome of one turn, as recorded in <id>.jsonl and <id>.md.
+#ifndef CHATBATCH_TURN_RECORD_H_
+#define CHATBATCH_TURN_RECORD_H_
+
+#include <string>
+
+#include "chatbatch/reply.h"
+
+namespace chatbatch {
+
+struct TurnRecord {
+  int turn = 0;  // 1-based
+  std::string user;
+  Reply reply;  // whatever arrived, also for failed turns
+  std::string conversation_id;
+  bool ok = false;
+  std::string error;       // "" when ok
+  std::string error_kind;  // ErrorCodeName(), "" when ok
+  int http_status = 0;
+  double ttft_ms = -1;  // -1: no token arrived
+  double duration_ms = 0;
+  std::string started_at;  // ISO 8601 UTC with milliseconds
+};
+
+}  // namespace chatbatch
+
+#endif  // CHATBATCH_TURN_RECORD_H_
