@@ -1,1 +1,172 @@
-int main() { return 0; }
+// chatbatch: run batches of multi-turn chat conversations against
+// OpenAI-compatible streaming servers. See README.md.
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "chatbatch/job.h"
+#include "chatbatch/run_output.h"
+#include "chatbatch/runner.h"
+#include "chatbatch/transport.h"
+#include "exit_codes.h"
+#include "spdlog/sinks/basic_file_sink.h"
+#include "spdlog/spdlog.h"
+#include "status_printer.h"
+
+namespace chatbatch {
+namespace {
+
+struct RunFlags {
+  std::string job_path;
+  std::string output_dir;
+  int concurrency = 0;
+  std::vector<std::string> only;
+  bool verbose = false;
+  bool quiet = false;
+};
+
+void SetUpLogging(StatusPrinter* printer, const RunFlags& flags,
+                  const std::string& log_path) {
+  auto console = printer->MakeLogSink();
+  console->set_pattern("%^%l%$: %v");
+  console->set_level(flags.verbose ? spdlog::level::debug
+                     : flags.quiet ? spdlog::level::warn
+                                   : spdlog::level::info);
+  std::vector<spdlog::sink_ptr> sinks{console};
+  if (!log_path.empty()) {
+    try {
+      auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(log_path);
+      file->set_pattern("%Y-%m-%dT%H:%M:%S.%e %l %v");
+      file->set_level(spdlog::level::debug);
+      sinks.push_back(file);
+    } catch (const spdlog::spdlog_ex& e) {
+      std::fprintf(stderr, "warning: cannot open log file %s: %s\n",
+                   log_path.c_str(), e.what());
+    }
+  }
+  auto logger =
+      std::make_shared<spdlog::logger>("chatbatch", sinks.begin(), sinks.end());
+  logger->set_level(spdlog::level::debug);
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+}
+
+void PrintError(const Error& error) {
+  std::fprintf(stderr, "%s\n", error.message.c_str());
+}
+
+int Validate(const std::string& job_path) {
+  Result<Job> job = LoadJob(job_path);
+  if (!job) {
+    PrintError(job.error());
+    return kExitUsage;
+  }
+  size_t turns = 0;
+  for (const Conversation& c : job->conversations) turns += c.messages.size();
+  std::printf("%s: ok (%zu conversations, %zu turns)\n", job_path.c_str(),
+              job->conversations.size(), turns);
+  return kExitOk;
+}
+
+int Run(const RunFlags& flags) {
+  Result<Job> job = LoadJob(flags.job_path);
+  if (!job) {
+    PrintError(job.error());
+    return kExitUsage;
+  }
+  std::string dir =
+      flags.output_dir.empty() ? "runs/" + job->name : flags.output_dir;
+  Result<std::unique_ptr<RunOutput>> output = RunOutput::Open(dir);
+  if (!output) {
+    PrintError(output.error());
+    return kExitOutput;
+  }
+  StatusPrinter printer(stderr, flags.quiet);
+  SetUpLogging(&printer, flags, dir + "/chatbatch.log");
+
+  Runner* runner_ptr = nullptr;
+  auto transport = MakeCurlTransport({}, [&runner_ptr](int) {
+    if (runner_ptr != nullptr) runner_ptr->Interrupt();
+  });
+  if (!transport) {
+    PrintError(transport.error());
+    return kExitOutput;
+  }
+  RunOptions options;
+  options.concurrency = flags.concurrency;
+  options.only = flags.only;
+  Runner runner(*job, options, transport->get(), output->get(), &printer);
+  runner_ptr = &runner;
+  spdlog::debug("run of {} into {}", flags.job_path, dir);
+  Result<RunSummary> summary = runner.Run();
+  runner_ptr = nullptr;
+  printer.Finish();
+  if (!summary) {
+    spdlog::error("{}", summary.error().message);
+    return summary.error().code == ErrorCode::kUsage ? kExitUsage : kExitOutput;
+  }
+  int ok = 0, failed = 0, pending = 0;
+  for (const ConversationOutcome& c : summary->conversations) {
+    if (c.status == ConversationStatus::kOk) {
+      ++ok;
+    } else if (c.status == ConversationStatus::kError) {
+      ++failed;
+    } else {
+      ++pending;
+    }
+  }
+  std::printf("%d ok, %d failed", ok, failed);
+  if (pending > 0) std::printf(", %d not finished", pending);
+  std::printf("; transcripts in %s/\n", dir.c_str());
+  std::fflush(stdout);
+  spdlog::shutdown();
+  if (summary->interrupted) return kExitInterrupted;
+  return failed > 0 || pending > 0 ? kExitFailed : kExitOk;
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{
+      "chatbatch: run batches of multi-turn chat conversations against "
+      "OpenAI-compatible streaming servers"};
+  app.set_version_flag("--version",
+                       std::string("chatbatch ") + CHATBATCH_VERSION);
+  app.require_subcommand(1);
+
+  RunFlags run_flags;
+  CLI::App* run = app.add_subcommand("run", "Run a job's conversations");
+  run->add_option("JOB", run_flags.job_path, "Job file (YAML)")->required();
+  run->add_option("-o,--output", run_flags.output_dir,
+                  "Output directory (default runs/<name>/)");
+  run->add_option("-j,--concurrency", run_flags.concurrency,
+                  "Conversations in flight at once (default: the job's)")
+      ->check(CLI::PositiveNumber);
+  run->add_option("--only", run_flags.only,
+                  "Run only this conversation id (repeatable)");
+  auto* verbose =
+      run->add_flag("-v,--verbose", run_flags.verbose, "Log every turn");
+  run->add_flag("-q,--quiet", run_flags.quiet,
+                "Only warnings and errors, no progress")
+      ->excludes(verbose);
+
+  std::string validate_path;
+  CLI::App* validate = app.add_subcommand(
+      "validate", "Check a job file without sending anything");
+  validate->add_option("JOB", validate_path, "Job file (YAML)")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+  if (*validate) return Validate(validate_path);
+  return Run(run_flags);
+}
+
+}  // namespace
+}  // namespace chatbatch
+
+int main(int argc, char** argv) { return chatbatch::Main(argc, argv); }

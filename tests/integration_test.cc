@@ -1,1 +1,355 @@
+// End-to-end: the real chatbatch binary against the real chatbatch-mock
+// over loopback HTTP, on an ephemeral port.
+#include <curl/curl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "test_process.h"
+
+namespace chatbatch {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using testing::Process;
+using testing::ReadFile;
+using testing::WriteFile;
+
+size_t CollectBody(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+// One GET with libcurl; returns the body ("" on failure).
+std::string HttpGet(const std::string& url) {
+  std::string body;
+  CURL* curl = curl_easy_init();
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &CollectBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
+  CURLcode rc = curl_easy_perform(curl);
+  curl_easy_cleanup(curl);
+  return rc == CURLE_OK ? body : "";
+}
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+class IntegrationTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    char tmpl[] = "/tmp/chatbatch_it_XXXXXX";
+    suite_dir_ = mkdtemp(tmpl);
+    fs::path port_file = suite_dir_ / "port";
+    mock_ = new Process({CHATBATCH_MOCK_BIN, "--port", "0", "--port-file",
+                         port_file.string(), "-q"},
+                        suite_dir_ / "mock.out", suite_dir_ / "mock.err");
+    for (int i = 0; i < 1000 && !fs::exists(port_file); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::string port = ReadFile(port_file);
+    while (!port.empty() && (port.back() == '\n' || port.back() == ' ')) {
+      port.pop_back();
+    }
+    base_ = "http://127.0.0.1:" + port;
+  }
+  static void TearDownTestSuite() {
+    delete mock_;
+    mock_ = nullptr;
+    fs::remove_all(suite_dir_);
+  }
+
+  void SetUp() override {
+    ASSERT_NE(mock_, nullptr);
+    ASSERT_FALSE(base_.empty() || base_.ends_with(":")) << "mock did not start";
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = suite_dir_ / info->name();
+    fs::create_directories(dir_);
+  }
+
+  std::string Endpoint() const { return base_ + "/v1/chat/completions"; }
+
+  // Writes "yaml" as a job file (with ENDPOINT replaced) and returns its path.
+  fs::path WriteJob(std::string yaml, const std::string& name = "job.yaml") {
+    for (size_t pos; (pos = yaml.find("ENDPOINT")) != std::string::npos;) {
+      yaml.replace(pos, 8, Endpoint());
+    }
+    fs::path path = dir_ / name;
+    WriteFile(path, yaml);
+    return path;
+  }
+
+  RunResult Chatbatch(std::vector<std::string> args,
+                      std::chrono::seconds limit = std::chrono::seconds(120)) {
+    args.insert(args.begin(), CHATBATCH_BIN);
+    Process p(args, dir_ / "stdout", dir_ / "stderr");
+    RunResult r;
+    std::optional<int> code = p.Wait(limit);
+    r.exit_code = code.value_or(-1);
+    r.out = ReadFile(dir_ / "stdout");
+    r.err = ReadFile(dir_ / "stderr");
+    return r;
+  }
+
+  static std::vector<json> Records(const fs::path& path) {
+    std::vector<json> out;
+    std::istringstream in(ReadFile(path));
+    for (std::string line; std::getline(in, line);) {
+      out.push_back(json::parse(line));
+    }
+    return out;
+  }
+
+  json Stats() { return json::parse(HttpGet(base_ + "/mock/stats")); }
+
+  static inline fs::path suite_dir_;
+  static inline Process* mock_ = nullptr;
+  static inline std::string base_;
+  fs::path dir_;
+};
+
+TEST_F(IntegrationTest, HeinerSecondReplyKnowsTheName) {
+  // The original workflow: Copilot is stateful on the mock, so the name
+  // only comes back if conversation_id / the conversation object carry
+  // the state.
+  fs::path job = WriteJob(R"(
+name: heiner
+endpoint: ENDPOINT
+defaults: {model: "", provider: Copilot, stream: true}
+conversations:
+  - id: heiner
+    messages:
+      - Hello, i am Heiner. How are you?
+      - Tell me somethings about my name
+)");
+  fs::path out = dir_ / "out";
+  RunResult r = Chatbatch({"run", job.string(), "-o", out.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<json> records = Records(out / "heiner.jsonl");
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0]["status"], "ok");
+  EXPECT_EQ(records[1]["status"], "ok");
+  EXPECT_NE(records[1]["reply"].get<std::string>().find("Heiner"),
+            std::string::npos)
+      << records[1]["reply"];
+  EXPECT_EQ(records[0]["conversation_id"], records[1]["conversation_id"]);
+  EXPECT_EQ(records[1]["provider"], "Copilot");
+  std::string md = ReadFile(out / "heiner.md");
+  EXPECT_NE(md.find("Tell me somethings about my name"), std::string::npos);
+  json summary = json::parse(ReadFile(out / "summary.json"));
+  EXPECT_EQ(summary["status"], "finished");
+  EXPECT_TRUE(fs::exists(out / "chatbatch.log"));
+  EXPECT_NE(r.out.find(out.string()), std::string::npos) << r.out;
+}
+
+TEST_F(IntegrationTest, TwoHundredConversationsRunFiftyWideInOrder) {
+  std::string yaml = "name: wide\nendpoint: ENDPOINT\nconcurrency: 50\n";
+  yaml += "defaults: {model: m, provider: Stateless, mock: {pace_ms: 5}}\n";
+  yaml += "conversations:\n";
+  for (int i = 1; i <= 200; ++i) {
+    std::string id = "w" + std::to_string(i);
+    yaml += "  - id: " + id + "\n    conversation_id: conv-" + id +
+            "\n    messages: [\"" + id + " turn 1\", \"" + id +
+            " turn 2\", \"" + id + " turn 3\"]\n";
+  }
+  fs::path job = WriteJob(yaml);
+  fs::path out = dir_ / "out";
+  // Each ctest test runs in its own process with its own mock, so the
+  // mock's stats describe this run alone.
+  RunResult r = Chatbatch({"run", job.string(), "-o", out.string(), "-q"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json summary = json::parse(ReadFile(out / "summary.json"));
+  EXPECT_EQ(summary["counts"]["conversations_ok"], 200);
+  EXPECT_EQ(summary["counts"]["turns_ok"], 600);
+
+  json stats = Stats();
+  EXPECT_GE(stats["max_in_flight"].get<int>(), 40);
+  EXPECT_LE(stats["max_in_flight"].get<int>(), 50 + 0) << "cap exceeded";
+  std::map<std::string, std::vector<json>> by_conv;
+  for (const json& e : stats["log"]) {
+    std::string cid = e.value("conversation_id", "");
+    if (cid.starts_with("conv-w")) by_conv[cid].push_back(e);
+  }
+  ASSERT_EQ(by_conv.size(), 200u);
+  for (auto& [cid, entries] : by_conv) {
+    ASSERT_EQ(entries.size(), 3u) << cid;
+    std::sort(entries.begin(), entries.end(), [](const json& a, const json& b) {
+      return a["start_us"].get<int64_t>() < b["start_us"].get<int64_t>();
+    });
+    std::string id = cid.substr(5);
+    for (int t = 0; t < 3; ++t) {
+      EXPECT_EQ(entries[t]["last_user"], id + " turn " + std::to_string(t + 1));
+      EXPECT_EQ(entries[t]["messages"], 2 * t + 1) << "full history";
+      if (t > 0) {
+        EXPECT_LE(entries[t - 1]["end_us"].get<int64_t>(),
+                  entries[t]["start_us"].get<int64_t>())
+            << cid << " overlapping turns";
+      }
+    }
+  }
+}
+
+TEST_F(IntegrationTest, EachScriptedFailureFailsOnlyItsConversation) {
+  fs::path job = WriteJob(R"(
+name: faults
+endpoint: ENDPOINT
+concurrency: 8
+defaults: {model: "", provider: Stateless}
+conversations:
+  - id: fine
+    messages: [hello, again]
+  - id: g4f500
+    messages: ["[[mock status=500 shape=g4f message=\"RuntimeError: provider exploded\"]] hi"]
+  - id: llama400
+    messages: ["[[mock status=400 shape=llama message=\"the request exceeds the available context size\"]] hi"]
+  - id: openai503
+    messages: ["[[mock status=503 shape=openai message=\"The server is overloaded\" retry_after=1]] hi"]
+  - id: g4f422
+    messages: ["[[mock status=422 shape=g4f422]] hi"]
+  - id: ratelimited
+    messages: ["[[mock status=429 shape=g4f message=\"Rate limit reached\" retry_after=3]] hi"]
+  - id: streamerror
+    messages: [ok first, "[[mock stream_error=\"Copilot: conversation expired\"]] second"]
+  - id: cut
+    messages: ["[[mock cut_after=2]] hi"]
+  - id: malformed
+    messages: ["[[mock malformed=2]] hi"]
+  - id: crlf
+    messages: ["[[mock crlf=true comments=true multiline=true]] hi"]
+  - id: jsonbody
+    messages: ["[[mock json_body=true]] hi"]
+  - id: nodone
+    messages: ["[[mock no_done=true]] hi"]
+)");
+  fs::path out = dir_ / "out";
+  RunResult r = Chatbatch({"run", job.string(), "-o", out.string()});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  json summary = json::parse(ReadFile(out / "summary.json"));
+  std::map<std::string, std::string> status;
+  for (const json& c : summary["conversations"]) status[c["id"]] = c["status"];
+  for (const char* ok : {"fine", "malformed", "crlf", "jsonbody", "nodone"}) {
+    EXPECT_EQ(status[ok], "ok") << ok << "\n"
+                                << ReadFile(out / (std::string(ok) + ".jsonl"));
+  }
+  struct Expected {
+    std::string id;
+    int http_status;
+    std::string message;
+  };
+  for (const Expected& e : std::vector<Expected>{
+           {"g4f500", 500, "RuntimeError: provider exploded"},
+           {"llama400", 400, "exceeds the available context size"},
+           {"openai503", 503, "The server is overloaded"},
+           {"g4f422", 422, ""},
+           {"ratelimited", 429, "Rate limit reached"},
+           {"streamerror", 200, "Copilot: conversation expired"},
+           {"cut", 200, ""},
+       }) {
+    EXPECT_EQ(status[e.id], "error") << e.id;
+    std::vector<json> records = Records(out / (e.id + ".jsonl"));
+    ASSERT_FALSE(records.empty()) << e.id;
+    const json& last = records.back();
+    EXPECT_EQ(last["status"], "error") << e.id;
+    EXPECT_EQ(last["http_status"], e.http_status) << e.id;
+    EXPECT_NE(last["error"].get<std::string>().find(e.message),
+              std::string::npos)
+        << e.id << ": " << last["error"];
+  }
+  std::vector<json> stream = Records(out / "streamerror.jsonl");
+  ASSERT_EQ(stream.size(), 2u);
+  EXPECT_EQ(stream[0]["status"], "ok");
+  EXPECT_EQ(Records(out / "cut.jsonl")[0]["error_kind"], "incomplete");
+  EXPECT_EQ(Records(out / "malformed.jsonl")[0]["invalid_lines"], 2);
+  std::string md = ReadFile(out / "g4f500.md");
+  EXPECT_NE(md.find("RuntimeError: provider exploded"), std::string::npos);
+}
+
+TEST_F(IntegrationTest, ConnectionRefusedFailsTheConversation) {
+  fs::path job = WriteJob(R"(
+endpoint: http://127.0.0.1:1/v1/chat/completions
+conversations:
+  - messages: [hi]
+)");
+  fs::path out = dir_ / "out";
+  RunResult r = Chatbatch({"run", job.string(), "-o", out.string()});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  std::vector<json> records = Records(out / "c1.jsonl");
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0]["error_kind"], "connect");
+}
+
+TEST_F(IntegrationTest, ValidateReportsEveryProblemWithItsLine) {
+  fs::path job = WriteJob(R"(name: bad
+endpoint: ENDPOINT
+concurrency: -3
+conversations:
+  - id: ../escape
+    messages: [hi]
+  - id: dup
+    messages: []
+  - id: DUP
+    mesages: [x]
+)");
+  RunResult r = Chatbatch({"validate", job.string()});
+  EXPECT_EQ(r.exit_code, 2);
+  std::string prefix = job.string() + ":";
+  EXPECT_NE(r.err.find(prefix + "3:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(prefix + "5:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(prefix + "8:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(prefix + "10:"), std::string::npos) << r.err;
+  // run validates first and sends nothing.
+  RunResult run = Chatbatch({"run", job.string(), "-o", (dir_ / "o").string()});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_FALSE(fs::exists(dir_ / "o" / "c1.jsonl"));
+  EXPECT_FALSE(fs::exists(dir_ / "escape.jsonl"));
+}
+
+TEST_F(IntegrationTest, UsageErrorsExitTwo) {
+  EXPECT_EQ(Chatbatch({"run"}).exit_code, 2);
+  EXPECT_EQ(Chatbatch({"frobnicate"}).exit_code, 2);
+  EXPECT_EQ(Chatbatch({"--version"}).exit_code, 0);
+  fs::path job =
+      WriteJob("endpoint: ENDPOINT\nconversations: [{messages: [hi]}]\n");
+  RunResult r = Chatbatch(
+      {"run", job.string(), "--only", "nope", "-o", (dir_ / "o").string()});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+}
+
+TEST_F(IntegrationTest, InterruptWritesFinishedTurnsAndExits130) {
+  std::string yaml = "name: intr\nendpoint: ENDPOINT\nconcurrency: 2\n";
+  yaml += "defaults: {mock: {pace_ms: 100, chunks: 10}}\nconversations:\n";
+  for (int i = 0; i < 6; ++i) yaml += "  - messages: [one, two, three]\n";
+  fs::path job = WriteJob(yaml);
+  fs::path out = dir_ / "out";
+  Process p({CHATBATCH_BIN, "run", job.string(), "-o", out.string()},
+            dir_ / "stdout", dir_ / "stderr");
+  // Wait until the first turn is on disk, then interrupt twice.
+  for (int i = 0; i < 500 && !fs::exists(out / "c1.jsonl"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  p.Signal(SIGINT);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  p.Signal(SIGINT);
+  std::optional<int> code = p.Wait(std::chrono::seconds(30));
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 130) << ReadFile(dir_ / "stderr");
+  json summary = json::parse(ReadFile(out / "summary.json"));
+  EXPECT_EQ(summary["status"], "interrupted");
+  // Every record on disk is whole JSON.
+  for (const auto& entry : fs::directory_iterator(out)) {
+    if (entry.path().extension() == ".jsonl") Records(entry.path());
+  }
+  EXPECT_FALSE(fs::exists(out / "c6.jsonl"));
+}
+
+}  // namespace
+}  // namespace chatbatch

@@ -1,1 +1,250 @@
+#include "chatbatch/runner.h"
+
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "fake_transport.h"
+
+namespace chatbatch {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+Job MakeJob(int conversations, int turns) {
+  Job job;
+  job.name = "t";
+  job.path = "t.yaml";
+  job.endpoint = "http://127.0.0.1:1/v1/chat/completions";
+  job.concurrency = 4;
+  job.defaults = {{"model", ""}, {"stream", true}};
+  for (int i = 1; i <= conversations; ++i) {
+    Conversation c;
+    c.id = "c" + std::to_string(i);
+    c.conversation_id = "uuid-" + std::to_string(i);
+    for (int t = 1; t <= turns; ++t) {
+      c.messages.push_back(c.id + " turn " + std::to_string(t));
+    }
+    job.conversations.push_back(std::move(c));
+  }
+  return job;
+}
+
+// Replies "re: <last user message>" so tests can see what was answered.
+FakeResponse Echo(const HttpRequest& request) {
+  json body = json::parse(request.body);
+  std::string last = body["messages"].back()["content"];
+  return FakeResponse{.body = SseReply("re: " + last)};
+}
+
+std::vector<json> ReadJsonl(const fs::path& path) {
+  std::vector<json> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) out.push_back(json::parse(line));
+  return out;
+}
+
+class RunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/chatbatch_runner_XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    output_ = std::move(RunOutput::Open(dir_.string()).value());
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  fs::path dir_;
+  std::unique_ptr<RunOutput> output_;
+};
+
+TEST_F(RunnerTest, RunsEveryTurnInOrderWithFullHistory) {
+  Job job = MakeJob(3, 3);
+  FakeTransport transport(Echo);
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  Result<RunSummary> summary = runner.Run();
+  ASSERT_TRUE(summary.has_value()) << summary.error().message;
+  EXPECT_EQ(transport.requests.size(), 9u);
+  for (const ConversationOutcome& c : summary->conversations) {
+    EXPECT_EQ(c.status, ConversationStatus::kOk) << c.id;
+    EXPECT_EQ(c.turns_ok, 3);
+  }
+  // The third request of c2 carries both earlier exchanges, in order.
+  std::vector<json> c2;
+  for (const HttpRequest& r : transport.requests) {
+    json body = json::parse(r.body);
+    if (body["conversation_id"] == "uuid-2") c2.push_back(body);
+  }
+  ASSERT_EQ(c2.size(), 3u);
+  const json& msgs = c2[2]["messages"];
+  ASSERT_EQ(msgs.size(), 5u);
+  EXPECT_EQ(msgs[0]["content"], "c2 turn 1");
+  EXPECT_EQ(msgs[1]["role"], "assistant");
+  EXPECT_EQ(msgs[1]["content"], "re: c2 turn 1");
+  EXPECT_EQ(msgs[3]["content"], "re: c2 turn 2");
+  EXPECT_EQ(msgs[4]["content"], "c2 turn 3");
+
+  std::vector<json> records = ReadJsonl(dir_ / "c2.jsonl");
+  ASSERT_EQ(records.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(records[i]["turn"], i + 1);
+    EXPECT_EQ(records[i]["status"], "ok");
+  }
+  EXPECT_TRUE(fs::exists(dir_ / "summary.json"));
+}
+
+TEST_F(RunnerTest, NeverExceedsConcurrencyAndOneRequestPerConversation) {
+  Job job = MakeJob(20, 2);
+  job.concurrency = 5;
+  FakeTransport transport(Echo);
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  ASSERT_TRUE(runner.Run().has_value());
+  EXPECT_EQ(transport.max_in_flight, 5);
+  EXPECT_EQ(transport.requests.size(), 40u);
+  // 20 conversations x 2 turns at 5 wide need 8 rounds when every freed
+  // slot is reused at once.
+  EXPECT_EQ(transport.rounds, 8);
+}
+
+TEST_F(RunnerTest, CommandLineConcurrencyOverridesJob) {
+  Job job = MakeJob(10, 1);
+  FakeTransport transport(Echo);
+  RunOptions options;
+  options.concurrency = 2;
+  Runner runner(job, options, &transport, output_.get(), nullptr);
+  ASSERT_TRUE(runner.Run().has_value());
+  EXPECT_EQ(transport.max_in_flight, 2);
+}
+
+TEST_F(RunnerTest, FailedTurnEndsOnlyItsConversation) {
+  Job job = MakeJob(3, 3);
+  FakeTransport transport([](const HttpRequest& r) {
+    json body = json::parse(r.body);
+    if (body["messages"].back()["content"] == "c2 turn 2") {
+      return FakeResponse{
+          .status = 500,
+          .content_type = "application/json",
+          .body = R"({"error":{"message":"RuntimeError: boom"}})"};
+    }
+    return Echo(r);
+  });
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  Result<RunSummary> summary = runner.Run();
+  ASSERT_TRUE(summary.has_value());
+  EXPECT_EQ(summary->conversations[0].status, ConversationStatus::kOk);
+  EXPECT_EQ(summary->conversations[1].status, ConversationStatus::kError);
+  EXPECT_EQ(summary->conversations[1].turns_ok, 1);
+  EXPECT_EQ(summary->conversations[2].status, ConversationStatus::kOk);
+  EXPECT_EQ(transport.requests.size(), 8u);  // c2 turn 3 never sent
+  std::vector<json> records = ReadJsonl(dir_ / "c2.jsonl");
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[1]["status"], "error");
+  EXPECT_EQ(records[1]["http_status"], 500);
+  EXPECT_NE(records[1]["error"].get<std::string>().find("RuntimeError: boom"),
+            std::string::npos);
+}
+
+TEST_F(RunnerTest, IncompleteStreamFailsTheTurn) {
+  Job job = MakeJob(1, 2);
+  FakeTransport transport([](const HttpRequest&) {
+    return FakeResponse{
+        .body = "data: {\"choices\":[{\"delta\":{\"content\":\"Hel\"}}]}\n\n",
+        .transport = Fail(ErrorCode::kIncomplete, "transfer closed")};
+  });
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  Result<RunSummary> summary = runner.Run();
+  ASSERT_TRUE(summary.has_value());
+  EXPECT_EQ(summary->conversations[0].status, ConversationStatus::kError);
+  std::vector<json> records = ReadJsonl(dir_ / "c1.jsonl");
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0]["error_kind"], "incomplete");
+  EXPECT_EQ(records[0]["reply"], "Hel");
+}
+
+TEST_F(RunnerTest, EchoesTheLastConversationObject) {
+  Job job = MakeJob(1, 3);
+  int n = 0;
+  FakeTransport transport([&n](const HttpRequest&) {
+    ++n;
+    return FakeResponse{
+        .body = SseReply("r", R"({"conversation_id":"srv","turn":)" +
+                                  std::to_string(n) + "}")};
+  });
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  ASSERT_TRUE(runner.Run().has_value());
+  ASSERT_EQ(transport.requests.size(), 3u);
+  EXPECT_FALSE(
+      json::parse(transport.requests[0].body).contains("conversation"));
+  EXPECT_EQ(json::parse(transport.requests[1].body)["conversation"]["turn"], 1);
+  EXPECT_EQ(json::parse(transport.requests[2].body)["conversation"]["turn"], 2);
+  for (const HttpRequest& r : transport.requests) {
+    EXPECT_EQ(json::parse(r.body)["conversation_id"], "uuid-1");
+  }
+}
+
+TEST_F(RunnerTest, OnlyRunsTheNamedConversations) {
+  Job job = MakeJob(4, 1);
+  FakeTransport transport(Echo);
+  RunOptions options;
+  options.only = {"c3"};
+  Runner runner(job, options, &transport, output_.get(), nullptr);
+  Result<RunSummary> summary = runner.Run();
+  ASSERT_TRUE(summary.has_value());
+  ASSERT_EQ(summary->conversations.size(), 1u);
+  EXPECT_EQ(summary->conversations[0].id, "c3");
+  EXPECT_FALSE(fs::exists(dir_ / "c1.jsonl"));
+}
+
+TEST_F(RunnerTest, UnknownOnlyIdIsAUsageError) {
+  Job job = MakeJob(2, 1);
+  FakeTransport transport(Echo);
+  RunOptions options;
+  options.only = {"nope"};
+  Runner runner(job, options, &transport, output_.get(), nullptr);
+  Result<RunSummary> summary = runner.Run();
+  ASSERT_FALSE(summary.has_value());
+  EXPECT_EQ(summary.error().code, ErrorCode::kUsage);
+  EXPECT_TRUE(transport.requests.empty());
+}
+
+TEST_F(RunnerTest, InterruptLetsInFlightTurnsFinishAndStartsNoMore) {
+  Job job = MakeJob(6, 3);
+  job.concurrency = 2;
+  FakeTransport transport(Echo);
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  int answered = 0;
+  transport.before_answer = [&] {
+    if (++answered == 3) runner.Interrupt();
+  };
+  Result<RunSummary> summary = runner.Run();
+  ASSERT_TRUE(summary.has_value());
+  EXPECT_TRUE(summary->interrupted);
+  // Rounds of 2: the interrupt came while answering round 2, whose two
+  // in-flight turns still finished and were recorded; nothing new started.
+  EXPECT_EQ(transport.requests.size(), 4u);
+  EXPECT_EQ(ReadJsonl(dir_ / "c1.jsonl").size(), 2u);
+  EXPECT_EQ(ReadJsonl(dir_ / "c2.jsonl").size(), 2u);
+  EXPECT_FALSE(fs::exists(dir_ / "c3.jsonl"));
+  json written = json::parse(std::ifstream(dir_ / "summary.json"));
+  EXPECT_EQ(written["status"], "interrupted");
+}
+
+TEST_F(RunnerTest, InterruptBeforeAnyTurnSendsNothing) {
+  Job job = MakeJob(2, 2);
+  FakeTransport transport(Echo);
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  runner.Interrupt();
+  Result<RunSummary> summary = runner.Run();
+  ASSERT_TRUE(summary.has_value());
+  EXPECT_TRUE(transport.requests.empty());
+  EXPECT_TRUE(summary->interrupted);
+}
+
+}  // namespace
+}  // namespace chatbatch

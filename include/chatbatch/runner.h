@@ -1,0 +1,62 @@
+// Runs a job's conversations over a Transport: the scheduling policy.
+// At most `concurrency` conversations are in flight, each with at most one
+// request; a finished turn starts the conversation's next turn at once, a
+// finished conversation lets the next waiting one start.
+#ifndef CHATBATCH_RUNNER_H_
+#define CHATBATCH_RUNNER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "chatbatch/error.h"
+#include "chatbatch/job.h"
+#include "chatbatch/run_output.h"
+#include "chatbatch/transport.h"
+#include "chatbatch/turn_record.h"
+
+namespace chatbatch {
+
+// Progress notifications, called on the loop thread.
+class RunObserver {
+ public:
+  virtual ~RunObserver() = default;
+  virtual void OnRunStart(int total_conversations) = 0;
+  virtual void OnConversationStart(const Conversation& conv) = 0;
+  virtual void OnTurnDone(const Conversation& conv,
+                          const TurnRecord& record) = 0;
+  virtual void OnConversationDone(const Conversation& conv,
+                                  const ConversationOutcome& outcome) = 0;
+};
+
+struct RunOptions {
+  int concurrency = 0;            // 0: the job's value
+  std::vector<std::string> only;  // conversation ids; empty: all
+  // After the first interrupt, in-flight turns get this long to finish.
+  std::chrono::milliseconds grace{10000};
+};
+
+class Runner {
+ public:
+  // All pointers must outlive the runner; "observer" may be null.
+  Runner(const Job& job, RunOptions options, Transport* transport,
+         RunOutput* output, RunObserver* observer);
+  ~Runner();
+
+  // Runs the job to completion (or interruption). Returns the final summary,
+  // already written to summary.json. An error means the run could not go
+  // on (unknown --only id, output not writable).
+  Result<RunSummary> Run();
+
+  // First call: start no new turns, let in-flight ones finish within the
+  // grace period. Second call: cancel in-flight turns now.
+  void Interrupt();
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace chatbatch
+
+#endif  // CHATBATCH_RUNNER_H_

@@ -1,0 +1,59 @@
+// Progress output in ninja's manner: on a smart terminal one status line
+// "[done/total] running N, failed M" is rewritten in place and log lines
+// are printed above it; elsewhere, one plain line per finished conversation.
+#ifndef CHATBATCH_STATUS_PRINTER_H_
+#define CHATBATCH_STATUS_PRINTER_H_
+
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "chatbatch/runner.h"
+#include "spdlog/sinks/sink.h"
+
+namespace chatbatch {
+
+class StatusPrinter final : public RunObserver {
+ public:
+  // "out" is usually stderr. "quiet" suppresses progress entirely.
+  StatusPrinter(FILE* out, bool quiet);
+
+  // True when "out" is a terminal that understands "\r" + erase-line.
+  bool smart_terminal() const { return smart_; }
+
+  void OnRunStart(int total_conversations) override;
+  void OnConversationStart(const Conversation& conv) override;
+  void OnTurnDone(const Conversation& conv, const TurnRecord& record) override;
+  void OnConversationDone(const Conversation& conv,
+                          const ConversationOutcome& outcome) override;
+
+  // Prints "line" (without newline) on its own line, keeping the status
+  // line below it intact.
+  void PrintOnNewLine(std::string_view line);
+
+  // Leaves the status line as it is and moves to a fresh line.
+  void Finish();
+
+  // A spdlog sink that writes through PrintOnNewLine.
+  std::shared_ptr<spdlog::sinks::sink> MakeLogSink();
+
+ private:
+  void Redraw();
+  std::string StatusText() const;
+
+  FILE* out_;
+  bool quiet_;
+  bool smart_;
+  bool line_shown_ = false;
+  int total_ = 0;
+  int done_ = 0;
+  int running_ = 0;
+  int failed_ = 0;
+  std::mutex mu_;
+};
+
+}  // namespace chatbatch
+
+#endif  // CHATBATCH_STATUS_PRINTER_H_
