@@ -1,1 +1,512 @@
-// placeholder
+#include "mock_replies.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <nlohmann/json.hpp>
+
+namespace chatbatch::mock {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// User text is echoed back; invalid UTF-8 in it must not throw.
+std::string Dump(const Json& j, int indent = -1) {
+  return j.dump(indent, ' ', false, Json::error_handler_t::replace);
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+bool IsNameByte(unsigned char c) {
+  // Bytes >= 0x80 keep UTF-8 names such as "Jürgen" whole.
+  return std::isalpha(c) || c == '-' || c >= 0x80;
+}
+
+// Words after "i am" that describe a state, not a name.
+bool IsStopWord(std::string_view lower) {
+  static constexpr std::array<std::string_view, 24> kWords = {
+      "a",    "an",   "the",   "fine",  "good",  "ok",     "okay",    "not",
+      "here", "back", "sorry", "happy", "glad",  "well",   "so",      "very",
+      "just", "also", "tired", "sure",  "going", "trying", "looking", "new"};
+  return std::find(kWords.begin(), kWords.end(), lower) != kWords.end();
+}
+
+std::optional<std::string> NameAfter(std::string_view text,
+                                     std::string_view lower,
+                                     std::string_view pattern) {
+  for (size_t at = lower.find(pattern); at != std::string_view::npos;
+       at = lower.find(pattern, at + 1)) {
+    if (at > 0 && std::isalpha(static_cast<unsigned char>(lower[at - 1])))
+      continue;
+    size_t start = at + pattern.size();
+    size_t end = start;
+    while (end < text.size() && IsNameByte(text[end])) ++end;
+    if (end == start) continue;
+    if (IsStopWord(lower.substr(start, end - start))) continue;
+    return std::string(text.substr(start, end - start));
+  }
+  return std::nullopt;
+}
+
+const char* ErrorType(int status) {
+  switch (status) {
+    case 401:
+      return "authentication_error";
+    case 403:
+      return "permission_error";
+    case 404:
+      return "not_found_error";
+    case 429:
+      return "rate_limit_error";
+    case 503:
+      return "unavailable_error";
+    default:
+      return status >= 500 ? "server_error" : "invalid_request_error";
+  }
+}
+
+Json Usage(int prompt, int completion) {
+  return Json{{"prompt_tokens", prompt},
+              {"completion_tokens", completion},
+              {"total_tokens", prompt + completion}};
+}
+
+Json Conversation(const ReplyMeta& meta) {
+  return Json{{"conversation_id", meta.conversation_id}, {"turn", meta.turn}};
+}
+
+int CountWords(std::string_view s) {
+  int n = 0;
+  bool in_word = false;
+  for (char c : s) {
+    bool space = std::isspace(static_cast<unsigned char>(c));
+    if (!space && !in_word) ++n;
+    in_word = !space;
+  }
+  return n;
+}
+
+constexpr std::string_view kToolName = "get_weather";
+constexpr std::string_view kToolArgs1 = "{\"city\": ";
+constexpr std::string_view kToolArgs2 = "\"Berlin\"}";
+
+// Builds the SSE body step by step.
+class SseWriter {
+ public:
+  SseWriter(const Script& script, Response* response)
+      : script_(script), eol_(script.crlf ? "\r\n" : "\n"), r_(response) {}
+
+  void NewStep(int delay_ms) {
+    r_->steps.push_back({std::max(0, delay_ms), {}});
+  }
+
+  void Event(const Json& payload) {
+    std::string& out = r_->steps.back().bytes;
+    if (script_.comments) out += ": keep-alive" + eol_;
+    if (script_.multiline) {
+      // Pretty JSON is still JSON after the client joins lines with "\n".
+      std::string pretty = Dump(payload, 1);
+      size_t pos = 0;
+      while (pos <= pretty.size()) {
+        size_t nl = pretty.find('\n', pos);
+        if (nl == std::string::npos) nl = pretty.size();
+        out += "data: " + pretty.substr(pos, nl - pos) + eol_;
+        pos = nl + 1;
+      }
+    } else {
+      out += "data: " + Dump(payload) + eol_;
+    }
+    out += eol_;
+  }
+
+  void Raw(std::string_view data_line) {
+    r_->steps.back().bytes += "data: " + std::string(data_line) + eol_ + eol_;
+  }
+
+ private:
+  const Script& script_;
+  std::string eol_;
+  Response* r_;
+};
+
+Json ChunkBase(const ChatRequest& req, const ReplyMeta& meta) {
+  return Json{{"id", meta.id},
+              {"object", "chat.completion.chunk"},
+              {"created", meta.created},
+              {"model", req.model},
+              {"provider", req.provider}};
+}
+
+Json Choice(Json delta, const char* finish_reason) {
+  Json choice{{"index", 0}, {"delta", std::move(delta)}};
+  choice["finish_reason"] = finish_reason ? Json(finish_reason) : Json(nullptr);
+  return Json::array({std::move(choice)});
+}
+
+std::string G4fErrorFrame(std::string_view message, std::string_view provider) {
+  Json j{
+      {"error", {{"message", message}}}, {"model", ""}, {"provider", provider}};
+  return Dump(j);
+}
+
+Response RenderCompletion(const ChatRequest& req, const Script& s,
+                          std::string_view text, const ReplyMeta& meta) {
+  Response r;
+  if (s.stream_error) {
+    // A non-streaming g4f reports what would have been an in-stream error
+    // as a 500.
+    r.status = 500;
+    r.headers.emplace_back("Content-Type", "application/json");
+    r.steps.push_back(
+        {s.first_token_ms, G4fErrorFrame(*s.stream_error, req.provider)});
+    r.outcome = "stream_error";
+    return r;
+  }
+  Json message{{"role", "assistant"}};
+  if (s.tool_call) {
+    message["content"] = nullptr;
+    message["tool_calls"] =
+        Json::array({{{"id", "call_mock_1"},
+                      {"type", "function"},
+                      {"function",
+                       {{"name", kToolName},
+                        {"arguments", std::string(kToolArgs1) +
+                                          std::string(kToolArgs2)}}}}});
+  } else {
+    message["content"] = text;
+  }
+  if (s.reasoning) message[s.reasoning_field] = *s.reasoning;
+  Json body{
+      {"id", meta.id},
+      {"object", "chat.completion"},
+      {"created", meta.created},
+      {"model", req.model},
+      {"provider", req.provider},
+      {"choices",
+       Json::array({{{"index", 0},
+                     {"message", std::move(message)},
+                     {"finish_reason", s.tool_call ? "tool_calls" : "stop"}}})},
+      {"usage", Usage(req.prompt_words, CountWords(text))},
+      {"conversation", Conversation(meta)}};
+  std::string bytes = Dump(body);
+  r.headers.emplace_back("Content-Type", "application/json");
+  int delay = s.first_token_ms + std::max(0, s.stall_ms);
+  if (s.stall_ms < 0) {
+    // Headers announce the body that never comes.
+    r.streamed = true;
+    r.headers.emplace_back("Content-Length", std::to_string(bytes.size()));
+    r.ending = Ending::kHold;
+    r.outcome = "hold";
+    return r;
+  }
+  if (s.cut_after >= 0) {
+    // Announce the full length, send half, then close: a truncated body.
+    r.streamed = true;
+    r.headers.emplace_back("Content-Length", std::to_string(bytes.size()));
+    r.steps.push_back({delay, bytes.substr(0, bytes.size() / 2)});
+    r.ending = Ending::kCut;
+    r.outcome = "cut";
+    return r;
+  }
+  r.steps.push_back({delay, std::move(bytes)});
+  return r;
+}
+
+}  // namespace
+
+std::optional<std::string> FindName(std::string_view text) {
+  std::string lower = Lower(text);
+  for (std::string_view pattern :
+       {"my name is ", "i am ", "i'm ", "i\xe2\x80\x99m "}) {
+    if (auto name = NameAfter(text, lower, pattern)) return name;
+  }
+  return std::nullopt;
+}
+
+Facts FactsFrom(const std::vector<std::string>& user_messages) {
+  Facts facts;
+  for (const auto& m : user_messages) {
+    if (auto name = FindName(m)) facts.name = std::move(name);
+  }
+  return facts;
+}
+
+std::string ReplyText(std::string_view last_user, const Facts& facts) {
+  std::string lower = Lower(last_user);
+  if (auto name = FindName(last_user)) {
+    return "Hello " + *name +
+           "! I am fine, thank you. How can I help you today?";
+  }
+  if (lower.find("my name") != std::string::npos ||
+      lower.find("who am i") != std::string::npos) {
+    if (!facts.name) {
+      return "I don't know your name yet. Please tell me your name first.";
+    }
+    const std::string& n = *facts.name;
+    std::string out = "Your name is " + n + ". ";
+    if (Lower(n) == "heiner") {
+      out +=
+          "Heiner is a German name, a short form of Heinrich, which means "
+          "\"ruler of the home\".";
+    } else {
+      out += n + " is a fine name, and I will remember it.";
+    }
+    return out;
+  }
+  std::string said(last_user.empty() ? std::string_view("nothing") : last_user);
+  return "You said: " + said +
+         ". This is a deterministic reply from the mock server. It arrives in "
+         "several chunks so that clients can test reassembly.";
+}
+
+std::vector<std::string> SplitReply(std::string_view text, int chunks) {
+  // Tokens keep their trailing whitespace so that joining is lossless.
+  std::vector<std::string> tokens;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = pos;
+    while (end < text.size() &&
+           !std::isspace(static_cast<unsigned char>(text[end])))
+      ++end;
+    while (end < text.size() &&
+           std::isspace(static_cast<unsigned char>(text[end])))
+      ++end;
+    tokens.emplace_back(text.substr(pos, end - pos));
+    pos = end;
+  }
+  if (chunks > 0 && static_cast<size_t>(chunks) > tokens.size()) {
+    // More chunks than words: fall back to UTF-8 characters, then pad.
+    tokens.clear();
+    for (size_t i = 0; i < text.size();) {
+      size_t len = 1;
+      while (i + len < text.size() &&
+             (static_cast<unsigned char>(text[i + len]) & 0xC0) == 0x80)
+        ++len;
+      tokens.emplace_back(text.substr(i, len));
+      i += len;
+    }
+    while (tokens.size() < static_cast<size_t>(chunks)) tokens.emplace_back();
+  }
+  size_t n = tokens.size();
+  // At least one piece, so that even an empty reply has a content chunk.
+  size_t count = chunks > 0 ? static_cast<size_t>(chunks)
+                            : std::max<size_t>(1, (n + 2) / 3);
+  std::vector<std::string> pieces;
+  for (size_t i = 0; i < count; ++i) {
+    std::string piece;
+    for (size_t t = i * n / count; t < (i + 1) * n / count; ++t)
+      piece += tokens[t];
+    pieces.push_back(std::move(piece));
+  }
+  return pieces;
+}
+
+Response RenderChat(const ChatRequest& req, const Script& s,
+                    std::string_view text, const ReplyMeta& meta) {
+  if (s.status >= 400) {
+    Response r = RenderError(s, req.provider);
+    if (!r.steps.empty()) r.steps.front().delay_ms = s.first_token_ms;
+    return r;
+  }
+  if (!req.stream || s.json_body) return RenderCompletion(req, s, text, meta);
+
+  Response r;
+  r.streamed = true;
+  r.headers = {{"Content-Type", "text/event-stream"},
+               {"Cache-Control", "no-cache"}};
+  SseWriter w(s, &r);
+  Json base = ChunkBase(req, meta);
+
+  // Every chunk event before the final one, in order.
+  std::vector<Json> deltas;
+  if (s.reasoning) {
+    for (auto& piece : SplitReply(*s.reasoning, 0))
+      deltas.push_back(Json{{s.reasoning_field, piece}});
+  }
+  if (s.tool_call) {
+    deltas.push_back(Json{
+        {"tool_calls",
+         Json::array(
+             {{{"index", 0},
+               {"id", "call_mock_1"},
+               {"type", "function"},
+               {"function", {{"name", kToolName}, {"arguments", ""}}}}})}});
+    for (std::string_view part : {kToolArgs1, kToolArgs2}) {
+      deltas.push_back(
+          Json{{"tool_calls",
+                Json::array(
+                    {{{"index", 0}, {"function", {{"arguments", part}}}}})}});
+    }
+  } else {
+    for (auto& piece : SplitReply(text, s.chunks))
+      deltas.push_back(Json{{"content", piece}});
+  }
+  if (!deltas.empty()) {
+    Json first{{"role", "assistant"}};
+    for (auto& [k, v] : deltas.front().items()) first[k] = v;
+    deltas.front() = std::move(first);
+  }
+
+  const int n = static_cast<int>(deltas.size());
+  // Where the stream stops early: a cut or an in-stream error, whichever
+  // comes first.
+  constexpr int kNever = 1 << 30;
+  int cut_at = s.cut_after >= 0 ? std::min(s.cut_after, n) : kNever;
+  int error_at = s.stream_error ? std::clamp(s.error_after, 0, n) : kNever;
+  int stop = std::min({n, cut_at, error_at});
+  const int malformed = std::max(0, s.malformed);
+  for (int i = 0; i < stop; ++i) {
+    int delay = i == 0 ? s.first_token_ms : s.pace_ms;
+    if (i == s.stall_after && s.stall_ms > 0) delay += s.stall_ms;
+    if (i == s.stall_after && s.stall_ms < 0) {
+      r.ending = Ending::kHold;
+      r.outcome = "hold";
+      return r;
+    }
+    w.NewStep(delay);
+    Json chunk = base;
+    chunk["choices"] = Choice(std::move(deltas[i]), nullptr);
+    w.Event(chunk);
+    // Spread the malformed lines over the chunks.
+    for (int m = 0; m < malformed; ++m) {
+      if (m % stop == i) w.Raw(m % 2 == 0 ? "{\"choices\":[{" : "not json");
+    }
+  }
+  if (r.steps.empty()) w.NewStep(s.first_token_ms);
+
+  if (stop == cut_at && cut_at <= error_at) {
+    r.ending = Ending::kCut;
+    r.outcome = "cut";
+    return r;
+  }
+  if (stop == error_at) {
+    if (stop > 0) w.NewStep(s.pace_ms);
+    w.Raw(G4fErrorFrame(*s.stream_error, req.provider));
+    w.Raw("[DONE]");
+    r.outcome = "stream_error";
+    return r;
+  }
+  if (s.stall_ms < 0) {  // The stall point lies after the last chunk.
+    r.ending = Ending::kHold;
+    r.outcome = "hold";
+    return r;
+  }
+
+  w.NewStep(s.pace_ms + (n == s.stall_after ? std::max(0, s.stall_ms) : 0));
+  Json final_delta{{"role", "assistant"},
+                   {"content", ""},
+                   {"reasoning", nullptr},
+                   {"tool_calls", nullptr}};
+  Json final_chunk = base;
+  final_chunk["choices"] =
+      Choice(std::move(final_delta), s.tool_call ? "tool_calls" : "stop");
+  Json usage = Usage(req.prompt_words, CountWords(text));
+  if (!req.include_usage) final_chunk["usage"] = usage;
+  final_chunk["conversation"] = Conversation(meta);
+  w.Event(final_chunk);
+  if (req.include_usage) {
+    Json usage_chunk = base;
+    usage_chunk["choices"] = Json::array();
+    usage_chunk["usage"] = std::move(usage);
+    w.Event(usage_chunk);
+  }
+  if (!s.no_done) w.Raw("[DONE]");
+  return r;
+}
+
+Response RenderError(const Script& s, std::string_view provider) {
+  Response r;
+  r.status = s.status >= 400 ? s.status : 500;
+  r.outcome = "error";
+  std::string message = s.message ? *s.message
+                                  : "mock: HTTP " + std::to_string(r.status) +
+                                        " " + ReasonPhrase(r.status);
+  std::string body;
+  switch (s.shape) {
+    case ErrorShape::kG4f:
+      body = G4fErrorFrame(s.message ? message : "RuntimeError: " + message,
+                           provider);
+      break;
+    case ErrorShape::kLlama:
+      body = Dump(Json{{"error",
+                        {{"code", r.status},
+                         {"message", message},
+                         {"type", ErrorType(r.status)}}}});
+      break;
+    case ErrorShape::kOpenAi: {
+      Json code = r.status == 429 ? Json("rate_limit_exceeded") : Json(nullptr);
+      body = Dump(Json{{"error",
+                        {{"message", message},
+                         {"type", ErrorType(r.status)},
+                         {"code", code}}}});
+      break;
+    }
+    case ErrorShape::kG4f422:
+      // FastAPI says "msg"; g4f's own handler says "message": send both.
+      body = Dump(Json{{"detail", Json::array({{{"loc", {"body", "messages"}},
+                                                {"msg", message},
+                                                {"message", message},
+                                                {"type", "value_error"}}})}});
+      break;
+    case ErrorShape::kText:
+      body = message;
+      break;
+  }
+  r.headers.emplace_back("Content-Type", s.shape == ErrorShape::kText
+                                             ? "text/plain; charset=utf-8"
+                                             : "application/json");
+  if (s.retry_after) r.headers.emplace_back("Retry-After", *s.retry_after);
+  r.steps.push_back({0, std::move(body)});
+  return r;
+}
+
+Response RenderJson(int status, std::string body) {
+  Response r;
+  r.status = status;
+  r.outcome = status >= 400 ? "error" : "ok";
+  r.headers.emplace_back("Content-Type", "application/json");
+  r.steps.push_back({0, std::move(body)});
+  return r;
+}
+
+const char* ReasonPhrase(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Payload Too Large";
+    case 422:
+      return "Unprocessable Entity";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return status >= 500 ? "Server Error" : "Client Error";
+  }
+}
+
+}  // namespace chatbatch::mock

@@ -1,1 +1,292 @@
-// placeholder
+#include "mock_script.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+namespace chatbatch::mock {
+namespace {
+
+constexpr std::string_view kDirectiveOpen = "[[mock";
+constexpr std::string_view kDirectiveClose = "]]";
+
+std::string Trim(std::string_view s) {
+  size_t b = 0, e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return std::string(s.substr(b, e - b));
+}
+
+std::expected<int, std::string> ParseInt(std::string_view key,
+                                         std::string_view value) {
+  int out = 0;
+  auto [end, ec] =
+      std::from_chars(value.data(), value.data() + value.size(), out);
+  if (ec != std::errc() || end != value.data() + value.size())
+    return std::unexpected("mock: " + std::string(key) +
+                           " wants an integer, got '" + std::string(value) +
+                           "'");
+  return out;
+}
+
+std::expected<bool, std::string> ParseBool(std::string_view key,
+                                           std::string_view value) {
+  std::string v(value);
+  std::transform(v.begin(), v.end(), v.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
+  if (v == "false" || v == "0" || v == "no" || v == "off") return false;
+  return std::unexpected("mock: " + std::string(key) +
+                         " wants true/false, got '" + std::string(value) + "'");
+}
+
+std::expected<ErrorShape, std::string> ParseShape(std::string_view value) {
+  if (value == "g4f") return ErrorShape::kG4f;
+  if (value == "llama") return ErrorShape::kLlama;
+  if (value == "openai") return ErrorShape::kOpenAi;
+  if (value == "g4f422") return ErrorShape::kG4f422;
+  if (value == "text") return ErrorShape::kText;
+  return std::unexpected("mock: unknown shape '" + std::string(value) +
+                         "' (g4f, llama, openai, g4f422, text)");
+}
+
+// Reads one token of a directive body starting at "*pos": a bare word or a
+// "quoted string" with \" and \\ escapes.
+std::expected<std::string, std::string> ReadValue(std::string_view body,
+                                                  size_t* pos) {
+  std::string out;
+  if (*pos < body.size() && body[*pos] == '"') {
+    ++*pos;
+    while (*pos < body.size() && body[*pos] != '"') {
+      if (body[*pos] == '\\' && *pos + 1 < body.size()) ++*pos;
+      out += body[(*pos)++];
+    }
+    if (*pos >= body.size())
+      return std::unexpected(std::string("mock: unterminated quoted value"));
+    ++*pos;
+    return out;
+  }
+  while (*pos < body.size() &&
+         !std::isspace(static_cast<unsigned char>(body[*pos])))
+    out += body[(*pos)++];
+  return out;
+}
+
+std::string ContentText(const nlohmann::json& content) {
+  if (content.is_string()) return content.get<std::string>();
+  // OpenAI content parts: keep the text parts.
+  std::string out;
+  if (content.is_array()) {
+    for (const auto& part : content) {
+      if (part.is_object() && part.value("type", "") == "text" &&
+          part.contains("text") && part["text"].is_string()) {
+        if (!out.empty()) out += '\n';
+        out += part["text"].get<std::string>();
+      }
+    }
+  }
+  return out;
+}
+
+int CountWords(std::string_view s) {
+  int n = 0;
+  bool in_word = false;
+  for (char c : s) {
+    bool space = std::isspace(static_cast<unsigned char>(c));
+    if (!space && !in_word) ++n;
+    in_word = !space;
+  }
+  return n;
+}
+
+std::string JsonValueText(const nlohmann::json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+  return v.dump();
+}
+
+}  // namespace
+
+bool Script::HasFailure() const {
+  return status >= 400 || stream_error.has_value() || cut_after >= 0 ||
+         stall_ms != 0;
+}
+
+void Script::ClearFailures() {
+  status = 0;
+  stream_error.reset();
+  cut_after = -1;
+  stall_ms = 0;
+}
+
+std::expected<Directive, std::string> ExtractDirective(std::string_view text) {
+  Directive d;
+  size_t open = text.find(kDirectiveOpen);
+  if (open == std::string_view::npos) {
+    d.stripped_text = std::string(text);
+    return d;
+  }
+  size_t body_start = open + kDirectiveOpen.size();
+  size_t close = text.find(kDirectiveClose, body_start);
+  if (close == std::string_view::npos)
+    return std::unexpected(std::string("mock: directive without ]]"));
+  std::string_view body = text.substr(body_start, close - body_start);
+  size_t pos = 0;
+  while (true) {
+    while (pos < body.size() &&
+           std::isspace(static_cast<unsigned char>(body[pos])))
+      ++pos;
+    if (pos >= body.size()) break;
+    size_t key_start = pos;
+    while (pos < body.size() && body[pos] != '=' &&
+           !std::isspace(static_cast<unsigned char>(body[pos])))
+      ++pos;
+    std::string key(body.substr(key_start, pos - key_start));
+    std::string value = "true";  // A bare key is a flag.
+    if (pos < body.size() && body[pos] == '=') {
+      ++pos;
+      auto v = ReadValue(body, &pos);
+      if (!v) return std::unexpected(v.error());
+      value = std::move(*v);
+    }
+    d.values.emplace_back(std::move(key), std::move(value));
+  }
+  std::string before = Trim(text.substr(0, open));
+  std::string after = Trim(text.substr(close + kDirectiveClose.size()));
+  d.stripped_text = before;
+  if (!before.empty() && !after.empty()) d.stripped_text += ' ';
+  d.stripped_text += after;
+  return d;
+}
+
+std::expected<void, std::string> ApplyScriptValue(Script* s,
+                                                  std::string_view key,
+                                                  std::string_view value) {
+  auto set_int = [&](int* out) -> std::expected<void, std::string> {
+    auto v = ParseInt(key, value);
+    if (!v) return std::unexpected(v.error());
+    *out = *v;
+    return {};
+  };
+  auto set_bool = [&](bool* out) -> std::expected<void, std::string> {
+    auto v = ParseBool(key, value);
+    if (!v) return std::unexpected(v.error());
+    *out = *v;
+    return {};
+  };
+  if (key == "status") {
+    auto r = set_int(&s->status);
+    if (r && s->status != 0 && (s->status < 400 || s->status > 599))
+      return std::unexpected(std::string("mock: status must be 400..599"));
+    return r;
+  }
+  if (key == "shape") {
+    auto v = ParseShape(value);
+    if (!v) return std::unexpected(v.error());
+    s->shape = *v;
+    return {};
+  }
+  auto set_text = [&](std::optional<std::string>* out) {
+    *out = std::string(value);
+    return std::expected<void, std::string>();
+  };
+  if (key == "message") return set_text(&s->message);
+  if (key == "retry_after") return set_text(&s->retry_after);
+  if (key == "stream_error") return set_text(&s->stream_error);
+  if (key == "error_after") return set_int(&s->error_after);
+  if (key == "cut_after") return set_int(&s->cut_after);
+  if (key == "stall_ms") return set_int(&s->stall_ms);
+  if (key == "stall_after") return set_int(&s->stall_after);
+  if (key == "fail_times") return set_int(&s->fail_times);
+  if (key == "first_token_ms") return set_int(&s->first_token_ms);
+  if (key == "pace_ms") return set_int(&s->pace_ms);
+  if (key == "malformed") return set_int(&s->malformed);
+  if (key == "crlf") return set_bool(&s->crlf);
+  if (key == "comments") return set_bool(&s->comments);
+  if (key == "multiline") return set_bool(&s->multiline);
+  if (key == "reasoning") return set_text(&s->reasoning);
+  if (key == "reasoning_field") {
+    if (value != "reasoning" && value != "reasoning_content")
+      return std::unexpected(
+          std::string("mock: reasoning_field is reasoning or "
+                      "reasoning_content"));
+    s->reasoning_field = std::string(value);
+    return {};
+  }
+  if (key == "tool_call") return set_bool(&s->tool_call);
+  if (key == "json_body") return set_bool(&s->json_body);
+  if (key == "no_done") return set_bool(&s->no_done);
+  if (key == "chunks") return set_int(&s->chunks);
+  if (key == "reply") return set_text(&s->reply);
+  return std::unexpected("mock: unknown key '" + std::string(key) + "'");
+}
+
+std::expected<ChatRequest, std::string> ParseChatRequest(
+    std::string_view body) {
+  nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_discarded())
+    return std::unexpected(std::string("invalid JSON body"));
+  if (!j.is_object())
+    return std::unexpected(std::string("the body must be a JSON object"));
+  if (!j.contains("messages") || !j["messages"].is_array() ||
+      j["messages"].empty())
+    return std::unexpected(std::string("messages must be a non-empty array"));
+
+  ChatRequest r;
+  if (j.contains("model") && j["model"].is_string())
+    r.model = j["model"].get<std::string>();
+  if (r.model.empty()) r.model = "mock-1";
+  if (j.contains("provider") && j["provider"].is_string())
+    r.provider = j["provider"].get<std::string>();
+  if (r.provider.empty()) r.provider = "Mock";
+  if (j.contains("stream") && j["stream"].is_boolean())
+    r.stream = j["stream"].get<bool>();
+  else
+    r.stream = false;  // The OpenAI default.
+  if (j.contains("stream_options") && j["stream_options"].is_object()) {
+    const auto& so = j["stream_options"];
+    r.include_usage = so.contains("include_usage") &&
+                      so["include_usage"].is_boolean() &&
+                      so["include_usage"].get<bool>();
+  }
+  if (j.contains("conversation") && j["conversation"].is_object()) {
+    const auto& c = j["conversation"];
+    if (c.contains("conversation_id") && c["conversation_id"].is_string())
+      r.conversation_id = c["conversation_id"].get<std::string>();
+  }
+  if (r.conversation_id.empty() && j.contains("conversation_id") &&
+      j["conversation_id"].is_string())
+    r.conversation_id = j["conversation_id"].get<std::string>();
+
+  for (const auto& m : j["messages"]) {
+    if (!m.is_object())
+      return std::unexpected(std::string("each message must be an object"));
+    ++r.message_count;
+    std::string text = m.contains("content") ? ContentText(m["content"]) : "";
+    r.prompt_words += CountWords(text);
+    if (m.value("role", "") == "user") r.user_messages.push_back(text);
+  }
+
+  if (j.contains("mock") && j["mock"].is_object()) {
+    for (const auto& [key, value] : j["mock"].items()) {
+      if (value.is_null()) continue;
+      auto ok = ApplyScriptValue(&r.script, key, JsonValueText(value));
+      if (!ok) return std::unexpected(ok.error());
+    }
+  }
+  if (!r.user_messages.empty()) {
+    auto d = ExtractDirective(r.user_messages.back());
+    if (!d) return std::unexpected(d.error());
+    for (const auto& [key, value] : d->values) {
+      auto ok = ApplyScriptValue(&r.script, key, value);
+      if (!ok) return std::unexpected(ok.error());
+    }
+    r.prompt_words -=
+        CountWords(r.user_messages.back()) - CountWords(d->stripped_text);
+    r.user_messages.back() = d->stripped_text;
+    r.last_user = d->stripped_text;
+  }
+  return r;
+}
+
+}  // namespace chatbatch::mock
