@@ -101,7 +101,9 @@ class SseWriter {
   SseWriter(const Script& script, Response* response)
       : script_(script), eol_(script.crlf ? "\r\n" : "\n"), r_(response) {}
 
+  // Steps without a delay join the previous one: they are written together.
   void NewStep(int delay_ms) {
+    if (delay_ms <= 0 && !r_->steps.empty()) return;
     r_->steps.push_back({std::max(0, delay_ms), {}});
   }
 

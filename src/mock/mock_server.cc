@@ -72,6 +72,7 @@ struct MockServer::Impl {
     bool client_gone = false;
     // Set when libevent dropped the connection but left "req" to us.
     bool req_detached = false;
+    bool logged_end = false;
     CutState cut = CutState::kNone;
     int64_t cut_deadline_us = 0;
   };
@@ -317,6 +318,8 @@ struct MockServer::Impl {
         return Schedule(s, now + kCutRetryUs);
       int fd = bev ? bufferevent_getfd(bev) : -1;
       if (fd >= 0) shutdown(fd, SHUT_RDWR);
+      // The client may see the end before libevent does.
+      LogEnd(s, s->response.outcome);
       // libevent now reads EOF and drops the connection; OnClose finishes.
       s->cut = CutState::kShutDown;
       s->cut_deadline_us = now + kCutGiveUpUs;
@@ -338,8 +341,14 @@ struct MockServer::Impl {
     Forget(s, outcome);
   }
 
-  void Forget(Stream* s, const std::string& outcome) {
+  void LogEnd(Stream* s, const std::string& outcome) {
+    if (s->logged_end) return;
+    s->logged_end = true;
     stats.End(s->ticket, s->response.status, outcome, NowUs());
+  }
+
+  void Forget(Stream* s, const std::string& outcome) {
+    LogEnd(s, outcome);
     streams.erase(s->id);
   }
 

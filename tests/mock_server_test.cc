@@ -1,0 +1,180 @@
+// The mock server in-process on an ephemeral 127.0.0.1 port, spoken to with
+// plain blocking sockets.
+#include "mock/mock_server.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace chatbatch::mock {
+namespace {
+
+using nlohmann::json;
+
+class MockServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto port = server_.Start(ServerOptions{});
+    ASSERT_TRUE(port.has_value()) << port.error();
+    port_ = *port;
+    thread_ = std::thread([this] { server_.Run(); });
+  }
+  void TearDown() override {
+    server_.Stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  int Connect() {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port_));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    timeval tv{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    return fd;
+  }
+
+  static void SendRequest(int fd, const std::string& method,
+                          const std::string& path, const std::string& body) {
+    std::string req = method + " " + path +
+                      " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                      "Content-Type: application/json\r\nContent-Length: " +
+                      std::to_string(body.size()) + "\r\n\r\n" + body;
+    ASSERT_EQ(send(fd, req.data(), req.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(req.size()));
+  }
+
+  static std::string ReadAll(int fd) {
+    std::string out;
+    char buf[16384];
+    ssize_t n;
+    while ((n = recv(fd, buf, sizeof buf, 0)) > 0) out.append(buf, n);
+    close(fd);
+    return out;
+  }
+
+  std::string Fetch(const std::string& method, const std::string& path,
+                    const std::string& body = "") {
+    int fd = Connect();
+    SendRequest(fd, method, path, body);
+    return ReadAll(fd);
+  }
+
+  static std::string Chat(const std::string& text, json extra = {}) {
+    json body = {{"stream", true},
+                 {"messages", {{{"role", "user"}, {"content", text}}}}};
+    if (extra.is_object()) body.update(extra);
+    return body.dump();
+  }
+
+  json Stats() {
+    std::string r = Fetch("GET", "/mock/stats");
+    return json::parse(r.substr(r.find("\r\n\r\n") + 4));
+  }
+
+  MockServer server_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+TEST_F(MockServerTest, AnswersHealthModelsAndUnknownPaths) {
+  EXPECT_NE(Fetch("GET", "/health").find(R"({"status":"ok"})"),
+            std::string::npos);
+  EXPECT_NE(Fetch("GET", "/v1/models").find(R"("id":"mock-1")"),
+            std::string::npos);
+  std::string missing = Fetch("GET", "/nope");
+  EXPECT_EQ(missing.rfind("HTTP/1.1 404", 0), 0u) << missing;
+}
+
+TEST_F(MockServerTest, StreamsAChunkedEventStream) {
+  std::string r =
+      Fetch("POST", "/v1/chat/completions", Chat("hi [[mock pace_ms=2]]"));
+  EXPECT_EQ(r.rfind("HTTP/1.1 200", 0), 0u) << r;
+  EXPECT_NE(r.find("Content-Type: text/event-stream"), std::string::npos);
+  EXPECT_NE(r.find("Transfer-Encoding: chunked"), std::string::npos);
+  EXPECT_NE(r.find("data: [DONE]"), std::string::npos);
+  EXPECT_TRUE(r.ends_with("0\r\n\r\n"));
+}
+
+TEST_F(MockServerTest, CutEndsTheBodyEarly) {
+  std::string r = Fetch("POST", "/v1/chat/completions",
+                        Chat("hi [[mock cut_after=2 pace_ms=1]]"));
+  EXPECT_NE(r.find("data: {"), std::string::npos);
+  EXPECT_EQ(r.find("[DONE]"), std::string::npos);
+  EXPECT_FALSE(r.ends_with("0\r\n\r\n"));
+  json stats = Stats();
+  EXPECT_EQ(stats["log"][0]["outcome"], "cut");
+  EXPECT_EQ(stats["in_flight"], 0);
+}
+
+TEST_F(MockServerTest, ErrorCarriesRetryAfter) {
+  std::string r =
+      Fetch("POST", "/v1/chat/completions",
+            Chat("hi [[mock status=429 retry_after=2 shape=openai]]"));
+  EXPECT_EQ(r.rfind("HTTP/1.1 429", 0), 0u) << r;
+  EXPECT_NE(r.find("Retry-After: 2\r\n"), std::string::npos);
+}
+
+TEST_F(MockServerTest, ClientLeavingAHeldStreamFreesIt) {
+  int fd = Connect();
+  SendRequest(fd, "POST", "/v1/chat/completions",
+              Chat("hi [[mock stall_ms=-1]]"));
+  char buf[4096];
+  ASSERT_GT(recv(fd, buf, sizeof buf, 0), 0);  // Headers and a chunk.
+  EXPECT_EQ(Stats()["in_flight"], 1);
+  close(fd);
+  json stats;
+  for (int i = 0; i < 100; ++i) {
+    stats = Stats();
+    if (stats["in_flight"] == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(stats["in_flight"], 0);
+  EXPECT_EQ(stats["log"][0]["outcome"], "client_closed");
+}
+
+TEST_F(MockServerTest, CopilotContinuesTheEchoedConversation) {
+  std::string first = Fetch(
+      "POST", "/v1/chat/completions",
+      Chat("Hello, i am Heiner. How are you?", {{"provider", "Copilot"}}));
+  // The server chose the conversation id; echo its object back.
+  size_t at = first.find("\"conversation\":");
+  ASSERT_NE(at, std::string::npos);
+  size_t end = first.find('}', at);
+  json conversation = json::parse(first.substr(at + 15, end - at - 14));
+  std::string second =
+      Fetch("POST", "/v1/chat/completions",
+            Chat("Tell me somethings about my name",
+                 {{"provider", "Copilot"}, {"conversation", conversation}}));
+  EXPECT_NE(second.find("is Heiner. Heiner"), std::string::npos) << second;
+}
+
+TEST_F(MockServerTest, PacedStreamsRunAtOnce) {
+  constexpr int kStreams = 64;
+  std::vector<int> fds;
+  for (int i = 0; i < kStreams; ++i) {
+    fds.push_back(Connect());
+    SendRequest(fds.back(), "POST", "/v1/chat/completions",
+                Chat("hi [[mock pace_ms=20 chunks=10]]"));
+  }
+  int done = 0;
+  for (int fd : fds)
+    done += ReadAll(fd).find("data: [DONE]") != std::string::npos;
+  EXPECT_EQ(done, kStreams);
+  json stats = Stats();
+  EXPECT_EQ(stats["max_in_flight"], kStreams);
+  EXPECT_EQ(stats["requests"], kStreams);
+}
+
+}  // namespace
+}  // namespace chatbatch::mock
