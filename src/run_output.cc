@@ -1,1 +1,314 @@
-// placeholder
+// The run's files (issue 2 §6, a contract): <id>.jsonl, <id>.md,
+// summary.json. See run_output.h and the README's output-file reference.
+#include "chatbatch/run_output.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <nlohmann/json.hpp>
+#include <utility>
+
+#include "atomic_file.h"
+
+namespace chatbatch {
+namespace {
+
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+constexpr auto kReplace = json::error_handler_t::replace;
+
+// Durations are kept to 0.1 ms: finer digits are noise, and short numbers
+// keep the records readable.
+ordered_json Millis(double ms) {
+  if (!std::isfinite(ms)) return nullptr;
+  return std::round(ms * 10.0) / 10.0;
+}
+
+ordered_json StringOrNull(const std::string& s) {
+  if (s.empty()) return nullptr;
+  return s;
+}
+
+// Embeds raw JSON text as a value; null when empty or unparsable.
+ordered_json RawJson(const std::string& text, const char* what) {
+  if (text.empty()) return nullptr;
+  ordered_json value =
+      ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) {
+    spdlog::warn("{} is not valid JSON; recorded as null", what);
+    return nullptr;
+  }
+  return value;
+}
+
+// --- Markdown -------------------------------------------------------------
+//
+// User, assistant, reasoning and system text is shown verbatim inside fenced
+// code blocks whose fence is longer than any run of backticks in the text.
+// That is the one Markdown construct nothing inside can close, so a reply
+// containing "## Turn 2", "</details>", "<!--" or a fence of its own cannot
+// change the transcript's structure (a blockquote would still pass raw HTML
+// through). The price: Markdown inside replies is shown as source, not
+// rendered. Error messages, which go on one line, are put in a code span with
+// their line breaks turned into spaces.
+
+size_t LongestBacktickRun(std::string_view text) {
+  size_t longest = 0;
+  size_t run = 0;
+  for (char c : text) {
+    run = c == '`' ? run + 1 : 0;
+    longest = std::max(longest, run);
+  }
+  return longest;
+}
+
+void AppendFenced(std::string_view text, std::string* out) {
+  const std::string fence(std::max<size_t>(3, LongestBacktickRun(text) + 1),
+                          '`');
+  *out += fence;
+  *out += "text\n";
+  *out += text;
+  if (!text.empty() && text.back() != '\n') *out += '\n';
+  *out += fence;
+  *out += "\n\n";
+}
+
+std::string InlineCode(std::string_view text) {
+  std::string flat;
+  flat.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
+    flat += text[i] == '\r' || text[i] == '\n' ? ' ' : text[i];
+  }
+  if (flat.empty()) return "*(no message)*";
+  const std::string ticks(LongestBacktickRun(flat) + 1, '`');
+  const bool pad = flat.front() == '`' || flat.back() == '`' ||
+                   flat.front() == ' ' || flat.back() == ' ';
+  const char* space = pad ? " " : "";
+  return ticks + space + flat + space + ticks;
+}
+
+void AppendTurnMarkdown(const TurnRecord& record, std::string* out) {
+  const Reply& reply = record.reply;
+  *out += "## Turn " + std::to_string(record.turn) + "\n\n";
+  *out += "**User:**\n\n";
+  AppendFenced(record.user, out);
+  if (!reply.reasoning.empty()) {
+    *out += "<details><summary>Reasoning</summary>\n\n";
+    AppendFenced(reply.reasoning, out);
+    *out += "</details>\n\n";
+  }
+  if (record.ok) {
+    *out += "**Assistant:**\n\n";
+    if (!reply.content.empty()) {
+      AppendFenced(reply.content, out);
+    } else if (!reply.tool_calls_json.empty()) {
+      *out += "*(no text: the reply is tool calls, see the .jsonl)*\n\n";
+    } else {
+      *out += "*(empty reply)*\n\n";
+    }
+  } else if (!reply.content.empty()) {
+    *out += "**Assistant (partial):**\n\n";
+    AppendFenced(reply.content, out);
+  }
+  if (!reply.finish_reason.empty() && reply.finish_reason != "stop") {
+    *out += "*(finish_reason: " + InlineCode(reply.finish_reason) + ")*\n\n";
+  }
+  if (!record.ok) {
+    *out += "**Error** (";
+    *out += record.error_kind.empty() ? "error" : record.error_kind;
+    if (record.http_status != 0) {
+      *out += ", HTTP " + std::to_string(record.http_status);
+    }
+    *out += "): " + InlineCode(record.error) + "\n\n";
+  }
+}
+
+// Only what a plain file name in the directory may be: no separators, not
+// "." or "..". Stops WriteFileAtomic("../x") from leaving the directory.
+bool IsPlainFileName(std::string_view name) {
+  return !name.empty() && name != "." && name != ".." &&
+         name.find('/') == std::string_view::npos &&
+         name.find('\0') == std::string_view::npos;
+}
+
+}  // namespace
+
+const char* ConversationStatusName(ConversationStatus status) {
+  switch (status) {
+    case ConversationStatus::kPending:
+      return "pending";
+    case ConversationStatus::kRunning:
+      return "running";
+    case ConversationStatus::kOk:
+      return "ok";
+    case ConversationStatus::kError:
+      return "error";
+  }
+  return "pending";
+}
+
+std::string TurnRecordToJson(const TurnRecord& record) {
+  const Reply& reply = record.reply;
+  ordered_json j;
+  j["turn"] = record.turn;
+  j["user"] = record.user;
+  j["reply"] = reply.content;
+  j["reasoning"] = reply.reasoning;
+  j["finish_reason"] = StringOrNull(reply.finish_reason);
+  if (reply.usage) {
+    j["usage"] = {{"prompt_tokens", reply.usage->prompt_tokens},
+                  {"completion_tokens", reply.usage->completion_tokens},
+                  {"total_tokens", reply.usage->total_tokens}};
+  } else {
+    j["usage"] = nullptr;
+  }
+  j["provider"] = reply.provider;
+  j["model"] = reply.model;
+  j["conversation_id"] = record.conversation_id;
+  j["status"] = record.ok ? "ok" : "error";
+  j["error"] = record.ok ? ordered_json() : ordered_json(record.error);
+  j["error_kind"] =
+      record.ok ? ordered_json() : ordered_json(record.error_kind);
+  j["http_status"] = record.http_status;
+  j["ttft_ms"] = record.ttft_ms < 0 ? ordered_json() : Millis(record.ttft_ms);
+  j["duration_ms"] = Millis(record.duration_ms);
+  j["chunks"] = reply.chunks;
+  j["started_at"] = record.started_at;
+  j["conversation"] = RawJson(reply.conversation_json, "conversation object");
+  j["tool_calls"] = RawJson(reply.tool_calls_json, "tool_calls");
+  j["invalid_lines"] = reply.invalid_lines;
+  j["bytes"] = reply.bytes;
+  // dump(-1) escapes every newline inside strings: the record is one line.
+  return j.dump(-1, ' ', /*ensure_ascii=*/false, kReplace);
+}
+
+std::string RenderTranscript(const Conversation& conv,
+                             const std::vector<TurnRecord>& turns) {
+  std::string out = "# " + conv.id + "\n\n";
+  if (conv.system) {
+    out += "**System:**\n\n";
+    AppendFenced(*conv.system, &out);
+  }
+  for (const TurnRecord& record : turns) AppendTurnMarkdown(record, &out);
+  // One trailing newline, not the blank line every section ends with.
+  while (out.size() >= 2 && out[out.size() - 1] == '\n' &&
+         out[out.size() - 2] == '\n') {
+    out.pop_back();
+  }
+  return out;
+}
+
+std::string SummaryToJson(const RunSummary& summary) {
+  int ok = 0, failed = 0, pending = 0, turns_ok = 0, turns_failed = 0;
+  ordered_json conversations = ordered_json::array();
+  for (const ConversationOutcome& c : summary.conversations) {
+    if (c.status == ConversationStatus::kOk) {
+      ++ok;
+    } else if (c.status == ConversationStatus::kError) {
+      ++failed;
+    } else {
+      ++pending;  // not finished: pending or running
+    }
+    turns_ok += c.turns_ok;
+    turns_failed += c.turns_failed;
+    ordered_json entry;
+    entry["id"] = c.id;
+    entry["status"] = ConversationStatusName(c.status);
+    entry["turns_ok"] = c.turns_ok;
+    entry["turns_failed"] = c.turns_failed;
+    entry["error"] = StringOrNull(c.error);
+    conversations.push_back(std::move(entry));
+  }
+  ordered_json j;
+  j["job"] = summary.job_name;
+  j["job_file"] = summary.job_path;
+  j["started_at"] = summary.started_at;
+  j["ended_at"] = StringOrNull(summary.ended_at);
+  j["status"] = summary.interrupted        ? "interrupted"
+                : summary.ended_at.empty() ? "running"
+                                           : "finished";
+  ordered_json counts;
+  counts["conversations"] = summary.conversations.size();
+  counts["conversations_ok"] = ok;
+  counts["conversations_failed"] = failed;
+  counts["conversations_pending"] = pending;
+  counts["turns_ok"] = turns_ok;
+  counts["turns_failed"] = turns_failed;
+  j["counts"] = std::move(counts);
+  j["conversations"] = std::move(conversations);
+  ordered_json totals;
+  totals["chunks"] = summary.chunks;
+  totals["bytes"] = summary.bytes;
+  totals["prompt_tokens"] = summary.prompt_tokens;
+  totals["completion_tokens"] = summary.completion_tokens;
+  totals["total_tokens"] = summary.total_tokens;
+  j["totals"] = std::move(totals);
+  return j.dump(2, ' ', /*ensure_ascii=*/false, kReplace) + "\n";
+}
+
+Result<std::unique_ptr<RunOutput>> RunOutput::Open(const std::string& dir) {
+  std::string clean = dir;
+  while (clean.size() > 1 && clean.back() == '/') clean.pop_back();
+  if (auto made = MakeDirs(clean); !made) {
+    return std::unexpected(made.error());
+  }
+  // Fail now, before any request is sent, rather than on the first turn.
+  if (auto writable = CheckWritableDir(clean); !writable) {
+    return std::unexpected(writable.error());
+  }
+  return std::unique_ptr<RunOutput>(new RunOutput(std::move(clean)));
+}
+
+Status RunOutput::AppendTurn(const Conversation& conv,
+                             const TurnRecord& record) {
+  // The job loader refuses such ids; this is defense in depth, so no path is
+  // ever built from one. The id is quoted JSON-escaped: it may hold anything.
+  if (!IsSafeId(conv.id)) {
+    return Fail(ErrorCode::kInternal,
+                "refusing to write output for conversation id " +
+                    ordered_json(conv.id).dump(-1, ' ', /*ensure_ascii=*/true,
+                                               kReplace) +
+                    ": not a safe file name");
+  }
+  try {
+    const std::string base = dir_ + "/" + conv.id;
+    std::string line = TurnRecordToJson(record);
+    line += '\n';
+    if (auto appended = AppendToFile(base + ".jsonl", line); !appended) {
+      return appended;
+    }
+    // The transcript needs no conversation object; it can be large.
+    std::vector<TurnRecord>& turns = turns_[conv.id];
+    turns.push_back(record);
+    turns.back().reply.conversation_json.clear();
+    return ReplaceFileAtomic(base + ".md", RenderTranscript(conv, turns));
+  } catch (const std::exception& e) {
+    return Fail(ErrorCode::kInternal, "cannot write turn of conversation " +
+                                          conv.id + ": " + e.what());
+  }
+}
+
+Status RunOutput::WriteSummary(const RunSummary& summary) {
+  try {
+    return WriteFileAtomic("summary.json", SummaryToJson(summary));
+  } catch (const std::exception& e) {
+    return Fail(ErrorCode::kInternal,
+                std::string("cannot write summary.json: ") + e.what());
+  }
+}
+
+Status RunOutput::WriteFileAtomic(const std::string& name,
+                                  const std::string& content) {
+  if (!IsPlainFileName(name)) {
+    return Fail(ErrorCode::kInternal,
+                "refusing to write '" + name +
+                    "': not a plain file name inside the output directory");
+  }
+  return ReplaceFileAtomic(dir_ + "/" + name, content);
+}
+
+}  // namespace chatbatch

@@ -1,0 +1,51 @@
+// File writes that never leave a torn file behind, for the run's outputs.
+//
+// Guarantees are against the process dying at any moment (crash, kill -9):
+// a replaced file is either the old or the new content, and an appended
+// record is either wholly present or absent. They do not cover power loss
+// unless "sync" is requested, because fsync on every turn would stall the
+// single event-loop thread.
+#ifndef CHATBATCH_ATOMIC_FILE_H_
+#define CHATBATCH_ATOMIC_FILE_H_
+
+#include <string>
+#include <string_view>
+
+#include "chatbatch/error.h"
+
+namespace chatbatch {
+
+// "what 'path': strerror(err)", e.g. "cannot open 'x/a.md': Permission
+// denied". Used for every kIo error so the messages read alike.
+Error IoError(std::string_view what, std::string_view path, int err);
+
+// Creates directory "path" and its missing parents (like mkdir -p). Fails
+// with kIo if a component exists but is not a directory.
+Status MakeDirs(const std::string& path);
+
+// Checks that files can be created in directory "dir" by creating and
+// removing a probe file (access(2) would say yes to root on a read-only
+// mount's neighbours and tells nothing about ENOSPC-free creation).
+Status CheckWritableDir(const std::string& dir);
+
+// Replaces "path" with "content": writes a temporary file in the same
+// directory, then rename(2)s it over "path". The temporary name is
+// ".<name>.<pid>.<n>.tmp" (name shortened if long), unique per process and
+// call, so concurrent writers and other runs never collide; it is removed on
+// any failure. With "sync", the data and then the directory are fsync'ed.
+// A killed process may leave a stale ".*.tmp" file, never a torn "path".
+Status ReplaceFileAtomic(const std::string& path, std::string_view content,
+                         bool sync = false);
+
+// Appends "content" (one whole record) to "path", creating it (0644 minus
+// umask) if needed. Opens with O_APPEND|O_CLOEXEC and closes again, so any
+// number of files can be written without holding descriptors. The record
+// goes out in one write(2) (a loop only continues after EINTR or a short
+// write); if it cannot be written completely, the file is truncated back to
+// its previous length so no partial record remains.
+Status AppendToFile(const std::string& path, std::string_view content,
+                    bool sync = false);
+
+}  // namespace chatbatch
+
+#endif  // CHATBATCH_ATOMIC_FILE_H_
