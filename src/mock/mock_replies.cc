@@ -107,12 +107,15 @@ class SseWriter {
     r_->steps.push_back({std::max(0, delay_ms), {}});
   }
 
-  void Event(const Json& payload) {
+  void Event(const Json& payload) { Event(Dump(payload)); }
+
+  // "payload" is compact JSON.
+  void Event(const std::string& payload) {
     std::string& out = r_->steps.back().bytes;
     if (script_.comments) out += ": keep-alive" + eol_;
     if (script_.multiline) {
       // Pretty JSON is still JSON after the client joins lines with "\n".
-      std::string pretty = Dump(payload, 1);
+      std::string pretty = Dump(Json::parse(payload), 1);
       size_t pos = 0;
       while (pos <= pretty.size()) {
         size_t nl = pretty.find('\n', pos);
@@ -121,7 +124,7 @@ class SseWriter {
         pos = nl + 1;
       }
     } else {
-      out += "data: " + Dump(payload) + eol_;
+      out += "data: " + payload + eol_;
     }
     out += eol_;
   }
@@ -323,6 +326,12 @@ Response RenderChat(const ChatRequest& req, const Script& s,
                {"Cache-Control", "no-cache"}};
   SseWriter w(s, &r);
   Json base = ChunkBase(req, meta);
+  // Content chunks are the bulk of the work: splice each delta into the
+  // rendered envelope instead of building a document per chunk.
+  std::string delta_prefix = Dump(base);
+  delta_prefix.pop_back();
+  delta_prefix += R"(,"choices":[{"index":0,"delta":)";
+  const std::string kDeltaSuffix = R"(,"finish_reason":null}]})";
 
   // Every chunk event before the final one, in order.
   std::vector<Json> deltas;
@@ -371,9 +380,7 @@ Response RenderChat(const ChatRequest& req, const Script& s,
       return r;
     }
     w.NewStep(delay);
-    Json chunk = base;
-    chunk["choices"] = Choice(std::move(deltas[i]), nullptr);
-    w.Event(chunk);
+    w.Event(delta_prefix + Dump(deltas[i]) + kDeltaSuffix);
     // Spread the malformed lines over the chunks.
     for (int m = 0; m < malformed; ++m) {
       if (m % stop == i) w.Raw(m % 2 == 0 ? "{\"choices\":[{" : "not json");
