@@ -41,18 +41,24 @@ class SseFramer {
   bool overflowed() const { return overflowed_; }
 
  private:
+  // Handles "bytes" once no partial line is pending (fast path: lines are
+  // processed straight from the input view).
+  void FeedLines(std::string_view bytes);
+  // Appends to the pending partial line; false (and overflowed_) past the cap.
+  bool AppendPartial(std::string_view bytes);
   void ProcessLine(std::string_view line);
   void Dispatch();
 
   Listener* listener_;
   size_t max_line_bytes_;
   std::string line_;  // partial line carried between Feed calls
-  std::string data_;
+  std::string data_;  // data lines of the pending event, joined with '\n'
   std::string type_;
-  std::string id_;
+  std::string id_;  // last event id (WHATWG: kept across events)
   bool has_data_ = false;
-  bool at_start_ = true;      // BOM is only skipped at the very start
-  bool after_cr_ = false;     // a CR ended the last line; skip a following LF
+  bool at_start_ = true;   // BOM is only skipped at the very start
+  size_t bom_bytes_ = 0;   // BOM bytes matched so far (split across Feeds)
+  bool after_cr_ = false;  // a CR ended the last line; skip a following LF
   bool overflowed_ = false;
 };
 

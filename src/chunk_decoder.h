@@ -1,0 +1,86 @@
+// Private to the decoder: turns one JSON document (an SSE data payload, a
+// whole `chat.completion` body, or an HTTP error body) into its effect on a
+// Reply, using simdjson On-Demand with one reused parser and padded buffer.
+#ifndef CHATBATCH_CHUNK_DECODER_H_
+#define CHATBATCH_CHUNK_DECODER_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "chatbatch/reply.h"
+
+namespace chatbatch {
+
+// One tool call assembled from deltas (merged by index).
+struct ToolCallState {
+  int64_t index = 0;
+  std::string id;
+  std::string type;
+  std::string name;
+  std::string arguments;
+};
+
+// What the decoded documents of one response accumulate into.
+struct ReplyState {
+  Reply reply;
+  std::vector<ToolCallState> tool_calls;    // ordered by index
+  bool tool_calls_dirty = false;            // reply.tool_calls_json is stale
+  std::optional<std::string> server_error;  // first in-stream error message
+  int64_t choices_seen = 0;  // documents that carried a choices[0]
+  int64_t sanitized = 0;     // documents decoded only after UTF-8 repair
+
+  void Clear();
+  // Writes reply.tool_calls_json from tool_calls if it is stale.
+  void RenderToolCalls();
+};
+
+class ChunkDecoder {
+ public:
+  enum class Result {
+    kOk,         // merged into the state
+    kSanitized,  // merged after replacing invalid UTF-8 with U+FFFD
+    kInvalid,    // not a JSON object even after repair; state unchanged
+  };
+
+  ChunkDecoder();
+  ~ChunkDecoder();
+  ChunkDecoder(const ChunkDecoder&) = delete;
+  ChunkDecoder& operator=(const ChunkDecoder&) = delete;
+
+  // Decodes one `chat.completion.chunk` or `chat.completion` document "json"
+  // and merges it into "*state": choices[0].delta / .message (content,
+  // reasoning, reasoning_content, tool_calls), finish_reason, usage, model,
+  // provider, conversation, error. Fields may come in any order; each object
+  // is walked once. Nothing is merged unless the whole document decodes.
+  Result Decode(std::string_view json, ReplyState* state);
+
+  // Finds the server's own message in an HTTP error body: `error.message`,
+  // `error` as a string, `detail[]` (422, "loc: msg" joined with "; "),
+  // `detail` as a string, or a top-level `message`. False if "body" is not
+  // JSON or carries none of these.
+  bool ExtractErrorMessage(std::string_view body, std::string* message);
+
+ private:
+  // simdjson stays in chunk_decoder.cc, so the ondemand types (whose layout
+  // depends on the -march of the translation unit) never cross files.
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Replaces every invalid UTF-8 sequence in "in" with U+FFFD (maximal
+// subparts, as the WHATWG decoder does) and, when "json_escapes" is set, every
+// unpaired \uD800-\uDFFF escape with \uFFFD. Returns false if nothing needed
+// replacing ("*out" is then a copy of "in").
+bool SanitizeUtf8(std::string_view in, std::string* out, bool json_escapes);
+
+// At most "max_bytes" of "text", cut at a UTF-8 character boundary and made
+// valid UTF-8 (for log excerpts and error messages).
+std::string Excerpt(std::string_view text, size_t max_bytes);
+
+}  // namespace chatbatch
+
+#endif  // CHATBATCH_CHUNK_DECODER_H_
