@@ -153,7 +153,7 @@ conversations:
 
 TEST_F(IntegrationTest, TwoHundredConversationsRunFiftyWideInOrder) {
   std::string yaml = "name: wide\nendpoint: ENDPOINT\nconcurrency: 50\n";
-  yaml += "defaults: {model: m, provider: Stateless, mock: {pace_ms: 5}}\n";
+  yaml += "defaults: {model: m, provider: Stateless, mock: {pace_ms: 20, chunks: 10}}\n";
   yaml += "conversations:\n";
   for (int i = 1; i <= 200; ++i) {
     std::string id = "w" + std::to_string(i);
