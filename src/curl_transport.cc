@@ -361,7 +361,7 @@ class CurlTransport final : public Transport {
                                : curl_easy_strerror(result);
       ErrorCode code = ErrorCode::kConnect;
       if (result == CURLE_OPERATION_TIMEDOUT) {
-        code = ErrorCode::kTimeout;
+        code = ErrorCode::kConnectTimeout;  // the only deadline curl enforces
       } else if (t->status_sent) {
         code = ErrorCode::kIncomplete;  // the body started, then broke off
       }

@@ -12,8 +12,14 @@ const char* ErrorCodeName(ErrorCode code) {
       return "io";
     case ErrorCode::kConnect:
       return "connect";
-    case ErrorCode::kTimeout:
-      return "timeout";
+    case ErrorCode::kConnectTimeout:
+      return "connect_timeout";
+    case ErrorCode::kFirstTokenTimeout:
+      return "first_token_timeout";
+    case ErrorCode::kIdleTimeout:
+      return "idle_timeout";
+    case ErrorCode::kTotalTimeout:
+      return "total_timeout";
     case ErrorCode::kHttp:
       return "http";
     case ErrorCode::kServer:
@@ -30,6 +36,12 @@ const char* ErrorCodeName(ErrorCode code) {
       return "internal";
   }
   return "internal";
+}
+
+bool IsTimeout(ErrorCode code) {
+  return code == ErrorCode::kConnectTimeout ||
+         code == ErrorCode::kFirstTokenTimeout ||
+         code == ErrorCode::kIdleTimeout || code == ErrorCode::kTotalTimeout;
 }
 
 }  // namespace chatbatch

@@ -14,7 +14,10 @@ enum class ErrorCode {
   kJob,          // invalid job file
   kIo,           // local file system
   kConnect,      // DNS, connect, TLS, reset before any response
-  kTimeout,      // a connect/first-token/idle/total deadline expired
+  kConnectTimeout,     // no connection within timeouts.connect
+  kFirstTokenTimeout,  // no content/reasoning within timeouts.first_token
+  kIdleTimeout,        // no data for timeouts.idle mid-stream
+  kTotalTimeout,       // the attempt exceeded timeouts.total
   kHttp,         // HTTP status >= 400 before the stream started (§4.1)
   kServer,       // error frame inside a 200 stream (§4.2)
   kIncomplete,   // stream ended without [DONE] or finish_reason (§4.3)
@@ -26,6 +29,9 @@ enum class ErrorCode {
 
 // Stable lowercase name, used in jsonl records and logs.
 const char* ErrorCodeName(ErrorCode code);
+
+// True for the four timeout kinds.
+bool IsTimeout(ErrorCode code);
 
 struct Error {
   ErrorCode code = ErrorCode::kInternal;

@@ -4,6 +4,8 @@
 #ifndef CHATBATCH_JOB_H_
 #define CHATBATCH_JOB_H_
 
+#include <chrono>
+#include <cstddef>
 #include <functional>
 #include <optional>
 #include <string>
@@ -23,6 +25,41 @@ enum class HistoryMode {
   kLast,  // only the new user message: the server keeps the state
 };
 
+// When a failed attempt of a turn is tried again (README "Reliability").
+struct RetryPolicy {
+  int attempts = 4;  // total attempts per turn, including the first
+  std::chrono::milliseconds backoff{1000};       // base of the exponential
+  std::chrono::milliseconds max_backoff{60000};  // cap on one wait
+  // What is retried: error kinds ("connect", "timeout" = every timeout kind,
+  // "connect_timeout", "first_token_timeout", "idle_timeout",
+  // "total_timeout", "incomplete", "server", "protocol", "limit") and HTTP
+  // statuses ("429", or a class like "5xx").
+  std::vector<std::string> on = {"connect", "timeout", "incomplete", "408",
+                                 "409",     "425",     "429",        "500",
+                                 "502",     "503",     "504"};
+};
+
+// Per-attempt deadlines; zero disables one.
+struct Timeouts {
+  std::chrono::milliseconds connect{10000};
+  std::chrono::milliseconds first_token{60000};  // to first content/reasoning
+  std::chrono::milliseconds idle{30000};         // longest gap between data
+  std::chrono::milliseconds total{600000};       // whole attempt
+};
+
+// Shared by every conversation that talks to the job's endpoint.
+struct RateLimit {
+  double requests_per_minute = 0;  // 0: unlimited
+  int max_in_flight = 0;           // 0: unlimited (concurrency still applies)
+};
+
+// Caps against misbehaving servers; exceeding one fails the turn.
+struct SizeLimits {
+  size_t max_line_bytes = 8 << 20;    // one SSE line
+  size_t max_reply_bytes = 64 << 20;  // content + reasoning of one reply
+  size_t max_body_bytes = 256 << 20;  // one response body
+};
+
 struct Conversation {
   std::string id;               // safe file name; default c1, c2, ...
   std::string conversation_id;  // sent on every turn; UUIDv4 unless set
@@ -31,6 +68,9 @@ struct Conversation {
   HistoryMode history = HistoryMode::kFull;  // job value unless overridden
   std::vector<std::string> messages;         // user turns, in order
   int line = 0;                              // where it starts in the file
+  bool conversation_id_generated = false;    // true: a fresh UUIDv4
+  RetryPolicy retry;                         // job value unless overridden
+  Timeouts timeouts;                         // job value unless overridden
 };
 
 struct Job {
@@ -43,8 +83,24 @@ struct Job {
   nlohmann::json defaults = nlohmann::json::object();  // merged into bodies
   HistoryMode history = HistoryMode::kFull;
   bool verify_tls = true;  // only `tls_verify: false` turns it off
+  RetryPolicy retry;
+  Timeouts timeouts;
+  RateLimit rate;
+  SizeLimits limits;
+  bool resume = false;                    // `resume: true` = --resume
+  std::chrono::milliseconds grace{10000};  // after the first Ctrl-C
   std::vector<Conversation> conversations;
 };
+
+// Stable hash (hex) of what a conversation sends and how: endpoint, header
+// names (never values: they may be secrets), defaults ⊕ params, system,
+// history mode, messages and an explicitly set conversation_id. A resumed
+// run compares it with the recorded one to find changed conversations.
+std::string ConversationDefinitionHash(const Job& job,
+                                       const Conversation& conv);
+
+// Hash over every conversation's definition hash, in order.
+std::string JobDefinitionHash(const Job& job);
 
 // Looks up an environment variable; nullopt when unset.
 using EnvLookup = std::function<std::optional<std::string>(std::string_view)>;

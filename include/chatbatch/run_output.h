@@ -65,6 +65,15 @@ class RunOutput {
   // Atomically replaces summary.json.
   Status WriteSummary(const RunSummary& summary);
 
+  // Seeds the in-memory transcript of "conv" with turns recorded by an
+  // earlier run, so the next AppendTurn renders the whole conversation.
+  void Preload(const Conversation& conv, std::vector<TurnRecord> turns);
+
+  // Atomically replaces <conv.id>.jsonl with exactly "turns" and re-renders
+  // <conv.id>.md (e.g. to drop a failed last turn before retrying it, or
+  // with no turns to start the conversation over).
+  Status RewriteTurns(const Conversation& conv, std::vector<TurnRecord> turns);
+
   // Replaces "name" inside the directory via a temporary file + rename.
   Status WriteFileAtomic(const std::string& name, const std::string& content);
 

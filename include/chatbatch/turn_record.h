@@ -3,10 +3,20 @@
 #define CHATBATCH_TURN_RECORD_H_
 
 #include <string>
+#include <vector>
 
 #include "chatbatch/reply.h"
 
 namespace chatbatch {
+
+// One failed attempt of a turn that was retried (or gave up).
+struct AttemptFailure {
+  int attempt = 0;  // 1-based
+  std::string error_kind;
+  std::string error;
+  int http_status = 0;
+  std::string at;  // ISO 8601 UTC, when the attempt ended
+};
 
 struct TurnRecord {
   int turn = 0;  // 1-based
@@ -19,7 +29,11 @@ struct TurnRecord {
   int http_status = 0;
   double ttft_ms = -1;  // -1: no token arrived
   double duration_ms = 0;
-  std::string started_at;  // ISO 8601 UTC with milliseconds
+  std::string started_at;  // ISO 8601 UTC with milliseconds (first attempt)
+  int attempts = 1;        // attempts made, including the last one
+  // Every attempt that failed before the last one (the last one's error,
+  // if any, is in "error").
+  std::vector<AttemptFailure> failed_attempts;
 };
 
 }  // namespace chatbatch
