@@ -3,14 +3,17 @@
 #include "chatbatch/run_output.h"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <exception>
 #include <nlohmann/json.hpp>
 #include <utility>
 
 #include "atomic_file.h"
+#include "chatbatch/run_state.h"
 
 namespace chatbatch {
 namespace {
@@ -178,6 +181,18 @@ std::string TurnRecordToJson(const TurnRecord& record) {
   j["duration_ms"] = Millis(record.duration_ms);
   j["chunks"] = reply.chunks;
   j["started_at"] = record.started_at;
+  j["attempts"] = record.attempts;
+  ordered_json attempt_errors = ordered_json::array();
+  for (const AttemptFailure& failure : record.failed_attempts) {
+    ordered_json entry;
+    entry["attempt"] = failure.attempt;
+    entry["error_kind"] = failure.error_kind;
+    entry["error"] = failure.error;
+    entry["http_status"] = failure.http_status;
+    entry["at"] = failure.at;
+    attempt_errors.push_back(std::move(entry));
+  }
+  j["attempt_errors"] = std::move(attempt_errors);
   j["conversation"] = RawJson(reply.conversation_json, "conversation object");
   j["tool_calls"] = RawJson(reply.tool_calls_json, "tool_calls");
   j["invalid_lines"] = reply.invalid_lines;
@@ -263,31 +278,116 @@ Result<std::unique_ptr<RunOutput>> RunOutput::Open(const std::string& dir) {
   return std::unique_ptr<RunOutput>(new RunOutput(std::move(clean)));
 }
 
+namespace {
+
+// The job loader refuses such ids; this is defense in depth, so no path is
+// ever built from one. The id is quoted JSON-escaped: it may hold anything.
+Status CheckOutputId(const std::string& id) {
+  if (IsSafeId(id)) return {};
+  return Fail(
+      ErrorCode::kInternal,
+      "refusing to write output for conversation id " +
+          ordered_json(id).dump(-1, ' ', /*ensure_ascii=*/true, kReplace) +
+          ": not a safe file name");
+}
+
+// Serialises "record" as its jsonl line (with the newline) and returns in
+// "*stored" the record as a later run will read it back from that line
+// (invalid UTF-8 replaced, numbers rounded), without the conversation
+// object. Rendering the transcript from "*stored" rather than from "record"
+// is what makes a resumed run's <id>.md byte-identical to an uninterrupted
+// one. Fails if the line would not read back: such a record must never be
+// written, or the next --resume would refuse the file.
+Result<std::string> SerializeForOutput(const std::string& conv_id,
+                                       const TurnRecord& record,
+                                       TurnRecord* stored) {
+  std::string line = TurnRecordToJson(record);
+  Result<TurnRecord> parsed = TurnRecordFromJson(line);
+  if (!parsed) {
+    return Fail(ErrorCode::kInternal,
+                "turn " + std::to_string(record.turn) + " of conversation " +
+                    conv_id +
+                    " would not read back: " + parsed.error().message);
+  }
+  *stored = std::move(*parsed);
+  stored->reply.conversation_json.clear();  // can be large; not rendered
+  line += '\n';
+  return line;
+}
+
+// unlink(2) that treats a missing file as success.
+Status RemoveIfExists(const std::string& path) {
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return std::unexpected(IoError("cannot remove", path, errno));
+  }
+  return {};
+}
+
+}  // namespace
+
 Status RunOutput::AppendTurn(const Conversation& conv,
                              const TurnRecord& record) {
-  // The job loader refuses such ids; this is defense in depth, so no path is
-  // ever built from one. The id is quoted JSON-escaped: it may hold anything.
-  if (!IsSafeId(conv.id)) {
-    return Fail(ErrorCode::kInternal,
-                "refusing to write output for conversation id " +
-                    ordered_json(conv.id).dump(-1, ' ', /*ensure_ascii=*/true,
-                                               kReplace) +
-                    ": not a safe file name");
-  }
+  if (Status safe = CheckOutputId(conv.id); !safe) return safe;
   try {
     const std::string base = dir_ + "/" + conv.id;
-    std::string line = TurnRecordToJson(record);
-    line += '\n';
-    if (auto appended = AppendToFile(base + ".jsonl", line); !appended) {
-      return appended;
-    }
-    // The transcript needs no conversation object; it can be large.
+    TurnRecord stored;
+    Result<std::string> line = SerializeForOutput(conv.id, record, &stored);
+    if (!line) return std::unexpected(line.error());
+    // The transcript goes first. Should the process die between the two
+    // writes, the .md shows a turn the .jsonl lacks; --resume re-sends that
+    // turn (it is not recorded) and re-renders the .md. The other order
+    // could leave a finished conversation's .md a turn short for good.
     std::vector<TurnRecord>& turns = turns_[conv.id];
-    turns.push_back(record);
-    turns.back().reply.conversation_json.clear();
-    return ReplaceFileAtomic(base + ".md", RenderTranscript(conv, turns));
+    turns.push_back(std::move(stored));
+    Status written =
+        ReplaceFileAtomic(base + ".md", RenderTranscript(conv, turns));
+    if (written) written = AppendToFile(base + ".jsonl", *line);
+    if (!written) turns.pop_back();  // the turn is not recorded
+    return written;
   } catch (const std::exception& e) {
     return Fail(ErrorCode::kInternal, "cannot write turn of conversation " +
+                                          conv.id + ": " + e.what());
+  }
+}
+
+void RunOutput::Preload(const Conversation& conv,
+                        std::vector<TurnRecord> turns) {
+  for (TurnRecord& record : turns) record.reply.conversation_json.clear();
+  turns_[conv.id] = std::move(turns);
+}
+
+Status RunOutput::RewriteTurns(const Conversation& conv,
+                               std::vector<TurnRecord> turns) {
+  if (Status safe = CheckOutputId(conv.id); !safe) return safe;
+  try {
+    const std::string base = dir_ + "/" + conv.id;
+    if (turns.empty()) {
+      // Starting over: no files, exactly as before the first turn.
+      turns_.erase(conv.id);
+      if (Status removed = RemoveIfExists(base + ".jsonl"); !removed) {
+        return removed;
+      }
+      return RemoveIfExists(base + ".md");
+    }
+    std::string jsonl;
+    std::vector<TurnRecord> stored(turns.size());
+    for (size_t i = 0; i < turns.size(); ++i) {
+      Result<std::string> line =
+          SerializeForOutput(conv.id, turns[i], &stored[i]);
+      if (!line) return std::unexpected(line.error());
+      jsonl += *line;
+    }
+    // The .jsonl first: if the process dies before the .md follows, the
+    // .md still shows the dropped turn, which --resume then sends again and
+    // so re-renders.
+    if (Status written = ReplaceFileAtomic(base + ".jsonl", jsonl); !written) {
+      return written;
+    }
+    std::vector<TurnRecord>& kept = turns_[conv.id];
+    kept = std::move(stored);
+    return ReplaceFileAtomic(base + ".md", RenderTranscript(conv, kept));
+  } catch (const std::exception& e) {
+    return Fail(ErrorCode::kInternal, "cannot rewrite turns of conversation " +
                                           conv.id + ": " + e.what());
   }
 }

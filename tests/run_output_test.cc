@@ -130,13 +130,14 @@ TEST(TurnRecordToJsonTest, OkRecordHasEveryFieldInOrder) {
   for (const auto& [key, value] : ordered.items()) keys.push_back(key);
   const json j = json::parse(line);
   EXPECT_EQ(keys, (std::vector<std::string>{
-                      "turn",        "user",          "reply",
-                      "reasoning",   "finish_reason", "usage",
-                      "provider",    "model",         "conversation_id",
-                      "status",      "error",         "error_kind",
-                      "http_status", "ttft_ms",       "duration_ms",
-                      "chunks",      "started_at",    "conversation",
-                      "tool_calls",  "invalid_lines", "bytes"}));
+                      "turn",           "user",          "reply",
+                      "reasoning",      "finish_reason", "usage",
+                      "provider",       "model",         "conversation_id",
+                      "status",         "error",         "error_kind",
+                      "http_status",    "ttft_ms",       "duration_ms",
+                      "chunks",         "started_at",    "attempts",
+                      "attempt_errors", "conversation",  "tool_calls",
+                      "invalid_lines",  "bytes"}));
   EXPECT_EQ(j["turn"], 1);
   EXPECT_EQ(j["user"], "Hi");
   EXPECT_EQ(j["reply"], "Hello!");
@@ -155,6 +156,8 @@ TEST(TurnRecordToJsonTest, OkRecordHasEveryFieldInOrder) {
   EXPECT_DOUBLE_EQ(j["duration_ms"].get<double>(), 250.1);
   EXPECT_EQ(j["chunks"], 7);
   EXPECT_EQ(j["started_at"], "2026-11-26T06:36:45.123Z");
+  EXPECT_EQ(j["attempts"], 1);
+  EXPECT_EQ(j["attempt_errors"], json::array());
   EXPECT_EQ(j["conversation"],
             json::parse(R"({"conversation_id":"srv-1","n":[1,2]})"));
   EXPECT_TRUE(j["tool_calls"].is_null());
@@ -579,7 +582,8 @@ TEST(RunOutputTest, ErrorsAfterTheDirectoryVanishes) {
   Status status = (*out)->AppendTurn(MakeConversation(), OkRecord(1, "x", "y"));
   ASSERT_FALSE(status.has_value());
   EXPECT_EQ(status.error().code, ErrorCode::kIo);
-  EXPECT_NE(status.error().message.find(dir + "/c1.jsonl"), std::string::npos)
+  // The transcript is written first (see AppendTurn).
+  EXPECT_NE(status.error().message.find(dir + "/c1.md"), std::string::npos)
       << status.error().message;
   EXPECT_NE(status.error().message.find("No such file or directory"),
             std::string::npos);

@@ -1,0 +1,618 @@
+#include "chatbatch/run_state.h"
+
+#include <dirent.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "chatbatch/run_output.h"
+
+namespace chatbatch {
+namespace {
+
+using nlohmann::json;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = testing::TempDir() + "chatbatch_state_XXXXXX";
+    char* made = mkdtemp(tmpl.data());
+    EXPECT_NE(made, nullptr);
+    path_ = tmpl;
+  }
+  ~TempDir() { std::system(("rm -rf '" + path_ + "'").c_str()); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void WriteFile(const std::string& path, const std::string& content) {
+  std::ofstream(path, std::ios::binary) << content;
+}
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+std::set<std::string> ListDir(const std::string& path) {
+  std::set<std::string> names;
+  DIR* dir = ::opendir(path.c_str());
+  if (dir == nullptr) return names;
+  while (dirent* e = ::readdir(dir)) {
+    std::string name = e->d_name;
+    if (name != "." && name != "..") names.insert(name);
+  }
+  ::closedir(dir);
+  return names;
+}
+
+Conversation MakeConversation(std::string id = "c1") {
+  Conversation conv;
+  conv.id = std::move(id);
+  conv.conversation_id = "0b9c3f3e-6a1c-4d5e-9f00-123456789abc";
+  conv.system = "You are terse.";
+  conv.messages = {"one", "two", "three"};
+  return conv;
+}
+
+TurnRecord OkRecord(int turn, std::string user = "Hi",
+                    std::string reply = "Hello!") {
+  TurnRecord r;
+  r.turn = turn;
+  r.user = std::move(user);
+  r.reply.content = std::move(reply);
+  r.reply.reasoning = "thinking";
+  r.reply.finish_reason = "stop";
+  r.reply.provider = "Copilot";
+  r.reply.model = "gpt-4";
+  r.reply.usage = Usage{5, 4, 9};
+  r.reply.conversation_json = R"({"z":1,"a":{"n":[1,2.5,"x"]}})";
+  r.reply.tool_calls_json =
+      R"([{"index":0,"id":"call_1","type":"function",)"
+      R"("function":{"name":"f","arguments":"{\"a\":1}"}}])";
+  r.reply.chunks = 7;
+  r.reply.invalid_lines = 1;
+  r.reply.bytes = 1234;
+  r.conversation_id = "0b9c3f3e-6a1c-4d5e-9f00-123456789abc";
+  r.ok = true;
+  r.http_status = 200;
+  r.ttft_ms = 12.3;
+  r.duration_ms = 250.1;
+  r.started_at = "2026-11-26T06:36:45.123Z";
+  r.attempts = 1;
+  return r;
+}
+
+TurnRecord FailedRecord(int turn, std::string user = "again") {
+  TurnRecord r;
+  r.turn = turn;
+  r.user = std::move(user);
+  r.reply.content = "partial";
+  r.conversation_id = "0b9c3f3e-6a1c-4d5e-9f00-123456789abc";
+  r.ok = false;
+  r.error = "RuntimeError: rate limited";
+  r.error_kind = "http";
+  r.http_status = 429;
+  r.duration_ms = 3;
+  r.started_at = "2026-11-26T06:36:46.000Z";
+  r.attempts = 3;
+  r.failed_attempts = {
+      {1, "connect", "connection refused", 0, "2026-11-26T06:36:46.100Z"},
+      {2, "http", "Service Unavailable", 503, "2026-11-26T06:36:47.200Z"}};
+  return r;
+}
+
+json SameJson(const std::string& text) {
+  return text.empty() ? json() : json::parse(text);
+}
+
+// Every field TurnRecordToJson writes (Reply::done is not written).
+void ExpectSameRecord(const TurnRecord& a, const TurnRecord& b) {
+  EXPECT_EQ(a.turn, b.turn);
+  EXPECT_EQ(a.user, b.user);
+  EXPECT_EQ(a.reply.content, b.reply.content);
+  EXPECT_EQ(a.reply.reasoning, b.reply.reasoning);
+  EXPECT_EQ(a.reply.finish_reason, b.reply.finish_reason);
+  EXPECT_EQ(a.reply.provider, b.reply.provider);
+  EXPECT_EQ(a.reply.model, b.reply.model);
+  // The embedded JSON comes back as the same value (compact text; an
+  // escape like \u00e9 becomes the character itself).
+  EXPECT_EQ(SameJson(a.reply.conversation_json),
+            SameJson(b.reply.conversation_json));
+  EXPECT_EQ(SameJson(a.reply.tool_calls_json),
+            SameJson(b.reply.tool_calls_json));
+  ASSERT_EQ(a.reply.usage.has_value(), b.reply.usage.has_value());
+  if (a.reply.usage) {
+    EXPECT_EQ(a.reply.usage->prompt_tokens, b.reply.usage->prompt_tokens);
+    EXPECT_EQ(a.reply.usage->completion_tokens,
+              b.reply.usage->completion_tokens);
+    EXPECT_EQ(a.reply.usage->total_tokens, b.reply.usage->total_tokens);
+  }
+  EXPECT_EQ(a.reply.chunks, b.reply.chunks);
+  EXPECT_EQ(a.reply.invalid_lines, b.reply.invalid_lines);
+  EXPECT_EQ(a.reply.bytes, b.reply.bytes);
+  EXPECT_EQ(a.conversation_id, b.conversation_id);
+  EXPECT_EQ(a.ok, b.ok);
+  EXPECT_EQ(a.error, b.error);
+  EXPECT_EQ(a.error_kind, b.error_kind);
+  EXPECT_EQ(a.http_status, b.http_status);
+  EXPECT_DOUBLE_EQ(a.ttft_ms, b.ttft_ms);
+  EXPECT_DOUBLE_EQ(a.duration_ms, b.duration_ms);
+  EXPECT_EQ(a.started_at, b.started_at);
+  EXPECT_EQ(a.attempts, b.attempts);
+  ASSERT_EQ(a.failed_attempts.size(), b.failed_attempts.size());
+  for (size_t i = 0; i < a.failed_attempts.size(); ++i) {
+    EXPECT_EQ(a.failed_attempts[i].attempt, b.failed_attempts[i].attempt);
+    EXPECT_EQ(a.failed_attempts[i].error_kind, b.failed_attempts[i].error_kind);
+    EXPECT_EQ(a.failed_attempts[i].error, b.failed_attempts[i].error);
+    EXPECT_EQ(a.failed_attempts[i].http_status,
+              b.failed_attempts[i].http_status);
+    EXPECT_EQ(a.failed_attempts[i].at, b.failed_attempts[i].at);
+  }
+}
+
+TurnRecord RoundTrip(const TurnRecord& r) {
+  const std::string line = TurnRecordToJson(r);
+  Result<TurnRecord> back = TurnRecordFromJson(line);
+  EXPECT_TRUE(back.has_value()) << back.error().message << "\n" << line;
+  if (!back) return {};
+  EXPECT_EQ(TurnRecordToJson(*back), line);  // byte-identical rewrite
+  return *back;
+}
+
+std::string Jsonl(const std::vector<TurnRecord>& records) {
+  std::string text;
+  for (const TurnRecord& r : records) text += TurnRecordToJson(r) + "\n";
+  return text;
+}
+
+// ------------------------------------------------------------- manifest
+
+RunManifest MakeManifest() {
+  RunManifest m;
+  m.job_name = "heiner";
+  m.job_path = "jobs/heiner.yaml";
+  m.job_hash = "sha256:abc";
+  m.conversations["b"] = {"h-b", "uuid-b"};
+  m.conversations["a"] = {"h-a", "uuid-a \xE4\xBD\xA0"};
+  return m;
+}
+
+TEST(ManifestTest, RoundTrip) {
+  TempDir tmp;
+  const RunManifest m = MakeManifest();
+  const std::string text = ManifestToJson(m);
+  const json j = json::parse(text);
+  EXPECT_EQ(j, json::parse(R"({"version":1,"job":"heiner",
+      "job_file":"jobs/heiner.yaml","job_hash":"sha256:abc",
+      "conversations":{"a":{"hash":"h-a","conversation_id":"uuid-a 你"},
+                       "b":{"hash":"h-b","conversation_id":"uuid-b"}}})"));
+  WriteFile(tmp.path() + "/run.json", text);
+  auto read = ReadManifest(tmp.path());
+  ASSERT_TRUE(read.has_value()) << read.error().message;
+  ASSERT_TRUE(read->has_value());
+  const RunManifest& back = **read;
+  EXPECT_EQ(back.version, 1);
+  EXPECT_EQ(back.job_name, m.job_name);
+  EXPECT_EQ(back.job_path, m.job_path);
+  EXPECT_EQ(back.job_hash, m.job_hash);
+  ASSERT_EQ(back.conversations.size(), 2u);
+  EXPECT_EQ(back.conversations.at("a").definition_hash, "h-a");
+  EXPECT_EQ(back.conversations.at("a").conversation_id, "uuid-a 你");
+  EXPECT_EQ(back.conversations.at("b").conversation_id, "uuid-b");
+  EXPECT_EQ(ManifestToJson(back), text);
+}
+
+TEST(ManifestTest, MissingIsNullopt) {
+  TempDir tmp;
+  auto read = ReadManifest(tmp.path());
+  ASSERT_TRUE(read.has_value()) << read.error().message;
+  EXPECT_FALSE(read->has_value());
+}
+
+TEST(ManifestTest, BadManifestsAreClearIoErrors) {
+  TempDir tmp;
+  const std::string path = tmp.path() + "/run.json";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"{\"version\":1,", "parse"},
+      {"[]", "not a JSON object"},
+      {"{}", "missing \"version\""},
+      {R"({"version":2,"job":"j","job_file":"f","job_hash":"h",
+          "conversations":{}})",
+       "version 2 is not supported"},
+      {R"({"version":"1"})", "\"version\" is not an integer"},
+      {R"({"version":1,"job":"j","job_file":"f","job_hash":"h"})",
+       "missing \"conversations\""},
+      {R"({"version":1,"job":"j","job_file":"f","job_hash":7,
+          "conversations":{}})",
+       "\"job_hash\" is not a string"},
+      {R"({"version":1,"job":"j","job_file":"f","job_hash":"h",
+          "conversations":{"c1":{"hash":"x"}}})",
+       "conversation \"c1\": missing \"conversation_id\""},
+      {R"({"version":1,"job":"j","job_file":"f","job_hash":"h",
+          "conversations":{"c1":3}})",
+       "conversation \"c1\": not an object"},
+  };
+  for (const auto& [text, expected] : cases) {
+    WriteFile(path, text);
+    auto read = ReadManifest(tmp.path());
+    ASSERT_FALSE(read.has_value()) << text;
+    EXPECT_EQ(read.error().code, ErrorCode::kIo);
+    EXPECT_NE(read.error().message.find("'" + path + "'"), std::string::npos)
+        << read.error().message;
+    EXPECT_NE(read.error().message.find(expected), std::string::npos)
+        << read.error().message;
+  }
+}
+
+TEST(ManifestTest, UnreadableManifestIsAnError) {
+  TempDir tmp;
+  ASSERT_EQ(::mkdir((tmp.path() + "/run.json").c_str(), 0755), 0);
+  auto read = ReadManifest(tmp.path());
+  ASSERT_FALSE(read.has_value());
+  EXPECT_EQ(read.error().code, ErrorCode::kIo);
+  EXPECT_NE(read.error().message.find("run.json"), std::string::npos);
+}
+
+// -------------------------------------------------------- record round trip
+
+TEST(TurnRecordFromJsonTest, OkTurnRoundTrips) {
+  const TurnRecord r = OkRecord(1);
+  const TurnRecord back = RoundTrip(r);
+  ExpectSameRecord(r, back);
+}
+
+TEST(TurnRecordFromJsonTest, FailedTurnWithAttemptErrorsRoundTrips) {
+  const TurnRecord r = FailedRecord(2);
+  const json j = json::parse(TurnRecordToJson(r));
+  EXPECT_EQ(j["attempts"], 3);
+  EXPECT_EQ(j["attempt_errors"][1],
+            json::parse(R"({"attempt":2,"error_kind":"http",
+                "error":"Service Unavailable","http_status":503,
+                "at":"2026-11-26T06:36:47.200Z"})"));
+  ExpectSameRecord(r, RoundTrip(r));
+}
+
+TEST(TurnRecordFromJsonTest, NullFieldsRoundTrip) {
+  TurnRecord r;  // all defaults: no usage, no ttft, nothing
+  r.turn = 1;
+  ASSERT_TRUE(json::parse(TurnRecordToJson(r))["ttft_ms"].is_null());
+  const TurnRecord back = RoundTrip(r);
+  ExpectSameRecord(r, back);
+  EXPECT_EQ(back.ttft_ms, -1);
+  EXPECT_FALSE(back.reply.usage.has_value());
+  EXPECT_TRUE(back.failed_attempts.empty());
+  EXPECT_EQ(json::parse(TurnRecordToJson(r))["attempt_errors"], json::array());
+}
+
+TEST(TurnRecordFromJsonTest, UnicodeAndControlCharactersRoundTrip) {
+  TurnRecord r = OkRecord(1, "line1\nline2\r\n\"q\" \\ \x01 \t",
+                          "emoji \xF0\x9F\x98\x80 \xE4\xBD\xA0 \xC3\xA9");
+  r.reply.reasoning = "think\n\nmore \xE2\x80\xA8";
+  r.reply.conversation_json =
+      R"({"text":"\u00e9\n","big":18446744073709551615})";
+  ExpectSameRecord(r, RoundTrip(r));
+}
+
+TEST(TurnRecordFromJsonTest, InvalidUtf8ComesBackReplaced) {
+  const TurnRecord r = OkRecord(1, "ok", "bad \xFF end");
+  const TurnRecord back = RoundTrip(r);
+  EXPECT_EQ(back.reply.content, "bad \xEF\xBF\xBD end");
+}
+
+TEST(TurnRecordFromJsonTest, ToleratesRecordsWithoutAttempts) {
+  json j = json::parse(TurnRecordToJson(OkRecord(1)));
+  j.erase("attempts");
+  j.erase("attempt_errors");
+  auto back = TurnRecordFromJson(j.dump());
+  ASSERT_TRUE(back.has_value()) << back.error().message;
+  EXPECT_EQ(back->attempts, 1);
+  EXPECT_TRUE(back->failed_attempts.empty());
+}
+
+TEST(TurnRecordFromJsonTest, RejectsWhatIsNotARecord) {
+  const json good = json::parse(TurnRecordToJson(FailedRecord(1)));
+  auto with = [&](const char* key, json value) {
+    json j = good;
+    j[key] = std::move(value);
+    return j.dump();
+  };
+  json missing = good;
+  missing.erase("bytes");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"", "invalid JSON"},
+      {"{\"turn\":1", "invalid JSON"},
+      {"[1]", "not a JSON object"},
+      {missing.dump(), "missing \"bytes\""},
+      {with("turn", 0), "\"turn\""},
+      {with("turn", "1"), "\"turn\" is not an integer"},
+      {with("status", "maybe"), "\"status\""},
+      {with("usage", 3), "\"usage\""},
+      {with("ttft_ms", "fast"), "\"ttft_ms\""},
+      {with("attempts", 1.5), "\"attempts\""},
+      {with("attempt_errors", json::object()), "\"attempt_errors\""},
+      {with("attempt_errors", json::parse(R"([{"attempt":1}])")),
+       "attempt_errors\"[0]: missing \"error_kind\""},
+      {with("chunks", json::parse("18446744073709551615")), "\"chunks\""},
+  };
+  for (const auto& [line, expected] : cases) {
+    auto r = TurnRecordFromJson(line);
+    ASSERT_FALSE(r.has_value()) << line;
+    EXPECT_NE(r.error().message.find(expected), std::string::npos)
+        << r.error().message;
+  }
+}
+
+// ------------------------------------------------------ ReadTurnRecords
+
+TEST(ReadTurnRecordsTest, MissingFileIsEmpty) {
+  TempDir tmp;
+  for (bool repair : {false, true}) {
+    auto read = ReadTurnRecords(tmp.path() + "/none.jsonl", repair);
+    ASSERT_TRUE(read.has_value()) << read.error().message;
+    EXPECT_TRUE(read->empty());
+  }
+  EXPECT_TRUE(ListDir(tmp.path()).empty());  // repair created nothing
+}
+
+TEST(ReadTurnRecordsTest, GoodFile) {
+  TempDir tmp;
+  const std::string path = tmp.path() + "/c1.jsonl";
+  const std::string text = Jsonl({OkRecord(1), OkRecord(2), FailedRecord(3)});
+  WriteFile(path, text);
+  auto read = ReadTurnRecords(path, /*repair=*/false);
+  ASSERT_TRUE(read.has_value()) << read.error().message;
+  ASSERT_EQ(read->size(), 3u);
+  ExpectSameRecord((*read)[2], FailedRecord(3));
+  EXPECT_EQ(Jsonl(*read), text);
+  EXPECT_EQ(ReadFile(path), text);
+}
+
+TEST(ReadTurnRecordsTest, TornTailWithoutNewline) {
+  TempDir tmp;
+  const std::string path = tmp.path() + "/c1.jsonl";
+  const std::string good = Jsonl({OkRecord(1), OkRecord(2)});
+  const std::string third = TurnRecordToJson(OkRecord(3));
+  // Cut anywhere, even just before the newline (complete JSON, no newline).
+  for (size_t cut : {size_t{1}, third.size() / 2, third.size()}) {
+    WriteFile(path, good + third.substr(0, cut));
+    auto strict = ReadTurnRecords(path, /*repair=*/false);
+    ASSERT_FALSE(strict.has_value());
+    EXPECT_EQ(strict.error().code, ErrorCode::kIo);
+    EXPECT_NE(strict.error().message.find(path + ":3: torn last record"),
+              std::string::npos)
+        << strict.error().message;
+    EXPECT_EQ(ReadFile(path).size(), good.size() + cut);  // untouched
+
+    auto repaired = ReadTurnRecords(path, /*repair=*/true);
+    ASSERT_TRUE(repaired.has_value()) << repaired.error().message;
+    EXPECT_EQ(repaired->size(), 2u);
+    EXPECT_EQ(ReadFile(path), good);  // truncated to the last good line
+  }
+  // And the repaired file takes the next record like any other.
+  auto out = RunOutput::Open(tmp.path());
+  ASSERT_TRUE(out.has_value());
+  ASSERT_TRUE((*out)->AppendTurn(MakeConversation(), OkRecord(3)));
+  auto read = ReadTurnRecords(path, /*repair=*/false);
+  ASSERT_TRUE(read.has_value()) << read.error().message;
+  EXPECT_EQ(read->size(), 3u);
+}
+
+TEST(ReadTurnRecordsTest, TornFirstRecordLeavesAnEmptyFile) {
+  TempDir tmp;
+  const std::string path = tmp.path() + "/c1.jsonl";
+  WriteFile(path, "{\"turn\":1,\"us");
+  auto repaired = ReadTurnRecords(path, /*repair=*/true);
+  ASSERT_TRUE(repaired.has_value()) << repaired.error().message;
+  EXPECT_TRUE(repaired->empty());
+  EXPECT_TRUE(Exists(path));
+  EXPECT_EQ(ReadFile(path), "");
+}
+
+TEST(ReadTurnRecordsTest, BadLastLineWithNewline) {
+  TempDir tmp;
+  const std::string path = tmp.path() + "/c1.jsonl";
+  const std::string good = Jsonl({OkRecord(1)});
+  WriteFile(path, good + "{\"turn\":2,\"user\":\n");
+  auto strict = ReadTurnRecords(path, /*repair=*/false);
+  ASSERT_FALSE(strict.has_value());
+  EXPECT_NE(strict.error().message.find(path + ":2: "), std::string::npos)
+      << strict.error().message;
+  auto repaired = ReadTurnRecords(path, /*repair=*/true);
+  ASSERT_TRUE(repaired.has_value()) << repaired.error().message;
+  EXPECT_EQ(repaired->size(), 1u);
+  EXPECT_EQ(ReadFile(path), good);
+}
+
+TEST(ReadTurnRecordsTest, CorruptMiddleLineIsAnErrorEvenWithRepair) {
+  TempDir tmp;
+  const std::string path = tmp.path() + "/c1.jsonl";
+  const std::string text = TurnRecordToJson(OkRecord(1)) + "\n" + "garbage\n" +
+                           TurnRecordToJson(OkRecord(2)) + "\n";
+  WriteFile(path, text);
+  for (bool repair : {false, true}) {
+    auto read = ReadTurnRecords(path, repair);
+    ASSERT_FALSE(read.has_value());
+    EXPECT_EQ(read.error().code, ErrorCode::kIo);
+    EXPECT_EQ(read.error().message,
+              path + ":2: not a turn record: invalid JSON");
+  }
+  EXPECT_EQ(ReadFile(path), text);  // never "repaired"
+}
+
+TEST(ReadTurnRecordsTest, TurnsMustBeConsecutive) {
+  TempDir tmp;
+  const std::string path = tmp.path() + "/c1.jsonl";
+  for (const std::vector<int>& turns :
+       std::vector<std::vector<int>>{{1, 3}, {2}, {1, 2, 2}, {1, 1}}) {
+    std::vector<TurnRecord> records;
+    for (int t : turns) records.push_back(OkRecord(t));
+    WriteFile(path, Jsonl(records));
+    auto read = ReadTurnRecords(path, /*repair=*/true);
+    ASSERT_FALSE(read.has_value());
+    const std::string line = std::to_string(turns.size());
+    EXPECT_NE(read.error().message.find(path + ":" + line + ": "),
+              std::string::npos)
+        << read.error().message;
+    EXPECT_NE(read.error().message.find("was expected"), std::string::npos);
+  }
+}
+
+// ------------------------------------------- Preload and RewriteTurns
+
+TEST(RunOutputResumeTest, PreloadThenAppendRendersLikeOneRun) {
+  TempDir tmp;
+  const Conversation conv = MakeConversation();
+  TurnRecord t1 = OkRecord(1, "one", "first \xFF reply");  // invalid UTF-8
+  TurnRecord t2 = FailedRecord(2, "two");
+  t2.reply.finish_reason = "length";
+  TurnRecord t3 = OkRecord(3, "three", "third");
+
+  auto straight = RunOutput::Open(tmp.path() + "/straight");
+  ASSERT_TRUE(straight.has_value());
+  for (const TurnRecord& t : {t1, t2, t3}) {
+    ASSERT_TRUE((*straight)->AppendTurn(conv, t));
+  }
+
+  // The interrupted run recorded two turns and died.
+  const std::string dir = tmp.path() + "/resumed";
+  {
+    auto first = RunOutput::Open(dir);
+    ASSERT_TRUE(first.has_value());
+    ASSERT_TRUE((*first)->AppendTurn(conv, t1));
+    ASSERT_TRUE((*first)->AppendTurn(conv, t2));
+  }
+  auto records = ReadTurnRecords(dir + "/c1.jsonl", /*repair=*/true);
+  ASSERT_TRUE(records.has_value()) << records.error().message;
+  auto second = RunOutput::Open(dir);
+  ASSERT_TRUE(second.has_value());
+  (*second)->Preload(conv, *records);
+  ASSERT_TRUE((*second)->AppendTurn(conv, t3));
+
+  const std::string md = ReadFile(tmp.path() + "/straight/c1.md");
+  EXPECT_EQ(ReadFile(dir + "/c1.md"), md);
+  EXPECT_EQ(ReadFile(dir + "/c1.jsonl"),
+            ReadFile(tmp.path() + "/straight/c1.jsonl"));
+  EXPECT_NE(md.find("## Turn 3"), std::string::npos);
+  EXPECT_NE(md.find("first \xEF\xBF\xBD reply"), std::string::npos);
+}
+
+TEST(RunOutputResumeTest, RewriteTurnsDropsAFailedLastTurn) {
+  TempDir tmp;
+  const Conversation conv = MakeConversation();
+  auto out = RunOutput::Open(tmp.path());
+  ASSERT_TRUE(out.has_value());
+  ASSERT_TRUE((*out)->AppendTurn(conv, OkRecord(1)));
+  ASSERT_TRUE((*out)->AppendTurn(conv, FailedRecord(2)));
+
+  auto records = ReadTurnRecords(tmp.path() + "/c1.jsonl", false);
+  ASSERT_TRUE(records.has_value());
+  records->pop_back();
+  ASSERT_TRUE((*out)->RewriteTurns(conv, *records));
+  EXPECT_EQ(ReadFile(tmp.path() + "/c1.jsonl"), Jsonl({OkRecord(1)}));
+  EXPECT_EQ(ReadFile(tmp.path() + "/c1.md"),
+            RenderTranscript(conv, {OkRecord(1)}));
+
+  // The retried turn follows on, in memory and on disk.
+  TurnRecord retried = OkRecord(2, "again", "now it works");
+  ASSERT_TRUE((*out)->AppendTurn(conv, retried));
+  EXPECT_EQ(ReadFile(tmp.path() + "/c1.jsonl"), Jsonl({OkRecord(1), retried}));
+  EXPECT_EQ(ReadFile(tmp.path() + "/c1.md"),
+            RenderTranscript(conv, {OkRecord(1), retried}));
+  EXPECT_EQ(ListDir(tmp.path()), (std::set<std::string>{"c1.jsonl", "c1.md"}));
+}
+
+TEST(RunOutputResumeTest, RewriteTurnsWithNoTurnsStartsOver) {
+  TempDir tmp;
+  const Conversation conv = MakeConversation();
+  auto out = RunOutput::Open(tmp.path());
+  ASSERT_TRUE(out.has_value());
+  ASSERT_TRUE((*out)->AppendTurn(conv, FailedRecord(1)));
+  ASSERT_TRUE((*out)->RewriteTurns(conv, {}));
+  EXPECT_TRUE(ListDir(tmp.path()).empty());
+  ASSERT_TRUE((*out)->RewriteTurns(conv, {}));  // nothing to remove: fine
+
+  ASSERT_TRUE((*out)->AppendTurn(conv, OkRecord(1)));
+  EXPECT_EQ(ReadFile(tmp.path() + "/c1.jsonl"), Jsonl({OkRecord(1)}));
+  EXPECT_EQ(ReadFile(tmp.path() + "/c1.md"),
+            RenderTranscript(conv, {OkRecord(1)}));
+}
+
+TEST(RunOutputResumeTest, RewriteTurnsRefusesUnsafeIds) {
+  TempDir tmp;
+  const std::string dir = tmp.path() + "/out";
+  auto out = RunOutput::Open(dir);
+  ASSERT_TRUE(out.has_value());
+  for (const char* id : {"../evil", "a/b", "", ".."}) {
+    for (bool empty : {true, false}) {
+      std::vector<TurnRecord> turns;
+      if (!empty) turns.push_back(OkRecord(1));
+      Status status = (*out)->RewriteTurns(MakeConversation(id), turns);
+      ASSERT_FALSE(status.has_value()) << id;
+      EXPECT_NE(status.error().message.find("not a safe file name"),
+                std::string::npos);
+    }
+  }
+  EXPECT_EQ(ListDir(tmp.path()), (std::set<std::string>{"out"}));
+}
+
+TEST(RunOutputResumeTest, RecordsThatWouldNotReadBackAreNotWritten) {
+  TempDir tmp;
+  auto out = RunOutput::Open(tmp.path());
+  ASSERT_TRUE(out.has_value());
+  Status status = (*out)->AppendTurn(MakeConversation(), OkRecord(0));
+  ASSERT_FALSE(status.has_value());
+  EXPECT_NE(status.error().message.find("would not read back"),
+            std::string::npos)
+      << status.error().message;
+  EXPECT_TRUE(ListDir(tmp.path()).empty());
+}
+
+TEST(RunOutputResumeTest, WriteErrorsNameThePath) {
+  TempDir tmp;
+  const std::string dir = tmp.path() + "/out";
+  auto out = RunOutput::Open(dir);
+  ASSERT_TRUE(out.has_value());
+  const Conversation conv = MakeConversation();
+  // A directory where the .jsonl belongs: the append fails after the .md.
+  ASSERT_EQ(::mkdir((dir + "/c1.jsonl").c_str(), 0755), 0);
+  Status status = (*out)->AppendTurn(conv, OkRecord(1));
+  ASSERT_FALSE(status.has_value());
+  EXPECT_EQ(status.error().code, ErrorCode::kIo);
+  EXPECT_NE(status.error().message.find(dir + "/c1.jsonl"), std::string::npos)
+      << status.error().message;
+  EXPECT_NE(status.error().message.find("Is a directory"), std::string::npos)
+      << status.error().message;
+  // The failed turn is not kept in memory: after the fix, turn 1 renders
+  // once.
+  ASSERT_EQ(::rmdir((dir + "/c1.jsonl").c_str()), 0);
+  ASSERT_TRUE((*out)->AppendTurn(conv, OkRecord(1)));
+  EXPECT_EQ(ReadFile(dir + "/c1.md"), RenderTranscript(conv, {OkRecord(1)}));
+
+  ASSERT_EQ(::rmdir(dir.c_str()) == 0, false);  // not empty
+  std::system(("rm -rf '" + dir + "'").c_str());
+  status = (*out)->RewriteTurns(conv, {OkRecord(1)});
+  ASSERT_FALSE(status.has_value());
+  EXPECT_EQ(status.error().code, ErrorCode::kIo);
+  EXPECT_NE(status.error().message.find(dir + "/c1.jsonl"), std::string::npos)
+      << status.error().message;
+}
+
+}  // namespace
+}  // namespace chatbatch
