@@ -19,6 +19,8 @@
 
 #include <exception>
 
+#include "body_fields.h"
+
 namespace chatbatch {
 namespace {
 
@@ -51,8 +53,7 @@ json BuildMessages(const Conversation& conv, std::span<const Exchange> history,
 std::string Build(const Job& job, const Conversation& conv,
                   std::span<const Exchange> history, std::string_view user,
                   std::string_view conversation_json) {
-  json body = job.defaults.is_object() ? job.defaults : json::object();
-  if (conv.params.is_object()) body.merge_patch(conv.params);
+  json body = MergeBodyFields(job, conv);
   if (!body.contains("stream")) body["stream"] = true;
   body["messages"] = BuildMessages(conv, history, user);
   if (conv.conversation_id.empty()) {
@@ -79,6 +80,13 @@ std::string Build(const Job& job, const Conversation& conv,
 }
 
 }  // namespace
+
+nlohmann::json MergeBodyFields(const Job& job, const Conversation& conv) {
+  nlohmann::json body =
+      job.defaults.is_object() ? job.defaults : nlohmann::json::object();
+  if (conv.params.is_object()) body.merge_patch(conv.params);
+  return body;
+}
 
 std::string BuildRequestBody(const Job& job, const Conversation& conv,
                              std::span<const Exchange> history,

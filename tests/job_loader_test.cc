@@ -237,7 +237,7 @@ TEST(JobLoaderTest, UnknownKeySuggestsTheClosest) {
   EXPECT_THAT(e, HasSubstr("jobs/t.yaml:3:5: conversation 1: unknown key "
                            "'mesages' (did you mean 'messages'?); allowed "
                            "keys: id, conversation_id, system, params, "
-                           "history, messages"));
+                           "history, retry, timeouts, messages"));
   // ... and the required key is then missing.
   EXPECT_THAT(e, HasSubstr("jobs/t.yaml:2:5: conversation 1: missing "
                            "required key 'messages'"));
@@ -253,7 +253,8 @@ conversations: [{messages: [hi]}]
   EXPECT_THAT(e, HasSubstr("jobs/t.yaml:1:1: job: unknown key 'concurency' "
                            "(did you mean 'concurrency'?); allowed keys: "
                            "name, endpoint, headers, concurrency, defaults, "
-                           "history, tls_verify, conversations"));
+                           "history, tls_verify, retry, timeouts, rate, "
+                           "limits, resume, grace, conversations"));
   EXPECT_THAT(e, HasSubstr("jobs/t.yaml:2:1: job: unknown key 'model' "
                            "(request fields go under 'defaults')"));
   EXPECT_THAT(e, HasSubstr("jobs/t.yaml:3:1: job: unknown key 'messages' (it "
@@ -536,7 +537,7 @@ conversations:
             "'messages'\n"
             "jobs/t.yaml:9:5: conversation 2: unknown key 'mesages' (did you "
             "mean 'messages'?); allowed keys: id, conversation_id, system, "
-            "params, history, messages\n"
+            "params, history, retry, timeouts, messages\n"
             "jobs/t.yaml:10:9: duplicate conversation id 'OK', already used "
             "at jobs/t.yaml:8:9 as 'ok' (ids are compared ignoring case)");
 }

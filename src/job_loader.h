@@ -1,0 +1,323 @@
+// The job loader's machinery, shared by its .cc files: job_loader.cc (the
+// pass over the file and the typed readers), job_keys.cc (what is sent:
+// endpoint, headers, conversations, ...) and job_reliability_keys.cc (how:
+// retry, timeouts, rate, limits, resume, grace).
+//
+// Each mapping level (job, conversation, message, and the reliability
+// sub-mappings) has a table of its known keys; adding a key means adding a
+// row and its parse function. Values are read by a few typed readers that
+// report a wrong type and carry on, so one pass finds every problem.
+// yaml-cpp exceptions stop at ParseJob.
+#ifndef CHATBATCH_JOB_LOADER_H_
+#define CHATBATCH_JOB_LOADER_H_
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <iterator>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "chatbatch/job.h"
+#include "job_problems.h"
+#include "yaml_json.h"
+
+namespace chatbatch {
+
+// A key and its value, with a description for messages ("'concurrency'",
+// "conversation 2: 'retry.attempts'").
+struct Field {
+  YAML::Node key;  // Nodes are cheap handles; copies outlive iterators.
+  YAML::Node value;
+  std::string what;
+
+  // Where to point: a missing value (`key:`) has no useful mark of its own.
+  YAML::Mark mark() const { return value.IsNull() ? key.Mark() : value.Mark(); }
+};
+
+// A conversation while it is being read. It starts from the job's values
+// (history, retry, timeouts), so its own keys override field by field.
+struct ConversationDraft {
+  Conversation conv;
+  bool has_id = false;
+  bool has_conversation_id = false;
+  YAML::Mark mark;
+  YAML::Mark id_mark;
+};
+
+struct JobDraft {
+  Job job;
+  bool has_name = false;
+  YAML::Node conversations;  // read after the other job keys
+};
+
+class Loader;
+
+template <typename Target>
+struct KeySpec {
+  std::string_view name;
+  void (Loader::*parse)(const Field& field, Target* target);
+  bool required = false;
+};
+
+class Loader {
+ public:
+  Loader(std::string_view path, const EnvLookup& env)
+      : path_(path.empty() ? "<job>" : path), env_(env) {}
+
+  Result<Job> Load(std::string_view text);
+
+ private:
+  void Report(const YAML::Mark& mark, std::string message) {
+    problems_.Report(mark, std::move(message));
+  }
+
+  // Reads every key of "map" with "keys". "where" names the mapping in
+  // messages ("job", "conversation 2"); "prefix" ("retry.") names a
+  // sub-mapping's keys.
+  template <typename Target, size_t N>
+  void ParseMapping(const YAML::Node& map, const std::string& where,
+                    const KeySpec<Target> (&keys)[N], Target* target,
+                    std::string_view prefix = "");
+  template <typename Target, size_t N>
+  void ReportUnknownKey(const YAML::Node& key, const std::string& where,
+                        std::string_view prefix,
+                        const KeySpec<Target> (&keys)[N]);
+  // Checks that "f" holds a mapping, then ParseMapping with prefix
+  // "<key>.".
+  template <typename Target, size_t N>
+  void ParseSubMapping(const Field& f, const KeySpec<Target> (&keys)[N],
+                       Target* target);
+
+  // Typed readers (job_loader.cc): each reports a wrong type or value and
+  // returns nullopt.
+  std::optional<std::string> ReadString(const Field& f);
+  std::optional<int64_t> ReadInt(const Field& f);
+  std::optional<int> ReadIntInRange(const Field& f, int64_t min, int64_t max);
+  std::optional<double> ReadNumber(const Field& f);
+  std::optional<bool> ReadBool(const Field& f);
+  std::optional<HistoryMode> ReadHistory(const Field& f);
+  std::optional<nlohmann::json> ReadBodyFields(const Field& f);
+  std::optional<std::string> Expand(const Field& f, const std::string& text);
+  // "allow_off": `off` (and 0) disable the deadline.
+  std::optional<std::chrono::milliseconds> ReadDuration(const Field& f,
+                                                        bool allow_off);
+  std::optional<size_t> ReadSize(const Field& f);
+
+  // Job keys (job_keys.cc).
+  void ParseName(const Field& f, JobDraft* d);
+  void ParseEndpoint(const Field& f, JobDraft* d);
+  void ParseHeaders(const Field& f, JobDraft* d);
+  void ParseConcurrency(const Field& f, JobDraft* d);
+  void ParseDefaults(const Field& f, JobDraft* d);
+  void ParseJobHistory(const Field& f, JobDraft* d);
+  void ParseTlsVerify(const Field& f, JobDraft* d);
+  void ParseConversationsKey(const Field& f, JobDraft* d);
+
+  // Conversation keys (job_keys.cc).
+  void ParseId(const Field& f, ConversationDraft* c);
+  void ParseConversationId(const Field& f, ConversationDraft* c);
+  void ParseSystem(const Field& f, ConversationDraft* c);
+  void ParseParams(const Field& f, ConversationDraft* c);
+  void ParseConversationHistory(const Field& f, ConversationDraft* c);
+  void ParseMessages(const Field& f, ConversationDraft* c);
+
+  // Message keys (the mapping form of a message).
+  void ParseContent(const Field& f, std::string* content);
+
+  // Reliability keys (job_reliability_keys.cc).
+  void ParseJobRetry(const Field& f, JobDraft* d);
+  void ParseJobTimeouts(const Field& f, JobDraft* d);
+  void ParseRate(const Field& f, JobDraft* d);
+  void ParseLimits(const Field& f, JobDraft* d);
+  void ParseResume(const Field& f, JobDraft* d);
+  void ParseGrace(const Field& f, JobDraft* d);
+  void ParseConversationRetry(const Field& f, ConversationDraft* c);
+  void ParseConversationTimeouts(const Field& f, ConversationDraft* c);
+  void ParseRetry(const Field& f, RetryPolicy* retry);
+  void ParseTimeouts(const Field& f, Timeouts* timeouts);
+
+  void ParseRetryAttempts(const Field& f, RetryPolicy* r);
+  void ParseRetryBackoff(const Field& f, RetryPolicy* r);
+  void ParseRetryMaxBackoff(const Field& f, RetryPolicy* r);
+  void ParseRetryOn(const Field& f, RetryPolicy* r);
+  std::optional<std::string> ReadRetryCondition(const YAML::Node& item,
+                                                const std::string& what);
+  void ParseConnectTimeout(const Field& f, Timeouts* t);
+  void ParseFirstTokenTimeout(const Field& f, Timeouts* t);
+  void ParseIdleTimeout(const Field& f, Timeouts* t);
+  void ParseTotalTimeout(const Field& f, Timeouts* t);
+  void ParseRequestsPerMinute(const Field& f, RateLimit* r);
+  void ParseMaxInFlight(const Field& f, RateLimit* r);
+  void ParseMaxLineBytes(const Field& f, SizeLimits* l);
+  void ParseMaxReplyBytes(const Field& f, SizeLimits* l);
+  void ParseMaxBodyBytes(const Field& f, SizeLimits* l);
+
+  void ParseConversations(JobDraft* d);
+  void CheckUniqueIds(std::span<const ConversationDraft> drafts);
+
+  static constexpr KeySpec<JobDraft> kJobKeys[] = {
+      {"name", &Loader::ParseName},
+      {"endpoint", &Loader::ParseEndpoint},
+      {"headers", &Loader::ParseHeaders},
+      {"concurrency", &Loader::ParseConcurrency},
+      {"defaults", &Loader::ParseDefaults},
+      {"history", &Loader::ParseJobHistory},
+      {"tls_verify", &Loader::ParseTlsVerify},
+      {"retry", &Loader::ParseJobRetry},
+      {"timeouts", &Loader::ParseJobTimeouts},
+      {"rate", &Loader::ParseRate},
+      {"limits", &Loader::ParseLimits},
+      {"resume", &Loader::ParseResume},
+      {"grace", &Loader::ParseGrace},
+      {"conversations", &Loader::ParseConversationsKey, true},
+  };
+  static constexpr KeySpec<ConversationDraft> kConversationKeys[] = {
+      {"id", &Loader::ParseId},
+      {"conversation_id", &Loader::ParseConversationId},
+      {"system", &Loader::ParseSystem},
+      {"params", &Loader::ParseParams},
+      {"history", &Loader::ParseConversationHistory},
+      {"retry", &Loader::ParseConversationRetry},
+      {"timeouts", &Loader::ParseConversationTimeouts},
+      {"messages", &Loader::ParseMessages, true},
+  };
+  static constexpr KeySpec<std::string> kMessageKeys[] = {
+      {"content", &Loader::ParseContent, true},
+  };
+  static constexpr KeySpec<RetryPolicy> kRetryKeys[] = {
+      {"attempts", &Loader::ParseRetryAttempts},
+      {"backoff", &Loader::ParseRetryBackoff},
+      {"max_backoff", &Loader::ParseRetryMaxBackoff},
+      {"on", &Loader::ParseRetryOn},
+  };
+  static constexpr KeySpec<Timeouts> kTimeoutKeys[] = {
+      {"connect", &Loader::ParseConnectTimeout},
+      {"first_token", &Loader::ParseFirstTokenTimeout},
+      {"idle", &Loader::ParseIdleTimeout},
+      {"total", &Loader::ParseTotalTimeout},
+  };
+  static constexpr KeySpec<RateLimit> kRateKeys[] = {
+      {"requests_per_minute", &Loader::ParseRequestsPerMinute},
+      {"max_in_flight", &Loader::ParseMaxInFlight},
+  };
+  static constexpr KeySpec<SizeLimits> kLimitKeys[] = {
+      {"max_line_bytes", &Loader::ParseMaxLineBytes},
+      {"max_reply_bytes", &Loader::ParseMaxReplyBytes},
+      {"max_body_bytes", &Loader::ParseMaxBodyBytes},
+  };
+
+  const std::string path_;
+  const EnvLookup& env_;
+  Problems problems_;
+  YamlJsonConverter json_{&problems_};
+};
+
+// Request fields people tend to put next to `messages` instead of in
+// `params` / `defaults`.
+inline constexpr std::string_view kRequestFields[] = {
+    "model",  "provider", "temperature", "max_tokens",    "top_p",
+    "stream", "stop",     "seed",        "stream_options"};
+
+template <typename Target, size_t N>
+void Loader::ParseMapping(const YAML::Node& map, const std::string& where,
+                          const KeySpec<Target> (&keys)[N], Target* target,
+                          std::string_view prefix) {
+  std::map<std::string, YAML::Mark> seen;
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    const YAML::Node key = it->first;  // a copy: "it->" yields a temporary
+    if (!key.IsScalar()) {
+      Report(key.Mark(), where + ": expected a key name, got " + TypeName(key));
+      continue;
+    }
+    const std::string& name = key.Scalar();
+    auto [prev, inserted] = seen.emplace(name, key.Mark());
+    if (!inserted) {
+      Report(key.Mark(), where + ": duplicate key " +
+                             Quote(std::string(prefix) + name) +
+                             " (first at line " +
+                             std::to_string(prev->second.line + 1) + ")");
+      continue;
+    }
+    auto spec = std::find_if(std::begin(keys), std::end(keys),
+                             [&](const auto& k) { return k.name == name; });
+    if (spec == std::end(keys)) {
+      ReportUnknownKey(key, where, prefix, keys);
+      continue;
+    }
+    const std::string what = (where == "job" ? "" : where + ": ") + "'" +
+                             std::string(prefix) + name + "'";
+    (this->*(spec->parse))(Field{key, it->second, what}, target);
+  }
+  for (const auto& spec : keys) {
+    if (spec.required && !seen.contains(std::string(spec.name))) {
+      Report(map.Mark(),
+             where + ": missing required key '" + std::string(spec.name) + "'");
+    }
+  }
+}
+
+template <typename Target, size_t N>
+void Loader::ReportUnknownKey(const YAML::Node& key, const std::string& where,
+                              std::string_view prefix,
+                              const KeySpec<Target> (&keys)[N]) {
+  const std::string& name = key.Scalar();
+  const std::string prefix_text(prefix);
+  std::string message = where + ": unknown key " + Quote(prefix_text + name);
+
+  std::string_view names[N];
+  for (size_t i = 0; i < N; ++i) names[i] = keys[i].name;
+  auto is_named = [&](const auto& k) { return k.name == name; };
+  if (std::string_view best = ClosestName(name, names); !best.empty()) {
+    message += " (did you mean '" + prefix_text + std::string(best) + "'?)";
+  } else if (!prefix.empty()) {
+    // Sub-mappings get no hints about other levels.
+  } else if (std::ranges::find(kRequestFields, name) !=
+             std::end(kRequestFields)) {
+    message += where == "job" ? " (request fields go under 'defaults')"
+                              : " (request fields go under 'params')";
+  } else if (where == "job" &&
+             std::ranges::any_of(kConversationKeys, is_named)) {
+    message += " (it belongs in a conversation, under 'conversations')";
+  } else if (where != "job" && std::ranges::any_of(kJobKeys, is_named)) {
+    message += " (it is a job-level key)";
+  }
+  message += prefix.empty()
+                 ? "; allowed keys: "
+                 : "; allowed keys under '" +
+                       prefix_text.substr(0, prefix.size() - 1) + "': ";
+  for (size_t i = 0; i < N; ++i) {
+    message += (i ? ", " : "") + std::string(keys[i].name);
+  }
+  Report(key.Mark(), std::move(message));
+}
+
+template <typename Target, size_t N>
+void Loader::ParseSubMapping(const Field& f, const KeySpec<Target> (&keys)[N],
+                             Target* target) {
+  if (!f.value.IsMap()) {
+    std::string allowed;
+    for (size_t i = 0; i < N; ++i) {
+      allowed += (i ? ", " : "") + std::string(keys[i].name);
+    }
+    Report(f.mark(), f.what + ": expected a mapping with any of " + allowed +
+                         ", got " + TypeName(f.value));
+    return;
+  }
+  // "conversation 2: 'retry'" -> where "conversation 2", prefix "retry.".
+  const std::string name = f.key.Scalar();
+  const size_t colon = f.what.rfind(": '");
+  const std::string where =
+      colon == std::string::npos ? "job" : f.what.substr(0, colon);
+  ParseMapping(f.value, where, keys, target, name + ".");
+}
+
+}  // namespace chatbatch
+
+#endif  // CHATBATCH_JOB_LOADER_H_

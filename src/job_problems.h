@@ -1,0 +1,54 @@
+// What the job loader reports: every problem found in one pass, each with
+// its place in the file, printed as "FILE:LINE:COL: message" in file order.
+// Also the few text helpers that keep those messages readable.
+#ifndef CHATBATCH_JOB_PROBLEMS_H_
+#define CHATBATCH_JOB_PROBLEMS_H_
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chatbatch {
+
+class Problems {
+ public:
+  // Records "message" at "mark" (yaml-cpp's 0-based line and column).
+  void Report(const YAML::Mark& mark, std::string message);
+
+  bool empty() const { return problems_.empty(); }
+  size_t size() const { return problems_.size(); }
+
+  // One "PATH:LINE:COL: message" per line, sorted by place; problems at
+  // the same place keep the order they were reported in.
+  std::string Format(const std::string& path) const;
+
+ private:
+  struct Problem {
+    int line = 0;  // 1-based
+    int col = 0;
+    std::string message;
+  };
+  std::vector<Problem> problems_;
+};
+
+// ASCII lowercase.
+std::string ToLower(std::string_view s);
+
+// 'text' for a message: control characters escaped and long text shortened,
+// so that an odd key or id cannot garble the report. Never use it for
+// values that may be secret (header values, the endpoint).
+std::string Quote(std::string_view s);
+
+// The candidate closest to "name" (ignoring case) if it is within a typo's
+// distance: one edit for names under 5 characters, else two (a swap of two
+// letters counts as one edit). Empty if none is that close.
+std::string_view ClosestName(std::string_view name,
+                             std::span<const std::string_view> candidates);
+
+}  // namespace chatbatch
+
+#endif  // CHATBATCH_JOB_PROBLEMS_H_
