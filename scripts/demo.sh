@@ -12,4 +12,4 @@ for _ in $(seq 500); do [[ -s "$tmp/port" ]] && break; sleep 0.01; done
 [[ -s "$tmp/port" ]] || { echo "demo: mock server did not start" >&2; exit 1; }
 
 export CHATBATCH_ENDPOINT="http://127.0.0.1:$(cat "$tmp/port")/v1/chat/completions"
-build/chatbatch run jobs/example.yaml -o runs/example "$@"
+build/chatbatch run jobs/example.yaml -o runs/example --overwrite "$@"

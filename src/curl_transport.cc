@@ -283,8 +283,17 @@ class CurlTransport final : public Transport {
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
     char* content_type = nullptr;
     curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &content_type);
-    t->sink->OnStatus(static_cast<int>(code),
-                      content_type != nullptr ? content_type : "");
+    ResponseHead head;
+    head.http_status = static_cast<int>(code);
+    head.content_type = content_type != nullptr ? content_type : "";
+    // libcurl parses both Retry-After forms (seconds and HTTP-date).
+    curl_off_t retry_after = 0;
+    if (curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER, &retry_after) ==
+            CURLE_OK &&
+        retry_after > 0) {
+      head.retry_after = std::chrono::seconds(retry_after);
+    }
+    t->sink->OnStatus(head);
   }
 
   int NextTimeoutMs() {

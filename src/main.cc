@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "chatbatch/job.h"
+#include "chatbatch/resume.h"
 #include "chatbatch/run_output.h"
 #include "chatbatch/runner.h"
 #include "chatbatch/transport.h"
@@ -26,6 +27,7 @@ struct RunFlags {
   std::vector<std::string> only;
   bool verbose = false;
   bool quiet = false;
+  ResumeFlags resume;
 };
 
 void SetUpLogging(StatusPrinter* printer, const RunFlags& flags,
@@ -86,6 +88,13 @@ int Run(const RunFlags& flags) {
   }
   StatusPrinter printer(stderr, flags.quiet);
   SetUpLogging(&printer, flags, dir + "/chatbatch.log");
+  ResumeFlags resume = flags.resume;
+  resume.only = flags.only;
+  Result<RunPlan> plan = PlanRun(&*job, output->get(), resume);
+  if (!plan) {
+    spdlog::error("{}", plan.error().message);
+    return plan.error().code == ErrorCode::kUsage ? kExitUsage : kExitOutput;
+  }
 
   Runner* runner_ptr = nullptr;
   auto transport = MakeCurlTransport({}, [&runner_ptr](int) {
@@ -98,6 +107,8 @@ int Run(const RunFlags& flags) {
   RunOptions options;
   options.concurrency = flags.concurrency;
   options.only = flags.only;
+  options.grace = job->grace;
+  options.prior = std::move(plan->prior);
   Runner runner(*job, options, transport->get(), output->get(), &printer);
   runner_ptr = &runner;
   spdlog::debug("run of {} into {}", flags.job_path, dir);
@@ -128,6 +139,9 @@ int Run(const RunFlags& flags) {
 }
 
 int Main(int argc, char** argv) {
+  // A file-size limit must surface as a write error (EFBIG) that stops the
+  // run cleanly, not as a signal that kills it mid-record.
+  signal(SIGXFSZ, SIG_IGN);
   CLI::App app{
       "chatbatch: run batches of multi-turn chat conversations against "
       "OpenAI-compatible streaming servers"};
@@ -145,6 +159,19 @@ int Main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   run->add_option("--only", run_flags.only,
                   "Run only this conversation id (repeatable)");
+  run->add_flag("--resume", run_flags.resume.resume,
+                "Continue the run in the output directory");
+  run->add_flag("--retry-failed", run_flags.resume.retry_failed,
+                "With --resume: also re-run conversations that failed");
+  run->add_flag("--force", run_flags.resume.force,
+                "With --resume: accept a changed job, re-running exactly the "
+                "conversations whose definition changed");
+  auto* overwrite =
+      run->add_flag("--overwrite", run_flags.resume.overwrite,
+                    "Discard what the output directory holds and start over");
+  for (const char* name : {"--resume", "--retry-failed", "--force"}) {
+    overwrite->excludes(run->get_option(name));
+  }
   auto* verbose =
       run->add_flag("-v,--verbose", run_flags.verbose, "Log every turn");
   run->add_flag("-q,--quiet", run_flags.quiet,

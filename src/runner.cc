@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <deque>
+#include <random>
 #include <set>
 
 #include "chatbatch/request_builder.h"
 #include "chatbatch/response_decoder.h"
+#include "endpoint_gate.h"
+#include "retry_policy.h"
 #include "spdlog/spdlog.h"
 #include "time_format.h"
 
@@ -14,6 +17,11 @@ namespace chatbatch {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+std::string Seconds(milliseconds d) {
+  return fmt::format("{:.3g} s", static_cast<double>(d.count()) / 1000.0);
+}
 
 }  // namespace
 
@@ -25,7 +33,12 @@ class Runner::Impl {
         options_(std::move(options)),
         transport_(transport),
         output_(output),
-        observer_(observer) {}
+        observer_(observer),
+        gate_(job.rate),
+        rng_(options_.random_seed != 0
+                 ? options_.random_seed
+                 : static_cast<uint64_t>(
+                       Clock::now().time_since_epoch().count())) {}
 
   Result<RunSummary> Run();
   void Interrupt();
@@ -33,30 +46,39 @@ class Runner::Impl {
  private:
   struct ConvState;
 
-  // Receives one turn's response and turns it into a TurnRecord.
-  class TurnSink final : public ResponseSink {
+  // Receives one attempt's response and watches its deadlines.
+  class AttemptSink final : public ResponseSink {
    public:
-    TurnSink(Impl* impl, ConvState* conv) : impl_(impl), conv_(conv) {}
-    void OnStatus(int http_status, std::string_view content_type) override {
-      http_status_ = http_status;
-      decoder_->Begin(http_status, content_type);
+    AttemptSink(Impl* impl, ConvState* conv) : impl_(impl), conv_(conv) {}
+    void OnStatus(const ResponseHead& head) override {
+      http_status_ = head.http_status;
+      retry_after_ = head.retry_after;
+      last_activity_ = impl_->transport_->Now();
+      decoder_->Begin(head.http_status, head.content_type);
     }
     bool OnBody(std::string_view bytes) override {
+      last_activity_ = impl_->transport_->Now();
+      body_started_ = true;
       bool keep_going = decoder_->Feed(bytes);
       if (ttft_ms_ < 0 && decoder_->has_first_token()) {
-        ttft_ms_ = ElapsedMs(start_, impl_->transport_->Now());
+        ttft_ms_ = ElapsedMs(start_, last_activity_);
       }
       return keep_going;
     }
     void OnComplete(Status transport) override {
-      impl_->FinishTurn(conv_, std::move(transport));
+      impl_->FinishAttempt(conv_, std::move(transport));
     }
 
     ResponseDecoder* decoder_ = nullptr;
     Clock::time_point start_;
+    Clock::time_point last_activity_;
     std::string started_at_;
     double ttft_ms_ = -1;
+    bool body_started_ = false;
     int http_status_ = 0;
+    std::optional<std::chrono::seconds> retry_after_;
+    std::optional<Error> timeout_;  // set when a deadline cancelled it
+    TimerId deadline_timer_ = 0;
 
    private:
     Impl* impl_;
@@ -66,25 +88,39 @@ class Runner::Impl {
   struct ConvState {
     const Conversation* conv = nullptr;
     size_t summary_index = 0;
+    bool started = false;
     size_t next_turn = 0;  // index into conv->messages
     std::vector<Exchange> exchanges;
     std::string last_conversation_json;
-    std::unique_ptr<TurnSink> sink;  // non-null while a turn is in flight
+    std::unique_ptr<AttemptSink> sink;  // non-null while a request is out
     TransferId transfer = 0;
+    int attempt = 0;  // attempts made for the current turn
+    std::vector<AttemptFailure> failures;
+    std::string turn_started_at;
+    TimerId backoff_timer = 0;
   };
 
   ConversationOutcome& OutcomeOf(ConvState* c) {
     return summary_.conversations[c->summary_index];
   }
 
-  void StartMore();
-  void StartTurn(ConvState* c);
-  void FinishTurn(ConvState* c, Status transport);
+  void Dispatch();
+  void ArmWake(Clock::time_point when);
+  void StartAttempt(ConvState* c);
+  void ArmDeadline(ConvState* c);
+  void CheckDeadline(ConvState* c);
+  void FinishAttempt(ConvState* c, Status transport);
+  std::optional<Error> AttemptError(AttemptSink* sink, const Status& transport,
+                                    const Result<Reply>& reply);
+  bool ScheduleRetry(ConvState* c, AttemptSink* sink, const Error& error);
+  void RecordTurn(ConvState* c, AttemptSink* sink, std::optional<Error> error);
   void FinishConversation(ConvState* c);
   void AfterCompletion();
+  void StopTimers();
   void Fatal(Error error);
   void CancelAll();
   void WriteSummary();
+  void AddPrior(ConvState* c, const PriorConversation& prior);
 
   ResponseDecoder* AcquireDecoder();
   void ReleaseDecoder(ResponseDecoder* decoder);
@@ -94,13 +130,18 @@ class Runner::Impl {
   Transport* transport_;
   RunOutput* output_;
   RunObserver* observer_;
+  EndpointGate gate_;
+  std::mt19937_64 rng_;
 
   std::vector<ConvState> convs_;
-  std::deque<ConvState*> waiting_;
+  std::deque<ConvState*> ready_;    // started, want to send now (first)
+  std::deque<ConvState*> waiting_;  // not started yet
   int in_flight_ = 0;
   int concurrency_ = 1;
   int interrupts_ = 0;
   TimerId grace_timer_ = 0;
+  TimerId wake_timer_ = 0;
+  Clock::time_point wake_at_{};
   std::optional<Error> fatal_;
   RunSummary summary_;
   std::vector<std::unique_ptr<ResponseDecoder>> decoders_;
@@ -123,6 +164,7 @@ Result<RunSummary> Runner::Impl::Run() {
   summary_.job_path = job_.path;
   summary_.started_at = NowIsoUtc();
   convs_.reserve(job_.conversations.size());  // ConvState* must stay valid
+  int to_run = 0;
   for (const Conversation& conv : job_.conversations) {
     if (!wanted.empty() && !wanted.contains(conv.id)) continue;
     ConvState& c = convs_.emplace_back();
@@ -131,76 +173,266 @@ Result<RunSummary> Runner::Impl::Run() {
     ConversationOutcome outcome;
     outcome.id = conv.id;
     summary_.conversations.push_back(std::move(outcome));
+    auto prior = options_.prior.find(conv.id);
+    if (prior != options_.prior.end()) AddPrior(&c, prior->second);
+    if (OutcomeOf(&c).status == ConversationStatus::kPending) {
+      waiting_.push_back(&c);
+      ++to_run;
+    }
   }
-  for (ConvState& c : convs_) waiting_.push_back(&c);
   concurrency_ = std::max(
       1, options_.concurrency > 0 ? options_.concurrency : job_.concurrency);
-  if (observer_ != nullptr) {
-    observer_->OnRunStart(static_cast<int>(convs_.size()));
-  }
+  if (observer_ != nullptr) observer_->OnRunStart(to_run);
   WriteSummary();
   if (fatal_) return std::unexpected(*fatal_);
 
-  StartMore();
+  Dispatch();
   Status loop = transport_->Run();
   if (!loop) return std::unexpected(loop.error());
 
   summary_.interrupted = interrupts_ > 0;
   summary_.ended_at = NowIsoUtc();
+  for (ConversationOutcome& o : summary_.conversations) {
+    // Started but stopped between turns or in a backoff: resumable.
+    if (o.status == ConversationStatus::kRunning) {
+      o.status = ConversationStatus::kPending;
+    }
+  }
   if (!fatal_) WriteSummary();
   if (fatal_) return std::unexpected(*fatal_);
   return summary_;
 }
 
-void Runner::Impl::StartMore() {
-  while (!fatal_ && interrupts_ == 0 && in_flight_ < concurrency_ &&
-         !waiting_.empty()) {
-    ConvState* c = waiting_.front();
-    waiting_.pop_front();
-    ++in_flight_;
-    OutcomeOf(c).status = ConversationStatus::kRunning;
-    if (observer_ != nullptr) observer_->OnConversationStart(*c->conv);
-    StartTurn(c);
+void Runner::Impl::AddPrior(ConvState* c, const PriorConversation& prior) {
+  ConversationOutcome& outcome = OutcomeOf(c);
+  for (const TurnRecord& r : prior.turns) {
+    (r.ok ? outcome.turns_ok : outcome.turns_failed) += 1;
+    if (!r.ok) outcome.error = r.error;
+    summary_.chunks += r.reply.chunks;
+    summary_.bytes += r.reply.bytes;
+    if (r.reply.usage) {
+      summary_.prompt_tokens += r.reply.usage->prompt_tokens;
+      summary_.completion_tokens += r.reply.usage->completion_tokens;
+      summary_.total_tokens += r.reply.usage->total_tokens;
+    }
+  }
+  outcome.status = prior.status;
+  if (prior.status != ConversationStatus::kPending) return;
+  for (const TurnRecord& r : prior.turns) {
+    c->exchanges.push_back(Exchange{r.user, r.reply.content});
+    if (!r.reply.conversation_json.empty()) {
+      c->last_conversation_json = r.reply.conversation_json;
+    }
+  }
+  c->next_turn = prior.turns.size();
+}
+
+// Starts requests while a slot is free: conversations that are already
+// going (a next turn, a retry) first, then new ones.
+void Runner::Impl::Dispatch() {
+  while (!fatal_ && interrupts_ == 0 && in_flight_ < concurrency_) {
+    std::deque<ConvState*>& queue = ready_.empty() ? waiting_ : ready_;
+    if (queue.empty()) return;
+    Clock::time_point wake;
+    if (!gate_.TryAcquire(transport_->Now(), &wake)) {
+      ArmWake(wake);
+      return;
+    }
+    ConvState* c = queue.front();
+    queue.pop_front();
+    if (!c->started) {
+      c->started = true;
+      OutcomeOf(c).status = ConversationStatus::kRunning;
+      if (observer_ != nullptr) observer_->OnConversationStart(*c->conv);
+    }
+    StartAttempt(c);
   }
 }
 
-void Runner::Impl::StartTurn(ConvState* c) {
+void Runner::Impl::ArmWake(Clock::time_point when) {
+  if (when == Clock::time_point::max()) return;  // a Release will Dispatch
+  if (wake_timer_ != 0) {
+    if (wake_at_ <= when) return;
+    transport_->CancelTimer(wake_timer_);
+  }
+  wake_at_ = when;
+  auto delay = std::chrono::ceil<milliseconds>(when - transport_->Now());
+  wake_timer_ = transport_->AddTimer(std::max(delay, milliseconds(0)), [this] {
+    wake_timer_ = 0;
+    Dispatch();
+  });
+}
+
+void Runner::Impl::StartAttempt(ConvState* c) {
   const Conversation& conv = *c->conv;
   const std::string& user = conv.messages[c->next_turn];
+  ++in_flight_;
+  if (++c->attempt == 1) {
+    c->turn_started_at = NowIsoUtc();
+    c->failures.clear();
+  }
   HttpRequest request;
   request.url = job_.endpoint;
   request.headers = job_.headers;
   request.verify_tls = job_.verify_tls;
+  request.connect_timeout = conv.timeouts.connect;
   request.body = BuildRequestBody(job_, conv, c->exchanges, user,
                                   c->last_conversation_json);
-  c->sink = std::make_unique<TurnSink>(this, c);
-  c->sink->decoder_ = AcquireDecoder();
+  c->sink = std::make_unique<AttemptSink>(this, c);
+  AttemptSink* sink = c->sink.get();
+  sink->decoder_ = AcquireDecoder();
   // A response that never reaches OnStatus (connect failure) still needs a
   // clean decoder state.
-  c->sink->decoder_->Begin(0, "");
-  c->sink->start_ = transport_->Now();
-  c->sink->started_at_ = NowIsoUtc();
-  spdlog::debug("{}: turn {} sent ({} bytes)", conv.id, c->next_turn + 1,
-                request.body.size());
-  c->transfer = transport_->Start(std::move(request), c->sink.get());
+  sink->decoder_->Begin(0, "");
+  sink->start_ = transport_->Now();
+  sink->last_activity_ = sink->start_;
+  sink->started_at_ = c->turn_started_at;
+  spdlog::debug("{}: turn {} attempt {} sent ({} bytes)", conv.id,
+                c->next_turn + 1, c->attempt, request.body.size());
+  c->transfer = transport_->Start(std::move(request), sink);
+  ArmDeadline(c);
 }
 
-void Runner::Impl::FinishTurn(ConvState* c, Status transport) {
-  std::unique_ptr<TurnSink> sink = std::move(c->sink);
-  ResponseDecoder* decoder = sink->decoder_;
-  const Conversation& conv = *c->conv;
-  --in_flight_;
+// One timer per attempt, re-armed lazily: chunks only move last_activity_,
+// so a busy stream costs no timer work per chunk.
+void Runner::Impl::ArmDeadline(ConvState* c) {
+  AttemptSink* sink = c->sink.get();
+  const Timeouts& t = c->conv->timeouts;
+  std::optional<Clock::time_point> next;
+  auto consider = [&next](Clock::time_point p) {
+    if (!next || p < *next) next = p;
+  };
+  if (t.total.count() > 0) consider(sink->start_ + t.total);
+  if (t.first_token.count() > 0 && !sink->decoder_->has_first_token()) {
+    consider(sink->start_ + t.first_token);
+  }
+  // Idle is the silence between two pieces of the body; before the first
+  // one, first_token is the deadline that applies.
+  if (t.idle.count() > 0 && sink->body_started_) {
+    consider(sink->last_activity_ + t.idle);
+  }
+  if (!next) return;
+  auto delay = std::chrono::ceil<milliseconds>(*next - transport_->Now());
+  sink->deadline_timer_ =
+      transport_->AddTimer(std::max(delay, milliseconds(1)), [this, c] {
+        if (c->sink != nullptr) c->sink->deadline_timer_ = 0;
+        CheckDeadline(c);
+      });
+}
 
-  if (!transport && transport.error().code == ErrorCode::kInterrupted) {
-    // Cancelled by the user: not a finished turn, so nothing is recorded
-    // and a resumed run sends it again.
-    ReleaseDecoder(decoder);
-    spdlog::info("{}: turn {} cancelled", conv.id, c->next_turn + 1);
+void Runner::Impl::CheckDeadline(ConvState* c) {
+  AttemptSink* sink = c->sink.get();
+  if (sink == nullptr || sink->timeout_) return;
+  const Timeouts& t = c->conv->timeouts;
+  const Clock::time_point now = transport_->Now();
+  if (t.total.count() > 0 && now >= sink->start_ + t.total) {
+    sink->timeout_ = Error(
+        ErrorCode::kTotalTimeout,
+        "total timeout: the attempt took longer than " + Seconds(t.total));
+  } else if (t.first_token.count() > 0 && !sink->decoder_->has_first_token() &&
+             now >= sink->start_ + t.first_token) {
+    sink->timeout_ = Error(
+        ErrorCode::kFirstTokenTimeout,
+        "first-token timeout: no content within " + Seconds(t.first_token));
+  } else if (t.idle.count() > 0 && sink->body_started_ &&
+             now >= sink->last_activity_ + t.idle) {
+    sink->timeout_ = Error(ErrorCode::kIdleTimeout,
+                           "idle timeout: no data for " + Seconds(t.idle));
+  } else {
+    ArmDeadline(c);
+    return;
+  }
+  sink->timeout_->http_status = sink->http_status_;
+  transport_->Cancel(c->transfer);
+}
+
+std::optional<Error> Runner::Impl::AttemptError(AttemptSink* sink,
+                                                const Status& transport,
+                                                const Result<Reply>& reply) {
+  if (sink->timeout_) return sink->timeout_;
+  if (transport) {
+    if (!reply) return reply.error();
+    return std::nullopt;
+  }
+  Error error = transport.error();
+  // The decoder may know better: the server's error body can arrive
+  // before the connection breaks.
+  if (!reply && reply.error().code != ErrorCode::kIncomplete) {
+    return reply.error();
+  }
+  if (error.code == ErrorCode::kIncomplete) {
+    error.message = "connection closed mid-stream after " +
+                    std::to_string(sink->decoder_->reply().chunks) +
+                    " chunks: " + error.message;
+  }
+  if (error.http_status == 0) error.http_status = sink->http_status_;
+  return error;
+}
+
+void Runner::Impl::FinishAttempt(ConvState* c, Status transport) {
+  std::unique_ptr<AttemptSink> sink = std::move(c->sink);
+  if (sink->deadline_timer_ != 0)
+    transport_->CancelTimer(sink->deadline_timer_);
+  --in_flight_;
+  gate_.Release();
+
+  if (!sink->timeout_ && !transport &&
+      transport.error().code == ErrorCode::kInterrupted) {
+    // Cancelled by the user or a fatal error: the turn did not finish, so
+    // nothing is recorded and a resumed run sends it again.
+    ReleaseDecoder(sink->decoder_);
+    c->attempt = 0;
+    spdlog::info("{}: turn {} cancelled", c->conv->id, c->next_turn + 1);
     AfterCompletion();
     return;
   }
+  Result<Reply> reply = sink->decoder_->Finish();
+  std::optional<Error> error = AttemptError(sink.get(), transport, reply);
+  if (error && ScheduleRetry(c, sink.get(), *error)) {
+    ReleaseDecoder(sink->decoder_);
+    AfterCompletion();
+    return;
+  }
+  RecordTurn(c, sink.get(), std::move(error));
+  ReleaseDecoder(sink->decoder_);
+  AfterCompletion();
+}
 
-  Result<Reply> reply = decoder->Finish();
+bool Runner::Impl::ScheduleRetry(ConvState* c, AttemptSink* sink,
+                                 const Error& error) {
+  const RetryPolicy& policy = c->conv->retry;
+  if (c->attempt >= policy.attempts || interrupts_ > 0 || fatal_ ||
+      !ShouldRetry(policy, error)) {
+    return false;
+  }
+  AttemptFailure failure;
+  failure.attempt = c->attempt;
+  failure.error_kind = ErrorCodeName(error.code);
+  failure.error = error.message;
+  failure.http_status = error.http_status;
+  failure.at = NowIsoUtc();
+  c->failures.push_back(std::move(failure));
+  milliseconds delay =
+      RetryDelay(policy, c->attempt, sink->retry_after_, &rng_);
+  if (error.code == ErrorCode::kHttp && error.http_status == 429) {
+    // The limit is the endpoint's, not this conversation's.
+    gate_.PauseUntil(transport_->Now() + delay);
+  }
+  spdlog::info("{}: turn {} attempt {} failed ({}: {}); retrying in {}",
+               c->conv->id, c->next_turn + 1, c->attempt,
+               ErrorCodeName(error.code), error.message, Seconds(delay));
+  // While it waits the conversation holds no slot.
+  c->backoff_timer = transport_->AddTimer(delay, [this, c] {
+    c->backoff_timer = 0;
+    ready_.push_front(c);
+    Dispatch();
+  });
+  return true;
+}
+
+void Runner::Impl::RecordTurn(ConvState* c, AttemptSink* sink,
+                              std::optional<Error> error) {
+  const Conversation& conv = *c->conv;
   TurnRecord record;
   record.turn = static_cast<int>(c->next_turn) + 1;
   record.user = conv.messages[c->next_turn];
@@ -208,25 +440,13 @@ void Runner::Impl::FinishTurn(ConvState* c, Status transport) {
   record.started_at = sink->started_at_;
   record.ttft_ms = sink->ttft_ms_;
   record.duration_ms = ElapsedMs(sink->start_, transport_->Now());
-  record.reply = decoder->reply();
-  std::optional<Error> error;
-  if (!transport) {
-    error = transport.error();
-    // The decoder may know better (e.g. the server's error body arrived
-    // before the connection broke).
-    if (!reply && reply.error().code != ErrorCode::kIncomplete) {
-      error = reply.error();
-    } else if (error->code == ErrorCode::kIncomplete) {
-      error->message = "connection closed mid-stream after " +
-                       std::to_string(decoder->reply().chunks) +
-                       " chunks: " + error->message;
-    }
-  } else if (!reply) {
-    error = reply.error();
-  }
-  ReleaseDecoder(decoder);
+  record.reply = sink->decoder_->reply();
   record.http_status = sink->http_status_;
   record.ok = !error.has_value();
+  record.attempts = c->attempt;
+  record.failed_attempts = std::move(c->failures);
+  c->failures.clear();
+  c->attempt = 0;
   if (error) {
     record.error = error->message;
     record.error_kind = ErrorCodeName(error->code);
@@ -242,7 +462,6 @@ void Runner::Impl::FinishTurn(ConvState* c, Status transport) {
   }
   if (Status st = output_->AppendTurn(conv, record); !st) {
     Fatal(st.error());
-    AfterCompletion();
     return;
   }
   ConversationOutcome& outcome = OutcomeOf(c);
@@ -261,36 +480,47 @@ void Runner::Impl::FinishTurn(ConvState* c, Status transport) {
     // Later turns would lack their context: the conversation ends here.
     outcome.status = ConversationStatus::kError;
     FinishConversation(c);
-  } else {
-    c->exchanges.push_back(Exchange{record.user, record.reply.content});
-    if (!record.reply.conversation_json.empty()) {
-      c->last_conversation_json = record.reply.conversation_json;
-    }
-    ++c->next_turn;
-    if (c->next_turn == conv.messages.size()) {
-      outcome.status = ConversationStatus::kOk;
-      FinishConversation(c);
-    } else if (interrupts_ == 0 && !fatal_) {
-      ++in_flight_;
-      StartTurn(c);
-    }
+    return;
   }
-  AfterCompletion();
+  c->exchanges.push_back(Exchange{record.user, record.reply.content});
+  if (!record.reply.conversation_json.empty()) {
+    c->last_conversation_json = record.reply.conversation_json;
+  }
+  if (++c->next_turn == conv.messages.size()) {
+    outcome.status = ConversationStatus::kOk;
+    FinishConversation(c);
+  } else {
+    ready_.push_front(c);  // its next turn goes out at once
+  }
 }
 
 void Runner::Impl::FinishConversation(ConvState* c) {
   c->exchanges.clear();
   c->exchanges.shrink_to_fit();
-  if (observer_ != nullptr)
+  c->last_conversation_json.clear();
+  if (observer_ != nullptr) {
     observer_->OnConversationDone(*c->conv, OutcomeOf(c));
+  }
   WriteSummary();
 }
 
 void Runner::Impl::AfterCompletion() {
-  StartMore();
+  Dispatch();
   if ((interrupts_ > 0 || fatal_) && in_flight_ == 0) {
-    if (grace_timer_ != 0) transport_->CancelTimer(grace_timer_);
+    StopTimers();
     transport_->Stop();
+  }
+}
+
+// Conversations waiting for a retry or the rate limit stay unfinished (and
+// resumable) when the run stops.
+void Runner::Impl::StopTimers() {
+  if (grace_timer_ != 0) transport_->CancelTimer(grace_timer_);
+  if (wake_timer_ != 0) transport_->CancelTimer(wake_timer_);
+  grace_timer_ = wake_timer_ = 0;
+  for (ConvState& c : convs_) {
+    if (c.backoff_timer != 0) transport_->CancelTimer(c.backoff_timer);
+    c.backoff_timer = 0;
   }
 }
 
@@ -298,10 +528,11 @@ void Runner::Impl::Interrupt() {
   ++interrupts_;
   if (interrupts_ == 1) {
     spdlog::warn(
-        "interrupted: finishing {} in-flight turn(s), no new ones (Ctrl-C "
-        "again to abort them)",
+        "interrupted: finishing {} in-flight turn(s), starting no new ones "
+        "(interrupt again to abort them)",
         in_flight_);
     if (in_flight_ == 0) {
+      StopTimers();
       transport_->Stop();
       return;
     }
@@ -336,7 +567,11 @@ ResponseDecoder* Runner::Impl::AcquireDecoder() {
   // Decoders (and their simdjson buffers) are pooled per in-flight slot,
   // not per conversation, so memory follows concurrency, not job size.
   if (free_decoders_.empty()) {
-    decoders_.push_back(std::make_unique<ResponseDecoder>());
+    DecoderLimits limits;
+    limits.max_line_bytes = job_.limits.max_line_bytes;
+    limits.max_reply_bytes = job_.limits.max_reply_bytes;
+    limits.max_body_bytes = job_.limits.max_body_bytes;
+    decoders_.push_back(std::make_unique<ResponseDecoder>(limits));
     return decoders_.back().get();
   }
   ResponseDecoder* d = free_decoders_.back();

@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "chatbatch/transport.h"
@@ -19,6 +21,8 @@ struct FakeResponse {
   std::string content_type = "text/event-stream";
   std::string body;
   Status transport;  // error = transport failure after the body
+  std::optional<std::chrono::seconds> retry_after;
+  bool hang = false;  // after "body", silence until a Cancel
 };
 
 class FakeTransport final : public Transport {
@@ -30,8 +34,10 @@ class FakeTransport final : public Transport {
   TransferId Start(HttpRequest request, ResponseSink* sink) override {
     TransferId id = ++next_id_;
     requests.push_back(request);
+    start_times.push_back(now_);
     pending_[id] = Pending{std::move(request), sink};
-    max_in_flight = std::max(max_in_flight, static_cast<int>(pending_.size()));
+    max_in_flight = std::max(max_in_flight,
+                             static_cast<int>(pending_.size() + hung_.size()));
     return id;
   }
   void Cancel(TransferId id) override { cancelled_.push_back(id); }
@@ -46,22 +52,31 @@ class FakeTransport final : public Transport {
 
   Status Run() override {
     stopped_ = false;
-    while (!stopped_ && (!pending_.empty() || !timers_.empty())) {
+    while (!stopped_ &&
+           (!pending_.empty() || !hung_.empty() || !timers_.empty())) {
       ++rounds;
       now_ += std::chrono::milliseconds(10);
       for (TransferId id : std::exchange(cancelled_, {})) {
-        auto it = pending_.find(id);
-        if (it == pending_.end()) continue;
+        auto it = hung_.find(id);
+        if (it == hung_.end()) continue;
         ResponseSink* sink = it->second.sink;
-        pending_.erase(it);
+        hung_.erase(it);
         sink->OnComplete(Fail(ErrorCode::kInterrupted, "cancelled"));
       }
       auto round = std::exchange(pending_, {});
       for (auto& [id, p] : round) {
         if (before_answer) before_answer();
         FakeResponse r = responder_(p.request);
-        p.sink->OnStatus(r.status, r.content_type);
-        p.sink->OnBody(r.body);
+        ResponseHead head;
+        head.http_status = r.status;
+        head.content_type = r.content_type;
+        head.retry_after = r.retry_after;
+        p.sink->OnStatus(head);
+        if (!r.body.empty()) p.sink->OnBody(r.body);
+        if (r.hang) {
+          hung_.emplace(id, std::move(p));
+          continue;
+        }
         p.sink->OnComplete(r.transport);
       }
       for (auto it = timers_.begin(); it != timers_.end();) {
@@ -78,6 +93,7 @@ class FakeTransport final : public Transport {
   }
 
   std::vector<HttpRequest> requests;
+  std::vector<std::chrono::steady_clock::time_point> start_times;
   int max_in_flight = 0;
   int rounds = 0;
   std::function<void()> before_answer;
@@ -93,6 +109,7 @@ class FakeTransport final : public Transport {
   };
   Responder responder_;
   std::map<TransferId, Pending> pending_;
+  std::map<TransferId, Pending> hung_;
   std::vector<TransferId> cancelled_;
   std::map<TimerId, Timer> timers_;
   TransferId next_id_ = 0;

@@ -128,7 +128,7 @@ TEST_F(RunnerTest, FailedTurnEndsOnlyItsConversation) {
     json body = json::parse(r.body);
     if (body["messages"].back()["content"] == "c2 turn 2") {
       return FakeResponse{
-          .status = 500,
+          .status = 400,
           .content_type = "application/json",
           .body = R"({"error":{"message":"RuntimeError: boom"}})"};
     }
@@ -145,13 +145,14 @@ TEST_F(RunnerTest, FailedTurnEndsOnlyItsConversation) {
   std::vector<json> records = ReadJsonl(dir_ / "c2.jsonl");
   ASSERT_EQ(records.size(), 2u);
   EXPECT_EQ(records[1]["status"], "error");
-  EXPECT_EQ(records[1]["http_status"], 500);
+  EXPECT_EQ(records[1]["http_status"], 400);
   EXPECT_NE(records[1]["error"].get<std::string>().find("RuntimeError: boom"),
             std::string::npos);
 }
 
 TEST_F(RunnerTest, IncompleteStreamFailsTheTurn) {
   Job job = MakeJob(1, 2);
+  job.conversations[0].retry.attempts = 1;
   FakeTransport transport([](const HttpRequest&) {
     return FakeResponse{
         .body = "data: {\"choices\":[{\"delta\":{\"content\":\"Hel\"}}]}\n\n",
@@ -244,6 +245,236 @@ TEST_F(RunnerTest, InterruptBeforeAnyTurnSendsNothing) {
   ASSERT_TRUE(summary.has_value());
   EXPECT_TRUE(transport.requests.empty());
   EXPECT_TRUE(summary->interrupted);
+}
+
+FakeResponse HttpError(int status, std::string message) {
+  return FakeResponse{.status = status,
+                      .content_type = "application/json",
+                      .body = R"({"error":{"message":")" + message + "\"}}"};
+}
+
+TEST_F(RunnerTest, RetriesRetryableErrorsAndRecordsEachAttempt) {
+  Job job = MakeJob(1, 2);
+  job.conversations[0].retry.backoff = std::chrono::milliseconds(100);
+  int calls = 0;
+  FakeTransport transport([&calls](const HttpRequest& r) {
+    ++calls;
+    if (calls == 1) return HttpError(503, "overloaded");
+    if (calls == 2) {
+      return FakeResponse{.body = "data: {\"choices\":[{\"delta\":{}}]}\n\n",
+                          .transport = Fail(ErrorCode::kIncomplete, "cut")};
+    }
+    return Echo(r);
+  });
+  RunOptions options;
+  options.random_seed = 7;
+  Runner runner(job, options, &transport, output_.get(), nullptr);
+  Result<RunSummary> summary = runner.Run();
+  ASSERT_TRUE(summary.has_value());
+  EXPECT_EQ(summary->conversations[0].status, ConversationStatus::kOk);
+  std::vector<json> records = ReadJsonl(dir_ / "c1.jsonl");
+  ASSERT_EQ(records.size(), 2u);  // failed attempts are not turns
+  EXPECT_EQ(records[0]["attempts"], 3);
+  ASSERT_EQ(records[0]["attempt_errors"].size(), 2u);
+  EXPECT_EQ(records[0]["attempt_errors"][0]["http_status"], 503);
+  EXPECT_EQ(records[0]["attempt_errors"][0]["error"], "overloaded");
+  EXPECT_EQ(records[0]["attempt_errors"][1]["error_kind"], "incomplete");
+  EXPECT_EQ(records[1]["attempts"], 1);
+}
+
+TEST_F(RunnerTest, GivesUpAfterTheLastAttempt) {
+  Job job = MakeJob(1, 2);
+  job.conversations[0].retry.attempts = 3;
+  job.conversations[0].retry.backoff = std::chrono::milliseconds(10);
+  FakeTransport transport(
+      [](const HttpRequest&) { return HttpError(500, "boom"); });
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  Result<RunSummary> summary = runner.Run();
+  ASSERT_TRUE(summary.has_value());
+  EXPECT_EQ(transport.requests.size(), 3u);
+  std::vector<json> records = ReadJsonl(dir_ / "c1.jsonl");
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0]["status"], "error");
+  EXPECT_EQ(records[0]["attempts"], 3);
+  EXPECT_EQ(records[0]["attempt_errors"].size(), 2u);
+}
+
+TEST_F(RunnerTest, DoesNotRetryOtherClientErrorsOrErrorFrames) {
+  Job job = MakeJob(2, 1);
+  FakeTransport transport([](const HttpRequest& r) {
+    if (json::parse(r.body)["conversation_id"] == "uuid-1") {
+      return HttpError(400, "bad request");
+    }
+    return FakeResponse{
+        .body = "data: {\"error\":{\"message\":\"nope\"}}\n\ndata: [DONE]\n\n"};
+  });
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  ASSERT_TRUE(runner.Run().has_value());
+  EXPECT_EQ(transport.requests.size(), 2u);
+  EXPECT_EQ(ReadJsonl(dir_ / "c2.jsonl")[0]["error_kind"], "server");
+}
+
+TEST_F(RunnerTest, RetryOnCanWidenThePolicy) {
+  Job job = MakeJob(1, 1);
+  job.conversations[0].retry.on = {"server"};
+  job.conversations[0].retry.backoff = std::chrono::milliseconds(10);
+  int calls = 0;
+  FakeTransport transport([&calls](const HttpRequest& r) {
+    if (++calls == 1) {
+      return FakeResponse{
+          .body = "data: {\"error\":{\"message\":\"x\"}}\n\ndata: [DONE]\n\n"};
+    }
+    return Echo(r);
+  });
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  ASSERT_TRUE(runner.Run().has_value());
+  EXPECT_EQ(ReadJsonl(dir_ / "c1.jsonl")[0]["attempts"], 2);
+}
+
+TEST_F(RunnerTest, RetryAfterIsHonouredAndPausesTheWholeEndpoint) {
+  Job job = MakeJob(3, 1);
+  job.concurrency = 3;
+  bool limited = false;
+  FakeTransport transport([&limited](const HttpRequest& r) {
+    if (!limited) {
+      limited = true;
+      FakeResponse resp = HttpError(429, "slow down");
+      resp.retry_after = std::chrono::seconds(2);
+      return resp;
+    }
+    return Echo(r);
+  });
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  ASSERT_TRUE(runner.Run().has_value());
+  ASSERT_EQ(transport.requests.size(), 4u);
+  // The retry waited the full 2 s (no jitter for a server-given delay).
+  auto retry_gap = transport.start_times[3] - transport.start_times[0];
+  EXPECT_GE(retry_gap, std::chrono::seconds(2));
+  EXPECT_LT(retry_gap, std::chrono::milliseconds(2100));
+}
+
+TEST_F(RunnerTest, A429HoldsBackConversationsThatHaveNotStartedYet) {
+  Job job = MakeJob(3, 1);
+  job.concurrency = 1;
+  bool limited = false;
+  FakeTransport transport([&limited](const HttpRequest& r) {
+    if (!limited) {
+      limited = true;
+      FakeResponse resp = HttpError(429, "slow down");
+      resp.retry_after = std::chrono::seconds(1);
+      return resp;
+    }
+    return Echo(r);
+  });
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  ASSERT_TRUE(runner.Run().has_value());
+  ASSERT_EQ(transport.requests.size(), 4u);
+  // c1 waits without its slot, but c2 may not use it before the pause ends.
+  EXPECT_GE(transport.start_times[1] - transport.start_times[0],
+            std::chrono::seconds(1));
+}
+
+TEST_F(RunnerTest, WaitingConversationHoldsNoSlot) {
+  Job job = MakeJob(2, 1);
+  job.concurrency = 1;
+  job.conversations[0].retry.backoff = std::chrono::milliseconds(5000);
+  job.conversations[0].retry.max_backoff = std::chrono::milliseconds(5000);
+  bool failed = false;
+  FakeTransport transport([&failed](const HttpRequest& r) {
+    if (!failed) {
+      failed = true;
+      return HttpError(503, "later");
+    }
+    return Echo(r);
+  });
+  RunOptions options;
+  options.random_seed = 3;
+  Runner runner(job, options, &transport, output_.get(), nullptr);
+  ASSERT_TRUE(runner.Run().has_value());
+  ASSERT_EQ(transport.requests.size(), 3u);
+  // c2 went out while c1 was backing off, not after it.
+  EXPECT_EQ(json::parse(transport.requests[1].body)["conversation_id"],
+            "uuid-2");
+}
+
+TEST_F(RunnerTest, EachTimeoutIsADistinctNamedError) {
+  Job job = MakeJob(2, 1);
+  job.conversations[0].timeouts.first_token = std::chrono::milliseconds(200);
+  job.conversations[1].timeouts.total = std::chrono::milliseconds(300);
+  for (Conversation& c : job.conversations) c.retry.attempts = 1;
+  FakeTransport transport(
+      [](const HttpRequest&) { return FakeResponse{.hang = true}; });
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  ASSERT_TRUE(runner.Run().has_value());
+  EXPECT_EQ(ReadJsonl(dir_ / "c1.jsonl")[0]["error_kind"],
+            "first_token_timeout");
+  EXPECT_EQ(ReadJsonl(dir_ / "c2.jsonl")[0]["error_kind"], "total_timeout");
+}
+
+TEST_F(RunnerTest, TimeoutsAreRetried) {
+  Job job = MakeJob(1, 1);
+  job.conversations[0].timeouts.idle = std::chrono::milliseconds(100);
+  job.conversations[0].retry.backoff = std::chrono::milliseconds(10);
+  int calls = 0;
+  FakeTransport transport([&calls](const HttpRequest& r) {
+    if (++calls == 1) {
+      return FakeResponse{
+          .body = "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n",
+          .hang = true};
+    }
+    return Echo(r);
+  });
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  ASSERT_TRUE(runner.Run().has_value());
+  json record = ReadJsonl(dir_ / "c1.jsonl")[0];
+  EXPECT_EQ(record["status"], "ok");
+  EXPECT_EQ(record["attempt_errors"][0]["error_kind"], "idle_timeout");
+}
+
+TEST_F(RunnerTest, RequestsPerMinuteSpacesRequests) {
+  Job job = MakeJob(4, 1);
+  job.rate.requests_per_minute = 120;  // one every 500 ms
+  FakeTransport transport(Echo);
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  ASSERT_TRUE(runner.Run().has_value());
+  ASSERT_EQ(transport.start_times.size(), 4u);
+  for (size_t i = 1; i < 4; ++i) {
+    EXPECT_GE(transport.start_times[i] - transport.start_times[i - 1],
+              std::chrono::milliseconds(500));
+  }
+}
+
+TEST_F(RunnerTest, MaxInFlightCapsTheEndpoint) {
+  Job job = MakeJob(10, 1);
+  job.concurrency = 8;
+  job.rate.max_in_flight = 3;
+  FakeTransport transport(Echo);
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  ASSERT_TRUE(runner.Run().has_value());
+  EXPECT_EQ(transport.max_in_flight, 3);
+}
+
+TEST_F(RunnerTest, ContinuesAfterPriorTurnsWithTheirHistory) {
+  Job job = MakeJob(2, 3);
+  TurnRecord t1;
+  t1.turn = 1;
+  t1.ok = true;
+  t1.user = "c1 turn 1";
+  t1.reply.content = "earlier reply";
+  t1.reply.conversation_json = R"({"conversation_id":"srv"})";
+  RunOptions options;
+  options.prior["c1"] = PriorConversation{ConversationStatus::kPending, {t1}};
+  options.prior["c2"] = PriorConversation{ConversationStatus::kOk, {}};
+  FakeTransport transport(Echo);
+  Runner runner(job, options, &transport, output_.get(), nullptr);
+  Result<RunSummary> summary = runner.Run();
+  ASSERT_TRUE(summary.has_value());
+  ASSERT_EQ(transport.requests.size(), 2u);  // c1 turns 2 and 3 only
+  json body = json::parse(transport.requests[0].body);
+  EXPECT_EQ(body["messages"][1]["content"], "earlier reply");
+  EXPECT_EQ(body["conversation"]["conversation_id"], "srv");
+  EXPECT_EQ(summary->conversations[0].turns_ok, 3);
+  EXPECT_EQ(summary->conversations[1].status, ConversationStatus::kOk);
 }
 
 }  // namespace

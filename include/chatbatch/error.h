@@ -10,20 +10,20 @@
 namespace chatbatch {
 
 enum class ErrorCode {
-  kUsage,        // bad command line
-  kJob,          // invalid job file
-  kIo,           // local file system
-  kConnect,      // DNS, connect, TLS, reset before any response
+  kUsage,              // bad command line
+  kJob,                // invalid job file
+  kIo,                 // local file system
+  kConnect,            // DNS, connect, TLS, reset before any response
   kConnectTimeout,     // no connection within timeouts.connect
   kFirstTokenTimeout,  // no content/reasoning within timeouts.first_token
   kIdleTimeout,        // no data for timeouts.idle mid-stream
   kTotalTimeout,       // the attempt exceeded timeouts.total
-  kHttp,         // HTTP status >= 400 before the stream started (§4.1)
-  kServer,       // error frame inside a 200 stream (§4.2)
-  kIncomplete,   // stream ended without [DONE] or finish_reason (§4.3)
-  kProtocol,     // unusable response (e.g. undecodable JSON body)
-  kLimit,        // a size cap was exceeded
-  kInterrupted,  // stopped by the user
+  kHttp,               // HTTP status >= 400 before the stream started (§4.1)
+  kServer,             // error frame inside a 200 stream (§4.2)
+  kIncomplete,         // stream ended without [DONE] or finish_reason (§4.3)
+  kProtocol,           // unusable response (e.g. undecodable JSON body)
+  kLimit,              // a size cap was exceeded
+  kInterrupted,        // stopped by the user
   kInternal,
 };
 
@@ -49,8 +49,7 @@ using Status = std::expected<void, Error>;
 
 inline std::unexpected<Error> Fail(ErrorCode code, std::string message,
                                    int http_status = 0) {
-  return std::unexpected<Error>(
-      Error(code, std::move(message), http_status));
+  return std::unexpected<Error>(Error(code, std::move(message), http_status));
 }
 
 }  // namespace chatbatch

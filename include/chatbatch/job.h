@@ -7,13 +7,12 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "chatbatch/error.h"
 
@@ -87,7 +86,7 @@ struct Job {
   Timeouts timeouts;
   RateLimit rate;
   SizeLimits limits;
-  bool resume = false;                    // `resume: true` = --resume
+  bool resume = false;                     // `resume: true` = --resume
   std::chrono::milliseconds grace{10000};  // after the first Ctrl-C
   std::vector<Conversation> conversations;
 };

@@ -5,6 +5,9 @@
 #ifndef CHATBATCH_RUNNER_H_
 #define CHATBATCH_RUNNER_H_
 
+#include <chrono>
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,11 +32,23 @@ class RunObserver {
                                   const ConversationOutcome& outcome) = 0;
 };
 
+// What an earlier run of the same output directory already did for one
+// conversation (see resume.h).
+struct PriorConversation {
+  // kOk / kError: finished earlier, not run again. kPending: continue after
+  // "turns" (all ok), with their history and last `conversation` object.
+  ConversationStatus status = ConversationStatus::kPending;
+  std::vector<TurnRecord> turns;
+};
+
 struct RunOptions {
   int concurrency = 0;            // 0: the job's value
   std::vector<std::string> only;  // conversation ids; empty: all
   // After the first interrupt, in-flight turns get this long to finish.
   std::chrono::milliseconds grace{10000};
+  // By conversation id; conversations not named start from turn 1.
+  std::map<std::string, PriorConversation> prior;
+  uint64_t random_seed = 0;  // backoff jitter; 0: from the clock
 };
 
 class Runner {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -25,12 +26,20 @@ struct HttpRequest {
   std::chrono::milliseconds connect_timeout{10000};
 };
 
+// The status line and the headers chatbatch acts on.
+struct ResponseHead {
+  int http_status = 0;
+  std::string_view content_type;
+  // From Retry-After (seconds or HTTP-date form), when the server sent one.
+  std::optional<std::chrono::seconds> retry_after;
+};
+
 // Receives one response. All calls happen on the loop thread.
 class ResponseSink {
  public:
   virtual ~ResponseSink() = default;
   // Once, before the first body byte (also for empty bodies).
-  virtual void OnStatus(int http_status, std::string_view content_type) = 0;
+  virtual void OnStatus(const ResponseHead& head) = 0;
   // Returns false to abort the transfer (OnComplete still follows).
   virtual bool OnBody(std::string_view bytes) = 0;
   // Exactly once. An error only for transport failures (connect, reset,

@@ -16,13 +16,18 @@ bool IsStatefulProvider(std::string_view provider) {
 
 Response Conversations::Answer(const ChatRequest& request) {
   Script script = request.script;
-  if (script.HasFailure() && script.fail_times >= 0) {
+  // A slow first token counts as a scripted fault here, so fail_times can
+  // make a first-token timeout happen once and then go away.
+  if ((script.HasFailure() || script.first_token_ms > 0) &&
+      script.fail_times >= 0) {
     int& fired =
         failures_[request.conversation_id + '\x1f' + request.last_user];
-    if (fired >= script.fail_times)
+    if (fired >= script.fail_times) {
       script.ClearFailures();
-    else
+      script.first_token_ms = 0;
+    } else {
       ++fired;
+    }
   }
   const bool failing = script.HasFailure();
 
