@@ -12,7 +12,9 @@
 #include "chatbatch/run_output.h"
 #include "chatbatch/runner.h"
 #include "chatbatch/transport.h"
+#include "cli_report.h"
 #include "exit_codes.h"
+#include "junit_report.h"
 #include "spdlog/sinks/basic_file_sink.h"
 #include "spdlog/spdlog.h"
 #include "status_printer.h"
@@ -28,6 +30,7 @@ struct RunFlags {
   bool verbose = false;
   bool quiet = false;
   ResumeFlags resume;
+  std::string junit_path;  // --junit FILE, "" = none
 };
 
 void SetUpLogging(StatusPrinter* printer, const RunFlags& flags,
@@ -119,6 +122,13 @@ int Run(const RunFlags& flags) {
     spdlog::error("{}", summary.error().message);
     return summary.error().code == ErrorCode::kUsage ? kExitUsage : kExitOutput;
   }
+  if (!flags.junit_path.empty()) {
+    if (Status s = WriteJunitFile(dir, job->name, flags.junit_path); !s) {
+      spdlog::error("--junit: {}", s.error().message);
+      spdlog::shutdown();
+      return kExitOutput;
+    }
+  }
   int ok = 0, failed = 0, pending = 0;
   for (const ConversationOutcome& c : summary->conversations) {
     if (c.status == ConversationStatus::kOk) {
@@ -177,11 +187,16 @@ int Main(int argc, char** argv) {
   run->add_flag("-q,--quiet", run_flags.quiet,
                 "Only warnings and errors, no progress")
       ->excludes(verbose);
+  run->add_option("--junit", run_flags.junit_path,
+                  "Write a JUnit XML report of the run to FILE at the end");
 
   std::string validate_path;
   CLI::App* validate = app.add_subcommand(
       "validate", "Check a job file without sending anything");
   validate->add_option("JOB", validate_path, "Job file (YAML)")->required();
+
+  ReportFlags report_flags;
+  CLI::App* report = AddReportCommand(&app, &report_flags);
 
   try {
     app.parse(argc, argv);
@@ -190,6 +205,7 @@ int Main(int argc, char** argv) {
     return rc == 0 ? kExitOk : kExitUsage;
   }
   if (*validate) return Validate(validate_path);
+  if (*report) return RunReport(report_flags);
   return Run(run_flags);
 }
 

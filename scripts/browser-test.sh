@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Browser test of the HTML report: runs a job with failing conversations
+# against the mock, renders `chatbatch report --html`, opens it in headless
+# Chromium (Debian's chromium through playwright-core) and checks that it
+# renders, filters and shows a transcript on click. Screenshot:
+# ${SCREENSHOT:-/tmp/chatbatch-report.png}. Exits non-zero on any failure.
+#
+#   scripts/browser-test.sh [BUILD_DIR]     # default build/ (built if missing)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD="${1:-build}"
+SCREENSHOT="${SCREENSHOT:-/tmp/chatbatch-report.png}"
+
+SUDO=""
+[[ $(id -u) -ne 0 ]] && SUDO="sudo"
+need=()
+command -v chromium >/dev/null || need+=(chromium)
+command -v npm >/dev/null || need+=(npm)
+if ((${#need[@]})); then
+  echo "browser-test: installing ${need[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+    --no-install-recommends "${need[@]}" >/dev/null
+fi
+if [[ ! -d tests/browser/node_modules/playwright-core ]]; then
+  echo "browser-test: installing playwright-core into tests/browser/" >&2
+  (cd tests/browser && npm install --no-audit --no-fund --loglevel=error)
+fi
+if [[ ! -x "$BUILD/chatbatch" || ! -x "$BUILD/chatbatch-mock" ]]; then
+  scripts/setup.sh
+  BUILD=build
+fi
+
+work=$(mktemp -d /tmp/chatbatch-browser-XXXXXX)
+mock_pid=""
+cleanup() {
+  [[ -n "$mock_pid" ]] && kill "$mock_pid" 2>/dev/null && wait "$mock_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$BUILD/chatbatch-mock" --port 0 --port-file "$work/port" -q &
+mock_pid=$!
+for _ in $(seq 100); do [[ -s "$work/port" ]] && break; sleep 0.1; done
+[[ -s "$work/port" ]] || { echo "browser-test: mock did not start" >&2; exit 1; }
+port=$(tr -d '[:space:]' < "$work/port")
+
+cat > "$work/job.yaml" <<YAML
+name: browser
+endpoint: http://127.0.0.1:$port/v1/chat/completions
+concurrency: 4
+retry: {attempts: 1}
+defaults: {model: mock-1, provider: Stateless, mock: {pace_ms: 5}}
+conversations:
+  - id: greeting
+    messages: ["Hello there", "How are you today?", "Tell me a joke"]
+  - id: reasoning
+    messages: ["[[mock reasoning=3]] Think first, then answer"]
+  - id: hostile
+    messages: ["[[mock reply=\"<script>alert(1)</script></textarea> & more\"]] be nasty"]
+  - id: server-down
+    messages: ["[[mock status=500 shape=g4f message=\"RuntimeError: provider exploded\"]] hi"]
+  - id: cut-short
+    messages: ["first is fine", "[[mock cut_after=2]] then the stream is cut"]
+  - id: slow
+    messages: ["[[mock first_token_ms=300 pace_ms=20]] take your time"]
+YAML
+set +e
+"$BUILD/chatbatch" run "$work/job.yaml" -o "$work/run" -q
+rc=$?
+set -e
+[[ $rc -eq 1 ]] || { echo "browser-test: run exited $rc, want 1" >&2; exit 1; }
+"$BUILD/chatbatch" report "$work/run" --html "$work/report.html"
+cp "$work/report.html" /tmp/chatbatch-report.html
+node tests/browser/report_test.mjs "$work/report.html" 6 "$SCREENSHOT"
