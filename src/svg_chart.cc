@@ -112,8 +112,12 @@ std::string HistogramSvg(const std::vector<double>& values,
     svg += "<line class=\"mark mark-" + std::string(m.name) + "\" x1=\"" + x +
            "\" y1=\"" + std::to_string(kTop) + "\" x2=\"" + x + "\" y2=\"" +
            std::to_string(kTop + plot_h) + "\"/>";
-    svg += "<text class=\"mark-label\" x=\"" + Fixed(x_of(v) + 3) + "\" y=\"" +
-           std::to_string(kTop + 10 + 12 * row++) + "\">" + m.name + " " +
+    // Labels right of the middle go left of their line, so none is cut off.
+    const bool left = x_of(v) > kLeft + plot_w / 2.0;
+    svg += "<text class=\"mark-label\" x=\"" +
+           Fixed(x_of(v) + (left ? -3 : 3)) + "\" y=\"" +
+           std::to_string(kTop + 10 + 12 * row++) + "\"" +
+           (left ? " text-anchor=\"end\"" : "") + ">" + m.name + " " +
            XmlEscape(FormatMs(v), false) + "</text>";
   }
   svg += "</svg>";

@@ -22,16 +22,17 @@ function check(ok, what) {
 }
 
 const profile = mkdtempSync(join(tmpdir(), 'chatbatch-chromium-'));
-const browser = await chromium.launch({
+// playwright wants the fresh profile as launchPersistentContext's argument.
+const context = await chromium.launchPersistentContext(profile, {
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   headless: true,
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
          '--no-first-run', '--disable-background-networking',
-         '--disable-component-update', '--disable-sync',
-         `--user-data-dir=${profile}`],
+         '--disable-component-update', '--disable-sync'],
+  viewport: { width: 1280, height: 900 },
 });
 try {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const page = context.pages()[0] ?? await context.newPage();
   const requests = [];
   page.on('request', (r) => { if (!r.url().startsWith('file:')) requests.push(r.url()); });
   const pageErrors = [];
@@ -87,7 +88,7 @@ try {
   await page.screenshot({ path: screenshot, fullPage: true });
   console.log(`screenshot: ${screenshot}`);
 } finally {
-  await browser.close();
+  await context.close();
   rmSync(profile, { recursive: true, force: true });
 }
 if (failures > 0) {
