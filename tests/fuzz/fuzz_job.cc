@@ -1,0 +1,96 @@
+// libFuzzer target for the job loader: ParseJob on arbitrary text.
+//
+// ParseJob reads untrusted files, so it must never crash, hang or let an
+// exception escape, and a job it accepts must keep its promises: every
+// conversation id (and the job name) is a safe file name, ids are unique
+// ignoring case, every conversation has at least one message, and the
+// numbers are in range. The environment is a fixed fake, so a crash
+// reproduces anywhere.
+#include <spdlog/spdlog.h>
+
+#include <cctype>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "chatbatch/error.h"
+#include "chatbatch/job.h"
+
+namespace chatbatch {
+namespace {
+
+std::optional<std::string> FakeEnv(std::string_view name) {
+  if (name == "HOME") return "/home/fuzz";
+  if (name == "EMPTY") return "";
+  if (name == "TOKEN") return "s3cr3t-${NOT_EXPANDED_AGAIN}-$$";
+  if (name == "CHATBATCH_ENDPOINT") return "http://127.0.0.1:8337/v1/chat";
+  if (name == "CHATBATCH_API_KEY") return "key";
+  return std::nullopt;
+}
+
+[[noreturn]] void Broken(const char* promise, std::string_view detail) {
+  std::fprintf(stderr, "fuzz_job: accepted job breaks a promise: %s [%.*s]\n",
+               promise, static_cast<int>(detail.size()), detail.data());
+  std::abort();
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+void CheckJob(const Job& job) {
+  if (!IsSafeId(job.name)) Broken("job name is a safe id", job.name);
+  if (job.conversations.empty()) Broken("at least one conversation", "");
+  if (job.concurrency < 1) {
+    Broken("concurrency >= 1", std::to_string(job.concurrency));
+  }
+  if (!job.defaults.is_object()) Broken("defaults is a map", "");
+  std::set<std::string> seen;
+  for (const Conversation& conv : job.conversations) {
+    if (!IsSafeId(conv.id)) Broken("conversation id is a safe id", conv.id);
+    if (!seen.insert(Lower(conv.id)).second) {
+      Broken("ids unique ignoring case", conv.id);
+    }
+    if (conv.messages.empty()) Broken("messages not empty", conv.id);
+    if (conv.conversation_id.empty()) {
+      Broken("conversation_id not empty", conv.id);
+    }
+    if (!conv.params.is_object()) Broken("params is a map", conv.id);
+    if (conv.retry.attempts < 1) Broken("retry.attempts >= 1", conv.id);
+  }
+}
+
+}  // namespace
+}  // namespace chatbatch
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  spdlog::set_level(spdlog::level::off);
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace chatbatch;
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  // An escaping exception aborts the run, which libFuzzer reports.
+  const Result<Job> job = ParseJob(text, "fuzz.yaml", FakeEnv);
+  if (job) {
+    CheckJob(*job);
+  } else if (job.error().code != ErrorCode::kJob) {
+    std::fprintf(stderr, "fuzz_job: error code %s, expected job\n",
+                 ErrorCodeName(job.error().code));
+    std::abort();
+  } else if (job.error().message.empty()) {
+    std::fprintf(stderr, "fuzz_job: error without a message\n");
+    std::abort();
+  }
+  return 0;
+}
