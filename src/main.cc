@@ -12,6 +12,7 @@
 #include "chatbatch/run_output.h"
 #include "chatbatch/runner.h"
 #include "chatbatch/transport.h"
+#include "cli_compare.h"
 #include "cli_report.h"
 #include "exit_codes.h"
 #include "junit_report.h"
@@ -30,6 +31,7 @@ struct RunFlags {
   bool verbose = false;
   bool quiet = false;
   ResumeFlags resume;
+  RunCheckFlags checks;  // --golden, --update-golden, --wait-for-server
   std::string junit_path;  // --junit FILE, "" = none
 };
 
@@ -91,6 +93,12 @@ int Run(const RunFlags& flags) {
   }
   StatusPrinter printer(stderr, flags.quiet);
   SetUpLogging(&printer, flags, dir + "/chatbatch.log");
+  // Before PlanRun writes run.json: a server that never came up leaves
+  // nothing a later run would have to --resume.
+  if (int rc = WaitForServerIfAsked(*job, flags.checks); rc != kExitOk) {
+    spdlog::shutdown();
+    return rc;
+  }
   ResumeFlags resume = flags.resume;
   resume.only = flags.only;
   Result<RunPlan> plan = PlanRun(&*job, output->get(), resume);
@@ -142,9 +150,13 @@ int Run(const RunFlags& flags) {
   std::printf("%d ok, %d failed", ok, failed);
   if (pending > 0) std::printf(", %d not finished", pending);
   std::printf("; transcripts in %s/\n", dir.c_str());
+  int golden = summary->interrupted
+                   ? kExitOk
+                   : GoldenAfterRun(*job, flags.only, dir, flags.checks);
   std::fflush(stdout);
   spdlog::shutdown();
   if (summary->interrupted) return kExitInterrupted;
+  if (golden != kExitOk) return golden;  // differs (1), no golden dir (2)
   return failed > 0 || pending > 0 ? kExitFailed : kExitOk;
 }
 
@@ -187,6 +199,7 @@ int Main(int argc, char** argv) {
   run->add_flag("-q,--quiet", run_flags.quiet,
                 "Only warnings and errors, no progress")
       ->excludes(verbose);
+  AddRunCheckFlags(run, &run_flags.checks);
   run->add_option("--junit", run_flags.junit_path,
                   "Write a JUnit XML report of the run to FILE at the end");
 
@@ -194,6 +207,9 @@ int Main(int argc, char** argv) {
   CLI::App* validate = app.add_subcommand(
       "validate", "Check a job file without sending anything");
   validate->add_option("JOB", validate_path, "Job file (YAML)")->required();
+
+  CompareFlags compare_flags;
+  CLI::App* compare = AddCompareCommand(app, &compare_flags);
 
   ReportFlags report_flags;
   CLI::App* report = AddReportCommand(&app, &report_flags);
@@ -205,6 +221,7 @@ int Main(int argc, char** argv) {
     return rc == 0 ? kExitOk : kExitUsage;
   }
   if (*validate) return Validate(validate_path);
+  if (*compare) return RunCompare(compare_flags);
   if (*report) return RunReport(report_flags);
   return Run(run_flags);
 }

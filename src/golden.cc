@@ -1,0 +1,59 @@
+#include "golden.h"
+
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "atomic_file.h"
+
+namespace chatbatch {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Copies "from" to "to" atomically; a missing "from" is not an error.
+Status CopyFileAtomic(const std::string& from, const std::string& to) {
+  std::ifstream in(from, std::ios::binary);
+  if (!in) {
+    if (errno == ENOENT) return {};
+    return std::unexpected(IoError("cannot open", from, errno));
+  }
+  std::stringstream content;
+  content << in.rdbuf();
+  if (in.bad()) return std::unexpected(IoError("cannot read", from, errno));
+  return ReplaceFileAtomic(to, content.str());
+}
+
+}  // namespace
+
+Result<Comparison> CompareWithGolden(const std::string& golden_dir,
+                                     const std::string& run_dir,
+                                     const std::set<std::string>& ids) {
+  std::error_code ec;
+  if (!fs::exists(golden_dir, ec) && !ec) {
+    return Fail(ErrorCode::kUsage,
+                "golden directory '" + golden_dir +
+                    "' does not exist (create it with --update-golden)");
+  }
+  CompareOptions options;
+  options.transcripts = true;
+  options.only = ids;
+  return CompareRuns(golden_dir, run_dir, options);
+}
+
+Status UpdateGolden(const std::string& golden_dir, const std::string& run_dir,
+                    const std::set<std::string>& ids) {
+  if (Status made = MakeDirs(golden_dir); !made) return made;
+  for (const std::string& id : ids) {
+    for (const char* ext : {".md", ".jsonl"}) {
+      Status copied =
+          CopyFileAtomic(run_dir + "/" + id + ext, golden_dir + "/" + id + ext);
+      if (!copied) return copied;
+    }
+  }
+  return CopyFileAtomic(run_dir + "/summary.json",
+                        golden_dir + "/summary.json");
+}
+
+}  // namespace chatbatch

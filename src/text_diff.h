@@ -1,0 +1,60 @@
+// Differences between two replies: a similarity score (1 - normalised edit
+// distance) and a human-readable diff (README "Comparing runs").
+#ifndef CHATBATCH_TEXT_DIFF_H_
+#define CHATBATCH_TEXT_DIFF_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chatbatch {
+
+// Levenshtein work is bounded to this many cells (n * m) after the common
+// prefix and suffix are stripped; beyond it Similarity() works on words.
+inline constexpr size_t kMaxEditCells = 16'000'000;
+// Beyond kMaxEditCells even on words, each side's differing middle is cut
+// to this many words and the rest counts as wholly different.
+inline constexpr size_t kMaxEditWords = 4000;
+
+// UTF-8 to code points. An invalid byte becomes 0xDC00 + byte (as Python's
+// surrogateescape), so it only equals the same invalid byte.
+std::vector<uint32_t> DecodeUtf8(std::string_view text);
+
+// Levenshtein distance (insert, delete, substitute: cost 1) in O(n * m) time
+// and O(min(n, m)) memory (two rows).
+size_t EditDistance(const std::vector<uint32_t>& a,
+                    const std::vector<uint32_t>& b);
+
+// 1 - distance / max(length): 1 for equal texts (also both empty), 0 for
+// nothing in common. Over Unicode code points; over whitespace-separated
+// words when the character work would exceed kMaxEditCells (then also
+// normalised by the longer word count). See kMaxEditWords for the cap.
+double Similarity(std::string_view a, std::string_view b);
+
+enum class DiffStyle {
+  kLines,  // unified diff: "@@ -a,b +c,d @@", " ", "-", "+" lines
+  kWords,  // one line, "[-removed-]{+added+}" inline (git --word-diff=plain)
+};
+
+struct TextDiff {
+  DiffStyle style = DiffStyle::kLines;
+  std::string text;  // "" when the texts are equal
+};
+
+// Word diff when both texts are a single line (no '\n' but a trailing one),
+// else a unified line diff with "context" lines around each change (each
+// line ends in '\n'). Texts that differ only in a final newline give the
+// one line "(only the final newline differs)".
+TextDiff DiffTexts(std::string_view a, std::string_view b, int context);
+
+// The unified diff alone, without ---/+++ headers.
+std::string UnifiedDiff(std::string_view a, std::string_view b, int context);
+
+// The word diff alone.
+std::string WordDiff(std::string_view a, std::string_view b);
+
+}  // namespace chatbatch
+
+#endif  // CHATBATCH_TEXT_DIFF_H_
