@@ -18,8 +18,15 @@ namespace fs = std::filesystem;
 // The turns of one conversation in one directory, by turn number.
 using Turns = std::map<int, TurnSide>;
 
-std::string StatusOf(const TurnRecord& record) {
-  return record.ok ? "ok" : "error";
+// The record's jsonl `status`: "error", "failed" (the reply arrived but an
+// expectation failed; only once TurnRecord carries expect_ok) or "ok".
+template <typename Record>
+std::string StatusOf(const Record& record) {
+  if (!record.ok) return "error";
+  if constexpr (requires { record.expect_ok; }) {
+    if (!record.expect_ok) return "failed";
+  }
+  return "ok";
 }
 
 // The ids of the <id>.jsonl files in "dir" (hidden temporaries skipped).
