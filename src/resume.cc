@@ -1,5 +1,6 @@
 #include "chatbatch/resume.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
@@ -40,7 +41,13 @@ Result<PriorConversation> Classify(const Conversation& conv,
                  ok_prefix + 1);
   }
   if (records.size() >= conv.messages.size()) {
-    prior.status = ConversationStatus::kOk;
+    // Every reply arrived. Failed expectations make it "failed", which is
+    // finished: --retry-failed re-runs error conversations only.
+    const bool all_held =
+        std::all_of(records.begin(), records.end(),
+                    [](const TurnRecord& r) { return r.expect_ok; });
+    prior.status =
+        all_held ? ConversationStatus::kOk : ConversationStatus::kFailed;
   } else if (!records.empty()) {
     output->Preload(conv, records);
   }

@@ -120,6 +120,14 @@ void AppendTurnMarkdown(const TurnRecord& record, std::string* out) {
   if (!reply.finish_reason.empty() && reply.finish_reason != "stop") {
     *out += "*(finish_reason: " + InlineCode(reply.finish_reason) + ")*\n\n";
   }
+  if (record.ok && !record.expect_ok) {
+    *out += "**Expectations failed:**\n\n";
+    for (const ExpectationResult& e : record.expectations) {
+      if (e.ok) continue;
+      *out += "- " + e.check + ": " + InlineCode(e.detail) + "\n";
+    }
+    *out += "\n";
+  }
   if (!record.ok) {
     *out += "**Error** (";
     *out += record.error_kind.empty() ? "error" : record.error_kind;
@@ -148,10 +156,17 @@ const char* ConversationStatusName(ConversationStatus status) {
       return "running";
     case ConversationStatus::kOk:
       return "ok";
+    case ConversationStatus::kFailed:
+      return "failed";
     case ConversationStatus::kError:
       return "error";
   }
   return "pending";
+}
+
+const char* TurnStatusName(const TurnRecord& record) {
+  if (!record.ok) return "error";
+  return record.expect_ok ? "ok" : "failed";
 }
 
 std::string TurnRecordToJson(const TurnRecord& record) {
@@ -172,7 +187,18 @@ std::string TurnRecordToJson(const TurnRecord& record) {
   j["provider"] = reply.provider;
   j["model"] = reply.model;
   j["conversation_id"] = record.conversation_id;
-  j["status"] = record.ok ? "ok" : "error";
+  j["status"] = TurnStatusName(record);
+  j["expect_ok"] = record.expect_ok;
+  ordered_json expectations = ordered_json::array();
+  for (const ExpectationResult& e : record.expectations) {
+    ordered_json entry;
+    entry["check"] = e.check;
+    entry["expected"] = e.expected;
+    entry["ok"] = e.ok;
+    entry["detail"] = e.detail;
+    expectations.push_back(std::move(entry));
+  }
+  j["expectations"] = std::move(expectations);
   j["error"] = record.ok ? ordered_json() : ordered_json(record.error);
   j["error_kind"] =
       record.ok ? ordered_json() : ordered_json(record.error_kind);
@@ -218,24 +244,39 @@ std::string RenderTranscript(const Conversation& conv,
 }
 
 std::string SummaryToJson(const RunSummary& summary) {
-  int ok = 0, failed = 0, pending = 0, turns_ok = 0, turns_failed = 0;
+  int ok = 0, failed = 0, error = 0, pending = 0;
+  int turns_ok = 0, turns_failed = 0, turns_error = 0;
+  int passed = 0, expectations_failed = 0;
   ordered_json conversations = ordered_json::array();
   for (const ConversationOutcome& c : summary.conversations) {
-    if (c.status == ConversationStatus::kOk) {
-      ++ok;
-    } else if (c.status == ConversationStatus::kError) {
-      ++failed;
-    } else {
-      ++pending;  // not finished: pending or running
+    switch (c.status) {
+      case ConversationStatus::kOk:
+        ++ok;
+        break;
+      case ConversationStatus::kFailed:
+        ++failed;
+        break;
+      case ConversationStatus::kError:
+        ++error;
+        break;
+      default:
+        ++pending;  // not finished: pending or running
     }
     turns_ok += c.turns_ok;
     turns_failed += c.turns_failed;
+    turns_error += c.turns_error;
+    passed += c.expectations_passed;
+    expectations_failed += c.expectations_failed;
     ordered_json entry;
     entry["id"] = c.id;
     entry["status"] = ConversationStatusName(c.status);
     entry["turns_ok"] = c.turns_ok;
     entry["turns_failed"] = c.turns_failed;
+    entry["turns_error"] = c.turns_error;
+    entry["expectations"] = {{"passed", c.expectations_passed},
+                             {"failed", c.expectations_failed}};
     entry["error"] = StringOrNull(c.error);
+    entry["failure"] = StringOrNull(c.failure);
     conversations.push_back(std::move(entry));
   }
   ordered_json j;
@@ -245,15 +286,21 @@ std::string SummaryToJson(const RunSummary& summary) {
   j["ended_at"] = StringOrNull(summary.ended_at);
   j["status"] = summary.interrupted        ? "interrupted"
                 : summary.ended_at.empty() ? "running"
+                : summary.stopped_early    ? "stopped"
                                            : "finished";
+  j["stopped_early"] = summary.stopped_early;
+  j["stop_reason"] = StringOrNull(summary.stop_reason);
   ordered_json counts;
   counts["conversations"] = summary.conversations.size();
   counts["conversations_ok"] = ok;
   counts["conversations_failed"] = failed;
+  counts["conversations_error"] = error;
   counts["conversations_pending"] = pending;
   counts["turns_ok"] = turns_ok;
   counts["turns_failed"] = turns_failed;
+  counts["turns_error"] = turns_error;
   j["counts"] = std::move(counts);
+  j["expectations"] = {{"passed", passed}, {"failed", expectations_failed}};
   j["conversations"] = std::move(conversations);
   ordered_json totals;
   totals["chunks"] = summary.chunks;

@@ -153,6 +153,36 @@ bool ParseAttemptErrors(const ordered_json& value,
   return true;
 }
 
+bool ParseExpectations(const ordered_json& list,
+                       std::vector<ExpectationResult>* out, std::string* why) {
+  if (!list.is_array()) {
+    *why = "\"expectations\" is not an array";
+    return false;
+  }
+  for (size_t i = 0; i < list.size(); ++i) {
+    const ordered_json& e = list[i];
+    ExpectationResult result;
+    const bool ok = e.is_object() && e.contains("check") &&
+                    e["check"].is_string() && e.contains("ok") &&
+                    e["ok"].is_boolean();
+    if (!ok) {
+      *why = "in \"expectations\"[" + std::to_string(i) +
+             "]: expected {check, expected, ok, detail}";
+      return false;
+    }
+    result.check = e["check"].get<std::string>();
+    result.ok = e["ok"].get<bool>();
+    if (auto x = e.find("expected"); x != e.end()) {
+      result.expected = nlohmann::json::parse(x->dump());
+    }
+    if (auto d = e.find("detail"); d != e.end() && d->is_string()) {
+      result.detail = d->get<std::string>();
+    }
+    out->push_back(std::move(result));
+  }
+  return true;
+}
+
 // Fills "*record" from a parsed jsonl object; false with "*why" otherwise.
 bool ParseRecord(const ordered_json& j, TurnRecord* record, std::string* why) {
   if (!j.is_object()) {
@@ -181,10 +211,16 @@ bool ParseRecord(const ordered_json& j, TurnRecord* record, std::string* why) {
       !r.String("status", &status)) {
     return false;
   }
-  if (status != "ok" && status != "error") {
-    return r.WrongType("status", "\"ok\" or \"error\"");
+  if (status != "ok" && status != "failed" && status != "error") {
+    return r.WrongType("status", "\"ok\", \"failed\" or \"error\"");
   }
-  record->ok = status == "ok";
+  // "failed": the reply arrived but an expectation did not hold.
+  record->ok = status != "error";
+  record->expect_ok = status != "failed";
+  // Records written before expectations existed have no "expectations".
+  if (const auto it = j.find("expectations"); it != j.end()) {
+    if (!ParseExpectations(*it, &record->expectations, why)) return false;
+  }
   if (!r.String("error", &record->error, true) ||
       !r.String("error_kind", &record->error_kind, true) ||
       !r.Int("http_status", &record->http_status) ||

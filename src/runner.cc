@@ -19,6 +19,29 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
+// Adds one recorded turn to its conversation's counts.
+void CountTurn(const TurnRecord& r, ConversationOutcome* outcome) {
+  for (const ExpectationResult& e : r.expectations) {
+    (e.ok ? outcome->expectations_passed : outcome->expectations_failed) += 1;
+  }
+  if (!r.ok) {
+    ++outcome->turns_error;
+    outcome->error = r.error;
+  } else if (!r.expect_ok) {
+    ++outcome->turns_failed;
+    if (outcome->failure.empty()) {
+      for (const ExpectationResult& e : r.expectations) {
+        if (e.ok) continue;
+        outcome->failure =
+            "turn " + std::to_string(r.turn) + ": " + e.check + ": " + e.detail;
+        break;
+      }
+    }
+  } else {
+    ++outcome->turns_ok;
+  }
+}
+
 std::string Seconds(milliseconds d) {
   return fmt::format("{:.3g} s", static_cast<double>(d.count()) / 1000.0);
 }
@@ -206,8 +229,7 @@ Result<RunSummary> Runner::Impl::Run() {
 void Runner::Impl::AddPrior(ConvState* c, const PriorConversation& prior) {
   ConversationOutcome& outcome = OutcomeOf(c);
   for (const TurnRecord& r : prior.turns) {
-    (r.ok ? outcome.turns_ok : outcome.turns_failed) += 1;
-    if (!r.ok) outcome.error = r.error;
+    CountTurn(r, &outcome);
     summary_.chunks += r.reply.chunks;
     summary_.bytes += r.reply.bytes;
     if (r.reply.usage) {
@@ -465,14 +487,15 @@ void Runner::Impl::RecordTurn(ConvState* c, AttemptSink* sink,
     return;
   }
   ConversationOutcome& outcome = OutcomeOf(c);
-  if (record.ok) {
-    ++outcome.turns_ok;
+  CountTurn(record, &outcome);
+  if (!record.ok) {
+    spdlog::warn("{}: turn {} error: {}", conv.id, record.turn, record.error);
+  } else if (!record.expect_ok) {
+    spdlog::warn("{}: turn {} failed expectations: {}", conv.id, record.turn,
+                 outcome.failure);
+  } else {
     spdlog::debug("{}: turn {} ok ({} chunks)", conv.id, record.turn,
                   record.reply.chunks);
-  } else {
-    ++outcome.turns_failed;
-    outcome.error = record.error;
-    spdlog::warn("{}: turn {} failed: {}", conv.id, record.turn, record.error);
   }
   if (observer_ != nullptr) observer_->OnTurnDone(conv, record);
 
@@ -486,8 +509,11 @@ void Runner::Impl::RecordTurn(ConvState* c, AttemptSink* sink,
   if (!record.reply.conversation_json.empty()) {
     c->last_conversation_json = record.reply.conversation_json;
   }
+  // A failed expectation does not end the conversation: the reply arrived,
+  // so later turns have their context.
   if (++c->next_turn == conv.messages.size()) {
-    outcome.status = ConversationStatus::kOk;
+    outcome.status = outcome.turns_failed > 0 ? ConversationStatus::kFailed
+                                              : ConversationStatus::kOk;
     FinishConversation(c);
   } else {
     ready_.push_front(c);  // its next turn goes out at once

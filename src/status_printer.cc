@@ -71,7 +71,8 @@ void StatusPrinter::OnConversationDone(const Conversation& conv,
   --running_;
   ++done_;
   bool ok = outcome.status == ConversationStatus::kOk;
-  if (!ok) ++failed_;
+  if (outcome.status == ConversationStatus::kFailed) ++failed_;
+  if (outcome.status == ConversationStatus::kError) ++errors_;
   if (quiet_) return;
   if (smart_) {
     Redraw();
@@ -82,7 +83,11 @@ void StatusPrinter::OnConversationDone(const Conversation& conv,
                      ConversationStatusName(outcome.status) + " (" +
                      std::to_string(outcome.turns_ok) + "/" +
                      std::to_string(conv.messages.size()) + " turns)";
-  if (!ok && !outcome.error.empty()) line += ": " + outcome.error;
+  if (outcome.status == ConversationStatus::kError && !outcome.error.empty()) {
+    line += ": " + outcome.error;
+  } else if (!ok && !outcome.failure.empty()) {
+    line += ": " + outcome.failure;
+  }
   std::fprintf(out_, "%s\n", line.c_str());
   std::fflush(out_);
 }
@@ -90,7 +95,7 @@ void StatusPrinter::OnConversationDone(const Conversation& conv,
 std::string StatusPrinter::StatusText() const {
   return "[" + std::to_string(done_) + "/" + std::to_string(total_) +
          "] running " + std::to_string(running_) + ", failed " +
-         std::to_string(failed_);
+         std::to_string(failed_) + ", errors " + std::to_string(errors_);
 }
 
 void StatusPrinter::Redraw() {

@@ -1,6 +1,7 @@
 // Progress output in ninja's manner: on a smart terminal one status line
-// "[done/total] running N, failed M" is rewritten in place and log lines
-// are printed above it; elsewhere, one plain line per finished conversation.
+// "[done/total] running N, failed M, errors K" is rewritten in place and log
+// lines are printed above it; elsewhere, one plain line per finished
+// conversation.
 #ifndef CHATBATCH_STATUS_PRINTER_H_
 #define CHATBATCH_STATUS_PRINTER_H_
 
@@ -50,7 +51,8 @@ class StatusPrinter final : public RunObserver {
   int total_ = 0;
   int done_ = 0;
   int running_ = 0;
-  int failed_ = 0;
+  int failed_ = 0;  // every reply arrived, an expectation failed
+  int errors_ = 0;  // a transport or server error ended it
   std::mutex mu_;
 };
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "atomic_file.h"
+#include "chatbatch/run_state.h"
 #include "time_format.h"
 
 namespace chatbatch {
@@ -130,14 +131,15 @@ TEST(TurnRecordToJsonTest, OkRecordHasEveryFieldInOrder) {
   for (const auto& [key, value] : ordered.items()) keys.push_back(key);
   const json j = json::parse(line);
   EXPECT_EQ(keys, (std::vector<std::string>{
-                      "turn",           "user",          "reply",
-                      "reasoning",      "finish_reason", "usage",
-                      "provider",       "model",         "conversation_id",
-                      "status",         "error",         "error_kind",
-                      "http_status",    "ttft_ms",       "duration_ms",
-                      "chunks",         "started_at",    "attempts",
-                      "attempt_errors", "conversation",  "tool_calls",
-                      "invalid_lines",  "bytes"}));
+                      "turn",         "user",          "reply",
+                      "reasoning",    "finish_reason", "usage",
+                      "provider",     "model",         "conversation_id",
+                      "status",       "expect_ok",     "expectations",
+                      "error",        "error_kind",    "http_status",
+                      "ttft_ms",      "duration_ms",   "chunks",
+                      "started_at",   "attempts",      "attempt_errors",
+                      "conversation", "tool_calls",    "invalid_lines",
+                      "bytes"}));
   EXPECT_EQ(j["turn"], 1);
   EXPECT_EQ(j["user"], "Hi");
   EXPECT_EQ(j["reply"], "Hello!");
@@ -149,6 +151,8 @@ TEST(TurnRecordToJsonTest, OkRecordHasEveryFieldInOrder) {
   EXPECT_EQ(j["model"], "gpt-4");
   EXPECT_EQ(j["conversation_id"], "0b9c3f3e-6a1c-4d5e-9f00-123456789abc");
   EXPECT_EQ(j["status"], "ok");
+  EXPECT_EQ(j["expect_ok"], true);
+  EXPECT_EQ(j["expectations"], json::array());
   EXPECT_TRUE(j["error"].is_null());
   EXPECT_TRUE(j["error_kind"].is_null());
   EXPECT_EQ(j["http_status"], 200);
@@ -164,6 +168,39 @@ TEST(TurnRecordToJsonTest, OkRecordHasEveryFieldInOrder) {
   EXPECT_EQ(j["invalid_lines"], 0);
   EXPECT_EQ(j["bytes"], 1234);
   EXPECT_NE(line.find(R"("ttft_ms":12.3,)"), std::string::npos) << line;
+}
+
+TEST(TurnRecordToJsonTest, FailedExpectationIsFailedAndReadsBack) {
+  TurnRecord r;
+  r.turn = 1;
+  r.user = "Hi";
+  r.ok = true;
+  r.reply.content = "Hello";
+  r.expect_ok = false;
+  r.expectations = {{"contains", "Hello", true, ""},
+                    {"regex", json::array({"^x", "y$"}), false,
+                     "no match for '^x' in reply \"Hello\""}};
+  const std::string line = TurnRecordToJson(r);
+  json j = json::parse(line);
+  EXPECT_EQ(j["status"], "failed");
+  EXPECT_EQ(j["expect_ok"], false);
+  EXPECT_EQ(j["expectations"], json::parse(R"([
+      {"check":"contains","expected":"Hello","ok":true,"detail":""},
+      {"check":"regex","expected":["^x","y$"],"ok":false,
+       "detail":"no match for '^x' in reply \"Hello\""}])"));
+  EXPECT_TRUE(j["error"].is_null());
+  Result<TurnRecord> back = TurnRecordFromJson(line);
+  ASSERT_TRUE(back.has_value()) << back.error().message;
+  EXPECT_TRUE(back->ok);
+  EXPECT_FALSE(back->expect_ok);
+  ASSERT_EQ(back->expectations.size(), 2u);
+  EXPECT_EQ(back->expectations[1].check, "regex");
+  EXPECT_FALSE(back->expectations[1].ok);
+  EXPECT_EQ(back->expectations[1].expected, json::array({"^x", "y$"}));
+  EXPECT_EQ(TurnRecordToJson(*back), line);
+  const std::string md = RenderTranscript(Conversation{.id = "c"}, {r});
+  EXPECT_NE(md.find("**Expectations failed:**"), std::string::npos) << md;
+  EXPECT_NE(md.find("- regex: "), std::string::npos) << md;
 }
 
 TEST(TurnRecordToJsonTest, FailedRecordAndNulls) {
@@ -362,10 +399,12 @@ TEST(SummaryToJsonTest, CountsAndStatus) {
   s.job_path = "jobs/heiner.yaml";
   s.started_at = "2026-11-26T06:36:45.123Z";
   s.conversations = {
-      {"a", ConversationStatus::kOk, 2, 0, ""},
-      {"b", ConversationStatus::kError, 1, 1, "boom"},
-      {"c", ConversationStatus::kRunning, 1, 0, ""},
-      {"d", ConversationStatus::kPending, 0, 0, ""},
+      {"a", ConversationStatus::kOk, 2, 0, 0, 2, 0, "", ""},
+      {"b", ConversationStatus::kError, 1, 0, 1, 0, 0, "boom", ""},
+      {"c", ConversationStatus::kRunning, 1, 0, 0, 0, 0, "", ""},
+      {"d", ConversationStatus::kPending, 0, 0, 0, 0, 0, "", ""},
+      {"e", ConversationStatus::kFailed, 1, 1, 0, 2, 1, "",
+       "turn 2: contains: no 'x'"},
   };
   s.chunks = 10;
   s.bytes = 2000;
@@ -378,19 +417,27 @@ TEST(SummaryToJsonTest, CountsAndStatus) {
   const ordered_json ordered = ordered_json::parse(text);
   for (const auto& [key, value] : ordered.items()) keys.push_back(key);
   const json j = json::parse(text);
-  EXPECT_EQ(keys, (std::vector<std::string>{"job", "job_file", "started_at",
-                                            "ended_at", "status", "counts",
-                                            "conversations", "totals"}));
+  EXPECT_EQ(keys, (std::vector<std::string>{
+                      "job", "job_file", "started_at", "ended_at", "status",
+                      "stopped_early", "stop_reason", "counts", "expectations",
+                      "conversations", "totals"}));
   EXPECT_EQ(j["job"], "heiner");
   EXPECT_EQ(j["job_file"], "jobs/heiner.yaml");
   EXPECT_TRUE(j["ended_at"].is_null());
   EXPECT_EQ(j["status"], "running");
-  EXPECT_EQ(j["counts"], json::parse(R"({"conversations":4,
-      "conversations_ok":1,"conversations_failed":1,
-      "conversations_pending":2,"turns_ok":4,"turns_failed":1})"));
+  EXPECT_EQ(j["counts"], json::parse(R"({"conversations":5,
+      "conversations_ok":1,"conversations_failed":1,"conversations_error":1,
+      "conversations_pending":2,"turns_ok":5,"turns_failed":1,
+      "turns_error":1})"));
+  EXPECT_EQ(j["expectations"], json::parse(R"({"passed":4,"failed":1})"));
   EXPECT_EQ(j["conversations"][1],
             json::parse(R"({"id":"b","status":"error","turns_ok":1,
-                "turns_failed":1,"error":"boom"})"));
+                "turns_failed":0,"turns_error":1,
+                "expectations":{"passed":0,"failed":0},"error":"boom",
+                "failure":null})"));
+  EXPECT_EQ(j["conversations"][4]["status"], "failed");
+  EXPECT_EQ(j["conversations"][4]["failure"], "turn 2: contains: no 'x'");
+  EXPECT_FALSE(j["stopped_early"]);
   EXPECT_TRUE(j["conversations"][0]["error"].is_null());
   EXPECT_EQ(j["conversations"][2]["status"], "running");
   EXPECT_EQ(j["conversations"][3]["status"], "pending");
@@ -400,6 +447,10 @@ TEST(SummaryToJsonTest, CountsAndStatus) {
   s.ended_at = "2026-11-26T06:40:00.000Z";
   EXPECT_EQ(json::parse(SummaryToJson(s))["status"], "finished");
   EXPECT_EQ(json::parse(SummaryToJson(s))["ended_at"], s.ended_at);
+  s.stopped_early = true;
+  s.stop_reason = "--fail-fast";
+  EXPECT_EQ(json::parse(SummaryToJson(s))["status"], "stopped");
+  EXPECT_EQ(json::parse(SummaryToJson(s))["stop_reason"], "--fail-fast");
   s.interrupted = true;
   EXPECT_EQ(json::parse(SummaryToJson(s))["status"], "interrupted");
 }
@@ -560,7 +611,9 @@ TEST(RunOutputTest, WriteSummaryReplacesSummaryJson) {
   ASSERT_TRUE(out.has_value());
   RunSummary s;
   s.job_name = "j";
-  s.conversations = {{"a", ConversationStatus::kRunning, 0, 0, ""}};
+  s.conversations.resize(1);
+  s.conversations[0].id = "a";
+  s.conversations[0].status = ConversationStatus::kRunning;
   ASSERT_TRUE((*out)->WriteSummary(s));
   EXPECT_EQ(json::parse(ReadFile(tmp.path() + "/summary.json"))["status"],
             "running");

@@ -16,15 +16,21 @@
 
 namespace chatbatch {
 
-enum class ConversationStatus { kPending, kRunning, kOk, kError };
+// kFailed: every reply arrived but an expectation failed. kError: a turn
+// failed in transport or on the server (the conversation ended there).
+enum class ConversationStatus { kPending, kRunning, kOk, kFailed, kError };
 const char* ConversationStatusName(ConversationStatus status);
 
 struct ConversationOutcome {
   std::string id;
   ConversationStatus status = ConversationStatus::kPending;
-  int turns_ok = 0;
-  int turns_failed = 0;
-  std::string error;  // the failing turn's message
+  int turns_ok = 0;      // reply arrived, every expectation held
+  int turns_failed = 0;  // reply arrived, some expectation failed
+  int turns_error = 0;   // transport or server error
+  int expectations_passed = 0;
+  int expectations_failed = 0;
+  std::string error;    // the erroring turn's message
+  std::string failure;  // the first failed expectation: "turn N: check: why"
 };
 
 struct RunSummary {
@@ -33,6 +39,9 @@ struct RunSummary {
   std::string started_at;
   std::string ended_at;  // "" while running
   bool interrupted = false;
+  // --fail-fast / --max-failures stopped starting new turns.
+  bool stopped_early = false;
+  std::string stop_reason;  // e.g. "--max-failures 3 reached"
   std::vector<ConversationOutcome> conversations;
   int64_t chunks = 0;
   int64_t bytes = 0;
@@ -40,6 +49,9 @@ struct RunSummary {
   int64_t completion_tokens = 0;
   int64_t total_tokens = 0;
 };
+
+// "ok", "failed" (reply arrived, an expectation failed) or "error".
+const char* TurnStatusName(const TurnRecord& record);
 
 // Serialises one turn as a single-line JSON object (no trailing newline).
 std::string TurnRecordToJson(const TurnRecord& record);

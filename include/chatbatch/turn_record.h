@@ -2,6 +2,7 @@
 #ifndef CHATBATCH_TURN_RECORD_H_
 #define CHATBATCH_TURN_RECORD_H_
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -18,12 +19,26 @@ struct AttemptFailure {
   std::string at;  // ISO 8601 UTC, when the attempt ended
 };
 
+// The outcome of one check of a turn's `expect:` (README "Expectations").
+struct ExpectationResult {
+  std::string check;        // "contains", "regex", "json_path", "any", ...
+  nlohmann::json expected;  // the check's value as written in the job
+  bool ok = false;
+  std::string detail;  // why it failed (reply excerpt, actual value); "" if ok
+};
+
 struct TurnRecord {
   int turn = 0;  // 1-based
   std::string user;
   Reply reply;  // whatever arrived, also for failed turns
   std::string conversation_id;
+  // True when the reply arrived (whatever the expectations said); false for
+  // a transport or server error. The jsonl `status` is "error" when false,
+  // else "failed" when an expectation failed, else "ok".
   bool ok = false;
+  // Evaluated only when the reply arrived; empty when the turn has none.
+  std::vector<ExpectationResult> expectations;
+  bool expect_ok = true;   // false when any expectation failed
   std::string error;       // "" when ok
   std::string error_kind;  // ErrorCodeName(), "" when ok
   int http_status = 0;
