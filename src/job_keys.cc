@@ -209,7 +209,7 @@ void Loader::ParseConversationId(const Field& f, ConversationDraft* c) {
 }
 
 void Loader::ParseSystem(const Field& f, ConversationDraft* c) {
-  if (auto system = ReadString(f)) c->conv.system = std::move(*system);
+  if (auto system = ReadText(f)) c->conv.system = std::move(*system);
 }
 
 void Loader::ParseParams(const Field& f, ConversationDraft* c) {
@@ -234,31 +234,38 @@ void Loader::ParseMessages(const Field& f, ConversationDraft* c) {
   for (const YAML::Node& item : f.value) {
     ++index;
     const std::string what = f.what + " item " + std::to_string(index);
-    std::optional<std::string> content;
+    std::optional<MessageDraft> message;
     if (item.IsMap()) {
-      std::string text;
+      MessageDraft draft;
       const size_t before = problems_.size();
-      ParseMapping(item, what, kMessageKeys, &text);
-      if (problems_.size() == before) content = std::move(text);
+      ParseMapping(item, what, kMessageKeys, &draft);
+      if (problems_.size() == before) message = std::move(draft);
     } else if (item.IsScalar() || item.IsNull()) {
-      content = ReadString(Field{item, item, what});
+      if (auto text = ReadText(Field{item, item, what})) {
+        message = MessageDraft{std::move(*text), nullptr};
+      }
     } else {
       Report(item.Mark(), what +
                               ": expected a string or a mapping with "
                               "'content', got " +
                               TypeName(item));
     }
-    if (!content) continue;
-    if (content->empty()) {
+    if (!message) continue;
+    if (message->content.empty()) {
       Report(item.Mark(), what + ": is empty");
       continue;
     }
-    c->conv.messages.push_back(std::move(*content));
+    c->conv.messages.push_back(std::move(message->content));
+    c->conv.expects.push_back(std::move(message->expect));
   }
 }
 
-void Loader::ParseContent(const Field& f, std::string* content) {
-  if (auto text = ReadString(f)) *content = std::move(*text);
+void Loader::ParseContent(const Field& f, MessageDraft* m) {
+  if (auto text = ReadText(f)) m->content = std::move(*text);
+}
+
+void Loader::ParseMessageExpect(const Field& f, MessageDraft* m) {
+  m->expect = ReadExpect(f);
 }
 
 }  // namespace chatbatch

@@ -218,6 +218,8 @@ void Loader::ParseConversations(JobDraft* d) {
     draft.conv.history = d->job.history;
     draft.conv.retry = d->job.retry;
     draft.conv.timeouts = d->job.timeouts;
+    vars_ = job_vars_;
+    ReadVars(node, where, &vars_);  // the conversation's override the job's
     ParseMapping(node, where, kConversationKeys, &draft);
     if (!draft.has_id) {
       draft.conv.id = "c" + std::to_string(index);
@@ -282,6 +284,8 @@ Result<Job> Loader::Load(std::string_view text) {
              "...), got " +
                  TypeName(documents[0]));
     } else {
+      ReadVars(documents[0], "job", &job_vars_);
+      vars_ = job_vars_;
       ParseMapping(documents[0], "job", kJobKeys, &draft);
       ParseConversations(&draft);
     }

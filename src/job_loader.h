@@ -51,6 +51,12 @@ struct ConversationDraft {
   YAML::Mark id_mark;
 };
 
+// A message while it is being read: its text and its own `expect:`.
+struct MessageDraft {
+  std::string content;
+  std::shared_ptr<const CheckGroup> expect;
+};
+
 struct JobDraft {
   Job job;
   bool has_name = false;
@@ -129,7 +135,34 @@ class Loader {
   void ParseMessages(const Field& f, ConversationDraft* c);
 
   // Message keys (the mapping form of a message).
-  void ParseContent(const Field& f, std::string* content);
+  void ParseContent(const Field& f, MessageDraft* m);
+  void ParseMessageExpect(const Field& f, MessageDraft* m);
+
+  // Vars and `{{name}}` substitution (job_vars.cc). Vars are read before
+  // the other keys of their mapping, so order in the file does not matter.
+  void ReadVars(const YAML::Node& map, const std::string& where,
+                std::map<std::string, std::string>* vars);
+  void ParseJobVars(const Field&, JobDraft*) {}  // read by ReadVars
+  void ParseConversationVars(const Field&, ConversationDraft*) {}
+  // "text" with every {{name}} replaced from vars_; {{{{ is a literal {{.
+  std::optional<std::string> Substitute(const Field& f,
+                                        const std::string& text);
+  // ReadString, then Substitute.
+  std::optional<std::string> ReadText(const Field& f);
+
+  // Expectations (job_expect_keys.cc).
+  void ParseExpectEachTurn(const Field& f, JobDraft* d);
+  // An `expect` value: a mapping of checks or a list of them. Null when it
+  // had problems (reported).
+  std::shared_ptr<const CheckGroup> ReadExpect(const Field& f);
+  bool ReadCheckMapping(const YAML::Node& map, const std::string& what,
+                        CheckGroup* group);
+  void ParseStringCheck(const Field& f, CheckGroup* g);
+  void ParseJsonCheck(const Field& f, CheckGroup* g);
+  void ParseJsonPathCheck(const Field& f, CheckGroup* g);
+  void ParseLengthCheck(const Field& f, CheckGroup* g);
+  void ParseTimeCheck(const Field& f, CheckGroup* g);
+  void ParseAnyCheck(const Field& f, CheckGroup* g);
 
   // Reliability keys (job_reliability_keys.cc).
   void ParseJobRetry(const Field& f, JobDraft* d);
@@ -176,6 +209,8 @@ class Loader {
       {"limits", &Loader::ParseLimits},
       {"resume", &Loader::ParseResume},
       {"grace", &Loader::ParseGrace},
+      {"vars", &Loader::ParseJobVars},
+      {"expect_each_turn", &Loader::ParseExpectEachTurn},
       {"conversations", &Loader::ParseConversationsKey, true},
   };
   static constexpr KeySpec<ConversationDraft> kConversationKeys[] = {
@@ -186,10 +221,28 @@ class Loader {
       {"history", &Loader::ParseConversationHistory},
       {"retry", &Loader::ParseConversationRetry},
       {"timeouts", &Loader::ParseConversationTimeouts},
+      {"vars", &Loader::ParseConversationVars},
       {"messages", &Loader::ParseMessages, true},
   };
-  static constexpr KeySpec<std::string> kMessageKeys[] = {
+  static constexpr KeySpec<MessageDraft> kMessageKeys[] = {
       {"content", &Loader::ParseContent, true},
+      {"expect", &Loader::ParseMessageExpect},
+  };
+  static constexpr KeySpec<CheckGroup> kCheckKeys[] = {
+      {"contains", &Loader::ParseStringCheck},
+      {"not_contains", &Loader::ParseStringCheck},
+      {"icontains", &Loader::ParseStringCheck},
+      {"regex", &Loader::ParseStringCheck},
+      {"equals", &Loader::ParseStringCheck},
+      {"starts_with", &Loader::ParseStringCheck},
+      {"json", &Loader::ParseJsonCheck},
+      {"json_path", &Loader::ParseJsonPathCheck},
+      {"min_length", &Loader::ParseLengthCheck},
+      {"max_length", &Loader::ParseLengthCheck},
+      {"finish_reason", &Loader::ParseStringCheck},
+      {"max_ttft_ms", &Loader::ParseTimeCheck},
+      {"max_duration_ms", &Loader::ParseTimeCheck},
+      {"any", &Loader::ParseAnyCheck},
   };
   static constexpr KeySpec<RetryPolicy> kRetryKeys[] = {
       {"attempts", &Loader::ParseRetryAttempts},
@@ -217,6 +270,9 @@ class Loader {
   const EnvLookup& env_;
   Problems problems_;
   YamlJsonConverter json_{&problems_};
+  std::map<std::string, std::string> job_vars_;
+  std::map<std::string, std::string> vars_;  // in effect: job's + conv's
+  int any_depth_ = 0;                        // nesting of `any:`
 };
 
 // Request fields people tend to put next to `messages` instead of in

@@ -31,7 +31,9 @@ struct RunFlags {
   bool verbose = false;
   bool quiet = false;
   ResumeFlags resume;
-  RunCheckFlags checks;  // --golden, --update-golden, --wait-for-server
+  bool fail_fast = false;  // --fail-fast = --max-failures 1
+  int max_failures = 0;
+  RunCheckFlags checks;    // --golden, --update-golden, --wait-for-server
   std::string junit_path;  // --junit FILE, "" = none
 };
 
@@ -120,6 +122,7 @@ int Run(const RunFlags& flags) {
   options.only = flags.only;
   options.grace = job->grace;
   options.prior = std::move(plan->prior);
+  options.max_failures = flags.fail_fast ? 1 : flags.max_failures;
   Runner runner(*job, options, transport->get(), output->get(), &printer);
   runner_ptr = &runner;
   spdlog::debug("run of {} into {}", flags.job_path, dir);
@@ -137,18 +140,23 @@ int Run(const RunFlags& flags) {
       return kExitOutput;
     }
   }
-  int ok = 0, failed = 0, pending = 0;
+  int ok = 0, failed = 0, errors = 0, pending = 0;
   for (const ConversationOutcome& c : summary->conversations) {
     if (c.status == ConversationStatus::kOk) {
       ++ok;
-    } else if (c.status == ConversationStatus::kError) {
+    } else if (c.status == ConversationStatus::kFailed) {
       ++failed;
+    } else if (c.status == ConversationStatus::kError) {
+      ++errors;
     } else {
       ++pending;
     }
   }
-  std::printf("%d ok, %d failed", ok, failed);
+  std::printf("%d ok, %d failed, %d error", ok, failed, errors);
   if (pending > 0) std::printf(", %d not finished", pending);
+  if (summary->stopped_early) {
+    std::printf(" (stopped early: %s)", summary->stop_reason.c_str());
+  }
   std::printf("; transcripts in %s/\n", dir.c_str());
   int golden = summary->interrupted
                    ? kExitOk
@@ -157,7 +165,7 @@ int Run(const RunFlags& flags) {
   spdlog::shutdown();
   if (summary->interrupted) return kExitInterrupted;
   if (golden != kExitOk) return golden;  // differs (1), no golden dir (2)
-  return failed > 0 || pending > 0 ? kExitFailed : kExitOk;
+  return failed > 0 || errors > 0 || pending > 0 ? kExitFailed : kExitOk;
 }
 
 int Main(int argc, char** argv) {
@@ -194,6 +202,13 @@ int Main(int argc, char** argv) {
   for (const char* name : {"--resume", "--retry-failed", "--force"}) {
     overwrite->excludes(run->get_option(name));
   }
+  auto* fail_fast = run->add_flag(
+      "--fail-fast", run_flags.fail_fast,
+      "Start no new turns after the first failed or error conversation");
+  run->add_option("--max-failures", run_flags.max_failures,
+                  "Start no new turns after N failed or error conversations")
+      ->check(CLI::PositiveNumber)
+      ->excludes(fail_fast);
   auto* verbose =
       run->add_flag("-v,--verbose", run_flags.verbose, "Log every turn");
   run->add_flag("-q,--quiet", run_flags.quiet,

@@ -8,6 +8,7 @@
 #include "chatbatch/request_builder.h"
 #include "chatbatch/response_decoder.h"
 #include "endpoint_gate.h"
+#include "expect.h"
 #include "retry_policy.h"
 #include "spdlog/spdlog.h"
 #include "time_format.h"
@@ -137,6 +138,7 @@ class Runner::Impl {
                                     const Result<Reply>& reply);
   bool ScheduleRetry(ConvState* c, AttemptSink* sink, const Error& error);
   void RecordTurn(ConvState* c, AttemptSink* sink, std::optional<Error> error);
+  void Evaluate(const ConvState& c, TurnRecord* record) const;
   void FinishConversation(ConvState* c);
   void AfterCompletion();
   void StopTimers();
@@ -162,6 +164,7 @@ class Runner::Impl {
   int in_flight_ = 0;
   int concurrency_ = 1;
   int interrupts_ = 0;
+  int failures_ = 0;  // conversations that ended failed or error this run
   TimerId grace_timer_ = 0;
   TimerId wake_timer_ = 0;
   Clock::time_point wake_at_{};
@@ -252,7 +255,8 @@ void Runner::Impl::AddPrior(ConvState* c, const PriorConversation& prior) {
 // Starts requests while a slot is free: conversations that are already
 // going (a next turn, a retry) first, then new ones.
 void Runner::Impl::Dispatch() {
-  while (!fatal_ && interrupts_ == 0 && in_flight_ < concurrency_) {
+  while (!fatal_ && interrupts_ == 0 && !summary_.stopped_early &&
+         in_flight_ < concurrency_) {
     std::deque<ConvState*>& queue = ready_.empty() ? waiting_ : ready_;
     if (queue.empty()) return;
     Clock::time_point wake;
@@ -473,6 +477,8 @@ void Runner::Impl::RecordTurn(ConvState* c, AttemptSink* sink,
     record.error = error->message;
     record.error_kind = ErrorCodeName(error->code);
     if (error->http_status != 0) record.http_status = error->http_status;
+  } else {
+    Evaluate(*c, &record);
   }
 
   summary_.chunks += record.reply.chunks;
@@ -515,12 +521,49 @@ void Runner::Impl::RecordTurn(ConvState* c, AttemptSink* sink,
     outcome.status = outcome.turns_failed > 0 ? ConversationStatus::kFailed
                                               : ConversationStatus::kOk;
     FinishConversation(c);
+  } else if (summary_.stopped_early) {
+    // Stays unfinished (pending) and resumable.
   } else {
     ready_.push_front(c);  // its next turn goes out at once
   }
 }
 
+// Only a reply that arrived is checked: the job's expect_each_turn first,
+// then the turn's own.
+void Runner::Impl::Evaluate(const ConvState& c, TurnRecord* record) const {
+  const Conversation& conv = *c.conv;
+  TurnFacts facts;
+  facts.reply = record->reply.content;
+  facts.finish_reason = record->reply.finish_reason;
+  facts.ttft_ms = record->ttft_ms;
+  facts.duration_ms = record->duration_ms;
+  if (job_.expect_each_turn) {
+    EvaluateChecks(*job_.expect_each_turn, facts, &record->expectations);
+  }
+  if (c.next_turn < conv.expects.size() && conv.expects[c.next_turn]) {
+    EvaluateChecks(*conv.expects[c.next_turn], facts, &record->expectations);
+  }
+  record->expect_ok =
+      std::all_of(record->expectations.begin(), record->expectations.end(),
+                  [](const ExpectationResult& r) { return r.ok; });
+}
+
 void Runner::Impl::FinishConversation(ConvState* c) {
+  const ConversationStatus status = OutcomeOf(c).status;
+  if ((status == ConversationStatus::kFailed ||
+       status == ConversationStatus::kError) &&
+      options_.max_failures > 0 && ++failures_ >= options_.max_failures &&
+      !summary_.stopped_early) {
+    summary_.stopped_early = true;
+    summary_.stop_reason = options_.max_failures == 1
+                               ? "--fail-fast: conversation " + c->conv->id +
+                                     " " + ConversationStatusName(status)
+                               : "--max-failures " +
+                                     std::to_string(options_.max_failures) +
+                                     " reached";
+    spdlog::warn("{}: starting no new turns; {} in flight finish",
+                 summary_.stop_reason, in_flight_);
+  }
   c->exchanges.clear();
   c->exchanges.shrink_to_fit();
   c->last_conversation_json.clear();
@@ -532,7 +575,8 @@ void Runner::Impl::FinishConversation(ConvState* c) {
 
 void Runner::Impl::AfterCompletion() {
   Dispatch();
-  if ((interrupts_ > 0 || fatal_) && in_flight_ == 0) {
+  if ((interrupts_ > 0 || fatal_ || summary_.stopped_early) &&
+      in_flight_ == 0) {
     StopTimers();
     transport_->Stop();
   }

@@ -237,7 +237,7 @@ TEST(JobLoaderTest, UnknownKeySuggestsTheClosest) {
   EXPECT_THAT(e, HasSubstr("jobs/t.yaml:3:5: conversation 1: unknown key "
                            "'mesages' (did you mean 'messages'?); allowed "
                            "keys: id, conversation_id, system, params, "
-                           "history, retry, timeouts, messages"));
+                           "history, retry, timeouts, vars, messages"));
   // ... and the required key is then missing.
   EXPECT_THAT(e, HasSubstr("jobs/t.yaml:2:5: conversation 1: missing "
                            "required key 'messages'"));
@@ -254,7 +254,8 @@ conversations: [{messages: [hi]}]
                            "(did you mean 'concurrency'?); allowed keys: "
                            "name, endpoint, headers, concurrency, defaults, "
                            "history, tls_verify, retry, timeouts, rate, "
-                           "limits, resume, grace, conversations"));
+                           "limits, resume, grace, vars, expect_each_turn, "
+                           "conversations"));
   EXPECT_THAT(e, HasSubstr("jobs/t.yaml:2:1: job: unknown key 'model' "
                            "(request fields go under 'defaults')"));
   EXPECT_THAT(e, HasSubstr("jobs/t.yaml:3:1: job: unknown key 'messages' (it "
@@ -358,12 +359,10 @@ TEST(JobLoaderTest, BadMessages) {
             "jobs/t.yaml:3:9: conversation 1: 'messages' item 1: is empty\n"
             "jobs/t.yaml:4:9: conversation 1: 'messages' item 2: expected a "
             "string or a mapping with 'content', got a list\n"
-            "jobs/t.yaml:6:9: conversation 1: 'messages' item 3: unknown key "
-            "'expect'; allowed keys: content\n"
             "jobs/t.yaml:7:9: conversation 1: 'messages' item 4: missing "
             "required key 'content'\n"
             "jobs/t.yaml:7:10: conversation 1: 'messages' item 4: unknown key "
-            "'text'; allowed keys: content\n"
+            "'text'; allowed keys: content, expect\n"
             "jobs/t.yaml:8:18: conversation 1: 'messages' item 5: 'content': "
             "expected a string, got a mapping");
 }
@@ -537,7 +536,7 @@ conversations:
             "'messages'\n"
             "jobs/t.yaml:9:5: conversation 2: unknown key 'mesages' (did you "
             "mean 'messages'?); allowed keys: id, conversation_id, system, "
-            "params, history, retry, timeouts, messages\n"
+            "params, history, retry, timeouts, vars, messages\n"
             "jobs/t.yaml:10:9: duplicate conversation id 'OK', already used "
             "at jobs/t.yaml:8:9 as 'ok' (ids are compared ignoring case)");
 }

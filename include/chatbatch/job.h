@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -59,6 +60,10 @@ struct SizeLimits {
   size_t max_body_bytes = 256 << 20;  // one response body
 };
 
+// Compiled checks on a reply (src/expect.h; README "Expectations"). Opaque
+// here: they hold compiled regular expressions.
+struct CheckGroup;
+
 struct Conversation {
   std::string id;               // safe file name; default c1, c2, ...
   std::string conversation_id;  // sent on every turn; UUIDv4 unless set
@@ -66,10 +71,12 @@ struct Conversation {
   nlohmann::json params = nlohmann::json::object();  // overrides defaults
   HistoryMode history = HistoryMode::kFull;  // job value unless overridden
   std::vector<std::string> messages;         // user turns, in order
-  int line = 0;                              // where it starts in the file
-  bool conversation_id_generated = false;    // true: a fresh UUIDv4
-  RetryPolicy retry;                         // job value unless overridden
-  Timeouts timeouts;                         // job value unless overridden
+  // Parallel to "messages": each turn's own `expect:`; null when it has none.
+  std::vector<std::shared_ptr<const CheckGroup>> expects;
+  int line = 0;                            // where it starts in the file
+  bool conversation_id_generated = false;  // true: a fresh UUIDv4
+  RetryPolicy retry;                       // job value unless overridden
+  Timeouts timeouts;                       // job value unless overridden
 };
 
 struct Job {
@@ -88,12 +95,16 @@ struct Job {
   SizeLimits limits;
   bool resume = false;                     // `resume: true` = --resume
   std::chrono::milliseconds grace{10000};  // after the first Ctrl-C
+  // `expect_each_turn:`, checked on every turn before the turn's own; null
+  // when not set.
+  std::shared_ptr<const CheckGroup> expect_each_turn;
   std::vector<Conversation> conversations;
 };
 
 // Stable hash (hex) of what a conversation sends and how: endpoint, header
 // names (never values: they may be secrets), defaults ⊕ params, system,
-// history mode, messages and an explicitly set conversation_id. A resumed
+// history mode, messages (after `{{var}}` substitution: what is sent) and an
+// explicitly set conversation_id; not expectations. A resumed
 // run compares it with the recorded one to find changed conversations.
 std::string ConversationDefinitionHash(const Job& job,
                                        const Conversation& conv);

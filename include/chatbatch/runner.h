@@ -36,7 +36,9 @@ class RunObserver {
 // conversation (see resume.h).
 struct PriorConversation {
   // kOk / kError: finished earlier, not run again. kPending: continue after
-  // "turns" (all ok), with their history and last `conversation` object.
+  // "turns" (all arrived), with their history and last `conversation`
+  // object. kFailed: finished earlier, replies arrived, some expectation
+  // failed; not run again either.
   ConversationStatus status = ConversationStatus::kPending;
   std::vector<TurnRecord> turns;
 };
@@ -49,6 +51,11 @@ struct RunOptions {
   // By conversation id; conversations not named start from turn 1.
   std::map<std::string, PriorConversation> prior;
   uint64_t random_seed = 0;  // backoff jitter; 0: from the clock
+  // Stop starting new turns once this many conversations ended failed
+  // (an expectation) or in error; in-flight turns finish and are recorded.
+  // 0: never. --fail-fast is 1, --max-failures N is N. Conversations
+  // finished before this run (resume) do not count.
+  int max_failures = 0;
 };
 
 class Runner {
