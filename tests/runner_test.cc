@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "expect.h"
 #include "fake_transport.h"
 
 namespace chatbatch {
@@ -475,6 +476,169 @@ TEST_F(RunnerTest, ContinuesAfterPriorTurnsWithTheirHistory) {
   EXPECT_EQ(body["conversation"]["conversation_id"], "srv");
   EXPECT_EQ(summary->conversations[0].turns_ok, 3);
   EXPECT_EQ(summary->conversations[1].status, ConversationStatus::kOk);
+}
+
+// ------------------------------------------------------- expectations
+
+std::shared_ptr<const CheckGroup> Contains(std::string text) {
+  auto group = std::make_shared<CheckGroup>();
+  Check check;
+  check.kind = CheckKind::kContains;
+  check.expected = text;
+  check.strings = {std::move(text)};
+  group->checks.push_back(std::move(check));
+  return group;
+}
+
+// c<n> expects its turn 1 to contain "<want>"; Echo replies "re: c<n> ...".
+void ExpectOnTurn1(Job* job, size_t conv, std::string want) {
+  Conversation& c = job->conversations[conv];
+  c.expects.resize(c.messages.size());
+  c.expects[0] = Contains(std::move(want));
+}
+
+TEST_F(RunnerTest, FailedExpectationIsFailedNotErrorAndTheConversationGoesOn) {
+  Job job = MakeJob(3, 3);
+  ExpectOnTurn1(&job, 0, "c1 turn 1");  // holds
+  ExpectOnTurn1(&job, 1, "nope");       // fails
+  job.expect_each_turn = Contains("re: ");
+  FakeTransport transport([](const HttpRequest& r) {
+    json body = json::parse(r.body);
+    if (body["messages"].back()["content"] == "c3 turn 2") {
+      return FakeResponse{.status = 500,
+                          .content_type = "application/json",
+                          .body = R"({"error":{"message":"down"}})"};
+    }
+    return Echo(r);
+  });
+  job.conversations[2].retry.attempts = 1;
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  Result<RunSummary> summary = runner.Run();
+  ASSERT_TRUE(summary.has_value());
+  const auto& convs = summary->conversations;
+  EXPECT_EQ(convs[0].status, ConversationStatus::kOk);
+  EXPECT_EQ(convs[0].expectations_passed, 4);  // 3 each-turn + 1 own
+  EXPECT_EQ(convs[1].status, ConversationStatus::kFailed);
+  EXPECT_EQ(convs[1].turns_ok, 2);
+  EXPECT_EQ(convs[1].turns_failed, 1);
+  EXPECT_EQ(convs[1].turns_error, 0);
+  EXPECT_EQ(convs[1].expectations_failed, 1);
+  EXPECT_EQ(convs[1].failure,
+            "turn 1: contains: reply does not contain \"nope\"; reply "
+            "\"re: c2 turn 1\"");
+  EXPECT_EQ(convs[2].status, ConversationStatus::kError);
+  EXPECT_EQ(convs[2].turns_error, 1);
+  EXPECT_EQ(convs[2].error, "down");
+
+  // All three turns of c2 were sent and recorded: a failed expectation
+  // keeps the context.
+  std::vector<json> c2 = ReadJsonl(dir_ / "c2.jsonl");
+  ASSERT_EQ(c2.size(), 3u);
+  EXPECT_EQ(c2[0]["status"], "failed");
+  EXPECT_EQ(c2[0]["expect_ok"], false);
+  ASSERT_EQ(c2[0]["expectations"].size(), 2u);
+  EXPECT_EQ(c2[0]["expectations"][0]["check"], "contains");
+  EXPECT_EQ(c2[0]["expectations"][0]["expected"], "re: ");
+  EXPECT_EQ(c2[0]["expectations"][0]["ok"], true);
+  EXPECT_EQ(c2[0]["expectations"][1]["expected"], "nope");
+  EXPECT_EQ(c2[0]["expectations"][1]["ok"], false);
+  EXPECT_EQ(c2[1]["status"], "ok");
+  EXPECT_EQ(c2[2]["status"], "ok");
+  // Error turns are not evaluated.
+  std::vector<json> c3 = ReadJsonl(dir_ / "c3.jsonl");
+  ASSERT_EQ(c3.size(), 2u);
+  EXPECT_EQ(c3[1]["status"], "error");
+  EXPECT_EQ(c3[1]["expectations"], json::array());
+  EXPECT_EQ(c3[1]["expect_ok"], true);
+
+  json s = json::parse(std::ifstream(dir_ / "summary.json"));
+  EXPECT_EQ(s["counts"], json::parse(R"({"conversations":3,
+      "conversations_ok":1,"conversations_failed":1,"conversations_error":1,
+      "conversations_pending":0,"turns_ok":6,"turns_failed":1,
+      "turns_error":1})"));
+  EXPECT_EQ(s["expectations"], json::parse(R"({"passed":8,"failed":1})"));
+  EXPECT_EQ(s["status"], "finished");
+  EXPECT_EQ(s["stopped_early"], false);
+}
+
+TEST_F(RunnerTest, FailFastStartsNoNewTurnsAfterTheFirstFailure) {
+  Job job = MakeJob(4, 2);
+  ExpectOnTurn1(&job, 0, "nope");
+  RunOptions options;
+  options.concurrency = 1;
+  options.max_failures = 1;
+  FakeTransport transport(Echo);
+  Runner runner(job, options, &transport, output_.get(), nullptr);
+  Result<RunSummary> summary = runner.Run();
+  ASSERT_TRUE(summary.has_value());
+  // c1 runs to its end (a failed expectation does not end it), then the
+  // run stops: c2..c4 never start.
+  EXPECT_EQ(transport.requests.size(), 2u);
+  EXPECT_EQ(summary->conversations[0].status, ConversationStatus::kFailed);
+  for (size_t i = 1; i < 4; ++i) {
+    EXPECT_EQ(summary->conversations[i].status, ConversationStatus::kPending);
+  }
+  EXPECT_TRUE(summary->stopped_early);
+  EXPECT_EQ(summary->stop_reason, "--fail-fast: conversation c1 failed");
+  json s = json::parse(std::ifstream(dir_ / "summary.json"));
+  EXPECT_EQ(s["status"], "stopped");
+  EXPECT_EQ(s["counts"]["conversations_pending"], 3);
+}
+
+TEST_F(RunnerTest, FailFastLetsInFlightTurnsFinish) {
+  Job job = MakeJob(3, 3);
+  for (Conversation& c : job.conversations) c.retry.attempts = 1;
+  RunOptions options;
+  options.concurrency = 3;
+  options.max_failures = 1;
+  FakeTransport transport([](const HttpRequest& r) {
+    json body = json::parse(r.body);
+    if (body["messages"].back()["content"] == "c1 turn 1") {
+      return FakeResponse{.status = 500,
+                          .content_type = "application/json",
+                          .body = R"({"error":{"message":"down"}})"};
+    }
+    return Echo(r);
+  });
+  Runner runner(job, options, &transport, output_.get(), nullptr);
+  Result<RunSummary> summary = runner.Run();
+  ASSERT_TRUE(summary.has_value());
+  EXPECT_EQ(summary->conversations[0].status, ConversationStatus::kError);
+  // c2 and c3 had turn 1 in flight: it finished and was recorded, and
+  // nothing after it was sent.
+  EXPECT_EQ(transport.requests.size(), 3u);
+  for (size_t i = 1; i < 3; ++i) {
+    EXPECT_EQ(summary->conversations[i].status, ConversationStatus::kPending);
+    EXPECT_EQ(summary->conversations[i].turns_ok, 1);
+  }
+  EXPECT_TRUE(summary->stopped_early);
+}
+
+TEST_F(RunnerTest, MaxFailuresStopsAfterN) {
+  Job job = MakeJob(6, 1);
+  for (size_t i = 0; i < 6; ++i) ExpectOnTurn1(&job, i, "nope");
+  RunOptions options;
+  options.concurrency = 1;
+  options.max_failures = 2;
+  FakeTransport transport(Echo);
+  Runner runner(job, options, &transport, output_.get(), nullptr);
+  Result<RunSummary> summary = runner.Run();
+  ASSERT_TRUE(summary.has_value());
+  EXPECT_EQ(transport.requests.size(), 2u);
+  EXPECT_EQ(summary->conversations[1].status, ConversationStatus::kFailed);
+  EXPECT_EQ(summary->conversations[2].status, ConversationStatus::kPending);
+  EXPECT_EQ(summary->stop_reason, "--max-failures 2 reached");
+}
+
+TEST_F(RunnerTest, NoMaxFailuresRunsEverything) {
+  Job job = MakeJob(3, 1);
+  for (size_t i = 0; i < 3; ++i) ExpectOnTurn1(&job, i, "nope");
+  FakeTransport transport(Echo);
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  Result<RunSummary> summary = runner.Run();
+  ASSERT_TRUE(summary.has_value());
+  EXPECT_EQ(transport.requests.size(), 3u);
+  EXPECT_FALSE(summary->stopped_early);
 }
 
 }  // namespace
