@@ -153,10 +153,10 @@ std::string Detail(const Check& check, const TurnFacts& facts) {
         const nlohmann::json* value = Walk(*root, p.steps, &why);
         if (value == nullptr) return p.path + ": " + why;
         if (*value != p.equals) {
-          return p.path + " is " +
-                 Excerpt(value->dump(-1, ' ', false,
-                                     nlohmann::json::error_handler_t::replace),
-                         100);
+          std::string actual = value->dump(
+              -1, ' ', false, nlohmann::json::error_handler_t::replace);
+          if (actual.size() > 200) actual = actual.substr(0, 200) + "…";
+          return p.path + " is " + actual;
         }
       }
       return "";
