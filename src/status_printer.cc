@@ -81,8 +81,8 @@ void StatusPrinter::OnConversationDone(const Conversation& conv,
   std::string line = "[" + std::to_string(done_) + "/" +
                      std::to_string(total_) + "] " + conv.id + " " +
                      ConversationStatusName(outcome.status) + " (" +
-                     std::to_string(outcome.turns_ok) + "/" +
-                     std::to_string(conv.messages.size()) + " turns)";
+                     std::to_string(outcome.turns_ok + outcome.turns_failed) +
+                     "/" + std::to_string(conv.messages.size()) + " turns)";
   if (outcome.status == ConversationStatus::kError && !outcome.error.empty()) {
     line += ": " + outcome.error;
   } else if (!ok && !outcome.failure.empty()) {
