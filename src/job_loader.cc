@@ -14,9 +14,12 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <sstream>
 
 #include "env_expand.h"
 #include "quantity.h"
+#include "yaml-cpp/eventhandler.h"
+#include "yaml-cpp/parser.h"
 
 namespace chatbatch {
 namespace {
@@ -259,10 +262,55 @@ void Loader::CheckUniqueIds(std::span<const ConversationDraft> drafts) {
   }
 }
 
+namespace {
+
+// Counts the documents of a YAML stream, stopping at two.
+class DocumentCounter final : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++documents_ == 2) second_ = mark;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+  YAML::Mark second_;
+
+ private:
+  int documents_ = 0;
+};
+
+int CountDocuments(const std::string& text, YAML::Mark* second) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentCounter counter;
+  int documents = 0;
+  while (documents < 2 && parser.HandleNextDocument(counter)) ++documents;
+  *second = counter.second_;
+  return documents;
+}
+
+}  // namespace
+
 Result<Job> Loader::Load(std::string_view text) {
-  std::vector<YAML::Node> documents;
+  // YAML::LoadAll in yaml-cpp 0.7 never returns on some inputs (",\n"):
+  // it keeps yielding empty documents. So the job is read with YAML::Load,
+  // and the documents are only counted, never more than two.
+  YAML::Node document;
+  int document_count = 0;
+  YAML::Mark second_document;
   try {
-    documents = YAML::LoadAll(std::string(text));
+    const std::string input(text);
+    document = YAML::Load(input);
+    document_count = CountDocuments(input, &second_document);
   } catch (const YAML::Exception& e) {
     Report(e.mark, "YAML syntax error: " + e.msg);
   }
@@ -270,23 +318,22 @@ Result<Job> Loader::Load(std::string_view text) {
   JobDraft draft;
   draft.job.path = std::string(path_);
   if (problems_.empty()) {
-    if (documents.empty() || documents[0].IsNull()) {
+    if (!document.IsDefined() || document.IsNull()) {
       Report(YAML::Mark(),
              "the job file is empty; it needs at least "
              "'conversations'");
-    } else if (documents.size() > 1) {
-      Report(documents[1].Mark(), "the job file holds " +
-                                      std::to_string(documents.size()) +
-                                      " YAML documents; expected one");
-    } else if (!documents[0].IsMap()) {
-      Report(documents[0].Mark(),
+    } else if (document_count > 1) {
+      Report(second_document,
+             "the job file holds more than one YAML document; expected one");
+    } else if (!document.IsMap()) {
+      Report(document.Mark(),
              "a job is a mapping of keys (name, endpoint, conversations, "
              "...), got " +
-                 TypeName(documents[0]));
+                 TypeName(document));
     } else {
-      ReadVars(documents[0], "job", &job_vars_);
+      ReadVars(document, "job", &job_vars_);
       vars_ = job_vars_;
-      ParseMapping(documents[0], "job", kJobKeys, &draft);
+      ParseMapping(document, "job", kJobKeys, &draft);
       ParseConversations(&draft);
     }
   }

@@ -84,8 +84,14 @@ struct ResponseDecoder::Impl : SseFramer::Listener {
     switch (mode) {
       case Mode::kHttpError:
         // The turn fails with kHttp either way; past the cap, stop reading.
-        if (body.size() < kErrorBodyKeep) {
-          body.append(bytes.substr(0, kErrorBodyKeep - body.size()));
+        {
+          // Keep what lies under both caps, so the message does not depend
+          // on how the body was split.
+          const size_t keep = static_cast<size_t>(
+              std::min<uint64_t>(kErrorBodyKeep, limits.max_body_bytes));
+          if (body.size() < keep) {
+            body.append(bytes.substr(0, keep - body.size()));
+          }
         }
         return !over_body_cap;
       case Mode::kJson:

@@ -654,8 +654,8 @@ TEST(JobLoaderTest, HostileInputsNeverThrow) {
 
 TEST(JobLoaderTest, SeveralDocumentsAreAnError) {
   EXPECT_EQ(Errors("conversations: [{messages: [x]}]\n---\nname: y\n"),
-            "jobs/t.yaml:3:1: the job file holds 2 YAML documents; expected "
-            "one");
+            "jobs/t.yaml:2:1: the job file holds more than one YAML "
+            "document; expected one");
 }
 
 TEST(JobLoaderTest, LoadJobReportsIoErrors) {
@@ -805,6 +805,27 @@ TEST(SafeIdTest, Table) {
   };
   for (const Case& c : cases) {
     EXPECT_EQ(IsSafeId(c.id), c.safe) << "'" << c.id << "'";
+  }
+}
+
+}  // namespace
+}  // namespace chatbatch
+
+namespace chatbatch {
+namespace {
+
+// yaml-cpp 0.7's LoadAll loops forever on these (found by fuzz_job).
+TEST(JobLoaderFuzzRegressionTest, InputsThatHangYamlLoadAllFailCleanly) {
+  for (std::string text :
+       {std::string(",\n"),
+        std::string("\xEF\xBB\xBF,ame:: bom\r\ntverify\r\n")}) {
+    Result<Job> job = ParseJob(text, "f.yaml", [](std::string_view) {
+      return std::optional<std::string>();
+    });
+    ASSERT_FALSE(job.has_value());
+    EXPECT_EQ(job.error().code, ErrorCode::kJob);
+    EXPECT_NE(job.error().message.find("f.yaml:"), std::string::npos)
+        << job.error().message;
   }
 }
 

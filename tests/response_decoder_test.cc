@@ -628,3 +628,32 @@ TEST(ResponseDecoderTest, ManyChunks) {
 
 }  // namespace
 }  // namespace chatbatch
+
+namespace chatbatch {
+namespace {
+
+// Found by fuzz_stream: past max_body_bytes the message used to depend on
+// how the error body was split.
+TEST(ResponseDecoderFuzzRegressionTest, ErrorBodyPastTheCapIsSplitInvariant) {
+  DecoderLimits limits;
+  limits.max_body_bytes = 64;
+  std::string body =
+      R"({"error":{"message":")" + std::string(100, 'x') + R"("}})";
+  ResponseDecoder whole(limits);
+  whole.Begin(400, "application/json");
+  whole.Feed(body);
+  Result<Reply> a = whole.Finish();
+  ResponseDecoder bytewise(limits);
+  bytewise.Begin(400, "application/json");
+  for (char c : body) {
+    if (!bytewise.Feed(std::string_view(&c, 1))) break;
+  }
+  Result<Reply> b = bytewise.Finish();
+  ASSERT_FALSE(a.has_value());
+  ASSERT_FALSE(b.has_value());
+  EXPECT_EQ(a.error().message, b.error().message);
+  EXPECT_EQ(a.error().http_status, 400);
+}
+
+}  // namespace
+}  // namespace chatbatch
