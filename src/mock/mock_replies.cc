@@ -80,17 +80,6 @@ Json Conversation(const ReplyMeta& meta) {
   return Json{{"conversation_id", meta.conversation_id}, {"turn", meta.turn}};
 }
 
-int CountWords(std::string_view s) {
-  int n = 0;
-  bool in_word = false;
-  for (char c : s) {
-    bool space = std::isspace(static_cast<unsigned char>(c));
-    if (!space && !in_word) ++n;
-    in_word = !space;
-  }
-  return n;
-}
-
 constexpr std::string_view kToolName = "get_weather";
 constexpr std::string_view kToolArgs1 = "{\"city\": ";
 constexpr std::string_view kToolArgs2 = "\"Berlin\"}";

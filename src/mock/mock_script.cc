@@ -88,17 +88,6 @@ std::string ContentText(const nlohmann::json& content) {
   return out;
 }
 
-int CountWords(std::string_view s) {
-  int n = 0;
-  bool in_word = false;
-  for (char c : s) {
-    bool space = std::isspace(static_cast<unsigned char>(c));
-    if (!space && !in_word) ++n;
-    in_word = !space;
-  }
-  return n;
-}
-
 std::string JsonValueText(const nlohmann::json& v) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
@@ -287,6 +276,17 @@ std::expected<ChatRequest, std::string> ParseChatRequest(
     r.last_user = d->stripped_text;
   }
   return r;
+}
+
+int CountWords(std::string_view s) {
+  int n = 0;
+  bool in_word = false;
+  for (char c : s) {
+    bool space = std::isspace(static_cast<unsigned char>(c));
+    if (!space && !in_word) ++n;
+    in_word = !space;
+  }
+  return n;
 }
 
 }  // namespace chatbatch::mock

@@ -81,6 +81,9 @@ struct ChatRequest {
 // Parses a /v1/chat/completions body. The error text is meant for a 4xx body.
 std::expected<ChatRequest, std::string> ParseChatRequest(std::string_view body);
 
+// Whitespace-separated words: the mock's stand-in for tokens in `usage`.
+int CountWords(std::string_view s);
+
 }  // namespace chatbatch::mock
 
 #endif  // CHATBATCH_MOCK_MOCK_SCRIPT_H_
