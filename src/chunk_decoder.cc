@@ -255,6 +255,10 @@ error_code ChunkDecoder::Impl::Iterate(std::string_view json,
   if (padded_.size() < needed)
     padded_.resize(std::max(needed, 2 * padded_.size()));
   if (!json.empty()) std::memcpy(padded_.data(), json.data(), json.size());
+  // On malformed input On-Demand may look into the padding; stale bytes of
+  // an earlier chunk there made the result depend on what came before
+  // (found by fuzz_stream). simdjson's own padded_string zero-fills it too.
+  std::memset(padded_.data() + json.size(), 0, simdjson::SIMDJSON_PADDING);
   return parser_.iterate(padded_.data(), json.size(), padded_.size()).get(*doc);
 }
 
