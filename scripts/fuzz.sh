@@ -21,7 +21,7 @@ PACKAGES=(
   "clang-$CLANG_VERSION" "libclang-rt-$CLANG_VERSION-dev" "llvm-$CLANG_VERSION"
   cmake ninja-build pkg-config libcurl4-openssl-dev libsimdjson-dev
   libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev libevent-dev
-  nlohmann-json3-dev uuid-dev
+  nlohmann-json3-dev uuid-dev libxxhash-dev libre2-dev libcsv-dev
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "atomic_file.h"
 #include "exit_codes.h"
 #include "html_report.h"
 #include "junit_report.h"
@@ -39,12 +40,15 @@ int RunReport(const ReportFlags& flags) {
     std::printf("HTML report in %s\n", flags.html_path.c_str());
   }
   if (!flags.junit_path.empty()) {
+    std::vector<JunitSuite> suites;
     Result<ReportRun> run = LoadReportRun(run_dir);
     if (!run) {
       std::fprintf(stderr, "report: %s\n", run.error().message.c_str());
       return kExitOutput;
     }
-    if (Status s = WriteJunitFile(run_dir, run->job, flags.junit_path); !s) {
+    suites.push_back({run->job, std::move(*run)});
+    if (Status s = ReplaceFileAtomic(flags.junit_path, RenderJunit(suites));
+        !s) {
       std::fprintf(stderr, "report: %s\n", s.error().message.c_str());
       return kExitOutput;
     }

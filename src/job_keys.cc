@@ -16,10 +16,6 @@ bool AllOf(std::string_view s, bool (*pred)(char)) {
   return !s.empty() && std::all_of(s.begin(), s.end(), pred);
 }
 
-constexpr char kUnsafeIdHelp[] =
-    " is not a safe file name (1-128 of A-Z a-z 0-9 . _ -, not starting with "
-    "'.' or '-', not ending with '.', not a device name such as 'con')";
-
 // http(s)://[userinfo@]host[:port][/path...] with no blanks or controls.
 bool IsHttpUrl(std::string_view url) {
   const std::string lower = ToLower(url.substr(0, 8));
@@ -167,6 +163,7 @@ void Loader::ParseTlsVerify(const Field& f, JobDraft* d) {
 }
 
 void Loader::ParseConversationsKey(const Field& f, JobDraft* d) {
+  d->has_conversations = true;
   if (!f.value.IsSequence()) {
     Report(f.mark(), f.what + ": expected a list of conversations, got " +
                          TypeName(f.value));

@@ -28,6 +28,8 @@ namespace {
 constexpr std::string_view kReservedBodyKeys[] = {"messages", "conversation_id",
                                                   "conversation"};
 
+}  // namespace
+
 std::string NewUuidV4() {
   uuid_t uu;
   uuid_generate_random(uu);
@@ -35,8 +37,6 @@ std::string NewUuidV4() {
   uuid_unparse_lower(uu, text);
   return text;
 }
-
-}  // namespace
 
 // Typed readers.
 
@@ -202,11 +202,12 @@ std::optional<std::string> Loader::Expand(const Field& f,
 
 // Conversations and the whole job.
 
-void Loader::ParseConversations(JobDraft* d) {
-  if (!d->conversations.IsSequence()) return;  // missing or reported
+void Loader::ParseConversations(JobDraft* d, const YAML::Node& job_node) {
   std::vector<ConversationDraft> drafts;
   int index = 0;
-  for (const YAML::Node& node : d->conversations) {
+  const YAML::Node none;
+  for (const YAML::Node& node :
+       d->conversations.IsSequence() ? d->conversations : none) {
     ++index;
     const std::string where = "conversation " + std::to_string(index);
     if (!node.IsMap()) {
@@ -214,30 +215,42 @@ void Loader::ParseConversations(JobDraft* d) {
                               TypeName(node));
       continue;
     }
-    ConversationDraft draft;
-    draft.mark = node.Mark();
-    draft.conv.line = node.Mark().line + 1;
-    // The job's values, for the conversation's keys to override.
-    draft.conv.history = d->job.history;
-    draft.conv.retry = d->job.retry;
-    draft.conv.timeouts = d->job.timeouts;
+    ConversationDraft draft = JobValuesDraft(d->job, node.Mark());
     vars_ = job_vars_;
     ReadVars(node, where, &vars_);  // the conversation's override the job's
     ParseMapping(node, where, kConversationKeys, &draft);
-    if (!draft.has_id) {
-      draft.conv.id = "c" + std::to_string(index);
-      draft.id_mark = draft.mark;
-    }
+    if (!draft.has_id) draft.conv.id = "c" + std::to_string(index);
+    drafts.push_back(std::move(draft));
+  }
+  if (d->import) {
+    ImportConversations(*d->import, d->job, &drafts);
+  } else if (!d->has_conversations) {
+    Report(job_node.Mark(),
+           "job: missing required key 'conversations' (or "
+           "'conversations_from')");
+  }
+  CheckUniqueIds(drafts);
+  d->job.conversations.reserve(drafts.size());
+  for (ConversationDraft& draft : drafts) {
     if (!draft.has_conversation_id) {
       draft.conv.conversation_id = NewUuidV4();
       draft.conv.conversation_id_generated = true;
     }
-    drafts.push_back(std::move(draft));
-  }
-  CheckUniqueIds(drafts);
-  for (ConversationDraft& draft : drafts) {
     d->job.conversations.push_back(std::move(draft.conv));
   }
+}
+
+ConversationDraft Loader::JobValuesDraft(const Job& job,
+                                         const YAML::Mark& mark) {
+  ConversationDraft draft;
+  draft.mark = mark;
+  draft.id_mark = mark;
+  draft.conv.line = mark.line + 1;
+  // The job's values, for the conversation's keys to override.
+  draft.conv.history = job.history;
+  draft.conv.retry = job.retry;
+  draft.conv.timeouts = job.timeouts;
+  return draft;
 }
 
 // Output files are named after ids and may land on a case-insensitive file
@@ -251,14 +264,22 @@ void Loader::CheckUniqueIds(std::span<const ConversationDraft> drafts) {
     const ConversationDraft& first = *prev->second;
     std::string message = "duplicate conversation id " + Quote(draft.conv.id);
     if (!draft.has_id) message += " (the default id of this conversation)";
-    message += ", already used at " + path_ + ":" +
-               std::to_string(first.id_mark.line + 1) + ":" +
+    const int first_line = first.source.empty()
+                               ? first.id_mark.line + 1
+                               : first.conv.line + first.id_mark.line;
+    message += ", already used at " +
+               (first.source.empty() ? path_ : first.source) + ":" +
+               std::to_string(first_line) + ":" +
                std::to_string(first.id_mark.column + 1);
     if (first.conv.id != draft.conv.id) {
       message += " as " + Quote(first.conv.id);
     }
     message += " (ids are compared ignoring case)";
+    if (!draft.source.empty()) {
+      problems_.BeginSource(draft.source, draft.conv.line);
+    }
     Report(draft.id_mark, std::move(message));
+    problems_.EndSource();
   }
 }
 
@@ -334,7 +355,7 @@ Result<Job> Loader::Load(std::string_view text) {
       ReadVars(document, "job", &job_vars_);
       vars_ = job_vars_;
       ParseMapping(document, "job", kJobKeys, &draft);
-      ParseConversations(&draft);
+      ParseConversations(&draft, document);
     }
   }
 

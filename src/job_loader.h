@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <istream>
 #include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -23,6 +24,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "chatbatch/job.h"
 #include "job_problems.h"
@@ -41,14 +43,18 @@ struct Field {
   YAML::Mark mark() const { return value.IsNull() ? key.Mark() : value.Mark(); }
 };
 
+// A fresh UUIDv4, the default conversation_id.
+std::string NewUuidV4();
+
 // A conversation while it is being read. It starts from the job's values
 // (history, retry, timeouts), so its own keys override field by field.
 struct ConversationDraft {
   Conversation conv;
   bool has_id = false;
   bool has_conversation_id = false;
-  YAML::Mark mark;
+  YAML::Mark mark;  // in "source", relative to its line conv.line
   YAML::Mark id_mark;
+  std::string source;  // the imported file it came from; "" = the job
 };
 
 // A message while it is being read: its text and its own `expect:`.
@@ -57,10 +63,23 @@ struct MessageDraft {
   std::shared_ptr<const CheckGroup> expect;
 };
 
+// `conversations_from:` as written in the job.
+struct ImportSpec {
+  enum class Format { kJsonl, kCsv, kText };
+  std::string path;      // as written, for messages
+  std::string resolved;  // relative to the job file's directory
+  Format format = Format::kJsonl;
+  std::vector<std::string> turns;  // csv: turn columns, in order; "" = find
+  std::string id_column = "id";    // csv
+  YAML::Mark mark;
+};
+
 struct JobDraft {
   Job job;
   bool has_name = false;
   YAML::Node conversations;  // read after the other job keys
+  bool has_conversations = false;
+  std::optional<ImportSpec> import;
 };
 
 class Loader;
@@ -125,6 +144,28 @@ class Loader {
   void ParseJobHistory(const Field& f, JobDraft* d);
   void ParseTlsVerify(const Field& f, JobDraft* d);
   void ParseConversationsKey(const Field& f, JobDraft* d);
+
+  // `matrix:` (job_matrix.cc).
+  void ParseMatrix(const Field& f, JobDraft* d);
+  std::optional<MatrixSet> ReadMatrixSet(const YAML::Node& node,
+                                         const std::string& what);
+
+  // `conversations_from:` (job_import.cc): the spec is read with the job's
+  // keys, the file after the inline conversations.
+  void ParseConversationsFrom(const Field& f, JobDraft* d);
+  void ImportConversations(const ImportSpec& spec, const Job& job,
+                           std::vector<ConversationDraft>* drafts);
+  void ImportJsonl(const ImportSpec& spec, std::istream& in,
+                   std::vector<ConversationDraft>* drafts);
+  void ImportCsv(const ImportSpec& spec, std::istream& in,
+                 std::vector<ConversationDraft>* drafts);
+  void ImportText(const ImportSpec& spec, std::istream& in,
+                  std::vector<ConversationDraft>* drafts);
+  // A draft for data row "row" (1-based) at "line" of the imported file,
+  // starting from the job's values, with the default id <stem>-<row>.
+  ConversationDraft ImportedDraft(const ImportSpec& spec, int64_t row,
+                                  int line);
+  const Job* import_job_ = nullptr;  // while importing
 
   // Conversation keys (job_keys.cc).
   void ParseId(const Field& f, ConversationDraft* c);
@@ -192,7 +233,11 @@ class Loader {
   void ParseMaxReplyBytes(const Field& f, SizeLimits* l);
   void ParseMaxBodyBytes(const Field& f, SizeLimits* l);
 
-  void ParseConversations(JobDraft* d);
+  void ParseConversations(JobDraft* d, const YAML::Node& job_node);
+  // A conversation starting from the job's history, retry and timeouts;
+  // its id (c<N>) and conversation_id are left to the caller.
+  static ConversationDraft JobValuesDraft(const Job& job,
+                                          const YAML::Mark& mark);
   void CheckUniqueIds(std::span<const ConversationDraft> drafts);
 
   static constexpr KeySpec<JobDraft> kJobKeys[] = {
@@ -211,7 +256,9 @@ class Loader {
       {"grace", &Loader::ParseGrace},
       {"vars", &Loader::ParseJobVars},
       {"expect_each_turn", &Loader::ParseExpectEachTurn},
-      {"conversations", &Loader::ParseConversationsKey, true},
+      {"conversations", &Loader::ParseConversationsKey},
+      {"conversations_from", &Loader::ParseConversationsFrom},
+      {"matrix", &Loader::ParseMatrix},
   };
   static constexpr KeySpec<ConversationDraft> kConversationKeys[] = {
       {"id", &Loader::ParseId},
@@ -280,6 +327,11 @@ class Loader {
 inline constexpr std::string_view kRequestFields[] = {
     "model",  "provider", "temperature", "max_tokens",    "top_p",
     "stream", "stop",     "seed",        "stream_options"};
+
+// Follows an unsafe id or name in messages.
+inline constexpr char kUnsafeIdHelp[] =
+    " is not a safe file name (1-128 of A-Z a-z 0-9 . _ -, not starting with "
+    "'.' or '-', not ending with '.', not a device name such as 'con')";
 
 template <typename Target, size_t N>
 void Loader::ParseMapping(const YAML::Node& map, const std::string& where,

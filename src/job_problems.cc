@@ -29,21 +29,29 @@ size_t EditDistance(std::string_view a, std::string_view b) {
 }  // namespace
 
 void Problems::Report(const YAML::Mark& mark, std::string message) {
-  problems_.push_back({std::max(mark.line, 0) + 1, std::max(mark.column, 0) + 1,
-                       std::move(message)});
+  const int line =
+      std::max(mark.line, 0) + (source_.empty() ? 1 : source_line_);
+  problems_.push_back(
+      {source_, line, std::max(mark.column, 0) + 1, std::move(message)});
+}
+
+void Problems::BeginSource(std::string file, int first_line) {
+  source_ = std::move(file);
+  source_line_ = first_line;
 }
 
 std::string Problems::Format(const std::string& path) const {
   std::vector<Problem> sorted = problems_;
   std::stable_sort(sorted.begin(), sorted.end(),
                    [](const Problem& a, const Problem& b) {
-                     return std::tie(a.line, a.col) < std::tie(b.line, b.col);
+                     return std::tie(a.file, a.line, a.col) <
+                            std::tie(b.file, b.line, b.col);
                    });
   std::string message;
   for (const Problem& p : sorted) {
     if (!message.empty()) message += '\n';
-    message += path + ":" + std::to_string(p.line) + ":" +
-               std::to_string(p.col) + ": " + p.message;
+    message += (p.file.empty() ? path : p.file) + ":" + std::to_string(p.line) +
+               ":" + std::to_string(p.col) + ": " + p.message;
   }
   return message;
 }

@@ -19,20 +19,30 @@ class Problems {
   // Records "message" at "mark" (yaml-cpp's 0-based line and column).
   void Report(const YAML::Mark& mark, std::string message);
 
+  // Until EndSource, problems are in "file" (a file the job imports) and
+  // marks are relative to its 1-based line "first_line": a row parsed on
+  // its own starts at line 0.
+  void BeginSource(std::string file, int first_line);
+  void EndSource() { source_.clear(); }
+
   bool empty() const { return problems_.empty(); }
   size_t size() const { return problems_.size(); }
 
-  // One "PATH:LINE:COL: message" per line, sorted by place; problems at
-  // the same place keep the order they were reported in.
+  // One "PATH:LINE:COL: message" per line, sorted by place (the job file
+  // first, then imported files); problems at the same place keep the order
+  // they were reported in.
   std::string Format(const std::string& path) const;
 
  private:
   struct Problem {
-    int line = 0;  // 1-based
+    std::string file;  // "" = the job file
+    int line = 0;      // 1-based
     int col = 0;
     std::string message;
   };
   std::vector<Problem> problems_;
+  std::string source_;  // "" = the job file
+  int source_line_ = 1;
 };
 
 // ASCII lowercase.

@@ -141,8 +141,24 @@ std::string XmlEscape(std::string_view text, bool attribute) {
   return out;
 }
 
-std::string RenderJunit(const ReportRun& run, std::string_view suite_name,
-                        const JunitOptions& options) {
+namespace {
+
+struct SuiteCounts {
+  int tests = 0, failures = 0, errors = 0, skipped = 0;
+  double total_ms = 0;
+
+  std::string Attrs() const {
+    return Attr("tests", std::to_string(tests)) +
+           Attr("failures", std::to_string(failures)) +
+           Attr("errors", std::to_string(errors)) +
+           Attr("skipped", std::to_string(skipped)) +
+           Attr("time", Seconds(total_ms));
+  }
+};
+
+// One <testsuite>; adds its counts to "all".
+std::string RenderSuite(const ReportRun& run, std::string_view suite_name,
+                        int id, const JunitOptions& options, SuiteCounts* all) {
   int failures = 0, errors = 0, skipped = 0;
   double total_ms = 0;
   std::string cases;
@@ -210,16 +226,16 @@ std::string RenderJunit(const ReportRun& run, std::string_view suite_name,
   if (timestamp.ends_with('Z')) timestamp.pop_back();
   std::string hostname =
       options.hostname.empty() ? Hostname() : options.hostname;
-  const std::string counts = Attr("tests", std::to_string(tests)) +
-                             Attr("failures", std::to_string(failures)) +
-                             Attr("errors", std::to_string(errors)) +
-                             Attr("skipped", std::to_string(skipped)) +
-                             Attr("time", Seconds(total_ms));
-  std::string xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  xml += "<testsuites" + Attr("name", "chatbatch") + counts + ">\n";
-  xml += "  <testsuite" + Attr("name", suite_name) + counts +
-         Attr("timestamp", timestamp) + Attr("hostname", hostname) +
-         Attr("id", "0") + Attr("package", classname) + ">\n";
+  const SuiteCounts suite{tests, failures, errors, skipped, total_ms};
+  all->tests += tests;
+  all->failures += failures;
+  all->errors += errors;
+  all->skipped += skipped;
+  all->total_ms += total_ms;
+  std::string xml = "  <testsuite" + Attr("name", suite_name) + suite.Attrs() +
+                    Attr("timestamp", timestamp) + Attr("hostname", hostname) +
+                    Attr("id", std::to_string(id)) +
+                    Attr("package", classname) + ">\n";
   xml += "    <properties>\n";
   xml += "      <property" + Attr("name", "run_dir") + Attr("value", run.dir) +
          "/>\n";
@@ -227,15 +243,40 @@ std::string RenderJunit(const ReportRun& run, std::string_view suite_name,
          Attr("value", run.status) + "/>\n";
   xml += "    </properties>\n";
   xml += cases;
-  xml += "  </testsuite>\n</testsuites>\n";
+  xml += "  </testsuite>\n";
   return xml;
 }
 
-Status WriteJunitFile(const std::string& dir, std::string_view suite_name,
+}  // namespace
+
+std::string RenderJunit(std::span<const JunitSuite> suites,
+                        const JunitOptions& options) {
+  SuiteCounts all;
+  std::string inner;
+  int id = 0;
+  for (const JunitSuite& suite : suites) {
+    inner += RenderSuite(suite.run, suite.name, id++, options, &all);
+  }
+  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites" +
+         Attr("name", "chatbatch") + all.Attrs() + ">\n" + inner +
+         "</testsuites>\n";
+}
+
+std::string RenderJunit(const ReportRun& run, std::string_view suite_name,
+                        const JunitOptions& options) {
+  const JunitSuite suite{std::string(suite_name), run};
+  return RenderJunit(std::span<const JunitSuite>(&suite, 1), options);
+}
+
+Status WriteJunitFile(const std::vector<JunitSuiteDir>& suites,
                       const std::string& path) {
-  Result<ReportRun> run = LoadReportRun(dir);
-  if (!run) return std::unexpected(run.error());
-  return ReplaceFileAtomic(path, RenderJunit(*run, suite_name));
+  std::vector<JunitSuite> loaded;
+  for (const JunitSuiteDir& suite : suites) {
+    Result<ReportRun> run = LoadReportRun(suite.dir);
+    if (!run) return std::unexpected(run.error());
+    loaded.push_back({suite.name, std::move(*run)});
+  }
+  return ReplaceFileAtomic(path, RenderJunit(loaded));
 }
 
 }  // namespace chatbatch

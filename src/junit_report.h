@@ -4,8 +4,10 @@
 #ifndef CHATBATCH_JUNIT_REPORT_H_
 #define CHATBATCH_JUNIT_REPORT_H_
 
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "chatbatch/error.h"
 #include "report_model.h"
@@ -31,8 +33,22 @@ std::string XmlEscape(std::string_view text, bool attribute);
 std::string RenderJunit(const ReportRun& run, std::string_view suite_name,
                         const JunitOptions& options = {});
 
-// Loads the run in "dir" and atomically writes its JUnit XML to "path".
-Status WriteJunitFile(const std::string& dir, std::string_view suite_name,
+// Several runs in one document, one <testsuite> each (a matrix job: one
+// per set).
+struct JunitSuite {
+  std::string name;
+  ReportRun run;
+};
+std::string RenderJunit(std::span<const JunitSuite> suites,
+                        const JunitOptions& options = {});
+
+// Loads the run in each "dir" and atomically writes their JUnit XML to
+// "path".
+struct JunitSuiteDir {
+  std::string name;  // the testsuite's name
+  std::string dir;
+};
+Status WriteJunitFile(const std::vector<JunitSuiteDir>& suites,
                       const std::string& path);
 
 }  // namespace chatbatch

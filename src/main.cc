@@ -75,38 +75,46 @@ int Validate(const std::string& job_path) {
   }
   size_t turns = 0;
   for (const Conversation& c : job->conversations) turns += c.messages.size();
-  std::printf("%s: ok (%zu conversations, %zu turns)\n", job_path.c_str(),
+  std::printf("%s: ok (%zu conversations, %zu turns", job_path.c_str(),
               job->conversations.size(), turns);
+  if (!job->matrix.empty()) {
+    std::printf("; each in %zu matrix sets:", job->matrix.size());
+    for (const MatrixSet& set : job->matrix)
+      std::printf(" %s", set.name.c_str());
+  }
+  std::printf(")\n");
   return kExitOk;
 }
 
-int Run(const RunFlags& flags) {
-  Result<Job> job = LoadJob(flags.job_path);
-  if (!job) {
-    PrintError(job.error());
-    return kExitUsage;
-  }
-  std::string dir =
-      flags.output_dir.empty() ? "runs/" + job->name : flags.output_dir;
+// What one run directory (a whole job, or one matrix set) came to.
+struct RunOutcome {
+  int exit = kExitOk;
+  bool interrupted = false;
+};
+
+// Runs "job" into "dir" with its own progress line and log file.
+RunOutcome RunInto(const Job& source, const std::string& dir,
+                   const std::string& label, const RunFlags& flags) {
+  Job job = source;  // PlanRun may narrow it to what is left to do
   Result<std::unique_ptr<RunOutput>> output = RunOutput::Open(dir);
   if (!output) {
     PrintError(output.error());
-    return kExitOutput;
+    return {kExitOutput};
   }
   StatusPrinter printer(stderr, flags.quiet);
   SetUpLogging(&printer, flags, dir + "/chatbatch.log");
   // Before PlanRun writes run.json: a server that never came up leaves
   // nothing a later run would have to --resume.
-  if (int rc = WaitForServerIfAsked(*job, flags.checks); rc != kExitOk) {
+  if (int rc = WaitForServerIfAsked(job, flags.checks); rc != kExitOk) {
     spdlog::shutdown();
-    return rc;
+    return {rc};
   }
   ResumeFlags resume = flags.resume;
   resume.only = flags.only;
-  Result<RunPlan> plan = PlanRun(&*job, output->get(), resume);
+  Result<RunPlan> plan = PlanRun(&job, output->get(), resume);
   if (!plan) {
     spdlog::error("{}", plan.error().message);
-    return plan.error().code == ErrorCode::kUsage ? kExitUsage : kExitOutput;
+    return {plan.error().code == ErrorCode::kUsage ? kExitUsage : kExitOutput};
   }
 
   Runner* runner_ptr = nullptr;
@@ -115,15 +123,15 @@ int Run(const RunFlags& flags) {
   });
   if (!transport) {
     PrintError(transport.error());
-    return kExitOutput;
+    return {kExitOutput};
   }
   RunOptions options;
   options.concurrency = flags.concurrency;
   options.only = flags.only;
-  options.grace = job->grace;
+  options.grace = job.grace;
   options.prior = std::move(plan->prior);
   options.max_failures = flags.fail_fast ? 1 : flags.max_failures;
-  Runner runner(*job, options, transport->get(), output->get(), &printer);
+  Runner runner(job, options, transport->get(), output->get(), &printer);
   runner_ptr = &runner;
   spdlog::debug("run of {} into {}", flags.job_path, dir);
   Result<RunSummary> summary = runner.Run();
@@ -131,14 +139,8 @@ int Run(const RunFlags& flags) {
   printer.Finish();
   if (!summary) {
     spdlog::error("{}", summary.error().message);
-    return summary.error().code == ErrorCode::kUsage ? kExitUsage : kExitOutput;
-  }
-  if (!flags.junit_path.empty()) {
-    if (Status s = WriteJunitFile(dir, job->name, flags.junit_path); !s) {
-      spdlog::error("--junit: {}", s.error().message);
-      spdlog::shutdown();
-      return kExitOutput;
-    }
+    return {summary.error().code == ErrorCode::kUsage ? kExitUsage
+                                                      : kExitOutput};
   }
   int ok = 0, failed = 0, errors = 0, pending = 0;
   for (const ConversationOutcome& c : summary->conversations) {
@@ -152,20 +154,86 @@ int Run(const RunFlags& flags) {
       ++pending;
     }
   }
+  if (!label.empty()) std::printf("%s: ", label.c_str());
   std::printf("%d ok, %d failed, %d error", ok, failed, errors);
   if (pending > 0) std::printf(", %d not finished", pending);
   if (summary->stopped_early) {
     std::printf(" (stopped early: %s)", summary->stop_reason.c_str());
   }
   std::printf("; transcripts in %s/\n", dir.c_str());
-  int golden = summary->interrupted
-                   ? kExitOk
-                   : GoldenAfterRun(*job, flags.only, dir, flags.checks);
   std::fflush(stdout);
+  if (summary->interrupted) {
+    spdlog::shutdown();
+    return {kExitInterrupted, true};
+  }
+  // --golden DIR holds one subfolder per matrix set, like the output.
+  RunCheckFlags checks = flags.checks;
+  if (!label.empty() && !checks.golden_dir.empty()) {
+    checks.golden_dir += "/" + label;
+  }
+  const int golden = GoldenAfterRun(job, flags.only, dir, checks);
   spdlog::shutdown();
-  if (summary->interrupted) return kExitInterrupted;
-  if (golden != kExitOk) return golden;  // differs (1), no golden dir (2)
-  return failed > 0 || errors > 0 || pending > 0 ? kExitFailed : kExitOk;
+  if (golden != kExitOk) return {golden};  // differs (1), no golden dir (2)
+  return {failed > 0 || errors > 0 || pending > 0 ? kExitFailed : kExitOk};
+}
+
+// The worse of two exit codes: interrupted, then output, usage, failed.
+int WorseExit(int a, int b) {
+  auto rank = [](int code) {
+    switch (code) {
+      case kExitOk:
+        return 0;
+      case kExitFailed:
+        return 1;
+      case kExitUsage:
+        return 2;
+      case kExitOutput:
+        return 3;
+      case kExitInterrupted:
+        return 5;
+      default:
+        return 4;
+    }
+  };
+  return rank(a) >= rank(b) ? a : b;
+}
+
+int Run(const RunFlags& flags) {
+  Result<Job> job = LoadJob(flags.job_path);
+  if (!job) {
+    PrintError(job.error());
+    return kExitUsage;
+  }
+  const std::string dir =
+      flags.output_dir.empty() ? "runs/" + job->name : flags.output_dir;
+  std::vector<JunitSuiteDir> suites;
+  int exit = kExitOk;
+  if (job->matrix.empty()) {
+    exit = RunInto(*job, dir, "", flags).exit;
+    suites.push_back({job->name, dir});
+  } else {
+    // One set after the other: each has the whole concurrency, and a
+    // stop (Ctrl-C, a full disk) leaves the later sets untouched for
+    // --resume.
+    for (const MatrixSet& set : job->matrix) {
+      const std::string set_dir = dir + "/" + set.name;
+      const RunOutcome outcome =
+          RunInto(JobForMatrixSet(*job, set), set_dir, set.name, flags);
+      exit = WorseExit(exit, outcome.exit);
+      suites.push_back({job->name + "." + set.name, set_dir});
+      if (outcome.interrupted || outcome.exit == kExitOutput ||
+          outcome.exit == kExitUsage) {
+        break;
+      }
+    }
+  }
+  if (!flags.junit_path.empty()) {
+    if (Status s = WriteJunitFile(suites, flags.junit_path); !s) {
+      std::fprintf(stderr, "--junit: %s\n", s.error().message.c_str());
+      return kExitOutput;
+    }
+  }
+  return exit;
 }
 
 int Main(int argc, char** argv) {

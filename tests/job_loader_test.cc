@@ -336,7 +336,8 @@ TEST(JobLoaderTest, EmptyMessagesAndConversations) {
             "jobs/t.yaml:2:16: 'conversations': is empty; give at least one "
             "conversation");
   EXPECT_EQ(Errors("name: x\n"),
-            "jobs/t.yaml:1:1: job: missing required key 'conversations'");
+            "jobs/t.yaml:1:1: job: missing required key 'conversations' (or "
+            "'conversations_from')");
   EXPECT_EQ(Errors(""),
             "jobs/t.yaml:1:1: the job file is empty; it needs at least "
             "'conversations'");

@@ -170,7 +170,7 @@ TEST_F(ReportDirTest, ReadsOldAndNewRecordsTolerantly) {
   EXPECT_EQ(run->conversations[3].status, "pending");
 
   fs::path xml = dir_ / "report.xml";
-  ASSERT_TRUE(WriteJunitFile(dir_.string(), "j", xml.string()));
+  ASSERT_TRUE(WriteJunitFile({{"j", dir_.string()}}, xml.string()));
   std::string text = Slurp(xml);
   EXPECT_NE(text.find("tests=\"4\" failures=\"1\" errors=\"1\" skipped=\"1\""),
             std::string::npos)

@@ -79,6 +79,16 @@ struct Conversation {
   Timeouts timeouts;                       // job value unless overridden
 };
 
+// One entry of `matrix:`. Every conversation runs once per set, into the
+// output subfolder "name"; the set's request fields override the
+// conversation's own params (the set is what the run varies, so its folder
+// must hold what its name says).
+struct MatrixSet {
+  std::string name;  // safe file name, unique ignoring case
+  std::optional<std::string> endpoint;
+  nlohmann::json params = nlohmann::json::object();
+};
+
 struct Job {
   std::string name;  // default: the file's stem
   std::string path;  // as given on the command line
@@ -98,8 +108,13 @@ struct Job {
   // `expect_each_turn:`, checked on every turn before the turn's own; null
   // when not set.
   std::shared_ptr<const CheckGroup> expect_each_turn;
-  std::vector<Conversation> conversations;
+  std::vector<Conversation> conversations;  // inline, then imported
+  std::vector<MatrixSet> matrix;            // empty: no matrix
 };
+
+// The job one matrix set runs: "set"'s params merged (RFC 7396) into every
+// conversation's params, its endpoint if it has one, and no matrix.
+Job JobForMatrixSet(const Job& job, const MatrixSet& set);
 
 // Stable hash (hex) of what a conversation sends and how: endpoint, header
 // names (never values: they may be secrets), defaults ⊕ params, system,
