@@ -100,7 +100,20 @@ struct ResponseDecoder::Impl : SseFramer::Listener {
         return true;
       case Mode::kSse:
       case Mode::kUnknown:
-        if (over_body_cap) return SetFailure(LimitError("response body"));
+        if (over_body_cap) {
+          // Frame what lies under the cap first: an error frame in it must
+          // win however the body was split (found by fuzz_stream).
+          const uint64_t before =
+              static_cast<uint64_t>(state.reply.bytes) - bytes.size();
+          if (before < limits.max_body_bytes) {
+            const size_t under =
+                static_cast<size_t>(limits.max_body_bytes - before);
+            if (!framer.Feed(bytes.substr(0, under)) && !failure) {
+              return SetFailure(LimitError("SSE line"));
+            }
+          }
+          return SetFailure(LimitError("response body"));
+        }
         if (sniffing) {
           if (events_seen || body.size() + bytes.size() > kSniffKeep) {
             sniffing = false;
