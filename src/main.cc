@@ -1,6 +1,7 @@
 // chatbatch: run batches of multi-turn chat conversations against
 // OpenAI-compatible streaming servers. See README.md.
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -16,6 +17,7 @@
 #include "cli_report.h"
 #include "exit_codes.h"
 #include "junit_report.h"
+#include "latency_table.h"
 #include "spdlog/sinks/basic_file_sink.h"
 #include "spdlog/spdlog.h"
 #include "status_printer.h"
@@ -154,6 +156,9 @@ RunOutcome RunInto(const Job& source, const std::string& dir,
       ++pending;
     }
   }
+  if (!flags.quiet) {
+    std::fputs(FormatLatencyTable(*summary).c_str(), stdout);
+  }
   if (!label.empty()) std::printf("%s: ", label.c_str());
   std::printf("%d ok, %d failed, %d error", ok, failed, errors);
   if (pending > 0) std::printf(", %d not finished", pending);
@@ -236,7 +241,19 @@ int Run(const RunFlags& flags) {
   return exit;
 }
 
+// Every conversation in flight holds a socket, and the soft limit on open
+// files is often 1024: raise it to the hard limit (README "Scale").
+void RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 &&
+      limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 int Main(int argc, char** argv) {
+  RaiseOpenFileLimit();
   // A file-size limit must surface as a write error (EFBIG) that stops the
   // run cleanly, not as a signal that kills it mid-record.
   signal(SIGXFSZ, SIG_IGN);

@@ -30,6 +30,30 @@ ordered_json Millis(double ms) {
   return std::round(ms * 10.0) / 10.0;
 }
 
+ordered_json PercentilesJson(const Percentiles& p) {
+  return {{"p50", Millis(p.p50)},
+          {"p90", Millis(p.p90)},
+          {"p99", Millis(p.p99)},
+          {"max", Millis(p.max)}};
+}
+
+ordered_json RunLatencyJson(RunLatency latency, int64_t completion_tokens,
+                            int64_t chunks) {
+  ordered_json j;
+  j["wall_s"] = Millis(latency.wall_s);
+  j["turns"] = latency.turns;
+  const double wall = latency.wall_s > 0 ? latency.wall_s : 1;
+  j["turns_per_s"] = Millis(static_cast<double>(latency.turns) / wall);
+  j["chunks_per_s"] = Millis(static_cast<double>(chunks) / wall);
+  j["tokens_per_s"] = Millis(static_cast<double>(completion_tokens) / wall);
+  j["ttft_ms"] = PercentilesJson(ExactPercentiles(&latency.ttft_ms));
+  j["duration_ms"] = PercentilesJson(ExactPercentiles(&latency.duration_ms));
+  j["gap_ms"] = PercentilesJson(latency.gaps.Summarize());
+  j["errors_by_kind"] = latency.errors_by_kind;
+  j["retries_by_kind"] = latency.retries_by_kind;
+  return j;
+}
+
 ordered_json StringOrNull(const std::string& s) {
   if (s.empty()) return nullptr;
   return s;
@@ -206,6 +230,13 @@ std::string TurnRecordToJson(const TurnRecord& record) {
   j["ttft_ms"] = record.ttft_ms < 0 ? ordered_json() : Millis(record.ttft_ms);
   j["duration_ms"] = Millis(record.duration_ms);
   j["chunks"] = reply.chunks;
+  if (record.ok) {
+    const TurnLatency& t = record.latency;
+    j["gaps_ms"] = PercentilesJson(t.gaps_ms);
+    j["chunks_per_s"] = Millis(t.chunks_per_s);
+    j["tokens_per_s"] =
+        t.tokens_per_s < 0 ? ordered_json() : Millis(t.tokens_per_s);
+  }
   j["started_at"] = record.started_at;
   j["attempts"] = record.attempts;
   ordered_json attempt_errors = ordered_json::array();
@@ -309,6 +340,8 @@ std::string SummaryToJson(const RunSummary& summary) {
   totals["completion_tokens"] = summary.completion_tokens;
   totals["total_tokens"] = summary.total_tokens;
   j["totals"] = std::move(totals);
+  j["latency"] = RunLatencyJson(summary.latency, summary.completion_tokens,
+                                summary.chunks);
   return j.dump(2, ' ', /*ensure_ascii=*/false, kReplace) + "\n";
 }
 

@@ -1,6 +1,7 @@
 #include "chatbatch/runner.h"
 
 #include <algorithm>
+#include <cmath>
 #include <deque>
 #include <random>
 #include <set>
@@ -87,6 +88,18 @@ class Runner::Impl {
       if (ttft_ms_ < 0 && decoder_->has_first_token()) {
         ttft_ms_ = ElapsedMs(start_, last_activity_);
       }
+      // Chunks that came in one read arrived together: gap 0.
+      const int64_t chunks = decoder_->reply().chunks;
+      if (chunks > chunks_seen_) {
+        if (chunks_seen_ > 0) {
+          gaps_->push_back(
+              static_cast<float>(ElapsedMs(last_chunk_, last_activity_)));
+        }
+        gaps_->insert(gaps_->end(),
+                      static_cast<size_t>(chunks - chunks_seen_ - 1), 0.0f);
+        chunks_seen_ = chunks;
+        last_chunk_ = last_activity_;
+      }
       return keep_going;
     }
     void OnComplete(Status transport) override {
@@ -98,6 +111,11 @@ class Runner::Impl {
     Clock::time_point last_activity_;
     std::string started_at_;
     double ttft_ms_ = -1;
+    // Inter-chunk gaps in ms: the conversation's vector, reused turn after
+    // turn so that steady streaming does not allocate.
+    std::vector<float>* gaps_ = nullptr;
+    int64_t chunks_seen_ = 0;
+    Clock::time_point last_chunk_;
     bool body_started_ = false;
     int http_status_ = 0;
     std::optional<std::chrono::seconds> retry_after_;
@@ -122,6 +140,7 @@ class Runner::Impl {
     std::vector<AttemptFailure> failures;
     std::string turn_started_at;
     TimerId backoff_timer = 0;
+    std::vector<float> gaps;  // the current attempt's (AttemptSink::gaps_)
   };
 
   ConversationOutcome& OutcomeOf(ConvState* c) {
@@ -138,6 +157,7 @@ class Runner::Impl {
                                     const Result<Reply>& reply);
   bool ScheduleRetry(ConvState* c, AttemptSink* sink, const Error& error);
   void RecordTurn(ConvState* c, AttemptSink* sink, std::optional<Error> error);
+  void AddLatency(ConvState* c, TurnRecord* record);
   void Evaluate(const ConvState& c, TurnRecord* record) const;
   void FinishConversation(ConvState* c);
   void AfterCompletion();
@@ -145,6 +165,7 @@ class Runner::Impl {
   void Fatal(Error error);
   void CancelAll();
   void WriteSummary();
+  void WriteSummarySoon();
   void AddPrior(ConvState* c, const PriorConversation& prior);
 
   ResponseDecoder* AcquireDecoder();
@@ -170,6 +191,9 @@ class Runner::Impl {
   Clock::time_point wake_at_{};
   std::optional<Error> fatal_;
   RunSummary summary_;
+  std::optional<Clock::time_point> run_started_;  // first request
+  std::optional<Clock::time_point> last_summary_write_;
+  TimerId summary_timer_ = 0;
   std::vector<std::unique_ptr<ResponseDecoder>> decoders_;
   std::vector<ResponseDecoder*> free_decoders_;
 };
@@ -224,6 +248,8 @@ Result<RunSummary> Runner::Impl::Run() {
       o.status = ConversationStatus::kPending;
     }
   }
+  if (summary_timer_ != 0) transport_->CancelTimer(summary_timer_);
+  summary_timer_ = 0;
   if (!fatal_) WriteSummary();
   if (fatal_) return std::unexpected(*fatal_);
   return summary_;
@@ -312,6 +338,9 @@ void Runner::Impl::StartAttempt(ConvState* c) {
   sink->decoder_->Begin(0, "");
   sink->start_ = transport_->Now();
   sink->last_activity_ = sink->start_;
+  c->gaps.clear();
+  sink->gaps_ = &c->gaps;
+  if (!run_started_) run_started_ = sink->start_;
   sink->started_at_ = c->turn_started_at;
   spdlog::debug("{}: turn {} attempt {} sent ({} bytes)", conv.id,
                 c->next_turn + 1, c->attempt, request.body.size());
@@ -456,6 +485,43 @@ bool Runner::Impl::ScheduleRetry(ConvState* c, AttemptSink* sink,
   return true;
 }
 
+// The turn's own figures, and the run's: only replies that arrived count
+// toward TTFT, duration and gaps; errors are counted by kind.
+void Runner::Impl::AddLatency(ConvState* c, TurnRecord* record) {
+  RunLatency& run = summary_.latency;
+  for (const AttemptFailure& failure : record->failed_attempts) {
+    ++run.retries_by_kind[failure.error_kind];
+  }
+  if (run_started_) {
+    run.wall_s = ElapsedMs(*run_started_, transport_->Now()) / 1000.0;
+  }
+  if (!record->ok) {
+    ++run.errors_by_kind[record->error_kind];
+    return;
+  }
+  ++run.turns;
+  if (record->ttft_ms >= 0) {
+    run.ttft_ms.push_back(static_cast<float>(record->ttft_ms));
+  }
+  run.duration_ms.push_back(static_cast<float>(record->duration_ms));
+  for (float gap : c->gaps) {
+    run.gaps.Add(static_cast<int64_t>(std::llround(gap * 1000.0f)));
+  }
+  TurnLatency& t = record->latency;
+  t.gaps_ms = ExactPercentiles(&c->gaps);
+  if (record->duration_ms > 0) {
+    t.chunks_per_s = static_cast<double>(record->reply.chunks) * 1000.0 /
+                     record->duration_ms;
+  }
+  const double generating_ms = record->duration_ms - record->ttft_ms;
+  if (record->reply.usage && record->reply.usage->completion_tokens > 0 &&
+      record->ttft_ms >= 0 && generating_ms > 0) {
+    t.tokens_per_s =
+        static_cast<double>(record->reply.usage->completion_tokens) * 1000.0 /
+        generating_ms;
+  }
+}
+
 void Runner::Impl::RecordTurn(ConvState* c, AttemptSink* sink,
                               std::optional<Error> error) {
   const Conversation& conv = *c->conv;
@@ -481,6 +547,7 @@ void Runner::Impl::RecordTurn(ConvState* c, AttemptSink* sink,
     Evaluate(*c, &record);
   }
 
+  AddLatency(c, &record);
   summary_.chunks += record.reply.chunks;
   summary_.bytes += record.reply.bytes;
   if (record.reply.usage) {
@@ -570,7 +637,37 @@ void Runner::Impl::FinishConversation(ConvState* c) {
   if (observer_ != nullptr) {
     observer_->OnConversationDone(*c->conv, OutcomeOf(c));
   }
-  WriteSummary();
+  WriteSummarySoon();
+}
+
+// summary.json holds every conversation: rewriting it after each one made a
+// run of N conversations cost O(N^2) (10,000 conversations: hours). At most
+// one rewrite per second; the end of the run always writes it. Resume never
+// reads it (the jsonl records are the truth), so a stale one loses nothing.
+void Runner::Impl::WriteSummarySoon() {
+  constexpr milliseconds kEvery(1000);
+  // Nothing left to start: the run is ending and writes it then (a timer
+  // would keep the loop alive).
+  if (in_flight_ == 0 && ready_.empty() && waiting_.empty()) {
+    if (summary_timer_ != 0) transport_->CancelTimer(summary_timer_);
+    summary_timer_ = 0;
+    return;
+  }
+  if (summary_timer_ != 0) return;
+  const Clock::time_point now = transport_->Now();
+  if (!last_summary_write_ || now - *last_summary_write_ >= kEvery) {
+    last_summary_write_ = now;
+    WriteSummary();
+    return;
+  }
+  summary_timer_ =
+      transport_->AddTimer(std::chrono::duration_cast<milliseconds>(
+                               kEvery - (now - *last_summary_write_)),
+                           [this] {
+                             summary_timer_ = 0;
+                             last_summary_write_ = transport_->Now();
+                             WriteSummary();
+                           });
 }
 
 void Runner::Impl::AfterCompletion() {
@@ -587,7 +684,8 @@ void Runner::Impl::AfterCompletion() {
 void Runner::Impl::StopTimers() {
   if (grace_timer_ != 0) transport_->CancelTimer(grace_timer_);
   if (wake_timer_ != 0) transport_->CancelTimer(wake_timer_);
-  grace_timer_ = wake_timer_ = 0;
+  if (summary_timer_ != 0) transport_->CancelTimer(summary_timer_);
+  grace_timer_ = wake_timer_ = summary_timer_ = 0;
   for (ConvState& c : convs_) {
     if (c.backoff_timer != 0) transport_->CancelTimer(c.backoff_timer);
     c.backoff_timer = 0;

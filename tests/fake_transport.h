@@ -23,6 +23,9 @@ struct FakeResponse {
   Status transport;  // error = transport failure after the body
   std::optional<std::chrono::seconds> retry_after;
   bool hang = false;  // after "body", silence until a Cancel
+  // After "body": each piece after its delay in simulated time (the clock
+  // moves on within the round; timers do not fire in between).
+  std::vector<std::pair<std::chrono::milliseconds, std::string>> paced;
 };
 
 class FakeTransport final : public Transport {
@@ -73,6 +76,10 @@ class FakeTransport final : public Transport {
         head.retry_after = r.retry_after;
         p.sink->OnStatus(head);
         if (!r.body.empty()) p.sink->OnBody(r.body);
+        for (const auto& [delay, piece] : r.paced) {
+          now_ += delay;
+          p.sink->OnBody(piece);
+        }
         if (r.hang) {
           hung_.emplace(id, std::move(p));
           continue;

@@ -137,6 +137,7 @@ TEST(TurnRecordToJsonTest, OkRecordHasEveryFieldInOrder) {
                       "status",       "expect_ok",     "expectations",
                       "error",        "error_kind",    "http_status",
                       "ttft_ms",      "duration_ms",   "chunks",
+                      "gaps_ms",      "chunks_per_s",  "tokens_per_s",
                       "started_at",   "attempts",      "attempt_errors",
                       "conversation", "tool_calls",    "invalid_lines",
                       "bytes"}));
@@ -420,7 +421,7 @@ TEST(SummaryToJsonTest, CountsAndStatus) {
   EXPECT_EQ(keys, (std::vector<std::string>{
                       "job", "job_file", "started_at", "ended_at", "status",
                       "stopped_early", "stop_reason", "counts", "expectations",
-                      "conversations", "totals"}));
+                      "conversations", "totals", "latency"}));
   EXPECT_EQ(j["job"], "heiner");
   EXPECT_EQ(j["job_file"], "jobs/heiner.yaml");
   EXPECT_TRUE(j["ended_at"].is_null());

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -639,6 +640,104 @@ TEST_F(RunnerTest, NoMaxFailuresRunsEverything) {
   ASSERT_TRUE(summary.has_value());
   EXPECT_EQ(transport.requests.size(), 3u);
   EXPECT_FALSE(summary->stopped_early);
+}
+
+}  // namespace
+}  // namespace chatbatch
+
+namespace chatbatch {
+namespace {
+
+// Chunk timing on a scripted pacing, in simulated time: every figure is
+// exact.
+TEST_F(RunnerTest, LatencyFiguresFollowTheScriptedPacing) {
+  Job job = MakeJob(1, 1);
+  auto chunk = [](const std::string& text) {
+    return "data: {\"choices\":[{\"delta\":{\"content\":\"" + text +
+           "\"}}]}\n\n";
+  };
+  FakeTransport transport([&](const HttpRequest&) {
+    FakeResponse r;
+    r.paced = {
+        {std::chrono::milliseconds(100), chunk("a")},
+        {std::chrono::milliseconds(50), chunk("b") + chunk("c")},  // one read
+        {std::chrono::milliseconds(200),
+         "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}],"
+         "\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":10,"
+         "\"total_tokens\":13}}\n\ndata: [DONE]\n\n"},
+    };
+    return r;
+  });
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  Result<RunSummary> summary = runner.Run();
+  ASSERT_TRUE(summary.has_value()) << summary.error().message;
+
+  // Answered 10 ms after the request started (the fake's round), so the
+  // first chunk came at 110 ms, the last at 360 ms.
+  std::vector<json> records = ReadJsonl(dir_ / "c1.jsonl");
+  ASSERT_EQ(records.size(), 1u);
+  const json& r = records[0];
+  EXPECT_EQ(r["chunks"], 4);
+  EXPECT_EQ(r["ttft_ms"], 110.0);
+  EXPECT_EQ(r["duration_ms"], 360.0);
+  // Gaps: 50 (a -> b), 0 (b -> c, same read), 200 (c -> finish).
+  EXPECT_EQ(r["gaps_ms"]["p50"], 50.0);
+  EXPECT_EQ(r["gaps_ms"]["p90"], 200.0);
+  EXPECT_EQ(r["gaps_ms"]["p99"], 200.0);
+  EXPECT_EQ(r["gaps_ms"]["max"], 200.0);
+  EXPECT_EQ(r["chunks_per_s"], 11.1);  // 4 / 0.36 s
+  EXPECT_EQ(r["tokens_per_s"], 40.0);  // 10 / (0.36 - 0.11) s
+
+  const RunLatency& run = summary->latency;
+  EXPECT_EQ(run.turns, 1);
+  EXPECT_EQ(run.ttft_ms, std::vector<float>{110.0f});
+  EXPECT_EQ(run.gaps.count(), 3);
+  const Percentiles gaps = run.gaps.Summarize();
+  EXPECT_NEAR(gaps.p50, 50.0, 0.5);  // histogram: within a bucket
+  EXPECT_EQ(gaps.max, 200.0);
+  EXPECT_DOUBLE_EQ(run.wall_s, 0.36);
+  json s = json::parse(std::ifstream(dir_ / "summary.json"));
+  EXPECT_EQ(s["latency"]["ttft_ms"]["p50"], 110.0);
+  EXPECT_EQ(s["latency"]["duration_ms"]["max"], 360.0);
+  EXPECT_EQ(s["latency"]["turns"], 1);
+}
+
+TEST(LatencyTest, ExactPercentilesUseNearestRank) {
+  std::vector<float> v;
+  for (int i = 100; i >= 1; --i) v.push_back(static_cast<float>(i));
+  Percentiles p = ExactPercentiles(&v);
+  EXPECT_EQ(p.count, 100);
+  EXPECT_EQ(p.p50, 50);
+  EXPECT_EQ(p.p90, 90);
+  EXPECT_EQ(p.p99, 99);
+  EXPECT_EQ(p.max, 100);
+  std::vector<float> none;
+  EXPECT_EQ(ExactPercentiles(&none).count, 0);
+  std::vector<float> one{7};
+  EXPECT_EQ(ExactPercentiles(&one).p99, 7);
+}
+
+TEST(LatencyTest, HistogramIsWithinOnePercentAndMerges) {
+  LatencyHistogram a, b;
+  // 1 µs .. 10 s, log-spaced: each percentile within 1.1 % of the exact one.
+  std::vector<float> exact;
+  for (int i = 0; i < 7000; ++i) {
+    const auto us = static_cast<int64_t>(std::pow(10.0, i / 1000.0));
+    (i % 2 ? a : b).Add(us);
+    exact.push_back(static_cast<float>(us) / 1000.0f);
+  }
+  a.Merge(b);
+  EXPECT_EQ(a.count(), 7000);
+  const Percentiles h = a.Summarize();
+  const Percentiles e = ExactPercentiles(&exact);
+  EXPECT_NEAR(h.p50, e.p50, e.p50 * 0.011);
+  EXPECT_NEAR(h.p90, e.p90, e.p90 * 0.011);
+  EXPECT_NEAR(h.p99, e.p99, e.p99 * 0.011);
+  EXPECT_EQ(h.max, e.max);
+  LatencyHistogram small;
+  for (int us : {0, 1, 2, 63}) small.Add(us);  // exact below 64 µs
+  EXPECT_EQ(small.Summarize().p50, 0.001);
+  EXPECT_EQ(LatencyHistogram().Summarize().count, 0);
 }
 
 }  // namespace

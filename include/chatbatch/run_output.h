@@ -12,6 +12,7 @@
 
 #include "chatbatch/error.h"
 #include "chatbatch/job.h"
+#include "chatbatch/latency.h"
 #include "chatbatch/turn_record.h"
 
 namespace chatbatch {
@@ -48,6 +49,7 @@ struct RunSummary {
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
   int64_t total_tokens = 0;
+  RunLatency latency;
 };
 
 // "ok", "failed" (reply arrived, an expectation failed) or "error".

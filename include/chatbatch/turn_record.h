@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "chatbatch/latency.h"
 #include "chatbatch/reply.h"
 
 namespace chatbatch {
@@ -44,6 +45,7 @@ struct TurnRecord {
   int http_status = 0;
   double ttft_ms = -1;  // -1: no token arrived
   double duration_ms = 0;
+  TurnLatency latency;     // of the last attempt, when the reply arrived
   std::string started_at;  // ISO 8601 UTC with milliseconds (first attempt)
   int attempts = 1;        // attempts made, including the last one
   // Every attempt that failed before the last one (the last one's error,

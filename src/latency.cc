@@ -1,0 +1,91 @@
+#include "chatbatch/latency.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstddef>
+
+namespace chatbatch {
+namespace {
+
+// Nearest rank: the smallest value with at least p of all values at or
+// below it.
+size_t RankIndex(double p, size_t n) {
+  const auto rank = static_cast<size_t>(std::ceil(p * static_cast<double>(n)));
+  return std::clamp<size_t>(rank, 1, n) - 1;
+}
+
+}  // namespace
+
+Percentiles ExactPercentiles(std::vector<float>* values) {
+  Percentiles out;
+  const size_t n = values->size();
+  out.count = static_cast<int64_t>(n);
+  if (n == 0) return out;
+  auto at = [&](double p) {
+    auto nth = values->begin() + static_cast<std::ptrdiff_t>(RankIndex(p, n));
+    std::nth_element(values->begin(), nth, values->end());
+    return static_cast<double>(*nth);
+  };
+  out.p50 = at(0.50);
+  out.p90 = at(0.90);
+  out.p99 = at(0.99);
+  out.max = *std::max_element(values->begin(), values->end());
+  return out;
+}
+
+int LatencyHistogram::BucketOf(int64_t micros) {
+  if (micros < 0) micros = 0;
+  const auto v = static_cast<uint64_t>(micros);
+  if (v < (1u << kSubBits)) return static_cast<int>(v);
+  const int e = std::bit_width(v) - 1;  // >= kSubBits
+  const int mantissa =
+      static_cast<int>((v >> (e - kSubBits)) & ((1u << kSubBits) - 1));
+  const int bucket = ((e - kSubBits + 1) << kSubBits) + mantissa;
+  return std::min(bucket, kBuckets - 1);
+}
+
+double LatencyHistogram::MidpointOf(int bucket) {
+  if (bucket < (1 << kSubBits)) return bucket;
+  const int e = (bucket >> kSubBits) + kSubBits - 1;
+  const int mantissa = bucket & ((1 << kSubBits) - 1);
+  const double width = std::ldexp(1.0, e - kSubBits);
+  const double low = ((1 << kSubBits) + mantissa) * width;
+  return low + width / 2;
+}
+
+void LatencyHistogram::Add(int64_t micros) {
+  ++counts_[static_cast<size_t>(BucketOf(micros))];
+  ++count_;
+  max_ = std::max(max_, micros);
+}
+
+void LatencyHistogram::Merge(const LatencyHistogram& other) {
+  for (size_t i = 0; i < counts_.size(); ++i) counts_[i] += other.counts_[i];
+  count_ += other.count_;
+  max_ = std::max(max_, other.max_);
+}
+
+Percentiles LatencyHistogram::Summarize() const {
+  Percentiles out;
+  out.count = count_;
+  if (count_ == 0) return out;
+  const double ps[] = {0.50, 0.90, 0.99};
+  double* targets[] = {&out.p50, &out.p90, &out.p99};
+  int next = 0;
+  int64_t seen = 0;
+  for (int b = 0; b < kBuckets && next < 3; ++b) {
+    seen += counts_[static_cast<size_t>(b)];
+    while (next < 3 &&
+           seen > static_cast<int64_t>(RankIndex(ps[next], count_))) {
+      // Never above the exact maximum: the top bucket is wide.
+      *targets[next] =
+          std::min(MidpointOf(b), static_cast<double>(max_)) / 1000.0;
+      ++next;
+    }
+  }
+  out.max = static_cast<double>(max_) / 1000.0;
+  return out;
+}
+
+}  // namespace chatbatch
