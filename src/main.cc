@@ -18,6 +18,7 @@
 #include "exit_codes.h"
 #include "junit_report.h"
 #include "latency_table.h"
+#include "shard.h"
 #include "spdlog/sinks/basic_file_sink.h"
 #include "spdlog/spdlog.h"
 #include "status_printer.h"
@@ -37,6 +38,7 @@ struct RunFlags {
   int max_failures = 0;
   RunCheckFlags checks;    // --golden, --update-golden, --wait-for-server
   std::string junit_path;  // --junit FILE, "" = none
+  std::string shard;       // --shard K/N, "" = all
 };
 
 void SetUpLogging(StatusPrinter* printer, const RunFlags& flags,
@@ -209,6 +211,17 @@ int Run(const RunFlags& flags) {
     PrintError(job.error());
     return kExitUsage;
   }
+  if (!flags.shard.empty()) {
+    Result<Shard> shard = ParseShard(flags.shard);
+    if (!shard) {
+      PrintError(shard.error());
+      return kExitUsage;
+    }
+    const size_t all = job->conversations.size();
+    ApplyShard(*shard, &*job);
+    std::fprintf(stderr, "shard %d/%d: %zu of %zu conversations\n",
+                 shard->index, shard->count, job->conversations.size(), all);
+  }
   const std::string dir =
       flags.output_dir.empty() ? "runs/" + job->name : flags.output_dir;
   std::vector<JunitSuiteDir> suites;
@@ -300,6 +313,9 @@ int Main(int argc, char** argv) {
                 "Only warnings and errors, no progress")
       ->excludes(verbose);
   AddRunCheckFlags(run, &run_flags.checks);
+  run->add_option("--shard", run_flags.shard,
+                  "Run only shard K of N (K/N): a partition of the "
+                  "conversations by id, for N machines running one job");
   run->add_option("--junit", run_flags.junit_path,
                   "Write a JUnit XML report of the run to FILE at the end");
 

@@ -1,5 +1,7 @@
 // `matrix:` and `conversations_from:` end to end: the real binary against
 // the mock server, one subfolder per set, compare between two sets.
+#include <set>
+
 #include "mock_fixture.h"
 
 namespace chatbatch {
@@ -117,6 +119,30 @@ TEST_F(MatrixIntegrationTest, JsonlAndTextPromptFiles) {
             std::string::npos)
       << bad.err;
   EXPECT_FALSE(fs::exists(dir_ / "bad"));
+}
+
+TEST_F(MatrixIntegrationTest, ShardsPartitionTheJob) {
+  std::string text;
+  for (int i = 1; i <= 40; ++i) text += "prompt " + std::to_string(i) + "\n";
+  WriteFile(dir_ / "p.txt", text);
+  fs::path job = WriteJob(
+      "endpoint: ENDPOINT\ndefaults: {provider: Stateless}\n"
+      "conversations_from: p.txt\n");
+  std::set<std::string> seen;
+  for (const std::string k : {"1", "2", "3"}) {
+    RunResult r = Chatbatch(
+        {"run", job.string(), "-o", D("s" + k), "-q", "--shard", k + "/3"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    for (const auto& e : fs::directory_iterator(dir_ / ("s" + k))) {
+      if (e.path().extension() != ".jsonl") continue;
+      EXPECT_TRUE(seen.insert(e.path().stem().string()).second)
+          << e.path() << " ran in two shards";
+    }
+  }
+  EXPECT_EQ(seen.size(), 40u);
+  RunResult bad = Chatbatch({"run", job.string(), "--shard", "4/3"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--shard: expected K/N"), std::string::npos);
 }
 
 }  // namespace
