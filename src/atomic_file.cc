@@ -7,6 +7,8 @@
 #include <atomic>
 #include <cerrno>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <system_error>
 
 namespace chatbatch {
@@ -170,6 +172,18 @@ Status AppendToFile(const std::string& path, std::string_view content,
   if (::close(fd) != 0 && err == 0) err = errno;
   if (err != 0) return std::unexpected(IoError(what, path, err));
   return {};
+}
+
+Status CopyFileAtomic(const std::string& from, const std::string& to) {
+  std::ifstream in(from, std::ios::binary);
+  if (!in) {
+    if (errno == ENOENT) return {};
+    return std::unexpected(IoError("cannot open", from, errno));
+  }
+  std::stringstream content;
+  content << in.rdbuf();
+  if (in.bad()) return std::unexpected(IoError("cannot read", from, errno));
+  return ReplaceFileAtomic(to, content.str());
 }
 
 }  // namespace chatbatch

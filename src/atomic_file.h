@@ -46,6 +46,10 @@ Status ReplaceFileAtomic(const std::string& path, std::string_view content,
 Status AppendToFile(const std::string& path, std::string_view content,
                     bool sync = false);
 
+// Copies "from" to "to" with ReplaceFileAtomic; a missing "from" is not an
+// error (nothing is written).
+Status CopyFileAtomic(const std::string& from, const std::string& to);
+
 }  // namespace chatbatch
 
 #endif  // CHATBATCH_ATOMIC_FILE_H_

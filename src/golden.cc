@@ -12,19 +12,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Copies "from" to "to" atomically; a missing "from" is not an error.
-Status CopyFileAtomic(const std::string& from, const std::string& to) {
-  std::ifstream in(from, std::ios::binary);
-  if (!in) {
-    if (errno == ENOENT) return {};
-    return std::unexpected(IoError("cannot open", from, errno));
-  }
-  std::stringstream content;
-  content << in.rdbuf();
-  if (in.bad()) return std::unexpected(IoError("cannot read", from, errno));
-  return ReplaceFileAtomic(to, content.str());
-}
-
 }  // namespace
 
 Result<Comparison> CompareWithGolden(const std::string& golden_dir,

@@ -18,6 +18,7 @@
 #include "exit_codes.h"
 #include "junit_report.h"
 #include "latency_table.h"
+#include "merge.h"
 #include "shard.h"
 #include "spdlog/sinks/basic_file_sink.h"
 #include "spdlog/spdlog.h"
@@ -254,6 +255,17 @@ int Run(const RunFlags& flags) {
   return exit;
 }
 
+int Merge(const std::vector<std::string>& inputs, const std::string& out) {
+  Result<MergeCounts> merged = MergeRuns(inputs, out);
+  if (!merged) {
+    PrintError(merged.error());
+    return merged.error().code == ErrorCode::kUsage ? kExitUsage : kExitOutput;
+  }
+  std::printf("merged %d runs: %d conversations, %d turns into %s/\n",
+              merged->runs, merged->conversations, merged->turns, out.c_str());
+  return kExitOk;
+}
+
 // Every conversation in flight holds a socket, and the soft limit on open
 // files is often 1024: raise it to the hard limit (README "Scale").
 void RaiseOpenFileLimit() {
@@ -324,6 +336,18 @@ int Main(int argc, char** argv) {
       "validate", "Check a job file without sending anything");
   validate->add_option("JOB", validate_path, "Job file (YAML)")->required();
 
+  std::vector<std::string> merge_inputs;
+  std::string merge_output;
+  CLI::App* merge = app.add_subcommand(
+      "merge", "Join the output directories of a sharded run into one");
+  merge->add_option("DIR", merge_inputs, "Run directories (one per shard)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  merge
+      ->add_option("-o,--output", merge_output,
+                   "Where the merged run goes (new or empty)")
+      ->required();
+
   CompareFlags compare_flags;
   CLI::App* compare = AddCompareCommand(app, &compare_flags);
 
@@ -338,6 +362,7 @@ int Main(int argc, char** argv) {
   }
   if (*validate) return Validate(validate_path);
   if (*compare) return RunCompare(compare_flags);
+  if (*merge) return Merge(merge_inputs, merge_output);
   if (*report) return RunReport(report_flags);
   return Run(run_flags);
 }

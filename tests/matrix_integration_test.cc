@@ -140,6 +140,38 @@ TEST_F(MatrixIntegrationTest, ShardsPartitionTheJob) {
     }
   }
   EXPECT_EQ(seen.size(), 40u);
+
+  // Merged, the shards are one run: same as an unsharded run of the job.
+  RunResult merge =
+      Chatbatch({"merge", D("s1"), D("s2"), D("s3"), "-o", D("merged")});
+  ASSERT_EQ(merge.exit_code, 0) << merge.err;
+  EXPECT_NE(merge.out.find("merged 3 runs: 40 conversations, 40 turns"),
+            std::string::npos)
+      << merge.out;
+  json summary = json::parse(ReadFile(dir_ / "merged/summary.json"));
+  EXPECT_EQ(summary["status"], "finished");
+  EXPECT_EQ(summary["counts"]["conversations_ok"], 40);
+  EXPECT_EQ(summary["counts"]["turns_ok"], 40);
+  EXPECT_EQ(summary["conversations"].size(), 40u);
+  EXPECT_EQ(summary["latency"]["turns"], 40);
+  EXPECT_EQ(summary["latency"]["runs"].size(), 3u);
+  ASSERT_EQ(Chatbatch({"run", job.string(), "-o", D("whole"), "-q"}).exit_code,
+            0);
+  RunResult cmp = Chatbatch({"compare", D("whole"), D("merged")});
+  EXPECT_EQ(cmp.exit_code, 0) << cmp.err;
+  EXPECT_NE(cmp.out.find("conversations: 40 unchanged, 0 changed, 0 missing, "
+                         "0 new"),
+            std::string::npos)
+      << cmp.out;
+  EXPECT_EQ(Chatbatch({"report", D("merged"), "--junit", D("m.xml")}).exit_code,
+            0);
+
+  // Overlapping inputs, or a non-empty target, are refused.
+  RunResult twice = Chatbatch({"merge", D("s1"), D("s1"), "-o", D("m2")});
+  EXPECT_EQ(twice.exit_code, 2);
+  EXPECT_NE(twice.err.find("is in both"), std::string::npos) << twice.err;
+  EXPECT_EQ(Chatbatch({"merge", D("s1"), "-o", D("merged")}).exit_code, 2);
+
   RunResult bad = Chatbatch({"run", job.string(), "--shard", "4/3"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("--shard: expected K/N"), std::string::npos);
