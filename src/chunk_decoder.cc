@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 namespace chatbatch {
@@ -17,19 +18,24 @@ namespace {
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
 // Reads a JSON number as int64 (accepting 5.0 too); false if not a number.
+// Clamped to +-2^40 (a trillion tokens): a bogus 1e21 must neither hit the
+// undefined double->int cast (found by fuzz_stream) nor overflow the run's
+// sums of millions of turns.
 bool GetInt(ondemand::value value, int64_t* out) {
+  constexpr int64_t kLimit = int64_t{1} << 40;
   ondemand::json_type type;
   if (value.type().get(type) || type != ondemand::json_type::number) {
     return false;
   }
   int64_t i;
   if (!value.get_int64().get(i)) {
-    *out = i;
+    *out = std::clamp(i, -kLimit, kLimit);
     return true;
   }
   double d;
   if (!value.get_double().get(d)) {
-    *out = static_cast<int64_t>(d);
+    constexpr auto kLimitD = static_cast<double>(kLimit);
+    *out = static_cast<int64_t>(std::clamp(d, -kLimitD, kLimitD));
     return true;
   }
   return false;

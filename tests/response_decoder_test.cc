@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -175,6 +176,18 @@ TEST(ResponseDecoderTest, OpenAiIncludeUsage) {
   EXPECT_EQ(r->usage->completion_tokens, 5);
   EXPECT_EQ(r->usage->total_tokens, 19);
   EXPECT_EQ(r->chunks, 8);
+}
+
+TEST(ResponseDecoderTest, HugeOrFractionalTokenCountsAreClamped) {
+  auto r = Decode({.body = "data: {\"choices\":[{\"delta\":{\"content\":\"x\"},"
+                           "\"finish_reason\":\"stop\"}],\"usage\":{"
+                           "\"prompt_tokens\":1.41845e21,\"completion_tokens\":"
+                           "-1e300,\"total_tokens\":7.9,\"x\":0}}\n\n"});
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_TRUE(r->usage);
+  EXPECT_EQ(r->usage->prompt_tokens, int64_t{1} << 40);
+  EXPECT_EQ(r->usage->completion_tokens, -(int64_t{1} << 40));
+  EXPECT_EQ(r->usage->total_tokens, 7);
 }
 
 TEST(ResponseDecoderTest, RoleOnlyFirstChunkAndFinishWithoutDone) {
