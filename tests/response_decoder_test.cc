@@ -670,3 +670,65 @@ TEST(ResponseDecoderFuzzRegressionTest, ErrorBodyPastTheCapIsSplitInvariant) {
 
 }  // namespace
 }  // namespace chatbatch
+
+namespace chatbatch {
+namespace {
+
+// A g4f chunk whose content value is "raw" (JSON text, written as is).
+std::string G4fChunk(std::string_view raw, std::string_view finish = "null",
+                     std::string_view model = "") {
+  return "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\","
+         "\"created\":1,\"model\":\"" +
+         std::string(model) +
+         "\",\"provider\":\"Copilot\",\"choices\":[{\"index\":0,\"delta\":{"
+         "\"role\":\"assistant\",\"content\":\"" +
+         std::string(raw) + "\"},\"finish_reason\":" + std::string(finish) +
+         "}]}\n\n";
+}
+
+// The fast path for repeated chunk layouts must read exactly what a full
+// parse reads: each chunk alone (a fresh decoder, so no layout is known)
+// gives the same pieces as the stream.
+TEST(ResponseDecoderTest, RepeatedLayoutFastPathMatchesFullParse) {
+  const std::vector<std::string> raws = {"Hello",
+                                         " Heiner",
+                                         "",
+                                         "caf\xC3\xA9",
+                                         "a\\\"b",
+                                         "tab\\there",
+                                         "\\u00e9\\ud83d\\ude00",
+                                         "x\xFFy",
+                                         "z",
+                                         "bad\x01ctl",
+                                         "end \xE2\x82\xAC",
+                                         "}]}\\\\"};
+  std::string stream;
+  std::string expected;
+  int invalid = 0;
+  for (const std::string& raw : raws) {
+    const std::string chunk = G4fChunk(raw);
+    stream += chunk;
+    auto alone = Decode({.body = chunk + "data: [DONE]\n\n"});
+    ASSERT_TRUE(alone) << raw;
+    expected += alone->content;
+    invalid += alone->invalid_lines;
+  }
+  // A different model mid-stream, then the end: both take the full parse.
+  stream += G4fChunk("!", "null", "gpt-4") + G4fChunk("", "\"stop\"");
+  expected += "!";
+  auto r = Decode({.body = stream + "data: [DONE]\n\n"});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->content, expected);
+  EXPECT_EQ(r->invalid_lines, invalid);
+  EXPECT_EQ(invalid, 1);  // the raw control character
+  EXPECT_EQ(r->model, "gpt-4");
+  EXPECT_EQ(r->provider, "Copilot");
+  EXPECT_EQ(r->finish_reason, "stop");
+  EXPECT_EQ(r->chunks, static_cast<int64_t>(raws.size()) + 2 - invalid);
+  EXPECT_NE(r->content.find("a\"b"), std::string::npos);
+  EXPECT_NE(r->content.find("\xEF\xBF\xBD"), std::string::npos)
+      << "invalid UTF-8 replaced visibly";
+}
+
+}  // namespace
+}  // namespace chatbatch
