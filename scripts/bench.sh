@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# End-to-end benchmark (README "Benchmarks"): chatbatch against its mock
+# server, next to two peers on the same workload, the same mock and the same
+# core: a Python asyncio client with aiohttp (Debian python3-aiohttp) and the
+# official `openai` npm package's streaming client. Each client parses every
+# data line and assembles every reply.
+#
+#   scripts/bench.sh [REPEATS]        (default 3; medians are reported)
+#
+# Workloads: burst (the mock sends every chunk as fast as it can) at 64, 512
+# and 4096 concurrent streams, and paced (25 chunks/s per stream) at 512 and
+# 4096. Measured per client run: CPU time (user+sys, from wait4 via GNU time)
+# per chunk received, and peak RSS per in-flight stream. The mock runs on
+# core 0 and the client on core 1 (taskset); the mock's own CPU per chunk is
+# printed too, to show it is not the bottleneck. Every run is bounded by a
+# timeout; servers bind to 127.0.0.1. Environment: BENCH_WORKLOADS (names to
+# run, default all), BENCH_PEERS (default "aiohttp openai"; "" = chatbatch
+# only).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+repeats="${1:-3}"
+[[ "$repeats" =~ ^[1-9][0-9]*$ ]] || { echo "usage: scripts/bench.sh [REPEATS]" >&2; exit 2; }
+peers="${BENCH_PEERS-aiohttp openai}"
+PY=/usr/bin/python3  # Debian's, which has python3-aiohttp
+
+need=()
+for p in python3-aiohttp time util-linux; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+done
+# Node may come from Debian or from elsewhere (nodesource bundles npm).
+if [[ " $peers " == *" openai "* ]]; then
+  command -v node >/dev/null || need+=(nodejs)
+  command -v npm >/dev/null || need+=(npm)
+fi
+if ((${#need[@]})); then
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  echo "bench: installing ${need[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+[[ -x build/chatbatch && -x build/chatbatch-mock ]] || scripts/setup.sh
+node_dir="$root/build-bench/node"
+if [[ " $peers " == *" openai "* && ! -d "$node_dir/node_modules/openai" ]]; then
+  mkdir -p "$node_dir"
+  (cd "$node_dir" && [[ -f package.json ]] || echo '{"private":true}' > package.json)
+  (cd "$node_dir" && timeout 300 npm install --no-audit --no-fund --silent openai@4 >/dev/null)
+fi
+
+work="$(mktemp -d -t chatbatch-bench.XXXXXX)"
+mock_pid=""
+cleanup() { [[ -n "$mock_pid" ]] && kill "$mock_pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+cores=$(nproc)
+mock_cpu=0; client_cpu=$((cores > 1 ? 1 : 0))
+taskset -c "$mock_cpu" build/chatbatch-mock --port 0 --port-file "$work/port" -q &
+mock_pid=$!
+for _ in $(seq 100); do [[ -s "$work/port" ]] && break; sleep 0.05; done
+port=$(cat "$work/port")
+base="http://127.0.0.1:$port/v1"
+
+# CPU ticks (user+sys) the mock has used so far.
+mock_ticks() { awk '{print $14 + $15}' "/proc/$mock_pid/stat"; }
+hz=$(getconf CLK_TCK)
+
+# name streams chunks pace_ms
+workloads=(
+  "burst64 64 2000 0"
+  "burst512 512 250 0"
+  "burst4096 4096 32 0"
+  "paced512 512 50 40"
+  "paced4096 4096 50 40"
+)
+
+results="$work/results.tsv"
+: > "$results"
+# Runs one client once; appends "workload client us_per_chunk kb_per_stream
+# mock_us_per_chunk" to results.
+run_one() {
+  local name=$1 streams=$2 client=$3 body=$4 job=$5
+  local t0 chunks out
+  t0=$(mock_ticks)
+  case "$client" in
+    chatbatch)
+      timeout 600 /usr/bin/time -f "%U %S %M" -o "$work/time" taskset -c "$client_cpu" \
+        build/chatbatch run "$job" -o "$work/out" --overwrite -q >/dev/null
+      chunks=$($PY -c "import json,sys; print(json.load(open(sys.argv[1]))['totals']['chunks'])" "$work/out/summary.json")
+      ;;
+    aiohttp)
+      out=$(timeout 600 /usr/bin/time -f "%U %S %M" -o "$work/time" taskset -c "$client_cpu" \
+        $PY scripts/bench/peer_aiohttp.py "$base/chat/completions" "$body" "$streams")
+      chunks=$(sed -n 's/.*chunks=\([0-9]*\).*/\1/p' <<<"$out")
+      [[ "$out" == *"errors=0"* ]] || { echo "bench: aiohttp: $out" >&2; return 1; }
+      ;;
+    openai)
+      # ESM resolves 'openai' next to the script: run a copy in node_dir.
+      cp scripts/bench/peer_openai.mjs "$node_dir/"
+      out=$(timeout 600 /usr/bin/time -f "%U %S %M" -o "$work/time" \
+        taskset -c "$client_cpu" node "$node_dir/peer_openai.mjs" "$base" "$body" "$streams")
+      chunks=$(sed -n 's/.*chunks=\([0-9]*\).*/\1/p' <<<"$out")
+      [[ "$out" == *"errors=0"* ]] || { echo "bench: openai: $out" >&2; return 1; }
+      ;;
+  esac
+  local t1; t1=$(mock_ticks)
+  read -r user sys rss < "$work/time"
+  $PY - "$name" "$client" "$user" "$sys" "$rss" "$chunks" "$streams" "$((t1 - t0))" "$hz" >> "$results" <<'PY'
+import sys
+name, client, user, sys_, rss, chunks, streams, ticks, hz = sys.argv[1:]
+chunks = max(int(chunks), 1)
+print("\t".join([name, client,
+                 "%.3f" % ((float(user) + float(sys_)) * 1e6 / chunks),
+                 "%.1f" % (int(rss) / int(streams)),
+                 "%.3f" % (int(ticks) / int(hz) * 1e6 / chunks),
+                 str(chunks)]))
+PY
+}
+
+clients=(chatbatch $peers)
+for w in "${workloads[@]}"; do
+  read -r name streams chunks pace <<<"$w"
+  if [[ -n "${BENCH_WORKLOADS:-}" && " $BENCH_WORKLOADS " != *" $name "* ]]; then continue; fi
+  reply=$($PY -c "import sys; print(' '.join('w%d' % i for i in range(int(sys.argv[1]))))" "$chunks")
+  body="$work/$name.body.json"
+  $PY - "$body" "$chunks" "$pace" "$reply" <<'PY'
+import json, sys
+path, chunks, pace, reply = sys.argv[1:]
+json.dump({"model": "bench", "provider": "Stateless", "stream": True,
+           "messages": [{"role": "user", "content": "bench"}],
+           "mock": {"chunks": int(chunks), "pace_ms": int(pace),
+                    "reply": reply}}, open(path, "w"))
+PY
+  seq "$streams" | sed 's/^/bench /' > "$work/$name.txt"
+  job="$work/$name.yaml"
+  cat > "$job" <<EOF
+name: $name
+endpoint: $base/chat/completions
+concurrency: $streams
+timeouts: {first_token: 120s, idle: 60s, total: 10m}
+defaults: {model: bench, provider: Stateless, mock: {chunks: $chunks, pace_ms: $pace, reply: "$reply"}}
+conversations_from: $name.txt
+EOF
+  for ((r = 1; r <= repeats; ++r)); do
+    for client in "${clients[@]}"; do
+      echo "bench: $name ($streams streams x $chunks chunks, pace ${pace}ms) $client run $r/$repeats" >&2
+      run_one "$name" "$streams" "$client" "$body" "$job"
+    done
+  done
+done
+
+echo
+echo "machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), $(uname -sr)"
+echo "mock on core $mock_cpu, client on core $client_cpu; medians of $repeats runs"
+$PY - "$results" <<'PY'
+import statistics, sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+by = {}
+for name, client, us, kb, mock_us, chunks in rows:
+    by.setdefault((name, client), []).append((float(us), float(kb), float(mock_us), int(chunks)))
+names = list(dict.fromkeys(r[0] for r in rows))
+clients = list(dict.fromkeys(r[1] for r in rows))
+print("%-11s %-10s %12s %12s %14s %10s %9s" % ("workload", "client", "cpu us/chunk",
+      "KB/stream", "mock us/chunk", "chunks", "vs chatbatch"))
+for name in names:
+    base = statistics.median(v[0] for v in by[(name, "chatbatch")])
+    for client in clients:
+        vals = by.get((name, client))
+        if not vals:
+            continue
+        us = statistics.median(v[0] for v in vals)
+        kb = statistics.median(v[1] for v in vals)
+        mock = statistics.median(v[2] for v in vals)
+        ratio = "" if client == "chatbatch" else "%.1fx" % (us / base)
+        print("%-11s %-10s %12.3f %12.1f %14.3f %10d %9s" % (name, client, us, kb, mock,
+              vals[0][3], ratio))
+PY
