@@ -431,3 +431,19 @@ TEST(MockStats, CountsInFlightAndLogsEachRequest) {
 
 }  // namespace
 }  // namespace chatbatch::mock
+
+namespace chatbatch::mock {
+namespace {
+
+TEST(MockScriptValue, WordsMakesAReplyOfNWords) {
+  Script s;
+  ASSERT_TRUE(ApplyScriptValue(&s, "words", "4"));
+  EXPECT_EQ(s.reply, "w0 w1 w2 w3");
+  ASSERT_TRUE(ApplyScriptValue(&s, "words", "0"));
+  EXPECT_EQ(s.reply, "");
+  EXPECT_FALSE(ApplyScriptValue(&s, "words", "-1"));
+  EXPECT_FALSE(ApplyScriptValue(&s, "words", "x"));
+}
+
+}  // namespace
+}  // namespace chatbatch::mock

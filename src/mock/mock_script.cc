@@ -207,6 +207,22 @@ std::expected<void, std::string> ApplyScriptValue(Script* s,
   if (key == "no_done") return set_bool(&s->no_done);
   if (key == "chunks") return set_int(&s->chunks);
   if (key == "reply") return set_text(&s->reply);
+  if (key == "words") {
+    // A reply of N words "w0 w1 ...", made here so that a benchmark's
+    // request stays small however long its replies are.
+    int n = 0;
+    if (auto r = set_int(&n); !r) return r;
+    if (n < 0 || n > 10'000'000)
+      return std::unexpected(std::string("mock: words is 0..10000000"));
+    std::string text;
+    for (int i = 0; i < n; ++i) {
+      if (i > 0) text += ' ';
+      text += 'w';
+      text += std::to_string(i);
+    }
+    s->reply = std::move(text);
+    return {};
+  }
   return std::unexpected("mock: unknown key '" + std::string(key) + "'");
 }
 

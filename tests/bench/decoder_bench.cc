@@ -6,12 +6,25 @@
 #include <benchmark/benchmark.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+#include <cstdlib>
 #include <fstream>
+#include <new>
 #include <sstream>
 #include <string>
 
 #include "chatbatch/response_decoder.h"
 #include "chatbatch/sse_framer.h"
+
+// Every allocation of the process, to show that steady decoding makes none.
+static std::atomic<int64_t> g_allocations{0};
+void* operator new(size_t size) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
 
 namespace chatbatch {
 namespace {
@@ -82,6 +95,7 @@ void DecodeAll(benchmark::State& state, const std::string& body, size_t piece) {
   decoder.Begin(200, "text/event-stream");
   decoder.Feed(body);
   const int64_t chunks = decoder.Finish().value_or(Reply{}).chunks;
+  const int64_t allocations_before = g_allocations.load();
   for (auto _ : state) {
     decoder.Begin(200, "text/event-stream");
     FeedPieces(body, piece, [&](std::string_view p) { decoder.Feed(p); });
@@ -89,6 +103,10 @@ void DecodeAll(benchmark::State& state, const std::string& body, size_t piece) {
     benchmark::DoNotOptimize(reply);
     if (!reply) state.SkipWithError(reply.error().message.c_str());
   }
+  // Per chunk, over whole responses (Finish hands out a copy of the reply).
+  state.counters["allocs_per_chunk"] = benchmark::Counter(
+      static_cast<double>(g_allocations.load() - allocations_before) /
+      static_cast<double>(state.iterations() * chunks));
   state.SetBytesProcessed(state.iterations() *
                           static_cast<int64_t>(body.size()));
   state.SetItemsProcessed(state.iterations() * chunks);
