@@ -634,6 +634,9 @@ void Runner::Impl::FinishConversation(ConvState* c) {
   c->exchanges.clear();
   c->exchanges.shrink_to_fit();
   c->last_conversation_json.clear();
+  c->last_conversation_json.shrink_to_fit();
+  c->gaps = {};
+  output_->Forget(c->conv->id);
   if (observer_ != nullptr) {
     observer_->OnConversationDone(*c->conv, OutcomeOf(c));
   }

@@ -88,6 +88,10 @@ class RunOutput {
   // with no turns to start the conversation over).
   Status RewriteTurns(const Conversation& conv, std::vector<TurnRecord> turns);
 
+  // Drops the in-memory transcript of a conversation that has ended, so a
+  // run's memory follows its concurrency, not its size.
+  void Forget(const std::string& id) { turns_.erase(id); }
+
   // Replaces "name" inside the directory via a temporary file + rename.
   Status WriteFileAtomic(const std::string& name, const std::string& content);
 
