@@ -88,6 +88,21 @@ int ExpectColumnTurn(std::string_view name) {
   return std::stoi(std::string(rest));
 }
 
+// Calls fn(text, line, row) for every non-blank line of "in" (without its
+// CR), counting lines and rows from 1, until fn returns false.
+template <typename Fn>
+void ForEachRow(std::istream& in, Fn fn) {
+  std::string line;
+  int line_number = 0;
+  int64_t row = 0;
+  while (std::getline(in, line)) {
+    ++line_number;
+    const std::string_view text = ChompCr(line);
+    if (IsBlank(text)) continue;
+    if (!fn(text, line_number, ++row)) return;
+  }
+}
+
 // Collects libcsv's callbacks into records.
 struct CsvCollector {
   std::vector<std::string> fields;
@@ -253,40 +268,26 @@ ConversationDraft Loader::ImportedDraft(const ImportSpec& spec, int64_t row,
 void Loader::ImportJsonl(const ImportSpec& spec, std::istream& in,
                          std::vector<ConversationDraft>* drafts) {
   const size_t problems_before = problems_.size();
-  std::string line;
-  int line_number = 0;
-  int64_t row = 0;
-  while (std::getline(in, line)) {
-    ++line_number;
-    const std::string_view text = ChompCr(line);
-    if (IsBlank(text)) continue;
-    if (problems_.size() - problems_before >= kMaxImportProblems) {
-      Report(YAML::Mark(), "stopped reading after " +
-                               std::to_string(kMaxImportProblems) +
-                               " problems in this file");
-      return;
-    }
-    ++row;
-    ConversationDraft draft = ImportedDraft(spec, row, line_number);
+  ForEachRow(in, [&](std::string_view text, int line, int64_t row) {
+    if (TooManyImportProblems(problems_before)) return false;
+    ConversationDraft draft = ImportedDraft(spec, row, line);
     const std::string where = "row " + std::to_string(row);
     YAML::Node node;
     try {
       node = YAML::Load(std::string(text));
     } catch (const YAML::Exception& e) {
       Report(e.mark, where + ": not valid JSON: " + e.msg);
-      continue;
+      return true;
     }
+    vars_ = job_vars_;
     if (node.IsMap()) {
-      vars_ = job_vars_;
       ReadVars(node, where, &vars_);
       ParseMapping(node, where, kConversationKeys, &draft);
     } else if (node.IsScalar() || node.IsSequence()) {
-      // The bare forms: one turn, or the turns.
-      // (Not "Node turns = node": assigning to an aliased Node rewrites
-      // the node it aliases.)
+      // The bare forms: one turn, or the turns. (Not "Node turns = node":
+      // assigning to an aliased Node rewrites the node it aliases.)
       YAML::Node wrapped(YAML::NodeType::Sequence);
       if (node.IsScalar()) wrapped.push_back(node);
-      vars_ = job_vars_;
       ParseMessages(Field{node, node.IsScalar() ? wrapped : node, where},
                     &draft);
     } else {
@@ -296,7 +297,8 @@ void Loader::ImportJsonl(const ImportSpec& spec, std::istream& in,
                               TypeName(node));
     }
     if (!draft.conv.messages.empty()) drafts->push_back(std::move(draft));
-  }
+    return true;
+  });
 }
 
 // Plain text: every non-blank line is a one-turn conversation, sent as
@@ -304,25 +306,27 @@ void Loader::ImportJsonl(const ImportSpec& spec, std::istream& in,
 void Loader::ImportText(const ImportSpec& spec, std::istream& in,
                         std::vector<ConversationDraft>* drafts) {
   const size_t problems_before = problems_.size();
-  std::string line;
-  int line_number = 0;
-  int64_t row = 0;
-  while (std::getline(in, line)) {
-    ++line_number;
-    const std::string_view text = ChompCr(line);
-    if (IsBlank(text)) continue;
-    ++row;
-    ConversationDraft draft = ImportedDraft(spec, row, line_number);
+  ForEachRow(in, [&](std::string_view text, int line, int64_t row) {
+    if (TooManyImportProblems(problems_before)) return false;
+    ConversationDraft draft = ImportedDraft(spec, row, line);
     if (!IsValidUtf8(text)) {
-      Report(YAML::Mark(), "line " + std::to_string(line_number) +
-                               ": text is not valid UTF-8");
-      if (problems_.size() - problems_before >= kMaxImportProblems) return;
-      continue;
+      Report(YAML::Mark(),
+             "line " + std::to_string(line) + ": text is not valid UTF-8");
+      return true;
     }
     draft.conv.messages.emplace_back(text);
     draft.conv.expects.emplace_back(nullptr);
     drafts->push_back(std::move(draft));
-  }
+    return true;
+  });
+}
+
+bool Loader::TooManyImportProblems(size_t problems_before) {
+  if (problems_.size() - problems_before < kMaxImportProblems) return false;
+  Report(YAML::Mark(), "stopped reading after " +
+                           std::to_string(kMaxImportProblems) +
+                           " problems in this file");
+  return true;
 }
 
 // CSV (RFC 4180, through libcsv) with a header row naming the columns: the
@@ -505,11 +509,7 @@ void Loader::ImportCsv(const ImportSpec& spec, std::istream& in,
     collector.records.clear();
   }
   if (!go_on) {
-    if (problems_.size() - problems_before >= kMaxImportProblems) {
-      Report(YAML::Mark(), "stopped reading after " +
-                               std::to_string(kMaxImportProblems) +
-                               " problems in this file");
-    }
+    TooManyImportProblems(problems_before);
     return;
   }
   if (csv_fini(&parser, CsvCollector::OnField, CsvCollector::OnRecord,

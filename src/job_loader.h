@@ -161,6 +161,9 @@ class Loader {
                  std::vector<ConversationDraft>* drafts);
   void ImportText(const ImportSpec& spec, std::istream& in,
                   std::vector<ConversationDraft>* drafts);
+  // True (and says so, once) when an imported file has had too many
+  // problems since "problems_before" to go on reading it.
+  bool TooManyImportProblems(size_t problems_before);
   // A draft for data row "row" (1-based) at "line" of the imported file,
   // starting from the job's values, with the default id <stem>-<row>.
   ConversationDraft ImportedDraft(const ImportSpec& spec, int64_t row,
