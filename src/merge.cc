@@ -10,6 +10,7 @@
 #include "atomic_file.h"
 #include "chatbatch/job.h"
 #include "chatbatch/latency.h"
+#include "job_problems.h"
 
 namespace chatbatch {
 namespace {
@@ -94,11 +95,7 @@ Result<MergeCounts> MergeRuns(const std::vector<std::string>& inputs,
         return Fail(ErrorCode::kUsage,
                     "merge: " + dir + "/summary.json lists an unsafe id");
       }
-      std::string lower = id;
-      std::ranges::transform(lower, lower.begin(), [](unsigned char c) {
-        return static_cast<char>(std::tolower(c));
-      });
-      auto [prev, inserted] = owner.emplace(lower, dir);
+      auto [prev, inserted] = owner.emplace(ToLower(id), dir);
       if (!inserted) {
         return Fail(ErrorCode::kUsage,
                     "merge: conversation '" + id + "' is in both " +

@@ -8,16 +8,8 @@
 namespace chatbatch {
 namespace {
 
+using testing_report::CountOf;
 using testing_report::SampleRun;
-
-int CountOf(const std::string& haystack, const std::string& needle) {
-  int n = 0;
-  for (size_t pos = 0; (pos = haystack.find(needle, pos)) != std::string::npos;
-       pos += needle.size()) {
-    ++n;
-  }
-  return n;
-}
 
 TEST(HtmlReportTest, OneRowAndOneTranscriptPerConversation) {
   std::string html = RenderHtmlReport(SampleRun());

@@ -10,18 +10,10 @@ namespace chatbatch {
 namespace {
 
 namespace fs = std::filesystem;
+using testing_report::CountOf;
 using testing_report::SampleRun;
 using testing_report::Slurp;
 using testing_report::XsdProblems;
-
-int CountOf(const std::string& haystack, const std::string& needle) {
-  int n = 0;
-  for (size_t pos = 0; (pos = haystack.find(needle, pos)) != std::string::npos;
-       pos += needle.size()) {
-    ++n;
-  }
-  return n;
-}
 
 TEST(XmlEscapeTest, EscapesMarkupAndQuotes) {
   EXPECT_EQ(XmlEscape("a<b>&\"c'", false), "a&lt;b&gt;&amp;\"c'");

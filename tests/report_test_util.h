@@ -91,6 +91,16 @@ inline std::string XsdProblems(const std::string& xml) {
   return problems.empty() ? "xmllint failed" : problems;
 }
 
+// How many times "needle" occurs in "haystack", without overlaps.
+inline int CountOf(const std::string& haystack, const std::string& needle) {
+  int n = 0;
+  for (size_t pos = 0; (pos = haystack.find(needle, pos)) != std::string::npos;
+       pos += needle.size()) {
+    ++n;
+  }
+  return n;
+}
+
 }  // namespace chatbatch::testing_report
 
 #endif  // CHATBATCH_TESTS_REPORT_TEST_UTIL_H_
