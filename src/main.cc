@@ -123,7 +123,10 @@ RunOutcome RunInto(const Job& source, const std::string& dir,
   }
 
   Runner* runner_ptr = nullptr;
-  auto transport = MakeCurlTransport({}, [&runner_ptr](int) {
+  CurlTransportOptions transport_options;
+  transport_options.expected_streams =
+      flags.concurrency > 0 ? flags.concurrency : job.concurrency;
+  auto transport = MakeCurlTransport(transport_options, [&runner_ptr](int) {
     if (runner_ptr != nullptr) runner_ptr->Interrupt();
   });
   if (!transport) {

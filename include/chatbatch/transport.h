@@ -79,7 +79,16 @@ class Transport {
 struct CurlTransportOptions {
   // Upper bound on connections kept; 0 = libcurl's default.
   long max_total_connections = 0;
+  // How many transfers the caller runs at once; sizes the receive buffers.
+  int expected_streams = 1;
 };
+
+// libcurl's per-transfer receive buffer for "streams" concurrent transfers.
+// A read costs two system calls whatever its size, so a few fast streams
+// want large buffers; thousands of streams want small ones, because the
+// buffer is most of a stream's memory. A fixed total budget, split evenly
+// and clamped, serves both (figures in README "Benchmarks").
+long ReceiveBufferBytes(int streams);
 
 // The libcurl-multi + epoll implementation. SIGINT/SIGTERM are delivered to
 // "on_signal" (as the signal number) from inside the loop when set.
