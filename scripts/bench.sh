@@ -13,9 +13,12 @@
 # per chunk received, and peak RSS per in-flight stream. The mock runs on
 # core 0 and the client on core 1 (taskset); the mock's own CPU per chunk is
 # printed too, to show it is not the bottleneck. Every run is bounded by a
-# timeout; servers bind to 127.0.0.1. Environment: BENCH_WORKLOADS (names to
-# run, default all), BENCH_PEERS (default "aiohttp openai"; "" = chatbatch
-# only).
+# timeout; servers bind to 127.0.0.1. Two reference clients run too, to show
+# this machine's floor (tests/bench/floor_client.cc): "kernel" (epoll and one
+# recv per event, chunks counted, not parsed) and "curl-bare" (libcurl multi
+# and simdjson, nothing else). Environment: BENCH_WORKLOADS (names to run,
+# default all), BENCH_PEERS (default "aiohttp openai"; "" = chatbatch only),
+# BENCH_FLOOR=0 (skip the reference clients).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -40,6 +43,7 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 [[ -x build/chatbatch && -x build/chatbatch-mock ]] || scripts/setup.sh
+[[ -x build/tests/chatbatch_floor_client ]] || cmake --build build -j2 --target chatbatch_floor_client
 node_dir="$root/build-bench/node"
 if [[ " $peers " == *" openai "* && ! -d "$node_dir/node_modules/openai" ]]; then
   mkdir -p "$node_dir"
@@ -100,6 +104,14 @@ run_one() {
       chunks=$(sed -n 's/.*chunks=\([0-9]*\).*/\1/p' <<<"$out")
       [[ "$out" == *"errors=0"* ]] || { echo "bench: aiohttp: $out" >&2; return 1; }
       ;;
+    kernel|curl-bare)
+      # This machine's floor: see tests/bench/floor_client.cc.
+      local mode=kernel; [[ "$client" == curl-bare ]] && mode=curl
+      out=$(timeout 600 /usr/bin/time -f "%U %S %M" -o "$work/time" taskset -c "$client_cpu" \
+        build/tests/chatbatch_floor_client "$mode" "$base/chat/completions" "$body" "$streams")
+      chunks=$(sed -n 's/.*chunks=\([0-9]*\).*/\1/p' <<<"$out")
+      [[ "$out" == *"errors=0"* ]] || { echo "bench: $client: $out" >&2; return 1; }
+      ;;
     openai)
       # ESM resolves 'openai' next to the script: run a copy in node_dir.
       cp scripts/bench/peer_openai.mjs "$node_dir/"
@@ -123,7 +135,9 @@ print("\t".join([name, client,
 PY
 }
 
-clients=(chatbatch $peers)
+# The floor clients run unless BENCH_FLOOR=0.
+floor="kernel curl-bare"; [[ "${BENCH_FLOOR:-1}" == 0 ]] && floor=""
+clients=(chatbatch $peers $floor)
 for w in "${workloads[@]}"; do
   read -r name streams chunks pace <<<"$w"
   if [[ -n "${BENCH_WORKLOADS:-}" && " $BENCH_WORKLOADS " != *" $name "* ]]; then continue; fi
