@@ -271,6 +271,29 @@ TEST(MockRender, ExactChunksAndPacing) {
   EXPECT_EQ(r.steps[1].delay_ms, 20);
 }
 
+// Plain pieces are copied into the chunk as they are; quotes, backslashes,
+// control characters, non-ASCII and invalid UTF-8 take the JSON library.
+TEST(MockRender, ContentChunksEscapeWhatNeedsIt) {
+  const std::string text =
+      "plain \"quoted\" back\\slash tab\there na\xc3\xafve bad\xff end";
+  ChatRequest req = Request(UserTurn("x [[mock chunks=7]]"));
+  ReplyMeta meta{"chatcmpl-test", 1, "conv-1", 1};
+  auto events = DataEvents(Body(RenderChat(req, req.script, text, meta)));
+  ASSERT_EQ(events.size(), 9u);  // 7 content, final, [DONE]
+  for (size_t i = 0; i < 7; ++i) {
+    json chunk = json::parse(events[i], nullptr, false);
+    ASSERT_FALSE(chunk.is_discarded()) << events[i];
+    const json& delta = chunk["choices"][0]["delta"];
+    EXPECT_EQ(delta.contains("role"), i == 0) << events[i];
+  }
+  EXPECT_EQ(events[0].find(R"("delta":{"role":"assistant","content":")"),
+            events[0].find(R"("delta":)"))
+      << events[0];
+  EXPECT_EQ(ContentOf(events),
+            "plain \"quoted\" back\\slash tab\there na\xc3\xafve "
+            "bad\xef\xbf\xbd end");
+}
+
 TEST(MockRender, UnpacedStreamIsOneWrite) {
   EXPECT_EQ(Render("x").steps.size(), 1u);
 }

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 namespace chatbatch::mock {
 namespace {
@@ -118,6 +120,21 @@ class SseWriter {
     out += eol_;
   }
 
+  // One event from pieces of compact JSON, written straight into the step:
+  // the content chunks of a long reply are the mock's hot path.
+  void Event(std::initializer_list<std::string_view> parts) {
+    if (script_.comments || script_.multiline) {
+      std::string payload;
+      for (std::string_view part : parts) payload += part;
+      return Event(payload);
+    }
+    std::string& out = r_->steps.back().bytes;
+    out += "data: ";
+    for (std::string_view part : parts) out += part;
+    out += eol_;
+    out += eol_;
+  }
+
   void Raw(std::string_view data_line) {
     r_->steps.back().bytes += "data: " + std::string(data_line) + eol_ + eol_;
   }
@@ -127,6 +144,26 @@ class SseWriter {
   std::string eol_;
   Response* r_;
 };
+
+// {"content":"<piece>"}. Most pieces need no escaping and are copied as
+// they are; the rest go through the JSON library (escapes, invalid UTF-8).
+std::string ContentDelta(std::string_view piece) {
+  bool plain = true;
+  for (char c : piece) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u >= 0x80 || c == '"' || c == '\\') {
+      plain = false;
+      break;
+    }
+  }
+  if (!plain) return Dump(Json{{"content", piece}});
+  std::string out;
+  out.reserve(piece.size() + 14);
+  out += R"({"content":")";
+  out += piece;
+  out += R"("})";
+  return out;
+}
 
 Json ChunkBase(const ChatRequest& req, const ReplyMeta& meta) {
   return Json{{"id", meta.id},
@@ -322,35 +359,33 @@ Response RenderChat(const ChatRequest& req, const Script& s,
   delta_prefix += R"(,"choices":[{"index":0,"delta":)";
   const std::string kDeltaSuffix = R"(,"finish_reason":null}]})";
 
-  // Every chunk event before the final one, in order.
-  std::vector<Json> deltas;
+  // Every chunk event before the final one, in order, as compact JSON.
+  std::vector<std::string> deltas;
   if (s.reasoning) {
     for (auto& piece : SplitReply(*s.reasoning, 0))
-      deltas.push_back(Json{{s.reasoning_field, piece}});
+      deltas.push_back(Dump(Json{{s.reasoning_field, piece}}));
   }
   if (s.tool_call) {
-    deltas.push_back(Json{
+    deltas.push_back(Dump(Json{
         {"tool_calls",
          Json::array(
              {{{"index", 0},
                {"id", "call_mock_1"},
                {"type", "function"},
-               {"function", {{"name", kToolName}, {"arguments", ""}}}}})}});
+               {"function", {{"name", kToolName}, {"arguments", ""}}}}})}}));
     for (std::string_view part : {kToolArgs1, kToolArgs2}) {
-      deltas.push_back(
+      deltas.push_back(Dump(
           Json{{"tool_calls",
                 Json::array(
-                    {{{"index", 0}, {"function", {{"arguments", part}}}}})}});
+                    {{{"index", 0}, {"function", {{"arguments", part}}}}})}}));
     }
   } else {
     for (auto& piece : SplitReply(text, s.chunks))
-      deltas.push_back(Json{{"content", piece}});
+      deltas.push_back(ContentDelta(piece));
   }
-  if (!deltas.empty()) {
-    Json first{{"role", "assistant"}};
-    for (auto& [k, v] : deltas.front().items()) first[k] = v;
-    deltas.front() = std::move(first);
-  }
+  // The first delta also carries the role; every delta is a non-empty
+  // object, so the role goes in after its opening brace.
+  if (!deltas.empty()) deltas.front().insert(1, R"("role":"assistant",)");
 
   const int n = static_cast<int>(deltas.size());
   // Where the stream stops early: a cut or an in-stream error, whichever
@@ -369,7 +404,7 @@ Response RenderChat(const ChatRequest& req, const Script& s,
       return r;
     }
     w.NewStep(delay);
-    w.Event(delta_prefix + Dump(deltas[i]) + kDeltaSuffix);
+    w.Event({delta_prefix, deltas[i], kDeltaSuffix});
     // Spread the malformed lines over the chunks.
     for (int m = 0; m < malformed; ++m) {
       if (m % stop == i) w.Raw(m % 2 == 0 ? "{\"choices\":[{" : "not json");
