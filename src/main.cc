@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -124,8 +125,11 @@ RunOutcome RunInto(const Job& source, const std::string& dir,
 
   Runner* runner_ptr = nullptr;
   CurlTransportOptions transport_options;
-  transport_options.expected_streams =
-      flags.concurrency > 0 ? flags.concurrency : job.concurrency;
+  // Streams at once: the concurrency, or fewer if fewer conversations are
+  // left to run.
+  transport_options.expected_streams = static_cast<int>(std::min<size_t>(
+      flags.concurrency > 0 ? flags.concurrency : job.concurrency,
+      std::max<size_t>(1, job.conversations.size())));
   auto transport = MakeCurlTransport(transport_options, [&runner_ptr](int) {
     if (runner_ptr != nullptr) runner_ptr->Interrupt();
   });

@@ -163,6 +163,63 @@ conversations:
   EXPECT_NE(md.find("RuntimeError: provider exploded"), std::string::npos);
 }
 
+// The latency figures over real HTTP. Only what the mock's schedule
+// guarantees is checked: it cannot send a chunk before it is due, so the
+// figures have lower bounds, never upper ones (no timing thresholds).
+TEST_F(IntegrationTest, LatencyFiguresFollowTheMocksPacing) {
+  fs::path job = WriteJob(R"(
+name: paced
+endpoint: ENDPOINT
+retry: {attempts: 1}
+defaults: {model: m, provider: Stateless}
+conversations:
+  - id: paced
+    params: {mock: {first_token_ms: 100, pace_ms: 50, chunks: 5}}
+    messages: [one]
+  - id: broken
+    params: {mock: {status: 503}}
+    messages: [two]
+)");
+  fs::path out = dir_ / "out";
+  RunResult r = Chatbatch({"run", job.string(), "-o", out.string()});
+  ASSERT_EQ(r.exit_code, 1) << r.err;
+
+  std::vector<json> records = Records(out / "paced.jsonl");
+  ASSERT_EQ(records.size(), 1u);
+  const json& t = records[0];
+  EXPECT_EQ(t["chunks"], 6);  // 5 content chunks and the final one
+  // The first chunk is due 100 ms after the request arrived, the other
+  // five 50 ms apart after it (the mock may fire 0.5 ms early per step).
+  EXPECT_GE(t["ttft_ms"].get<double>(), 99.0) << t;
+  EXPECT_GE(t["duration_ms"].get<double>(), 350.0 - 3.0) << t;
+  const json& gaps = t["gaps_ms"];
+  EXPECT_LE(gaps["p50"].get<double>(), gaps["p90"].get<double>()) << t;
+  EXPECT_LE(gaps["p90"].get<double>(), gaps["p99"].get<double>()) << t;
+  EXPECT_LE(gaps["p99"].get<double>(), gaps["max"].get<double>()) << t;
+  EXPECT_GT(gaps["max"].get<double>(), 0.0) << t;
+  EXPECT_LE(gaps["max"].get<double>(),
+            t["duration_ms"].get<double>() - t["ttft_ms"].get<double>() + 0.1)
+      << t;
+  EXPECT_GT(t["chunks_per_s"].get<double>(), 0.0) << t;
+
+  json summary = json::parse(ReadFile(out / "summary.json"));
+  const json& latency = summary["latency"];
+  EXPECT_EQ(latency["turns"], 1) << latency;
+  EXPECT_EQ(latency["ttft_ms"]["p50"], t["ttft_ms"]) << latency;
+  EXPECT_EQ(latency["duration_ms"]["max"], t["duration_ms"]) << latency;
+  // The run's max is exact too, but kept in µs rather than in ms.
+  EXPECT_NEAR(latency["gap_ms"]["max"].get<double>(), gaps["max"].get<double>(),
+              0.2)
+      << latency;
+  EXPECT_EQ(latency["errors_by_kind"], json({{"http", 1}})) << latency;
+
+  // The end-of-run table, as wrk prints its own.
+  EXPECT_NE(r.out.find("1 turns in "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  ttft "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  chunk gap "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  errors: http 1\n"), std::string::npos) << r.out;
+}
+
 TEST_F(IntegrationTest, ConnectionRefusedFailsTheConversation) {
   fs::path job = WriteJob(R"(
 endpoint: http://127.0.0.1:1/v1/chat/completions
