@@ -7,8 +7,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # RelWithDebInfo at -O1 without -DNDEBUG: readable stacks, assertions on.
+# -g1 keeps the line tables the reports need (file:line in every frame) and
+# drops the rest of the debug information: the build takes 520 s instead of
+# 750 s on 2 cores, most of CI's time.
 cmake -S . -B build-asan -G Ninja \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
   -DCHATBATCH_SANITIZE=ON >/dev/null
 
 # Exported before the build: gtest_discover_tests runs the test binaries then.
