@@ -223,6 +223,7 @@ class Loader {
   void ParseRetryAttempts(const Field& f, RetryPolicy* r);
   void ParseRetryBackoff(const Field& f, RetryPolicy* r);
   void ParseRetryMaxBackoff(const Field& f, RetryPolicy* r);
+  void ParseRetryGiveUpAfter(const Field& f, RetryPolicy* r);
   void ParseRetryOn(const Field& f, RetryPolicy* r);
   std::optional<std::string> ReadRetryCondition(const YAML::Node& item,
                                                 const std::string& what);
@@ -298,6 +299,7 @@ class Loader {
       {"attempts", &Loader::ParseRetryAttempts},
       {"backoff", &Loader::ParseRetryBackoff},
       {"max_backoff", &Loader::ParseRetryMaxBackoff},
+      {"give_up_after", &Loader::ParseRetryGiveUpAfter},
       {"on", &Loader::ParseRetryOn},
   };
   static constexpr KeySpec<Timeouts> kTimeoutKeys[] = {

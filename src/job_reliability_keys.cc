@@ -38,6 +38,16 @@ void Loader::ParseJobRetry(const Field& f, JobDraft* d) {
 }
 
 void Loader::ParseConversationRetry(const Field& f, ConversationDraft* c) {
+  // The endpoint is the job's, so is how long to wait for it.
+  if (f.value.IsMap() && f.value["give_up_after"]) {
+    for (const auto& item : f.value) {
+      if (item.first.Scalar() != "give_up_after") continue;
+      Report(item.first.Mark(), f.what +
+                                    ".give_up_after: only the job's retry "
+                                    "may set it (the endpoint is shared)");
+    }
+    return;
+  }
   ParseRetry(f, &c->conv.retry);
 }
 
@@ -62,6 +72,10 @@ void Loader::ParseRetryBackoff(const Field& f, RetryPolicy* r) {
 
 void Loader::ParseRetryMaxBackoff(const Field& f, RetryPolicy* r) {
   if (auto d = ReadDuration(f, /*allow_off=*/false)) r->max_backoff = *d;
+}
+
+void Loader::ParseRetryGiveUpAfter(const Field& f, RetryPolicy* r) {
+  if (auto d = ReadDuration(f, /*allow_off=*/true)) r->give_up_after = *d;
 }
 
 void Loader::ParseRetryOn(const Field& f, RetryPolicy* r) {

@@ -239,6 +239,11 @@ std::string TurnRecordToJson(const TurnRecord& record) {
   }
   j["started_at"] = record.started_at;
   j["attempts"] = record.attempts;
+  // Only when it happened: records of runs that never saw the endpoint
+  // down stay as they were.
+  if (record.unreachable_attempts > 0) {
+    j["unreachable_attempts"] = record.unreachable_attempts;
+  }
   ordered_json attempt_errors = ordered_json::array();
   for (const AttemptFailure& failure : record.failed_attempts) {
     ordered_json entry;

@@ -235,6 +235,10 @@ bool ParseRecord(const ordered_json& j, TurnRecord* record, std::string* why) {
   if (j.contains("attempts") && !r.Int("attempts", &record->attempts)) {
     return false;
   }
+  if (j.contains("unreachable_attempts") &&
+      !r.Int("unreachable_attempts", &record->unreachable_attempts)) {
+    return false;
+  }
   if (const auto it = j.find("attempt_errors"); it != j.end()) {
     if (!ParseAttemptErrors(*it, &record->failed_attempts, why)) return false;
   }

@@ -9,7 +9,9 @@
 #include "chatbatch/request_builder.h"
 #include "chatbatch/response_decoder.h"
 #include "endpoint_gate.h"
+#include "endpoint_health.h"
 #include "expect.h"
+#include "quantity.h"
 #include "retry_policy.h"
 #include "spdlog/spdlog.h"
 #include "time_format.h"
@@ -60,6 +62,8 @@ class Runner::Impl {
         output_(output),
         observer_(observer),
         gate_(job.rate),
+        health_(job.retry.backoff, job.retry.max_backoff,
+                job.retry.give_up_after),
         rng_(options_.random_seed != 0
                  ? options_.random_seed
                  : static_cast<uint64_t>(
@@ -80,10 +84,16 @@ class Runner::Impl {
       retry_after_ = head.retry_after;
       last_activity_ = impl_->transport_->Now();
       decoder_->Begin(head.http_status, head.content_type);
+      impl_->OnConnected();
     }
     bool OnBody(std::string_view bytes) override {
       last_activity_ = impl_->transport_->Now();
-      body_started_ = true;
+      if (!body_started_) {
+        // The idle deadline starts to apply now; it may be earlier than
+        // the one the timer was armed for.
+        body_started_ = true;
+        impl_->RearmDeadline(conv_);
+      }
       bool keep_going = decoder_->Feed(bytes);
       if (ttft_ms_ < 0 && decoder_->has_first_token()) {
         ttft_ms_ = ElapsedMs(start_, last_activity_);
@@ -121,6 +131,7 @@ class Runner::Impl {
     std::optional<std::chrono::seconds> retry_after_;
     std::optional<Error> timeout_;  // set when a deadline cancelled it
     TimerId deadline_timer_ = 0;
+    bool probe_ = false;  // sent while the endpoint was down
 
    private:
     Impl* impl_;
@@ -137,6 +148,11 @@ class Runner::Impl {
     std::unique_ptr<AttemptSink> sink;  // non-null while a request is out
     TransferId transfer = 0;
     int attempt = 0;  // attempts made for the current turn
+    // Attempts that found the endpoint unreachable: they wait for it
+    // instead of using up "attempt".
+    int unreachable_attempts = 0;
+    bool parked = false;  // in ready_, waiting for the endpoint to come back
+    Clock::time_point turn_start;
     std::vector<AttemptFailure> failures;
     std::string turn_started_at;
     TimerId backoff_timer = 0;
@@ -151,6 +167,11 @@ class Runner::Impl {
   void ArmWake(Clock::time_point when);
   void StartAttempt(ConvState* c);
   void ArmDeadline(ConvState* c);
+  void RearmDeadline(ConvState* c);
+  void OnConnected();
+  bool ParkUnreachable(ConvState* c, AttemptSink* sink, const Error& error);
+  void ExpireParked(ConvState* c);
+  void GiveUp();
   void CheckDeadline(ConvState* c);
   void FinishAttempt(ConvState* c, Status transport);
   std::optional<Error> AttemptError(AttemptSink* sink, const Status& transport,
@@ -177,6 +198,8 @@ class Runner::Impl {
   RunOutput* output_;
   RunObserver* observer_;
   EndpointGate gate_;
+  EndpointHealth health_;
+  TimerId give_up_timer_ = 0;
   std::mt19937_64 rng_;
 
   std::vector<ConvState> convs_;
@@ -286,7 +309,8 @@ void Runner::Impl::Dispatch() {
     std::deque<ConvState*>& queue = ready_.empty() ? waiting_ : ready_;
     if (queue.empty()) return;
     Clock::time_point wake;
-    if (!gate_.TryAcquire(transport_->Now(), &wake)) {
+    if (!health_.MayStart(transport_->Now(), &wake) ||
+        !gate_.TryAcquire(transport_->Now(), &wake)) {
       ArmWake(wake);
       return;
     }
@@ -319,10 +343,15 @@ void Runner::Impl::StartAttempt(ConvState* c) {
   const Conversation& conv = *c->conv;
   const std::string& user = conv.messages[c->next_turn];
   ++in_flight_;
-  if (++c->attempt == 1) {
+  if (c->attempt == 0 && c->unreachable_attempts == 0) {
     c->turn_started_at = NowIsoUtc();
+    c->turn_start = transport_->Now();
     c->failures.clear();
   }
+  ++c->attempt;
+  c->parked = false;
+  if (c->backoff_timer != 0) transport_->CancelTimer(c->backoff_timer);
+  c->backoff_timer = 0;
   HttpRequest request;
   request.url = job_.endpoint;
   request.headers = job_.headers;
@@ -342,6 +371,7 @@ void Runner::Impl::StartAttempt(ConvState* c) {
   sink->gaps_ = &c->gaps;
   if (!run_started_) run_started_ = sink->start_;
   sink->started_at_ = c->turn_started_at;
+  sink->probe_ = health_.Started();
   spdlog::debug("{}: turn {} attempt {} sent ({} bytes)", conv.id,
                 c->next_turn + 1, c->attempt, request.body.size());
   c->transfer = transport_->Start(std::move(request), sink);
@@ -368,11 +398,21 @@ void Runner::Impl::ArmDeadline(ConvState* c) {
   }
   if (!next) return;
   auto delay = std::chrono::ceil<milliseconds>(*next - transport_->Now());
+  // A deadline already passed is checked on the next loop turn.
   sink->deadline_timer_ =
       transport_->AddTimer(std::max(delay, milliseconds(1)), [this, c] {
         if (c->sink != nullptr) c->sink->deadline_timer_ = 0;
         CheckDeadline(c);
       });
+}
+
+void Runner::Impl::RearmDeadline(ConvState* c) {
+  AttemptSink* sink = c->sink.get();
+  if (sink == nullptr || sink->timeout_) return;
+  if (sink->deadline_timer_ != 0)
+    transport_->CancelTimer(sink->deadline_timer_);
+  sink->deadline_timer_ = 0;
+  ArmDeadline(c);
 }
 
 void Runner::Impl::CheckDeadline(ConvState* c) {
@@ -435,14 +475,22 @@ void Runner::Impl::FinishAttempt(ConvState* c, Status transport) {
       transport.error().code == ErrorCode::kInterrupted) {
     // Cancelled by the user or a fatal error: the turn did not finish, so
     // nothing is recorded and a resumed run sends it again.
+    if (sink->http_status_ == 0) health_.OnOtherEnd(sink->probe_);
     ReleaseDecoder(sink->decoder_);
     c->attempt = 0;
+    c->unreachable_attempts = 0;
     spdlog::info("{}: turn {} cancelled", c->conv->id, c->next_turn + 1);
     AfterCompletion();
     return;
   }
   Result<Reply> reply = sink->decoder_->Finish();
   std::optional<Error> error = AttemptError(sink.get(), transport, reply);
+  if (error && ParkUnreachable(c, sink.get(), *error)) {
+    ReleaseDecoder(sink->decoder_);
+    AfterCompletion();
+    return;
+  }
+  if (sink->probe_ && sink->http_status_ == 0) health_.OnOtherEnd(true);
   if (error && ScheduleRetry(c, sink.get(), *error)) {
     ReleaseDecoder(sink->decoder_);
     AfterCompletion();
@@ -483,6 +531,113 @@ bool Runner::Impl::ScheduleRetry(ConvState* c, AttemptSink* sink,
     Dispatch();
   });
   return true;
+}
+
+void Runner::Impl::OnConnected() {
+  if (!health_.OnConnected()) return;
+  spdlog::info("endpoint {} is reachable again after {}", job_.endpoint,
+               Seconds(std::chrono::duration_cast<milliseconds>(
+                   transport_->Now() - health_.down_since())));
+  if (give_up_timer_ != 0) transport_->CancelTimer(give_up_timer_);
+  give_up_timer_ = 0;
+  // Called from inside a transfer's callback, where no new transfer may
+  // start: the conversations waiting for the endpoint go from the loop.
+  ArmWake(transport_->Now());
+}
+
+// A connect failure is the endpoint's, not the turn's: the conversation
+// waits for the endpoint (behind one probe at a time) without using up its
+// attempts. Returns false for any other error, or when retry.on does not
+// retry it (the user asked for connect failures to be final).
+bool Runner::Impl::ParkUnreachable(ConvState* c, AttemptSink* sink,
+                                   const Error& error) {
+  if ((error.code != ErrorCode::kConnect &&
+       error.code != ErrorCode::kConnectTimeout) ||
+      sink->http_status_ != 0 || interrupts_ > 0 || fatal_ ||
+      summary_.stopped_early || !ShouldRetry(c->conv->retry, error)) {
+    return false;
+  }
+  const Clock::time_point now = transport_->Now();
+  if (health_.OnConnectFailure(now, sink->probe_)) {
+    const milliseconds give_up = job_.retry.give_up_after;
+    spdlog::warn(
+        "endpoint {} is unreachable ({}: {}); requests wait behind one probe "
+        "at a time{}",
+        job_.endpoint, ErrorCodeName(error.code), error.message,
+        give_up.count() > 0 ? ", giving up after " + FormatDuration(give_up)
+                            : std::string());
+    if (health_.give_up_at() != Clock::time_point::max()) {
+      give_up_timer_ = transport_->AddTimer(
+          std::chrono::ceil<milliseconds>(health_.give_up_at() - now), [this] {
+            give_up_timer_ = 0;
+            GiveUp();
+          });
+    }
+  }
+  spdlog::debug("{}: turn {}: endpoint unreachable ({}); waiting for it",
+                c->conv->id, c->next_turn + 1, error.message);
+  --c->attempt;
+  ++c->unreachable_attempts;
+  // The turn's own time limit still holds while it waits, unless the run
+  // gives up first anyway (then the turn is left unsent for --resume).
+  const milliseconds total = c->conv->timeouts.total;
+  const milliseconds give_up = job_.retry.give_up_after;
+  if (total.count() > 0 && (give_up.count() == 0 || total < give_up)) {
+    const Clock::time_point deadline = c->turn_start + total;
+    if (now >= deadline) {
+      c->parked = true;
+      ExpireParked(c);
+      return true;
+    }
+    c->backoff_timer = transport_->AddTimer(
+        std::chrono::ceil<milliseconds>(deadline - now), [this, c] {
+          c->backoff_timer = 0;
+          ExpireParked(c);
+        });
+  }
+  c->parked = true;
+  ready_.push_front(c);
+  return true;
+}
+
+// A conversation's turn reached timeouts.total while it waited for the
+// endpoint: the turn ends in error like an attempt that took too long.
+void Runner::Impl::ExpireParked(ConvState* c) {
+  if (!c->parked) return;
+  c->parked = false;
+  std::erase(ready_, c);
+  AttemptSink sink(this, c);
+  sink.decoder_ = AcquireDecoder();
+  sink.decoder_->Begin(0, "");
+  sink.start_ = c->turn_start;
+  sink.started_at_ = c->turn_started_at;
+  sink.gaps_ = &c->gaps;
+  c->gaps.clear();
+  ++c->attempt;  // the last wait stands for the attempt that timed out
+  --c->unreachable_attempts;
+  RecordTurn(c, &sink,
+             Error(ErrorCode::kTotalTimeout,
+                   "total timeout: the endpoint stayed unreachable for " +
+                       Seconds(c->conv->timeouts.total)));
+  ReleaseDecoder(sink.decoder_);
+  AfterCompletion();
+}
+
+// The endpoint stayed down for retry.give_up_after: stop, leaving every
+// turn not yet answered unsent so that --resume picks it up.
+void Runner::Impl::GiveUp() {
+  if (!health_.down() || summary_.stopped_early) return;
+  summary_.stopped_early = true;
+  summary_.stop_reason = "endpoint " + job_.endpoint + " unreachable for " +
+                         FormatDuration(job_.retry.give_up_after) +
+                         " (retry.give_up_after)";
+  spdlog::error("stopping the run: {}; unsent turns are left for --resume",
+                summary_.stop_reason);
+  CancelAll();
+  if (in_flight_ == 0) {
+    StopTimers();
+    transport_->Stop();
+  }
 }
 
 // The turn's own figures, and the run's: only replies that arrived count
@@ -536,9 +691,11 @@ void Runner::Impl::RecordTurn(ConvState* c, AttemptSink* sink,
   record.http_status = sink->http_status_;
   record.ok = !error.has_value();
   record.attempts = c->attempt;
+  record.unreachable_attempts = c->unreachable_attempts;
   record.failed_attempts = std::move(c->failures);
   c->failures.clear();
   c->attempt = 0;
+  c->unreachable_attempts = 0;
   if (error) {
     record.error = error->message;
     record.error_kind = ErrorCodeName(error->code);
@@ -675,6 +832,13 @@ void Runner::Impl::WriteSummarySoon() {
 
 void Runner::Impl::AfterCompletion() {
   Dispatch();
+  if (in_flight_ == 0 && ready_.empty() && waiting_.empty()) {
+    // Nothing left to send: the endpoint's state no longer matters, and
+    // these timers would keep the loop alive.
+    if (give_up_timer_ != 0) transport_->CancelTimer(give_up_timer_);
+    if (wake_timer_ != 0) transport_->CancelTimer(wake_timer_);
+    give_up_timer_ = wake_timer_ = 0;
+  }
   if ((interrupts_ > 0 || fatal_ || summary_.stopped_early) &&
       in_flight_ == 0) {
     StopTimers();
@@ -688,7 +852,8 @@ void Runner::Impl::StopTimers() {
   if (grace_timer_ != 0) transport_->CancelTimer(grace_timer_);
   if (wake_timer_ != 0) transport_->CancelTimer(wake_timer_);
   if (summary_timer_ != 0) transport_->CancelTimer(summary_timer_);
-  grace_timer_ = wake_timer_ = summary_timer_ = 0;
+  if (give_up_timer_ != 0) transport_->CancelTimer(give_up_timer_);
+  grace_timer_ = wake_timer_ = summary_timer_ = give_up_timer_ = 0;
   for (ConvState& c : convs_) {
     if (c.backoff_timer != 0) transport_->CancelTimer(c.backoff_timer);
     c.backoff_timer = 0;

@@ -178,7 +178,7 @@ conversations:
   EXPECT_THAT(e, HasSubstr("jobs/t.yaml:6:3: job: unknown key "
                            "'retry.atempts' (did you mean 'retry.attempts'?); "
                            "allowed keys under 'retry': attempts, backoff, "
-                           "max_backoff, on"));
+                           "max_backoff, give_up_after, on"));
   EXPECT_THAT(e, HasSubstr("jobs/t.yaml:8:23: conversation 1: "
                            "'retry.attempts': expected an integer, got a "
                            "float"));
@@ -188,7 +188,28 @@ conversations:
                            "integer"));
   EXPECT_THAT(e, HasSubstr("jobs/t.yaml:10:12: conversation 2: 'retry': "
                            "expected a mapping with any of attempts, backoff, "
-                           "max_backoff, on, got an integer"));
+                           "max_backoff, give_up_after, on, got an "
+                           "integer"));
+}
+
+// How long to wait for an unreachable endpoint is the job's: the
+// endpoint is shared, so a conversation may not set it.
+TEST(JobReliabilityTest, GiveUpAfterIsJobLevel) {
+  Result<Job> job =
+      Parse("retry: {give_up_after: 90s}\nconversations: [{messages: [hi]}]\n");
+  ASSERT_TRUE(job.has_value()) << job.error().message;
+  EXPECT_EQ(job->retry.give_up_after, milliseconds(90000));
+  EXPECT_EQ(Parse("conversations: [{messages: [hi]}]\n")->retry.give_up_after,
+            milliseconds(600000));
+  EXPECT_EQ(Parse("retry: {give_up_after: off}\n"
+                  "conversations: [{messages: [hi]}]\n")
+                ->retry.give_up_after,
+            milliseconds(0));
+  EXPECT_EQ(Errors("conversations:\n"
+                   "  - messages: [hi]\n"
+                   "    retry: {attempts: 2, give_up_after: 5s}\n"),
+            "jobs/t.yaml:3:26: conversation 1: 'retry'.give_up_after: only "
+            "the job's retry may set it (the endpoint is shared)");
 }
 
 TEST(JobReliabilityTest, MaxBackoffBelowBackoff) {

@@ -30,6 +30,9 @@ struct RetryPolicy {
   int attempts = 4;  // total attempts per turn, including the first
   std::chrono::milliseconds backoff{1000};       // base of the exponential
   std::chrono::milliseconds max_backoff{60000};  // cap on one wait
+  // Job level only: how long the endpoint may stay unreachable before the
+  // run stops (unsent turns stay for --resume); 0 = never.
+  std::chrono::milliseconds give_up_after{600000};
   // What is retried: error kinds ("connect", "timeout" = every timeout kind,
   // "connect_timeout", "first_token_timeout", "idle_timeout",
   // "total_timeout", "incomplete", "server", "protocol", "limit") and HTTP

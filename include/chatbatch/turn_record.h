@@ -48,6 +48,10 @@ struct TurnRecord {
   TurnLatency latency;     // of the last attempt, when the reply arrived
   std::string started_at;  // ISO 8601 UTC with milliseconds (first attempt)
   int attempts = 1;        // attempts made, including the last one
+  // Attempts that could not connect while the endpoint was down: they wait
+  // for the endpoint and are not counted in "attempts" (README
+  // "Reliability").
+  int unreachable_attempts = 0;
   // Every attempt that failed before the last one (the last one's error,
   // if any, is in "error").
   std::vector<AttemptFailure> failed_attempts;
