@@ -220,9 +220,12 @@ conversations:
   EXPECT_NE(r.out.find("  errors: http 1\n"), std::string::npos) << r.out;
 }
 
+// With connect failures out of retry.on they are final (by default the
+// run waits for the endpoint instead: timeout_fault_test.cc).
 TEST_F(IntegrationTest, ConnectionRefusedFailsTheConversation) {
   fs::path job = WriteJob(R"(
 endpoint: http://127.0.0.1:1/v1/chat/completions
+retry: {on: [5xx]}
 conversations:
   - messages: [hi]
 )");

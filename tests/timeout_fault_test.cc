@@ -7,6 +7,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+
 #include "mock_fixture.h"
 
 namespace chatbatch {
@@ -98,6 +100,40 @@ TEST_F(TimeoutFaultTest, ConnectTimesOutOnAFullBacklog) {
   EXPECT_GE(record["duration_ms"].get<double>(), 500.0);
   for (int fd : fillers) close(fd);
   close(listener);
+}
+
+// requests_per_minute, end to end: the gaps between the requests as the
+// mock saw them arrive (its log), never shorter than the interval less
+// loopback jitter.
+TEST_F(TimeoutFaultTest, RequestsPerMinuteSpacingSeenByTheServer) {
+  HttpGet(base_ + "/mock/stats");
+  fs::path job = WriteJob(R"(
+name: rate
+endpoint: ENDPOINT
+concurrency: 8
+rate: {requests_per_minute: 600}
+defaults: {model: "", provider: Stateless}
+conversations:
+  - {id: r1, conversation_id: rate-1, messages: [one, two]}
+  - {id: r2, conversation_id: rate-2, messages: [one, two]}
+  - {id: r3, conversation_id: rate-3, messages: [one, two]}
+)");
+  RunResult r = Chatbatch({"run", job.string(), "-o", (dir_ / "out").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<int64_t> starts;
+  const json stats = Stats();
+  for (const json& e : stats["log"]) {
+    if (e["conversation_id"].get<std::string>().starts_with("rate-")) {
+      starts.push_back(e["start_us"].get<int64_t>());
+    }
+  }
+  ASSERT_EQ(starts.size(), 6u) << stats.dump();
+  std::sort(starts.begin(), starts.end());
+  for (size_t i = 1; i < starts.size(); ++i) {
+    const double gap_ms = (starts[i] - starts[i - 1]) / 1000.0;
+    RecordProperty("gap_ms_" + std::to_string(i), std::to_string(gap_ms));
+    EXPECT_GE(gap_ms, 95.0) << i;
+  }
 }
 
 // A port nobody listens on (bound, then closed).
