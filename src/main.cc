@@ -21,6 +21,7 @@
 #include "latency_table.h"
 #include "merge.h"
 #include "shard.h"
+#include "shared_openings.h"
 #include "spdlog/sinks/basic_file_sink.h"
 #include "spdlog/spdlog.h"
 #include "status_printer.h"
@@ -89,6 +90,11 @@ int Validate(const std::string& job_path) {
       std::printf(" %s", set.name.c_str());
   }
   std::printf(")\n");
+  // g4f would mix these conversations up: worth knowing, not an error.
+  for (const SharedOpening& group : FindSharedOpenings(*job)) {
+    std::fprintf(stderr, "%s: warning: %s\n", job_path.c_str(),
+                 DescribeSharedOpening(group).c_str());
+  }
   return kExitOk;
 }
 

@@ -457,7 +457,7 @@ bool Runner::Impl::ScheduleRetry(ConvState* c, AttemptSink* sink,
                                  const Error& error) {
   const RetryPolicy& policy = c->conv->retry;
   if (c->attempt >= policy.attempts || interrupts_ > 0 || fatal_ ||
-      !ShouldRetry(policy, error)) {
+      !ShouldRetry(policy, error, sink->decoder_->has_first_token())) {
     return false;
   }
   AttemptFailure failure;

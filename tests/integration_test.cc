@@ -260,6 +260,23 @@ conversations:
   EXPECT_FALSE(fs::exists(dir_ / "escape.jsonl"));
 }
 
+TEST_F(IntegrationTest, ValidateWarnsAboutConversationsG4fMayJoin) {
+  fs::path job = WriteJob(R"(endpoint: ENDPOINT
+defaults: {provider: Copilot}
+conversations:
+  - {id: a, messages: [hello, more, bye]}
+  - {id: b, messages: [hello, more, later]}
+  - {id: c, messages: [unique, one]}
+)");
+  RunResult r = Chatbatch({"validate", job.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, job.string() +
+                       ": warning: conversations a, b send identical "
+                       "histories up to turn 3: g4f's conversation cache may "
+                       "join their upstream sessions from turn 2 (use "
+                       "`history: last` to keep them apart)\n");
+}
+
 TEST_F(IntegrationTest, UsageErrorsExitTwo) {
   EXPECT_EQ(Chatbatch({"run"}).exit_code, 2);
   EXPECT_EQ(Chatbatch({"frobnicate"}).exit_code, 2);
