@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "atomic_file.h"
+#include "counted.h"
 #include "junit_report.h"  // XmlEscape
 #include "svg_chart.h"
 
@@ -387,11 +388,11 @@ std::string RenderHtmlReport(const ReportRun& run, const ReportRun* baseline) {
   html += "<h2>Latency</h2><div class=\"charts\">" +
           HistogramSvg(
               ttft,
-              "Time to first token (" + std::to_string(ttft.size()) + " turns)",
+              "Time to first token (" + Counted(ttft.size(), "turn") + ")",
               "time to first token") +
           HistogramSvg(
               duration,
-              "Turn duration (" + std::to_string(duration.size()) + " turns)",
+              "Turn duration (" + Counted(duration.size(), "turn") + ")",
               "turn duration") +
           "</div>\n";
 

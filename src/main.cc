@@ -16,6 +16,7 @@
 #include "chatbatch/transport.h"
 #include "cli_compare.h"
 #include "cli_report.h"
+#include "counted.h"
 #include "exit_codes.h"
 #include "junit_report.h"
 #include "latency_table.h"
@@ -82,10 +83,12 @@ int Validate(const std::string& job_path) {
   }
   size_t turns = 0;
   for (const Conversation& c : job->conversations) turns += c.messages.size();
-  std::printf("%s: ok (%zu conversations, %zu turns", job_path.c_str(),
-              job->conversations.size(), turns);
+  std::printf("%s: ok (%s, %s", job_path.c_str(),
+              Counted(job->conversations.size(), "conversation").c_str(),
+              Counted(turns, "turn").c_str());
   if (!job->matrix.empty()) {
-    std::printf("; each in %zu matrix sets:", job->matrix.size());
+    std::printf("; each in %s:",
+                Counted(job->matrix.size(), "matrix set").c_str());
     for (const MatrixSet& set : job->matrix)
       std::printf(" %s", set.name.c_str());
   }
@@ -113,7 +116,7 @@ RunOutcome RunInto(const Job& source, const std::string& dir,
     PrintError(output.error());
     return {kExitOutput};
   }
-  StatusPrinter printer(stderr, flags.quiet);
+  StatusPrinter printer(stderr, flags.quiet, label);
   SetUpLogging(&printer, flags, dir + "/chatbatch.log");
   // Before PlanRun writes run.json: a server that never came up leaves
   // nothing a later run would have to --resume.
@@ -233,8 +236,9 @@ int Run(const RunFlags& flags) {
     }
     const size_t all = job->conversations.size();
     ApplyShard(*shard, &*job);
-    std::fprintf(stderr, "shard %d/%d: %zu of %zu conversations\n",
-                 shard->index, shard->count, job->conversations.size(), all);
+    std::fprintf(stderr, "shard %d/%d: %zu of %s\n", shard->index,
+                 shard->count, job->conversations.size(),
+                 Counted(all, "conversation").c_str());
   }
   const std::string dir =
       flags.output_dir.empty() ? "runs/" + job->name : flags.output_dir;
@@ -274,8 +278,10 @@ int Merge(const std::vector<std::string>& inputs, const std::string& out) {
     PrintError(merged.error());
     return merged.error().code == ErrorCode::kUsage ? kExitUsage : kExitOutput;
   }
-  std::printf("merged %d runs: %d conversations, %d turns into %s/\n",
-              merged->runs, merged->conversations, merged->turns, out.c_str());
+  std::printf("merged %s: %s, %s into %s/\n",
+              Counted(merged->runs, "run").c_str(),
+              Counted(merged->conversations, "conversation").c_str(),
+              Counted(merged->turns, "turn").c_str(), out.c_str());
   return kExitOk;
 }
 

@@ -214,7 +214,7 @@ Result<RunSummary> Runner::Impl::Run() {
   summary_.job_path = job_.path;
   summary_.started_at = NowIsoUtc();
   convs_.reserve(job_.conversations.size());  // ConvState* must stay valid
-  int to_run = 0;
+  RunStart start;
   for (const Conversation& conv : job_.conversations) {
     if (!wanted.empty() && !wanted.contains(conv.id)) continue;
     ConvState& c = convs_.emplace_back();
@@ -225,14 +225,19 @@ Result<RunSummary> Runner::Impl::Run() {
     summary_.conversations.push_back(std::move(outcome));
     auto prior = options_.prior.find(conv.id);
     if (prior != options_.prior.end()) AddPrior(&c, prior->second);
+    ++start.conversations;
+    start.turns += conv.messages.size();
     if (OutcomeOf(&c).status == ConversationStatus::kPending) {
       waiting_.push_back(&c);
-      ++to_run;
+      start.turns_done += c.next_turn;
+    } else {
+      ++start.conversations_done;
+      start.turns_done += conv.messages.size();
     }
   }
   concurrency_ = std::max(
       1, options_.concurrency > 0 ? options_.concurrency : job_.concurrency);
-  if (observer_ != nullptr) observer_->OnRunStart(to_run);
+  if (observer_ != nullptr) observer_->OnRunStart(start);
   WriteSummary();
   if (fatal_) return std::unexpected(*fatal_);
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "counted.h"
 #include "quantity.h"
 #include "spdlog/spdlog.h"
 
@@ -82,8 +83,8 @@ Status WaitForServer(const std::string& endpoint,
     auto waited =
         std::chrono::duration_cast<milliseconds>(Clock::now() - start);
     if (last_error.empty()) {
-      spdlog::info("{} answered after {} ms ({} attempts)", url, waited.count(),
-                   attempts);
+      spdlog::info("{} answered after {} ms ({})", url, waited.count(),
+                   Counted(attempts, "attempt"));
       return {};
     }
     spdlog::debug("{}: {}", url, last_error);

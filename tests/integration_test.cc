@@ -214,7 +214,7 @@ conversations:
   EXPECT_EQ(latency["errors_by_kind"], json({{"http", 1}})) << latency;
 
   // The end-of-run table, as wrk prints its own.
-  EXPECT_NE(r.out.find("1 turns in "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  1 turn in "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("  ttft "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("  chunk gap "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("  errors: http 1\n"), std::string::npos) << r.out;
@@ -258,6 +258,15 @@ conversations:
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_FALSE(fs::exists(dir_ / "o" / "c1.jsonl"));
   EXPECT_FALSE(fs::exists(dir_ / "escape.jsonl"));
+}
+
+TEST_F(IntegrationTest, ValidateCountsInTheSingular) {
+  fs::path job =
+      WriteJob("endpoint: ENDPOINT\nconversations: [{messages: [hi]}]\n");
+  RunResult r = Chatbatch({"validate", job.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, job.string() + ": ok (1 conversation, 1 turn)\n");
+  EXPECT_EQ(r.err, "");
 }
 
 TEST_F(IntegrationTest, ValidateWarnsAboutConversationsG4fMayJoin) {

@@ -479,6 +479,37 @@ TEST_F(RunnerTest, ContinuesAfterPriorTurnsWithTheirHistory) {
   EXPECT_EQ(summary->conversations[1].status, ConversationStatus::kOk);
 }
 
+// Records what the observer is told at the start.
+class StartRecorder final : public RunObserver {
+ public:
+  void OnRunStart(const RunStart& start) override { start_ = start; }
+  void OnConversationStart(const Conversation&) override {}
+  void OnTurnDone(const Conversation&, const TurnRecord&) override {}
+  void OnConversationDone(const Conversation&,
+                          const ConversationOutcome&) override {}
+  RunStart start_;
+};
+
+TEST_F(RunnerTest, ObserverStartsFromWhatAPriorRunFinished) {
+  Job job = MakeJob(3, 3);
+  TurnRecord t1;
+  t1.turn = 1;
+  t1.ok = true;
+  t1.user = "c1 turn 1";
+  t1.reply.content = "earlier reply";
+  RunOptions options;
+  options.prior["c1"] = PriorConversation{ConversationStatus::kPending, {t1}};
+  options.prior["c2"] = PriorConversation{ConversationStatus::kOk, {}};
+  FakeTransport transport(Echo);
+  StartRecorder recorder;
+  Runner runner(job, options, &transport, output_.get(), &recorder);
+  ASSERT_TRUE(runner.Run().has_value());
+  EXPECT_EQ(recorder.start_.conversations, 3);
+  EXPECT_EQ(recorder.start_.conversations_done, 1);
+  EXPECT_EQ(recorder.start_.turns, 9);
+  EXPECT_EQ(recorder.start_.turns_done, 4);  // c2's 3, c1's turn 1
+}
+
 // ------------------------------------------------------- expectations
 
 std::shared_ptr<const CheckGroup> Contains(std::string text) {
