@@ -53,7 +53,12 @@ TEST_F(ExpectIntegrationTest, FailedAndErrorAreKeptApartEverywhere) {
   const json& path_check = wrong[0]["expectations"][2];
   EXPECT_EQ(path_check["check"], "json_path");
   EXPECT_EQ(path_check["ok"], false);
-  EXPECT_EQ(path_check["detail"], "$.a[1] is 2");
+  EXPECT_EQ(path_check["detail"], "$.a[1] is 2, expected 3");
+  // The transcript shows the expected value too.
+  const std::string md = ReadFile(out / "wrong.md");
+  EXPECT_NE(md.find("- json_path: `$.a[1] is 2, expected 3`\n"),
+            std::string::npos)
+      << md;
   EXPECT_EQ(wrong[1]["status"], "ok");
 
   std::vector<json> broken = Records(out / "broken.jsonl");
