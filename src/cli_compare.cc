@@ -120,8 +120,7 @@ int GoldenAfterRun(const Job& job, const std::vector<std::string>& only,
       spdlog::error("cannot update golden files: {}", updated.error().message);
       return kExitOutput;
     }
-    std::printf("golden files updated in %s/ (%s)\n",
-                flags.golden_dir.c_str(),
+    std::printf("golden files updated in %s/ (%s)\n", flags.golden_dir.c_str(),
                 Counted(ids.size(), "conversation").c_str());
     return kExitOk;
   }

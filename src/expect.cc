@@ -153,9 +153,9 @@ std::string Detail(const Check& check, const TurnFacts& facts) {
     case CheckKind::kJson: {
       const bool parses = ParseReplyJson(facts.reply).has_value();
       if (parses == check.json) return "";
-      return parses ? "reply is JSON, expected no JSON"
-                    : "reply is not JSON, expected JSON: " +
-                          Excerpt(facts.reply);
+      return parses
+                 ? "reply is JSON, expected no JSON"
+                 : "reply is not JSON, expected JSON: " + Excerpt(facts.reply);
     }
     case CheckKind::kJsonPath: {
       std::optional<nlohmann::json> root = ParseReplyJson(facts.reply);
@@ -191,11 +191,11 @@ std::string Detail(const Check& check, const TurnFacts& facts) {
         if (facts.finish_reason == s) return "";
       }
       {
-        std::string detail = "finish_reason is " +
-                             (facts.finish_reason.empty()
-                                  ? std::string("null")
-                                  : Quoted(facts.finish_reason)) +
-                             ", expected ";
+        std::string detail =
+            "finish_reason is " +
+            (facts.finish_reason.empty() ? std::string("null")
+                                         : Quoted(facts.finish_reason)) +
+            ", expected ";
         if (check.strings.size() > 1) detail += "one of ";
         for (size_t i = 0; i < check.strings.size(); ++i) {
           detail += (i ? ", " : "") + Quoted(check.strings[i]);
@@ -204,8 +204,8 @@ std::string Detail(const Check& check, const TurnFacts& facts) {
       }
     case CheckKind::kMaxTtftMs:
       if (facts.ttft_ms < 0) {
-        return "no token arrived, expected one within " +
-               Number(check.number) + " ms";
+        return "no token arrived, expected one within " + Number(check.number) +
+               " ms";
       }
       if (facts.ttft_ms <= check.number) return "";
       return "ttft was " + Number(std::round(facts.ttft_ms * 10) / 10) +

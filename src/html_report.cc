@@ -385,16 +385,15 @@ std::string RenderHtmlReport(const ReportRun& run, const ReportRun* baseline) {
           "</b>duration p50</div>";
   html += "</div></header>\n<main>\n";
 
-  html += "<h2>Latency</h2><div class=\"charts\">" +
-          HistogramSvg(
-              ttft,
-              "Time to first token (" + Counted(ttft.size(), "turn") + ")",
-              "time to first token") +
-          HistogramSvg(
-              duration,
-              "Turn duration (" + Counted(duration.size(), "turn") + ")",
-              "turn duration") +
-          "</div>\n";
+  html +=
+      "<h2>Latency</h2><div class=\"charts\">" +
+      HistogramSvg(ttft,
+                   "Time to first token (" + Counted(ttft.size(), "turn") + ")",
+                   "time to first token") +
+      HistogramSvg(duration,
+                   "Turn duration (" + Counted(duration.size(), "turn") + ")",
+                   "turn duration") +
+      "</div>\n";
 
   html += "<h2>Conversations</h2><div class=\"filters\">";
   const auto button = [](std::string_view filter, std::string_view label, int n,

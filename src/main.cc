@@ -111,19 +111,22 @@ struct RunOutcome {
 RunOutcome RunInto(const Job& source, const std::string& dir,
                    const std::string& label, const RunFlags& flags) {
   Job job = source;  // PlanRun may narrow it to what is left to do
+  StatusPrinter printer(stderr, flags.quiet, label);
+  // Before anything is written (the directory, its log, run.json): a
+  // server that never came up leaves nothing behind.
+  if (!flags.checks.wait_for_server.empty()) {
+    SetUpLogging(&printer, flags, "");
+    if (int rc = WaitForServerIfAsked(job, flags.checks); rc != kExitOk) {
+      spdlog::shutdown();
+      return {rc};
+    }
+  }
   Result<std::unique_ptr<RunOutput>> output = RunOutput::Open(dir);
   if (!output) {
     PrintError(output.error());
     return {kExitOutput};
   }
-  StatusPrinter printer(stderr, flags.quiet, label);
   SetUpLogging(&printer, flags, dir + "/chatbatch.log");
-  // Before PlanRun writes run.json: a server that never came up leaves
-  // nothing a later run would have to --resume.
-  if (int rc = WaitForServerIfAsked(job, flags.checks); rc != kExitOk) {
-    spdlog::shutdown();
-    return {rc};
-  }
   ResumeFlags resume = flags.resume;
   resume.only = flags.only;
   Result<RunPlan> plan = PlanRun(&job, output->get(), resume);
@@ -236,8 +239,8 @@ int Run(const RunFlags& flags) {
     }
     const size_t all = job->conversations.size();
     ApplyShard(*shard, &*job);
-    std::fprintf(stderr, "shard %d/%d: %zu of %s\n", shard->index,
-                 shard->count, job->conversations.size(),
+    std::fprintf(stderr, "shard %d/%d: %zu of %s\n", shard->index, shard->count,
+                 job->conversations.size(),
                  Counted(all, "conversation").c_str());
   }
   const std::string dir =

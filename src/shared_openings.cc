@@ -79,8 +79,7 @@ std::string DescribeSharedOpening(const SharedOpening& group) {
     if (i > 0) line += ", ";
     line += group.ids[i];
   }
-  line += " send identical histories up to turn " +
-          std::to_string(group.turn) +
+  line += " send identical histories up to turn " + std::to_string(group.turn) +
           ": g4f's conversation cache may join their upstream sessions from "
           "turn 2 (use `history: last` to keep them apart)";
   return line;

@@ -22,10 +22,10 @@ struct SharedOpening {
 // The groups of "job"'s conversations that set a `provider` (in defaults or
 // params), send their full history, ask for the same model and provider
 // with the same system prompt, and open with the same user message, each
-// having a second turn. "turn" is the largest N such that every member has N turns and the
-// same first N - 1 user messages: its request at turn N repeats the others'
-// history. Groups are in the order of their first member. Linear in the
-// size of the job: conversations are grouped by their opening, not paired.
+// having a second turn. "turn" is the largest N such that every member has N
+// turns and the same first N - 1 user messages: its request at turn N repeats
+// the others' history. Groups are in the order of their first member. Linear in
+// the size of the job: conversations are grouped by their opening, not paired.
 std::vector<SharedOpening> FindSharedOpenings(const Job& job);
 
 // One line for "group", without a trailing newline.

@@ -116,10 +116,10 @@ void StatusPrinter::OnConversationDone(const Conversation& conv,
     Redraw();
     return;
   }
-  std::string line =
-      Prefix() + conv.id + " " + ConversationStatusName(outcome.status) +
-      " (" + std::to_string(outcome.turns_ok + outcome.turns_failed) + "/" +
-      Counted(conv.messages.size(), "turn") + ")";
+  std::string line = Prefix() + conv.id + " " +
+                     ConversationStatusName(outcome.status) + " (" +
+                     std::to_string(outcome.turns_ok + outcome.turns_failed) +
+                     "/" + Counted(conv.messages.size(), "turn") + ")";
   if (outcome.status == ConversationStatus::kError && !outcome.error.empty()) {
     line += ": " + outcome.error;
   } else if (!ok && !outcome.failure.empty()) {
@@ -136,7 +136,8 @@ std::string StatusPrinter::Prefix() const {
       turns_done_ * 20 >= turns_to_do_) {
     const double elapsed =
         std::chrono::duration<double>(now_() - started_).count();
-    const double left = elapsed * static_cast<double>(turns_to_do_ - turns_done_) /
+    const double left = elapsed *
+                        static_cast<double>(turns_to_do_ - turns_done_) /
                         static_cast<double>(turns_done_);
     text += ", ETA " + FormatEta(left);
   }

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <cstring>
 #include <thread>
 
 #include "counted.h"
@@ -40,9 +41,16 @@ std::string TryGet(const std::string& url, const WaitForServerOptions& options,
   curl_easy_setopt(curl, CURLOPT_USERAGENT, "chatbatch/" CHATBATCH_VERSION);
   CURLcode rc = curl_easy_perform(curl);
   long status = 0;
+  long os_errno = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno);
   curl_easy_cleanup(curl);
   curl_slist_free_all(headers);
+  // curl says "Couldn't connect to server" for every refused or unreachable
+  // address; the system's reason ("Connection refused") tells them apart.
+  if (rc == CURLE_COULDNT_CONNECT && os_errno != 0) {
+    return std::strerror(static_cast<int>(os_errno));
+  }
   if (rc != CURLE_OK) {
     return error[0] != '\0' ? std::string(error) : curl_easy_strerror(rc);
   }

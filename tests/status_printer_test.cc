@@ -80,8 +80,7 @@ TEST_F(StatusPrinterTest, MatrixSetIsNamed) {
 }
 
 TEST_F(StatusPrinterTest, EtaOnceFivePercentOfTurnsAreDone) {
-  StatusPrinter printer(file_, /*quiet=*/false, "",
-                        [this] { return now_; });
+  StatusPrinter printer(file_, /*quiet=*/false, "", [this] { return now_; });
   // 41 conversations of 1 turn, one already done: 40 turns to do, so the
   // ETA appears after 2.
   printer.OnRunStart({.conversations = 41,
@@ -104,8 +103,7 @@ TEST_F(StatusPrinterTest, EtaOnceFivePercentOfTurnsAreDone) {
 }
 
 TEST_F(StatusPrinterTest, TurnsNeverSentCountAsDone) {
-  StatusPrinter printer(file_, /*quiet=*/false, "",
-                        [this] { return now_; });
+  StatusPrinter printer(file_, /*quiet=*/false, "", [this] { return now_; });
   printer.OnRunStart({.conversations = 2, .turns = 20});
   Conversation a = Conv("a", 10);
   Conversation b = Conv("b", 10);
