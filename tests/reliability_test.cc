@@ -188,12 +188,17 @@ TEST_F(ReliabilityTest, ResumeSkipsFinishedWorkAndRefusesSurprises) {
   RunResult refused =
       Chatbatch({"run", job.string(), "-o", out.string(), "--resume"});
   EXPECT_EQ(refused.exit_code, 2);
-  EXPECT_NE(refused.err.find("c2"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("changed since " + out.string() +
+                              " was started: 1 conversation differs (c2);"),
+            std::string::npos)
+      << refused.err;
   EXPECT_EQ(Stats()["requests"].get<int64_t>(), sent);
-  ASSERT_EQ(Chatbatch({"run", job.string(), "-o", out.string(), "--resume",
-                       "--force"})
-                .exit_code,
-            0);
+  RunResult forced = Chatbatch(
+      {"run", job.string(), "-o", out.string(), "--resume", "--force"});
+  ASSERT_EQ(forced.exit_code, 0) << forced.err;
+  // Progress counts on from the two conversations already done.
+  EXPECT_NE(forced.err.find("[3/3] c2 ok (2/2 turns)\n"), std::string::npos)
+      << forced.err;
   EXPECT_EQ(Stats()["requests"].get<int64_t>(), sent + 2);
   std::vector<json> c2 = Records(out / "c2.jsonl");
   ASSERT_EQ(c2.size(), 2u);
