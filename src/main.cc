@@ -94,9 +94,8 @@ int Validate(const std::string& job_path) {
   }
   std::printf(")\n");
   // g4f would mix these conversations up: worth knowing, not an error.
-  for (const SharedOpening& group : FindSharedOpenings(*job)) {
-    std::fprintf(stderr, "%s: warning: %s\n", job_path.c_str(),
-                 DescribeSharedOpening(group).c_str());
+  for (const std::string& line : SharedOpeningWarnings(*job)) {
+    std::fprintf(stderr, "%s: warning: %s\n", job_path.c_str(), line.c_str());
   }
   return kExitOk;
 }

@@ -85,4 +85,22 @@ std::string DescribeSharedOpening(const SharedOpening& group) {
   return line;
 }
 
+std::vector<std::string> SharedOpeningWarnings(const Job& job) {
+  std::vector<std::string> lines;
+  if (job.matrix.empty()) {
+    for (const SharedOpening& group : FindSharedOpenings(job)) {
+      lines.push_back(DescribeSharedOpening(group));
+    }
+    return lines;
+  }
+  for (const MatrixSet& set : job.matrix) {
+    for (const SharedOpening& group :
+         FindSharedOpenings(JobForMatrixSet(job, set))) {
+      lines.push_back("matrix set " + set.name + ": " +
+                      DescribeSharedOpening(group));
+    }
+  }
+  return lines;
+}
+
 }  // namespace chatbatch

@@ -31,6 +31,11 @@ std::vector<SharedOpening> FindSharedOpenings(const Job& job);
 // One line for "group", without a trailing newline.
 std::string DescribeSharedOpening(const SharedOpening& group);
 
+// The lines `validate` prints: one per group, and for a matrix job one per
+// group of each set ("matrix set NAME: conversations ..."), since a set's
+// params may name the provider or the model.
+std::vector<std::string> SharedOpeningWarnings(const Job& job);
+
 }  // namespace chatbatch
 
 #endif  // CHATBATCH_SHARED_OPENINGS_H_

@@ -81,5 +81,21 @@ conversations:
   EXPECT_EQ(groups[0].turn, 2);
 }
 
+TEST(SharedOpeningsTest, MatrixSetsAreCheckedEachWithItsParams) {
+  Job job = MustParse(R"(matrix:
+  - {name: plain, model: m}
+  - {name: g4f, model: m, provider: Copilot}
+conversations:
+  - {id: a, messages: [hello, more]}
+  - {id: b, messages: [hello, other]}
+)");
+  EXPECT_THAT(
+      SharedOpeningWarnings(job),
+      ElementsAre("matrix set g4f: conversations a, b send identical "
+                  "histories up to turn 2: g4f's conversation cache may join "
+                  "their upstream sessions from turn 2 (use `history: last` "
+                  "to keep them apart)"));
+}
+
 }  // namespace
 }  // namespace chatbatch
