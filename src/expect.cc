@@ -86,7 +86,11 @@ const nlohmann::json* Walk(const nlohmann::json& root,
         return nullptr;
       }
       at = &(*at)[index];
-      where += "[" + std::to_string(index) + "]";
+      // Appended piece by piece: GCC 12 warns (-Wrestrict, falsely) about
+      // "[" + std::to_string(index) once this is inlined.
+      where += '[';
+      where += std::to_string(index);
+      where += ']';
     }
   }
   return at;
