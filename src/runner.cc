@@ -8,6 +8,7 @@
 
 #include "chatbatch/request_builder.h"
 #include "chatbatch/response_decoder.h"
+#include "counted.h"
 #include "endpoint_gate.h"
 #include "expect.h"
 #include "retry_policy.h"
@@ -422,8 +423,8 @@ std::optional<Error> Runner::Impl::AttemptError(AttemptSink* sink,
   }
   if (error.code == ErrorCode::kIncomplete) {
     error.message = "connection closed mid-stream after " +
-                    std::to_string(sink->decoder_->reply().chunks) +
-                    " chunks: " + error.message;
+                    Counted(sink->decoder_->reply().chunks, "chunk") + ": " +
+                    error.message;
   }
   if (error.http_status == 0) error.http_status = sink->http_status_;
   return error;
@@ -704,9 +705,9 @@ void Runner::Impl::Interrupt() {
   ++interrupts_;
   if (interrupts_ == 1) {
     spdlog::warn(
-        "interrupted: finishing {} in-flight turn(s), starting no new ones "
+        "interrupted: finishing {} in flight, starting no new ones "
         "(interrupt again to abort them)",
-        in_flight_);
+        Counted(in_flight_, "turn"));
     if (in_flight_ == 0) {
       StopTimers();
       transport_->Stop();

@@ -109,9 +109,8 @@ Status WaitForServer(const std::string& endpoint,
                                        " did not answer with 2xx "
                                        "within " +
                                        FormatDuration(options.timeout) + " (" +
-                                       std::to_string(attempts) +
-                                       " attempts; last error: " + last_error +
-                                       ")");
+                                       Counted(attempts, "attempt") +
+                                       "; last error: " + last_error + ")");
 }
 
 }  // namespace chatbatch

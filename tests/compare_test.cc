@@ -360,6 +360,14 @@ TEST_F(CompareTest, JsonKeysInTheReadmesOrder) {
             Keys(example["turns"][0]));
 }
 
+TEST_F(CompareTest, OneChangedTurnInTheSingular) {
+  Write("base", "a.jsonl", Record(1, "hi", "hello"));
+  Write("run", "a.jsonl", Record(1, "hi", "bye"));
+  std::vector<std::string> f = CheckGates(Compare(), Gates{0, std::nullopt});
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0], "1 turn changed or missing, more than --max-changed 0");
+}
+
 TEST_F(CompareTest, JsonShape) {
   WriteMixed();
   Comparison c = Compare();
