@@ -189,7 +189,7 @@ TEST_F(ReliabilityTest, ResumeSkipsFinishedWorkAndRefusesSurprises) {
       Chatbatch({"run", job.string(), "-o", out.string(), "--resume"});
   EXPECT_EQ(refused.exit_code, 2);
   EXPECT_NE(refused.err.find("changed since " + out.string() +
-                              " was started: 1 conversation differs (c2);"),
+                             " was started: 1 conversation differs (c2);"),
             std::string::npos)
       << refused.err;
   EXPECT_EQ(Stats()["requests"].get<int64_t>(), sent);
