@@ -7,6 +7,7 @@
 #include <set>
 
 #include "compare.h"
+#include "counted.h"
 #include "exit_codes.h"
 #include "golden.h"
 #include "quantity.h"
@@ -119,8 +120,8 @@ int GoldenAfterRun(const Job& job, const std::vector<std::string>& only,
       spdlog::error("cannot update golden files: {}", updated.error().message);
       return kExitOutput;
     }
-    std::printf("golden files updated in %s/ (%zu conversations)\n",
-                flags.golden_dir.c_str(), ids.size());
+    std::printf("golden files updated in %s/ (%s)\n", flags.golden_dir.c_str(),
+                Counted(ids.size(), "conversation").c_str());
     return kExitOk;
   }
   Result<Comparison> cmp = CompareWithGolden(flags.golden_dir, run_dir, ids);
@@ -129,8 +130,9 @@ int GoldenAfterRun(const Job& job, const std::vector<std::string>& only,
     return kExitUsage;
   }
   if (!cmp->differs()) {
-    std::printf("golden %s/: no differences (%d conversations)\n",
-                flags.golden_dir.c_str(), cmp->conversation_counts.unchanged);
+    std::printf(
+        "golden %s/: no differences (%s)\n", flags.golden_dir.c_str(),
+        Counted(cmp->conversation_counts.unchanged, "conversation").c_str());
     return kExitOk;
   }
   std::string text = FormatText(*cmp, {}, /*diffs=*/false, /*color=*/false);

@@ -9,6 +9,7 @@
 
 #include "atomic_file.h"
 #include "chatbatch/run_state.h"
+#include "counted.h"
 
 namespace chatbatch {
 namespace {
@@ -204,8 +205,8 @@ std::vector<std::string> CheckGates(const Comparison& comparison,
   std::vector<std::string> failures;
   int changed = comparison.turn_counts.changed + comparison.turn_counts.missing;
   if (gates.max_changed && changed > *gates.max_changed) {
-    failures.push_back(std::to_string(changed) +
-                       " turns changed or missing, more than --max-changed " +
+    failures.push_back(Counted(changed, "turn") +
+                       " changed or missing, more than --max-changed " +
                        std::to_string(*gates.max_changed));
   }
   if (gates.min_similarity) {

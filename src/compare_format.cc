@@ -7,7 +7,7 @@
 namespace chatbatch {
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 std::string CountsLine(const ChangeCounts& c) {
   return std::to_string(c.unchanged) + " unchanged, " +

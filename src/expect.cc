@@ -50,6 +50,14 @@ std::string Number(double value) {
   return nlohmann::json(value).dump();
 }
 
+// "value" as compact JSON, cut after 200 bytes.
+std::string ShortJson(const nlohmann::json& value) {
+  std::string text =
+      value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (text.size() > 200) text = text.substr(0, 200) + "…";
+  return text;
+}
+
 std::optional<nlohmann::json> ParseReplyJson(std::string_view reply) {
   nlohmann::json value = nlohmann::json::parse(JsonTextOfReply(reply), nullptr,
                                                /*allow_exceptions=*/false);
@@ -78,7 +86,11 @@ const nlohmann::json* Walk(const nlohmann::json& root,
         return nullptr;
       }
       at = &(*at)[index];
-      where += "[" + std::to_string(index) + "]";
+      // Appended piece by piece: GCC 12 warns (-Wrestrict, falsely) about
+      // "[" + std::to_string(index) once this is inlined.
+      where += '[';
+      where += std::to_string(index);
+      where += ']';
     }
   }
   return at;
@@ -115,11 +127,14 @@ std::string StringDetail(const Check& check, std::string_view reply) {
         }
         break;
       case CheckKind::kEquals:
-        if (trimmed != s) return "reply is " + Excerpt(trimmed);
+        if (trimmed != s) {
+          return "reply is " + Excerpt(trimmed) + ", expected " + Quoted(s);
+        }
         break;
       case CheckKind::kStartsWith:
         if (!trimmed.starts_with(s)) {
-          return "reply starts with " + Excerpt(trimmed, 40);
+          return "reply starts with " + Excerpt(trimmed, 40) + ", expected " +
+                 Quoted(s);
         }
         break;
       default:
@@ -142,21 +157,24 @@ std::string Detail(const Check& check, const TurnFacts& facts) {
     case CheckKind::kJson: {
       const bool parses = ParseReplyJson(facts.reply).has_value();
       if (parses == check.json) return "";
-      return parses ? "reply is JSON"
-                    : "reply is not JSON: " + Excerpt(facts.reply);
+      return parses
+                 ? "reply is JSON, expected no JSON"
+                 : "reply is not JSON, expected JSON: " + Excerpt(facts.reply);
     }
     case CheckKind::kJsonPath: {
       std::optional<nlohmann::json> root = ParseReplyJson(facts.reply);
-      if (!root) return "reply is not JSON: " + Excerpt(facts.reply);
+      if (!root) {
+        return "reply is not JSON, expected JSON: " + Excerpt(facts.reply);
+      }
       for (const JsonPathCheck& p : check.paths) {
         std::string why;
         const nlohmann::json* value = Walk(*root, p.steps, &why);
-        if (value == nullptr) return p.path + ": " + why;
+        if (value == nullptr) {
+          return p.path + ": " + why + ", expected " + ShortJson(p.equals);
+        }
         if (*value != p.equals) {
-          std::string actual = value->dump(
-              -1, ' ', false, nlohmann::json::error_handler_t::replace);
-          if (actual.size() > 200) actual = actual.substr(0, 200) + "…";
-          return p.path + " is " + actual;
+          return p.path + " is " + ShortJson(*value) + ", expected " +
+                 ShortJson(p.equals);
         }
       }
       return "";
@@ -168,23 +186,38 @@ std::string Detail(const Check& check, const TurnFacts& facts) {
                           ? static_cast<double>(n) >= check.number
                           : static_cast<double>(n) <= check.number;
       if (ok) return "";
-      return "reply has " + std::to_string(n) + " code points";
+      return "reply has " + std::to_string(n) + " code points, expected " +
+             (check.kind == CheckKind::kMinLength ? "at least " : "at most ") +
+             Number(check.number);
     }
     case CheckKind::kFinishReason:
       for (const std::string& s : check.strings) {
         if (facts.finish_reason == s) return "";
       }
-      return "finish_reason is " + (facts.finish_reason.empty()
-                                        ? std::string("null")
-                                        : Quoted(facts.finish_reason));
+      {
+        std::string detail =
+            "finish_reason is " +
+            (facts.finish_reason.empty() ? std::string("null")
+                                         : Quoted(facts.finish_reason)) +
+            ", expected ";
+        if (check.strings.size() > 1) detail += "one of ";
+        for (size_t i = 0; i < check.strings.size(); ++i) {
+          detail += (i ? ", " : "") + Quoted(check.strings[i]);
+        }
+        return detail;
+      }
     case CheckKind::kMaxTtftMs:
-      if (facts.ttft_ms < 0) return "no token arrived";
+      if (facts.ttft_ms < 0) {
+        return "no token arrived, expected one within " + Number(check.number) +
+               " ms";
+      }
       if (facts.ttft_ms <= check.number) return "";
-      return "ttft was " + Number(std::round(facts.ttft_ms * 10) / 10) + " ms";
+      return "ttft was " + Number(std::round(facts.ttft_ms * 10) / 10) +
+             " ms, expected at most " + Number(check.number) + " ms";
     case CheckKind::kMaxDurationMs:
       if (facts.duration_ms <= check.number) return "";
       return "duration was " + Number(std::round(facts.duration_ms * 10) / 10) +
-             " ms";
+             " ms, expected at most " + Number(check.number) + " ms";
     case CheckKind::kAny: {
       std::string why;
       for (size_t i = 0; i < check.alternatives.size(); ++i) {

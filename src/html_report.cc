@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "atomic_file.h"
+#include "counted.h"
 #include "junit_report.h"  // XmlEscape
 #include "svg_chart.h"
 
@@ -384,16 +385,15 @@ std::string RenderHtmlReport(const ReportRun& run, const ReportRun* baseline) {
           "</b>duration p50</div>";
   html += "</div></header>\n<main>\n";
 
-  html += "<h2>Latency</h2><div class=\"charts\">" +
-          HistogramSvg(
-              ttft,
-              "Time to first token (" + std::to_string(ttft.size()) + " turns)",
-              "time to first token") +
-          HistogramSvg(
-              duration,
-              "Turn duration (" + std::to_string(duration.size()) + " turns)",
-              "turn duration") +
-          "</div>\n";
+  html +=
+      "<h2>Latency</h2><div class=\"charts\">" +
+      HistogramSvg(ttft,
+                   "Time to first token (" + Counted(ttft.size(), "turn") + ")",
+                   "time to first token") +
+      HistogramSvg(duration,
+                   "Turn duration (" + Counted(duration.size(), "turn") + ")",
+                   "turn duration") +
+      "</div>\n";
 
   html += "<h2>Conversations</h2><div class=\"filters\">";
   const auto button = [](std::string_view filter, std::string_view label, int n,

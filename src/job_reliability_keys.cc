@@ -102,7 +102,10 @@ void Loader::ParseRetryOn(const Field& f, RetryPolicy* r) {
       on.push_back(std::move(*condition));
     }
   }
-  if (ok) r->on = std::move(on);
+  if (ok) {
+    r->on = std::move(on);
+    r->on_given = true;
+  }
 }
 
 // One item of retry.on, normalised as retry_policy.cc matches it: a kind

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "counted.h"
+
 namespace chatbatch {
 namespace {
 
@@ -34,9 +36,9 @@ std::string FormatLatencyTable(const RunSummary& summary) {
   if (latency.turns + errors == 0) return "";
   const double wall = latency.wall_s > 0 ? latency.wall_s : 1;
   std::string out = fmt::format(
-      "  {} turns in {:.2f}s: {:.1f} turns/s, {:.0f} chunks/s, {:.0f} "
+      "  {} in {:.2f}s: {:.1f} turns/s, {:.0f} chunks/s, {:.0f} "
       "tokens/s, {:.2f} MB/s\n",
-      latency.turns, latency.wall_s, latency.turns / wall,
+      Counted(latency.turns, "turn"), latency.wall_s, latency.turns / wall,
       static_cast<double>(summary.chunks) / wall,
       static_cast<double>(summary.completion_tokens) / wall,
       static_cast<double>(summary.bytes) / wall / 1e6);

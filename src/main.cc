@@ -16,11 +16,13 @@
 #include "chatbatch/transport.h"
 #include "cli_compare.h"
 #include "cli_report.h"
+#include "counted.h"
 #include "exit_codes.h"
 #include "junit_report.h"
 #include "latency_table.h"
 #include "merge.h"
 #include "shard.h"
+#include "shared_openings.h"
 #include "spdlog/sinks/basic_file_sink.h"
 #include "spdlog/spdlog.h"
 #include "status_printer.h"
@@ -81,14 +83,20 @@ int Validate(const std::string& job_path) {
   }
   size_t turns = 0;
   for (const Conversation& c : job->conversations) turns += c.messages.size();
-  std::printf("%s: ok (%zu conversations, %zu turns", job_path.c_str(),
-              job->conversations.size(), turns);
+  std::printf("%s: ok (%s, %s", job_path.c_str(),
+              Counted(job->conversations.size(), "conversation").c_str(),
+              Counted(turns, "turn").c_str());
   if (!job->matrix.empty()) {
-    std::printf("; each in %zu matrix sets:", job->matrix.size());
+    std::printf("; each in %s:",
+                Counted(job->matrix.size(), "matrix set").c_str());
     for (const MatrixSet& set : job->matrix)
       std::printf(" %s", set.name.c_str());
   }
   std::printf(")\n");
+  // g4f would mix these conversations up: worth knowing, not an error.
+  for (const std::string& line : SharedOpeningWarnings(*job)) {
+    std::fprintf(stderr, "%s: warning: %s\n", job_path.c_str(), line.c_str());
+  }
   return kExitOk;
 }
 
@@ -102,19 +110,22 @@ struct RunOutcome {
 RunOutcome RunInto(const Job& source, const std::string& dir,
                    const std::string& label, const RunFlags& flags) {
   Job job = source;  // PlanRun may narrow it to what is left to do
+  StatusPrinter printer(stderr, flags.quiet, label);
+  // Before anything is written (the directory, its log, run.json): a
+  // server that never came up leaves nothing behind.
+  if (!flags.checks.wait_for_server.empty()) {
+    SetUpLogging(&printer, flags, "");
+    if (int rc = WaitForServerIfAsked(job, flags.checks); rc != kExitOk) {
+      spdlog::shutdown();
+      return {rc};
+    }
+  }
   Result<std::unique_ptr<RunOutput>> output = RunOutput::Open(dir);
   if (!output) {
     PrintError(output.error());
     return {kExitOutput};
   }
-  StatusPrinter printer(stderr, flags.quiet);
   SetUpLogging(&printer, flags, dir + "/chatbatch.log");
-  // Before PlanRun writes run.json: a server that never came up leaves
-  // nothing a later run would have to --resume.
-  if (int rc = WaitForServerIfAsked(job, flags.checks); rc != kExitOk) {
-    spdlog::shutdown();
-    return {rc};
-  }
   ResumeFlags resume = flags.resume;
   resume.only = flags.only;
   Result<RunPlan> plan = PlanRun(&job, output->get(), resume);
@@ -227,8 +238,9 @@ int Run(const RunFlags& flags) {
     }
     const size_t all = job->conversations.size();
     ApplyShard(*shard, &*job);
-    std::fprintf(stderr, "shard %d/%d: %zu of %zu conversations\n",
-                 shard->index, shard->count, job->conversations.size(), all);
+    std::fprintf(stderr, "shard %d/%d: %zu of %s\n", shard->index, shard->count,
+                 job->conversations.size(),
+                 Counted(all, "conversation").c_str());
   }
   const std::string dir =
       flags.output_dir.empty() ? "runs/" + job->name : flags.output_dir;
@@ -268,8 +280,10 @@ int Merge(const std::vector<std::string>& inputs, const std::string& out) {
     PrintError(merged.error());
     return merged.error().code == ErrorCode::kUsage ? kExitUsage : kExitOutput;
   }
-  std::printf("merged %d runs: %d conversations, %d turns into %s/\n",
-              merged->runs, merged->conversations, merged->turns, out.c_str());
+  std::printf("merged %s: %s, %s into %s/\n",
+              Counted(merged->runs, "run").c_str(),
+              Counted(merged->conversations, "conversation").c_str(),
+              Counted(merged->turns, "turn").c_str(), out.c_str());
   return kExitOk;
 }
 

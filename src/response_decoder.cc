@@ -9,6 +9,7 @@
 
 #include "chatbatch/sse_framer.h"
 #include "chunk_decoder.h"
+#include "counted.h"
 
 namespace chatbatch {
 
@@ -226,7 +227,7 @@ struct ResponseDecoder::Impl : SseFramer::Listener {
     if (!r.done && r.finish_reason.empty()) {
       return Fail(ErrorCode::kIncomplete,
                   "stream ended before [DONE] or finish_reason after " +
-                      std::to_string(r.chunks) + " chunks",
+                      Counted(r.chunks, "chunk"),
                   status);
     }
     state.RenderToolCalls();

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <set>
 
+#include "counted.h"
 #include "spdlog/spdlog.h"
 
 namespace chatbatch {
@@ -114,9 +115,10 @@ Result<RunPlan> PlanRun(Job* job, RunOutput* output, const ResumeFlags& flags) {
     }
     if (!plan.changed.empty() && !flags.force) {
       return Fail(ErrorCode::kUsage,
-                  job->path + " changed since " + dir +
-                      " was started: " + std::to_string(plan.changed.size()) +
-                      " conversation(s) differ (" + JoinIds(plan.changed) +
+                  job->path + " changed since " + dir + " was started: " +
+                      Counted(plan.changed.size(), "conversation") +
+                      (plan.changed.size() == 1 ? " differs (" : " differ (") +
+                      JoinIds(plan.changed) +
                       "); pass --force to re-run exactly those, or "
                       "--overwrite to start over");
     }

@@ -5,10 +5,18 @@
 
 namespace chatbatch {
 
-bool ShouldRetry(const RetryPolicy& policy, const Error& error) {
+bool ShouldRetry(const RetryPolicy& policy, const Error& error,
+                 bool produced_output) {
   const std::string kind = ErrorCodeName(error.code);
   for (const std::string& token : policy.on) {
-    if (token == kind) return true;
+    if (token == kind) {
+      // Text already shown would be asked for again: only on request.
+      if (error.code == ErrorCode::kServer && produced_output &&
+          !policy.on_given) {
+        continue;
+      }
+      return true;
+    }
     if (token == "timeout" && IsTimeout(error.code)) return true;
     if (error.code != ErrorCode::kHttp) continue;
     const int status = error.http_status;

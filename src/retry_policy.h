@@ -13,7 +13,11 @@ namespace chatbatch {
 
 // True if "error" matches one of policy.on: an error kind name, "timeout"
 // for any timeout kind, an HTTP status ("429") or class ("5xx").
-bool ShouldRetry(const RetryPolicy& policy, const Error& error);
+// "produced_output" says whether the failed attempt received any content or
+// reasoning: the default "server" (policy.on_given false) only matches an
+// attempt that did not.
+bool ShouldRetry(const RetryPolicy& policy, const Error& error,
+                 bool produced_output);
 
 // The wait before attempt "failed_attempts" + 1. A server's Retry-After is
 // honoured as given (up to an hour); otherwise exponential backoff with

@@ -8,6 +8,7 @@
 
 #include "chatbatch/request_builder.h"
 #include "chatbatch/response_decoder.h"
+#include "counted.h"
 #include "endpoint_gate.h"
 #include "endpoint_health.h"
 #include "expect.h"
@@ -237,7 +238,7 @@ Result<RunSummary> Runner::Impl::Run() {
   summary_.job_path = job_.path;
   summary_.started_at = NowIsoUtc();
   convs_.reserve(job_.conversations.size());  // ConvState* must stay valid
-  int to_run = 0;
+  RunStart start;
   for (const Conversation& conv : job_.conversations) {
     if (!wanted.empty() && !wanted.contains(conv.id)) continue;
     ConvState& c = convs_.emplace_back();
@@ -248,14 +249,19 @@ Result<RunSummary> Runner::Impl::Run() {
     summary_.conversations.push_back(std::move(outcome));
     auto prior = options_.prior.find(conv.id);
     if (prior != options_.prior.end()) AddPrior(&c, prior->second);
+    ++start.conversations;
+    start.turns += conv.messages.size();
     if (OutcomeOf(&c).status == ConversationStatus::kPending) {
       waiting_.push_back(&c);
-      ++to_run;
+      start.turns_done += c.next_turn;
+    } else {
+      ++start.conversations_done;
+      start.turns_done += conv.messages.size();
     }
   }
   concurrency_ = std::max(
       1, options_.concurrency > 0 ? options_.concurrency : job_.concurrency);
-  if (observer_ != nullptr) observer_->OnRunStart(to_run);
+  if (observer_ != nullptr) observer_->OnRunStart(start);
   WriteSummary();
   if (fatal_) return std::unexpected(*fatal_);
 
@@ -457,8 +463,8 @@ std::optional<Error> Runner::Impl::AttemptError(AttemptSink* sink,
   }
   if (error.code == ErrorCode::kIncomplete) {
     error.message = "connection closed mid-stream after " +
-                    std::to_string(sink->decoder_->reply().chunks) +
-                    " chunks: " + error.message;
+                    Counted(sink->decoder_->reply().chunks, "chunk") + ": " +
+                    error.message;
   }
   if (error.http_status == 0) error.http_status = sink->http_status_;
   return error;
@@ -505,7 +511,7 @@ bool Runner::Impl::ScheduleRetry(ConvState* c, AttemptSink* sink,
                                  const Error& error) {
   const RetryPolicy& policy = c->conv->retry;
   if (c->attempt >= policy.attempts || interrupts_ > 0 || fatal_ ||
-      !ShouldRetry(policy, error)) {
+      !ShouldRetry(policy, error, sink->decoder_->has_first_token())) {
     return false;
   }
   AttemptFailure failure;
@@ -864,9 +870,9 @@ void Runner::Impl::Interrupt() {
   ++interrupts_;
   if (interrupts_ == 1) {
     spdlog::warn(
-        "interrupted: finishing {} in-flight turn(s), starting no new ones "
+        "interrupted: finishing {} in flight, starting no new ones "
         "(interrupt again to abort them)",
-        in_flight_);
+        Counted(in_flight_, "turn"));
     if (in_flight_ == 0) {
       StopTimers();
       transport_->Stop();

@@ -3,9 +3,12 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 
+#include "counted.h"
 #include "spdlog/sinks/base_sink.h"
 
 namespace chatbatch {
@@ -16,6 +19,24 @@ bool IsSmartTerminal(FILE* out) {
   if (!isatty(fileno(out))) return false;
   const char* term = std::getenv("TERM");
   return term != nullptr && std::strcmp(term, "dumb") != 0;
+}
+
+// "45s", "2m05s", "1h02m": the precision a wait of that size needs.
+std::string FormatEta(double seconds) {
+  const int64_t s = std::max<int64_t>(0, std::llround(seconds));
+  char text[32];
+  if (s < 60) {
+    std::snprintf(text, sizeof text, "%llds", static_cast<long long>(s));
+  } else if (s < 3600) {
+    std::snprintf(text, sizeof text, "%lldm%02llds",
+                  static_cast<long long>(s / 60),
+                  static_cast<long long>(s % 60));
+  } else {
+    std::snprintf(text, sizeof text, "%lldh%02lldm",
+                  static_cast<long long>(s / 3600),
+                  static_cast<long long>(s % 3600 / 60));
+  }
+  return text;
 }
 
 size_t TerminalWidth(FILE* out) {
@@ -48,12 +69,21 @@ class StatusLogSink final : public spdlog::sinks::base_sink<std::mutex> {
 
 }  // namespace
 
-StatusPrinter::StatusPrinter(FILE* out, bool quiet)
-    : out_(out), quiet_(quiet), smart_(IsSmartTerminal(out)) {}
+StatusPrinter::StatusPrinter(FILE* out, bool quiet, std::string label,
+                             std::function<Clock::time_point()> now)
+    : out_(out),
+      quiet_(quiet),
+      smart_(IsSmartTerminal(out)),
+      label_(std::move(label)),
+      now_(std::move(now)) {}
 
-void StatusPrinter::OnRunStart(int total_conversations) {
+void StatusPrinter::OnRunStart(const RunStart& start) {
   std::lock_guard lock(mu_);
-  total_ = total_conversations;
+  total_ = start.conversations;
+  done_ = start.conversations_done;
+  turns_to_do_ = start.turns - start.turns_done;
+  turns_done_ = 0;
+  started_ = now_();
   Redraw();
 }
 
@@ -63,13 +93,21 @@ void StatusPrinter::OnConversationStart(const Conversation&) {
   Redraw();
 }
 
-void StatusPrinter::OnTurnDone(const Conversation&, const TurnRecord&) {}
+void StatusPrinter::OnTurnDone(const Conversation&, const TurnRecord&) {
+  std::lock_guard lock(mu_);
+  ++turns_done_;
+  Redraw();
+}
 
 void StatusPrinter::OnConversationDone(const Conversation& conv,
                                        const ConversationOutcome& outcome) {
   std::lock_guard lock(mu_);
   --running_;
   ++done_;
+  // Turns after an error are never sent: nothing left to wait for.
+  const int recorded =
+      outcome.turns_ok + outcome.turns_failed + outcome.turns_error;
+  turns_done_ += std::max<int64_t>(0, conv.messages.size() - recorded);
   bool ok = outcome.status == ConversationStatus::kOk;
   if (outcome.status == ConversationStatus::kFailed) ++failed_;
   if (outcome.status == ConversationStatus::kError) ++errors_;
@@ -78,11 +116,10 @@ void StatusPrinter::OnConversationDone(const Conversation& conv,
     Redraw();
     return;
   }
-  std::string line = "[" + std::to_string(done_) + "/" +
-                     std::to_string(total_) + "] " + conv.id + " " +
+  std::string line = Prefix() + conv.id + " " +
                      ConversationStatusName(outcome.status) + " (" +
                      std::to_string(outcome.turns_ok + outcome.turns_failed) +
-                     "/" + std::to_string(conv.messages.size()) + " turns)";
+                     "/" + Counted(conv.messages.size(), "turn") + ")";
   if (outcome.status == ConversationStatus::kError && !outcome.error.empty()) {
     line += ": " + outcome.error;
   } else if (!ok && !outcome.failure.empty()) {
@@ -92,9 +129,25 @@ void StatusPrinter::OnConversationDone(const Conversation& conv,
   std::fflush(out_);
 }
 
+std::string StatusPrinter::Prefix() const {
+  std::string text = "[" + std::to_string(done_) + "/" + std::to_string(total_);
+  // Below 5 % the pace is mostly start-up noise.
+  if (turns_to_do_ > 0 && turns_done_ < turns_to_do_ &&
+      turns_done_ * 20 >= turns_to_do_) {
+    const double elapsed =
+        std::chrono::duration<double>(now_() - started_).count();
+    const double left = elapsed *
+                        static_cast<double>(turns_to_do_ - turns_done_) /
+                        static_cast<double>(turns_done_);
+    text += ", ETA " + FormatEta(left);
+  }
+  text += "] ";
+  if (!label_.empty()) text += label_ + ": ";
+  return text;
+}
+
 std::string StatusPrinter::StatusText() const {
-  return "[" + std::to_string(done_) + "/" + std::to_string(total_) +
-         "] running " + std::to_string(running_) + ", failed " +
+  return Prefix() + "running " + std::to_string(running_) + ", failed " +
          std::to_string(failed_) + ", errors " + std::to_string(errors_);
 }
 

@@ -3,8 +3,10 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <cstring>
 #include <thread>
 
+#include "counted.h"
 #include "quantity.h"
 #include "spdlog/spdlog.h"
 
@@ -39,9 +41,16 @@ std::string TryGet(const std::string& url, const WaitForServerOptions& options,
   curl_easy_setopt(curl, CURLOPT_USERAGENT, "chatbatch/" CHATBATCH_VERSION);
   CURLcode rc = curl_easy_perform(curl);
   long status = 0;
+  long os_errno = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno);
   curl_easy_cleanup(curl);
   curl_slist_free_all(headers);
+  // curl says "Couldn't connect to server" for every refused or unreachable
+  // address; the system's reason ("Connection refused") tells them apart.
+  if (rc == CURLE_COULDNT_CONNECT && os_errno != 0) {
+    return std::strerror(static_cast<int>(os_errno));
+  }
   if (rc != CURLE_OK) {
     return error[0] != '\0' ? std::string(error) : curl_easy_strerror(rc);
   }
@@ -82,8 +91,8 @@ Status WaitForServer(const std::string& endpoint,
     auto waited =
         std::chrono::duration_cast<milliseconds>(Clock::now() - start);
     if (last_error.empty()) {
-      spdlog::info("{} answered after {} ms ({} attempts)", url, waited.count(),
-                   attempts);
+      spdlog::info("{} answered after {} ms ({})", url, waited.count(),
+                   Counted(attempts, "attempt"));
       return {};
     }
     spdlog::debug("{}: {}", url, last_error);
@@ -100,9 +109,8 @@ Status WaitForServer(const std::string& endpoint,
                                        " did not answer with 2xx "
                                        "within " +
                                        FormatDuration(options.timeout) + " (" +
-                                       std::to_string(attempts) +
-                                       " attempts; last error: " + last_error +
-                                       ")");
+                                       Counted(attempts, "attempt") +
+                                       "; last error: " + last_error + ")");
 }
 
 }  // namespace chatbatch

@@ -7,7 +7,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "golden.h"
 #include "text_diff.h"
@@ -308,6 +311,61 @@ TEST_F(CompareTest, Gates) {
   ASSERT_EQ(f.size(), 1u);
   EXPECT_NE(f[0].find("chg turn 1"), std::string::npos);
   EXPECT_TRUE(CheckGates(c, Gates{}).empty());
+}
+
+// The keys of an object in document order.
+std::vector<std::string> Keys(const nlohmann::ordered_json& object) {
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : object.items()) keys.push_back(key);
+  return keys;
+}
+
+// The README's `compare --json` example, parsed in document order.
+nlohmann::ordered_json ReadmeCompareExample() {
+  std::ifstream in(std::string(CHATBATCH_TEST_DATA) + "/../../README.md");
+  std::string readme((std::istreambuf_iterator<char>(in)),
+                     std::istreambuf_iterator<char>());
+  const size_t at = readme.find("```json\n{\"version\": 1,");
+  EXPECT_NE(at, std::string::npos) << "no compare --json example in README";
+  if (at == std::string::npos) return {};
+  const size_t begin = at + 8;
+  const size_t end = readme.find("```", begin);
+  std::string text = readme.substr(begin, end - begin);
+  // The example elides long strings with "…", which is still valid JSON.
+  return nlohmann::ordered_json::parse(text);
+}
+
+TEST_F(CompareTest, JsonKeysInTheReadmesOrder) {
+  WriteMixed();
+  Comparison c = Compare();
+  Gates gates{3, std::nullopt};
+  const auto doc =
+      nlohmann::ordered_json::parse(FormatJson(c, gates, CheckGates(c, gates)));
+  const auto readme = ReadmeCompareExample();
+  ASSERT_TRUE(readme.is_object());
+  EXPECT_EQ(Keys(doc), std::vector<std::string>({"version", "baseline", "run",
+                                                 "counts", "min_similarity",
+                                                 "gates", "conversations"}));
+  EXPECT_EQ(Keys(doc), Keys(readme));
+  EXPECT_EQ(Keys(doc["counts"]), Keys(readme["counts"]));
+  EXPECT_EQ(Keys(doc["counts"]["turns"]), Keys(readme["counts"]["turns"]));
+  EXPECT_EQ(Keys(doc["gates"]), Keys(readme["gates"]));
+  const auto& changed = doc["conversations"][0];  // chg
+  const auto& example = readme["conversations"][0];
+  EXPECT_EQ(Keys(changed), Keys(example));
+  EXPECT_EQ(Keys(changed["turns"][0]), Keys(example["turns"][1]));
+  EXPECT_EQ(Keys(changed["turns"][0]["baseline"]),
+            Keys(example["turns"][1]["baseline"]));
+  EXPECT_EQ(Keys(doc["conversations"][3]["turns"][0]),  // same: unchanged
+            Keys(example["turns"][0]));
+}
+
+TEST_F(CompareTest, OneChangedTurnInTheSingular) {
+  Write("base", "a.jsonl", Record(1, "hi", "hello"));
+  Write("run", "a.jsonl", Record(1, "hi", "bye"));
+  std::vector<std::string> f = CheckGates(Compare(), Gates{0, std::nullopt});
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0], "1 turn changed or missing, more than --max-changed 0");
 }
 
 TEST_F(CompareTest, JsonShape) {

@@ -53,7 +53,7 @@ TEST_F(ExpectIntegrationTest, FailedAndErrorAreKeptApartEverywhere) {
   const json& path_check = wrong[0]["expectations"][2];
   EXPECT_EQ(path_check["check"], "json_path");
   EXPECT_EQ(path_check["ok"], false);
-  EXPECT_EQ(path_check["detail"], "$.a[1] is 2");
+  EXPECT_EQ(path_check["detail"], "$.a[1] is 2, expected 3");
   EXPECT_EQ(wrong[1]["status"], "ok");
 
   std::vector<json> broken = Records(out / "broken.jsonl");
@@ -68,12 +68,17 @@ TEST_F(ExpectIntegrationTest, FailedAndErrorAreKeptApartEverywhere) {
       "turns_error":1})"));
   EXPECT_EQ(s["expectations"], json::parse(R"({"passed":8,"failed":1})"));
   EXPECT_EQ(s["conversations"][1]["status"], "failed");
-  EXPECT_EQ(s["conversations"][1]["failure"], "turn 1: json_path: $.a[1] is 2");
+  EXPECT_EQ(s["conversations"][1]["failure"],
+            "turn 1: json_path: $.a[1] is 2, expected 3");
   EXPECT_EQ(s["conversations"][2]["status"], "error");
   EXPECT_NE(s["conversations"][2]["error"].get<std::string>().find("down"),
             std::string::npos);
   const std::string md = ReadFile(out / "wrong.md");
   EXPECT_NE(md.find("**Expectations failed:**"), std::string::npos) << md;
+  // The transcript shows the expected value too.
+  EXPECT_NE(md.find("- json_path: `$.a[1] is 2, expected 3`\n"),
+            std::string::npos)
+      << md;
 
   // --resume: failed and error are both finished; nothing is sent.
   const int before = Stats()["requests"].get<int>();

@@ -99,7 +99,39 @@ TEST(ExpectTest, DetailsSayWhy) {
             "reply does not contain \"Bob\"; reply \"Hi Heiner\"");
   EXPECT_EQ(results[1].check, "max_length");
   EXPECT_EQ(results[1].expected, 3);
-  EXPECT_EQ(results[1].detail, "reply has 9 code points");
+  EXPECT_EQ(results[1].detail, "reply has 9 code points, expected at most 3");
+}
+
+// Every failed check names what was expected, so the transcript's line
+// "check: detail" reads on its own.
+TEST(ExpectTest, EveryFailedDetailNamesTheExpectedValue) {
+  auto detail = [](const std::string& yaml, TurnFacts facts) {
+    auto results = Eval(yaml, facts);
+    EXPECT_EQ(results.size(), 1u) << yaml;
+    return results.empty() ? "" : results[0].detail;
+  };
+  EXPECT_EQ(detail("{equals: Hello}", {.reply = " Hi "}),
+            "reply is \"Hi\", expected \"Hello\"");
+  EXPECT_EQ(detail("{starts_with: Dear}", {.reply = "Hi there"}),
+            "reply starts with \"Hi there\", expected \"Dear\"");
+  EXPECT_EQ(detail("{min_length: 10}", {.reply = "short"}),
+            "reply has 5 code points, expected at least 10");
+  EXPECT_EQ(detail("{json: true}", {.reply = "nope"}),
+            "reply is not JSON, expected JSON: \"nope\"");
+  EXPECT_EQ(detail("{json: false}", {.reply = "[1]"}),
+            "reply is JSON, expected no JSON");
+  EXPECT_EQ(detail("{json_path: {path: '$.a', equals: {b: 2}}}",
+                   {.reply = R"({"a": [1]})"}),
+            "$.a is [1], expected {\"b\":2}");
+  EXPECT_EQ(detail("{json_path: {path: '$.a', equals: 1}}", {.reply = "x"}),
+            "reply is not JSON, expected JSON: \"x\"");
+  EXPECT_EQ(detail("{finish_reason: stop}", {.finish_reason = "length"}),
+            "finish_reason is \"length\", expected \"stop\"");
+  EXPECT_EQ(detail("{finish_reason: [stop, tool_calls]}", {}),
+            "finish_reason is null, expected one of \"stop\", "
+            "\"tool_calls\"");
+  EXPECT_EQ(detail("{max_duration_ms: 2000}", {.duration_ms = 2500.04}),
+            "duration was 2500 ms, expected at most 2000 ms");
 }
 
 TEST(ExpectTest, JsonAcceptsOneFencedBlock) {
@@ -126,7 +158,7 @@ TEST(ExpectTest, JsonPath) {
       "{path: '$.a.z', equals: 1}]}",
       {.reply = reply});
   ASSERT_EQ(results.size(), 1u);
-  EXPECT_EQ(results[0].detail, "$.a.z: $.a has no key \"z\"");
+  EXPECT_EQ(results[0].detail, "$.a.z: $.a has no key \"z\", expected 1");
   EXPECT_EQ(results[0].expected, json::parse(R"([{"path":"$.a.b[0]",
       "equals":10},{"path":"$.a.z","equals":1}])"));
 }
@@ -170,9 +202,9 @@ TEST(ExpectTest, FinishReasonAndTimes) {
   EXPECT_TRUE(Eval("{max_ttft_ms: 500}", {.ttft_ms = 120})[0].ok);
   auto slow = Eval("{max_ttft_ms: 500}", {.ttft_ms = 700.25});
   EXPECT_FALSE(slow[0].ok);
-  EXPECT_EQ(slow[0].detail, "ttft was 700.3 ms");
+  EXPECT_EQ(slow[0].detail, "ttft was 700.3 ms, expected at most 500 ms");
   EXPECT_EQ(Eval("{max_ttft_ms: 500}", {.ttft_ms = -1})[0].detail,
-            "no token arrived");
+            "no token arrived, expected one within 500 ms");
   EXPECT_TRUE(Eval("{max_duration_ms: 2000}", {.duration_ms = 1999})[0].ok);
   EXPECT_FALSE(Eval("{max_duration_ms: 2000}", {.duration_ms = 2001})[0].ok);
 }

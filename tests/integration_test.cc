@@ -214,7 +214,7 @@ conversations:
   EXPECT_EQ(latency["errors_by_kind"], json({{"http", 1}})) << latency;
 
   // The end-of-run table, as wrk prints its own.
-  EXPECT_NE(r.out.find("1 turns in "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  1 turn in "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("  ttft "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("  chunk gap "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("  errors: http 1\n"), std::string::npos) << r.out;
@@ -261,6 +261,32 @@ conversations:
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_FALSE(fs::exists(dir_ / "o" / "c1.jsonl"));
   EXPECT_FALSE(fs::exists(dir_ / "escape.jsonl"));
+}
+
+TEST_F(IntegrationTest, ValidateCountsInTheSingular) {
+  fs::path job =
+      WriteJob("endpoint: ENDPOINT\nconversations: [{messages: [hi]}]\n");
+  RunResult r = Chatbatch({"validate", job.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, job.string() + ": ok (1 conversation, 1 turn)\n");
+  EXPECT_EQ(r.err, "");
+}
+
+TEST_F(IntegrationTest, ValidateWarnsAboutConversationsG4fMayJoin) {
+  fs::path job = WriteJob(R"(endpoint: ENDPOINT
+defaults: {provider: Copilot}
+conversations:
+  - {id: a, messages: [hello, more, bye]}
+  - {id: b, messages: [hello, more, later]}
+  - {id: c, messages: [unique, one]}
+)");
+  RunResult r = Chatbatch({"validate", job.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, job.string() +
+                       ": warning: conversations a, b send identical "
+                       "histories up to turn 3: g4f's conversation cache may "
+                       "join their upstream sessions from turn 2 (use "
+                       "`history: last` to keep them apart)\n");
 }
 
 TEST_F(IntegrationTest, UsageErrorsExitTwo) {

@@ -10,6 +10,7 @@
 
 #include "chatbatch/job.h"
 #include "quantity.h"
+#include "retry_policy.h"
 
 namespace chatbatch {
 namespace {
@@ -139,6 +140,33 @@ TEST(JobReliabilityTest, EmptyRetryListRetriesNothing) {
       Parse("retry: {on: []}\nconversations: [{messages: [hi]}]\n");
   ASSERT_TRUE(job.has_value()) << job.error().message;
   EXPECT_TRUE(job->retry.on.empty());
+}
+
+// g4f reports a provider failure as an error event in a 200 stream (section
+// 7 of PROTOCOL.md): by default retried only while nothing was received.
+TEST(JobReliabilityTest, ServerErrorRetriedByDefaultOnlyBeforeOutput) {
+  Result<Job> job = Parse(R"(conversations:
+  - {id: plain, messages: [hi]}
+  - {id: listed, retry: {on: [server]}, messages: [hi]}
+  - {id: other, retry: {on: [connect]}, messages: [hi]}
+)");
+  ASSERT_TRUE(job.has_value()) << job.error().message;
+  const Error server = {ErrorCode::kServer, "RuntimeError: provider"};
+  const RetryPolicy& defaults = job->conversations[0].retry;
+  EXPECT_FALSE(defaults.on_given);
+  EXPECT_TRUE(ShouldRetry(defaults, server, /*produced_output=*/false));
+  EXPECT_FALSE(ShouldRetry(defaults, server, /*produced_output=*/true));
+  // Other kinds do not depend on what arrived.
+  const Error cut = {ErrorCode::kIncomplete, "cut"};
+  EXPECT_TRUE(ShouldRetry(defaults, cut, /*produced_output=*/true));
+
+  const RetryPolicy& listed = job->conversations[1].retry;
+  EXPECT_TRUE(listed.on_given);
+  EXPECT_TRUE(ShouldRetry(listed, server, /*produced_output=*/false));
+  EXPECT_TRUE(ShouldRetry(listed, server, /*produced_output=*/true));
+
+  const RetryPolicy& other = job->conversations[2].retry;
+  EXPECT_FALSE(ShouldRetry(other, server, /*produced_output=*/false));
 }
 
 TEST(JobReliabilityTest, BadRetry) {

@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "counted.h"
+
 namespace chatbatch {
 namespace {
 
@@ -58,6 +60,20 @@ TEST(LatencyTableTest, ErrorsAndRetriesByKind) {
       << table;
   EXPECT_NE(table.find("  retried attempts: connect 2\n"), std::string::npos)
       << table;
+}
+
+TEST(LatencyTableTest, OneTurnInTheSingular) {
+  RunSummary s;
+  s.latency.turns = 1;
+  s.latency.wall_s = 2;
+  const std::string table = FormatLatencyTable(s);
+  EXPECT_EQ(table.rfind("  1 turn in 2.00s: 0.5 turns/s,", 0), 0u) << table;
+}
+
+TEST(CountedTest, PluralUnlessOne) {
+  EXPECT_EQ(Counted(0, "conversation"), "0 conversations");
+  EXPECT_EQ(Counted(1, "conversation"), "1 conversation");
+  EXPECT_EQ(Counted(2, "matrix set"), "2 matrix sets");
 }
 
 TEST(LatencyTableTest, OnlyErrorsStillPrintsATable) {

@@ -33,6 +33,8 @@ conversations:
   - {id: r504, messages: ["[[mock status=504 fail_times=1]] hi"]}
   - {id: retry_after, messages: ["[[mock status=429 message=\"slow down\" retry_after=1 fail_times=1]] hi"]}
   - {id: stream_error, messages: ["[[mock stream_error=\"conversation expired\"]] hi"]}
+  - {id: stream_error_early, messages: ["[[mock stream_error=\"RuntimeError: busy\" error_after=0 fail_times=1]] hi"]}
+  - {id: stream_error_listed, retry: {on: [server]}, messages: ["[[mock stream_error=\"conversation expired\" fail_times=1]] hi"]}
   - {id: cut_once, messages: ["[[mock cut_after=2 fail_times=1]] hi"]}
   - {id: cut_always, messages: ["[[mock cut_after=2]] hi"]}
   - {id: stall_once, messages: ["[[mock stall_ms=3000 stall_after=2 fail_times=1]] hi"]}
@@ -78,7 +80,10 @@ TEST_F(ReliabilityTest, FaultMatrix) {
       {"r502", "ok", 2, "", "", {"http"}},
       {"r504", "ok", 2, "", "", {"http"}},
       {"retry_after", "ok", 2, "", "", {"http"}},
+      // After text: not retried unless retry.on lists "server".
       {"stream_error", "error", 1, "server", "conversation expired", {}},
+      {"stream_error_early", "ok", 2, "", "", {"server"}},
+      {"stream_error_listed", "ok", 2, "", "", {"server"}},
       {"cut_once", "ok", 2, "", "", {"incomplete"}},
       {"cut_always",
        "error",
@@ -114,7 +119,7 @@ TEST_F(ReliabilityTest, FaultMatrix) {
   ASSERT_EQ(second.size(), 2u);  // turn 3 never sent
   EXPECT_EQ(second[1]["error"], "bad turn");
   json summary = json::parse(ReadFile(out / "summary.json"));
-  EXPECT_EQ(summary["counts"]["conversations_ok"], 11);
+  EXPECT_EQ(summary["counts"]["conversations_ok"], 13);
   EXPECT_EQ(summary["counts"]["conversations_failed"], 0);
   EXPECT_EQ(summary["counts"]["conversations_error"], 9);
 }
@@ -183,12 +188,17 @@ TEST_F(ReliabilityTest, ResumeSkipsFinishedWorkAndRefusesSurprises) {
   RunResult refused =
       Chatbatch({"run", job.string(), "-o", out.string(), "--resume"});
   EXPECT_EQ(refused.exit_code, 2);
-  EXPECT_NE(refused.err.find("c2"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("changed since " + out.string() +
+                             " was started: 1 conversation differs (c2);"),
+            std::string::npos)
+      << refused.err;
   EXPECT_EQ(Stats()["requests"].get<int64_t>(), sent);
-  ASSERT_EQ(Chatbatch({"run", job.string(), "-o", out.string(), "--resume",
-                       "--force"})
-                .exit_code,
-            0);
+  RunResult forced = Chatbatch(
+      {"run", job.string(), "-o", out.string(), "--resume", "--force"});
+  ASSERT_EQ(forced.exit_code, 0) << forced.err;
+  // Progress counts on from the two conversations already done.
+  EXPECT_NE(forced.err.find("[3/3] c2 ok (2/2 turns)\n"), std::string::npos)
+      << forced.err;
   EXPECT_EQ(Stats()["requests"].get<int64_t>(), sent + 2);
   std::vector<json> c2 = Records(out / "c2.jsonl");
   ASSERT_EQ(c2.size(), 2u);

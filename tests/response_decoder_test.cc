@@ -386,6 +386,14 @@ TEST(ResponseDecoderTest, OnlyDoneIsAnEmptySuccess) {
   EXPECT_EQ(r->chunks, 0);
 }
 
+TEST(ResponseDecoderTest, OneChunkThenSilenceSaysChunk) {
+  auto r =
+      Decode({"data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\n"});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message,
+            "stream ended before [DONE] or finish_reason after 1 chunk");
+}
+
 TEST(ResponseDecoderTest, EmptyStreamIsIncomplete) {
   auto r = Decode({""});
   ASSERT_FALSE(r);

@@ -301,14 +301,18 @@ TEST_F(RunnerTest, GivesUpAfterTheLastAttempt) {
   EXPECT_EQ(records[0]["attempt_errors"].size(), 2u);
 }
 
-TEST_F(RunnerTest, DoesNotRetryOtherClientErrorsOrErrorFrames) {
+// g4f's provider failure after some text: an error frame in a 200 stream.
+constexpr char kTextThenErrorFrame[] =
+    "data: {\"choices\":[{\"delta\":{\"content\":\"Par\"}}]}\n\n"
+    "data: {\"error\":{\"message\":\"nope\"}}\n\ndata: [DONE]\n\n";
+
+TEST_F(RunnerTest, DoesNotRetryOtherClientErrorsOrErrorFramesAfterText) {
   Job job = MakeJob(2, 1);
   FakeTransport transport([](const HttpRequest& r) {
     if (json::parse(r.body)["conversation_id"] == "uuid-1") {
       return HttpError(400, "bad request");
     }
-    return FakeResponse{
-        .body = "data: {\"error\":{\"message\":\"nope\"}}\n\ndata: [DONE]\n\n"};
+    return FakeResponse{.body = kTextThenErrorFrame};
   });
   Runner runner(job, {}, &transport, output_.get(), nullptr);
   ASSERT_TRUE(runner.Run().has_value());
@@ -316,9 +320,8 @@ TEST_F(RunnerTest, DoesNotRetryOtherClientErrorsOrErrorFrames) {
   EXPECT_EQ(ReadJsonl(dir_ / "c2.jsonl")[0]["error_kind"], "server");
 }
 
-TEST_F(RunnerTest, RetryOnCanWidenThePolicy) {
+TEST_F(RunnerTest, RetriesAnErrorFrameBeforeAnyTextByDefault) {
   Job job = MakeJob(1, 1);
-  job.conversations[0].retry.on = {"server"};
   job.conversations[0].retry.backoff = std::chrono::milliseconds(10);
   int calls = 0;
   FakeTransport transport([&calls](const HttpRequest& r) {
@@ -326,6 +329,25 @@ TEST_F(RunnerTest, RetryOnCanWidenThePolicy) {
       return FakeResponse{
           .body = "data: {\"error\":{\"message\":\"x\"}}\n\ndata: [DONE]\n\n"};
     }
+    return Echo(r);
+  });
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  ASSERT_TRUE(runner.Run().has_value());
+  std::vector<json> records = ReadJsonl(dir_ / "c1.jsonl");
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0]["status"], "ok");
+  EXPECT_EQ(records[0]["attempts"], 2);
+  EXPECT_EQ(records[0]["attempt_errors"][0]["error_kind"], "server");
+}
+
+TEST_F(RunnerTest, RetryOnCanWidenThePolicy) {
+  Job job = MakeJob(1, 1);
+  job.conversations[0].retry.on = {"server"};
+  job.conversations[0].retry.on_given = true;  // as a job file sets it
+  job.conversations[0].retry.backoff = std::chrono::milliseconds(10);
+  int calls = 0;
+  FakeTransport transport([&calls](const HttpRequest& r) {
+    if (++calls == 1) return FakeResponse{.body = kTextThenErrorFrame};
     return Echo(r);
   });
   Runner runner(job, {}, &transport, output_.get(), nullptr);
@@ -477,6 +499,37 @@ TEST_F(RunnerTest, ContinuesAfterPriorTurnsWithTheirHistory) {
   EXPECT_EQ(body["conversation"]["conversation_id"], "srv");
   EXPECT_EQ(summary->conversations[0].turns_ok, 3);
   EXPECT_EQ(summary->conversations[1].status, ConversationStatus::kOk);
+}
+
+// Records what the observer is told at the start.
+class StartRecorder final : public RunObserver {
+ public:
+  void OnRunStart(const RunStart& start) override { start_ = start; }
+  void OnConversationStart(const Conversation&) override {}
+  void OnTurnDone(const Conversation&, const TurnRecord&) override {}
+  void OnConversationDone(const Conversation&,
+                          const ConversationOutcome&) override {}
+  RunStart start_;
+};
+
+TEST_F(RunnerTest, ObserverStartsFromWhatAPriorRunFinished) {
+  Job job = MakeJob(3, 3);
+  TurnRecord t1;
+  t1.turn = 1;
+  t1.ok = true;
+  t1.user = "c1 turn 1";
+  t1.reply.content = "earlier reply";
+  RunOptions options;
+  options.prior["c1"] = PriorConversation{ConversationStatus::kPending, {t1}};
+  options.prior["c2"] = PriorConversation{ConversationStatus::kOk, {}};
+  FakeTransport transport(Echo);
+  StartRecorder recorder;
+  Runner runner(job, options, &transport, output_.get(), &recorder);
+  ASSERT_TRUE(runner.Run().has_value());
+  EXPECT_EQ(recorder.start_.conversations, 3);
+  EXPECT_EQ(recorder.start_.conversations_done, 1);
+  EXPECT_EQ(recorder.start_.turns, 9);
+  EXPECT_EQ(recorder.start_.turns_done, 4);  // c2's 3, c1's turn 1
 }
 
 // ------------------------------------------------------- expectations

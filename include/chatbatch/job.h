@@ -37,9 +37,14 @@ struct RetryPolicy {
   // "connect_timeout", "first_token_timeout", "idle_timeout",
   // "total_timeout", "incomplete", "server", "protocol", "limit") and HTTP
   // statuses ("429", or a class like "5xx").
-  std::vector<std::string> on = {"connect", "timeout", "incomplete", "408",
-                                 "409",     "425",     "429",        "500",
-                                 "502",     "503",     "504"};
+  std::vector<std::string> on = {"connect", "timeout", "incomplete", "server",
+                                 "408",     "409",     "425",        "429",
+                                 "500",     "502",     "503",        "504"};
+  // Whether the job (or conversation) listed "on" itself. g4f reports a
+  // provider failure as an error event in a 200 stream; retrying it is
+  // safe only before any text arrived, so the default "server" covers just
+  // that case, while a "server" the user listed covers every such failure.
+  bool on_given = false;
 };
 
 // Per-attempt deadlines; zero disables one.

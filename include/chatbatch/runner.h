@@ -20,11 +20,20 @@
 
 namespace chatbatch {
 
+// What a run has to do when it starts. A resumed run counts what the
+// earlier runs finished, so its progress goes on from there.
+struct RunStart {
+  int conversations = 0;       // in scope: the job's, or those --only names
+  int conversations_done = 0;  // of those, finished by an earlier run
+  int64_t turns = 0;           // user turns of the conversations in scope
+  int64_t turns_done = 0;      // of those, recorded by an earlier run
+};
+
 // Progress notifications, called on the loop thread.
 class RunObserver {
  public:
   virtual ~RunObserver() = default;
-  virtual void OnRunStart(int total_conversations) = 0;
+  virtual void OnRunStart(const RunStart& start) = 0;
   virtual void OnConversationStart(const Conversation& conv) = 0;
   virtual void OnTurnDone(const Conversation& conv,
                           const TurnRecord& record) = 0;
