@@ -560,7 +560,8 @@ bool Runner::Impl::ParkUnreachable(ConvState* c, AttemptSink* sink,
   if ((error.code != ErrorCode::kConnect &&
        error.code != ErrorCode::kConnectTimeout) ||
       sink->http_status_ != 0 || interrupts_ > 0 || fatal_ ||
-      summary_.stopped_early || !ShouldRetry(c->conv->retry, error)) {
+      summary_.stopped_early ||
+      !ShouldRetry(c->conv->retry, error, /*produced_output=*/false)) {
     return false;
   }
   const Clock::time_point now = transport_->Now();

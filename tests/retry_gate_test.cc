@@ -55,7 +55,10 @@ TEST(ShouldRetryTest, TokensMatchTheirKindsAndStatuses) {
   for (const Row& row : rows) {
     RetryPolicy policy;
     policy.on = row.on;
-    EXPECT_EQ(ShouldRetry(policy, row.error), row.retried) << "row " << i;
+    policy.on_given = true;
+    EXPECT_EQ(ShouldRetry(policy, row.error, /*produced_output=*/false),
+              row.retried)
+        << "row " << i;
     ++i;
   }
 }
@@ -64,11 +67,13 @@ TEST(ShouldRetryTest, TokensMatchTheirKindsAndStatuses) {
 TEST(ShouldRetryTest, DefaultsRetry429AndServerErrors) {
   const RetryPolicy defaults;
   for (int status : {408, 409, 425, 429, 500, 502, 503, 504}) {
-    EXPECT_TRUE(ShouldRetry(defaults, Error(ErrorCode::kHttp, "", status)))
+    EXPECT_TRUE(ShouldRetry(defaults, Error(ErrorCode::kHttp, "", status),
+                            /*produced_output=*/false))
         << status;
   }
   for (int status : {400, 401, 403, 404, 422, 501}) {
-    EXPECT_FALSE(ShouldRetry(defaults, Error(ErrorCode::kHttp, "", status)))
+    EXPECT_FALSE(ShouldRetry(defaults, Error(ErrorCode::kHttp, "", status),
+                             /*produced_output=*/false))
         << status;
   }
 }
