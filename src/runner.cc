@@ -8,6 +8,7 @@
 
 #include "chatbatch/request_builder.h"
 #include "chatbatch/response_decoder.h"
+#include "chatbatch/trace.h"
 #include "endpoint_gate.h"
 #include "expect.h"
 #include "retry_policy.h"
@@ -79,11 +80,13 @@ class Runner::Impl {
       http_status_ = head.http_status;
       retry_after_ = head.retry_after;
       last_activity_ = impl_->transport_->Now();
+      if (trace_ != nullptr) trace_->Response(head, last_activity_);
       decoder_->Begin(head.http_status, head.content_type);
     }
     bool OnBody(std::string_view bytes) override {
       last_activity_ = impl_->transport_->Now();
       body_started_ = true;
+      if (trace_ != nullptr) trace_->Read(bytes, last_activity_);
       bool keep_going = decoder_->Feed(bytes);
       if (ttft_ms_ < 0 && decoder_->has_first_token()) {
         ttft_ms_ = ElapsedMs(start_, last_activity_);
@@ -105,6 +108,10 @@ class Runner::Impl {
     void OnComplete(Status transport) override {
       impl_->FinishAttempt(conv_, std::move(transport));
     }
+    void OnWire(WireEvent event, std::string_view bytes) override {
+      if (trace_ != nullptr)
+        trace_->Wire(event, bytes, impl_->transport_->Now());
+    }
 
     ResponseDecoder* decoder_ = nullptr;
     Clock::time_point start_;
@@ -121,6 +128,7 @@ class Runner::Impl {
     std::optional<std::chrono::seconds> retry_after_;
     std::optional<Error> timeout_;  // set when a deadline cancelled it
     TimerId deadline_timer_ = 0;
+    std::unique_ptr<AttemptTrace> trace_;  // null unless --trace
 
    private:
     Impl* impl_;
@@ -344,6 +352,12 @@ void Runner::Impl::StartAttempt(ConvState* c) {
   sink->started_at_ = c->turn_started_at;
   spdlog::debug("{}: turn {} attempt {} sent ({} bytes)", conv.id,
                 c->next_turn + 1, c->attempt, request.body.size());
+  if (options_.trace != nullptr) {
+    request.trace_wire = true;
+    sink->trace_ = options_.trace->BeginAttempt(
+        conv.id, static_cast<int>(c->next_turn) + 1, c->attempt, request,
+        sink->start_);
+  }
   c->transfer = transport_->Start(std::move(request), sink);
   ArmDeadline(c);
 }
@@ -430,6 +444,13 @@ void Runner::Impl::FinishAttempt(ConvState* c, Status transport) {
     transport_->CancelTimer(sink->deadline_timer_);
   --in_flight_;
   gate_.Release();
+  const Reply& received = sink->decoder_->reply();
+  spdlog::debug("{}: turn {} attempt {}: {} bytes, {} chunks", c->conv->id,
+                c->next_turn + 1, c->attempt, received.bytes, received.chunks);
+  if (sink->trace_ != nullptr) {
+    sink->trace_->End(transport, sink->timeout_ ? sink->timeout_->message : "",
+                      received.bytes, received.chunks, transport_->Now());
+  }
 
   if (!sink->timeout_ && !transport &&
       transport.error().code == ErrorCode::kInterrupted) {

@@ -20,6 +20,8 @@
 
 namespace chatbatch {
 
+class TraceWriter;  // chatbatch/trace.h
+
 // Progress notifications, called on the loop thread.
 class RunObserver {
  public:
@@ -56,6 +58,9 @@ struct RunOptions {
   // 0: never. --fail-fast is 1, --max-failures N is N. Conversations
   // finished before this run (resume) do not count.
   int max_failures = 0;
+  // --trace: every attempt's wire traffic goes here; null = off. Must
+  // outlive the runner.
+  TraceWriter* trace = nullptr;
 };
 
 class Runner {
