@@ -444,18 +444,19 @@ void Runner::Impl::FinishAttempt(ConvState* c, Status transport) {
     transport_->CancelTimer(sink->deadline_timer_);
   --in_flight_;
   gate_.Release();
-  const Reply& received = sink->decoder_->reply();
+  // Finish() below may move the reply out.
+  const int64_t bytes = sink->decoder_->reply().bytes;
+  const int64_t chunks = sink->decoder_->reply().chunks;
   spdlog::debug("{}: turn {} attempt {}: {} bytes, {} chunks", c->conv->id,
-                c->next_turn + 1, c->attempt, received.bytes, received.chunks);
-  if (sink->trace_ != nullptr) {
-    sink->trace_->End(transport, sink->timeout_ ? sink->timeout_->message : "",
-                      received.bytes, received.chunks, transport_->Now());
-  }
+                c->next_turn + 1, c->attempt, bytes, chunks);
 
   if (!sink->timeout_ && !transport &&
       transport.error().code == ErrorCode::kInterrupted) {
     // Cancelled by the user or a fatal error: the turn did not finish, so
     // nothing is recorded and a resumed run sends it again.
+    if (sink->trace_ != nullptr) {
+      sink->trace_->End(transport.error(), bytes, chunks, transport_->Now());
+    }
     ReleaseDecoder(sink->decoder_);
     c->attempt = 0;
     spdlog::info("{}: turn {} cancelled", c->conv->id, c->next_turn + 1);
@@ -464,6 +465,9 @@ void Runner::Impl::FinishAttempt(ConvState* c, Status transport) {
   }
   Result<Reply> reply = sink->decoder_->Finish();
   std::optional<Error> error = AttemptError(sink.get(), transport, reply);
+  if (sink->trace_ != nullptr) {
+    sink->trace_->End(error, bytes, chunks, transport_->Now());
+  }
   if (error && ScheduleRetry(c, sink.get(), *error)) {
     ReleaseDecoder(sink->decoder_);
     AfterCompletion();

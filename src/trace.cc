@@ -143,9 +143,8 @@ void AttemptTrace::Read(std::string_view bytes, Clock::time_point now) {
   Record("<=", "Recv data", writer_->redactor().Scrub(bytes), now);
 }
 
-void AttemptTrace::End(const chatbatch::Status& transport,
-                       std::string_view error, int64_t bytes, int64_t chunks,
-                       Clock::time_point now) {
+void AttemptTrace::End(const std::optional<Error>& error, int64_t bytes,
+                       int64_t chunks, Clock::time_point now) {
   const TraceRedactor& r = writer_->redactor();
   if (!sent_) {
     // The transport did not report the request leaving: show what was
@@ -159,11 +158,12 @@ void AttemptTrace::End(const chatbatch::Status& transport,
            now);
   }
   std::string outcome = "ok";
-  if (!error.empty()) {
-    outcome = r.Scrub(error);
-  } else if (!transport) {
-    outcome = std::string(ErrorCodeName(transport.error().code)) + ": " +
-              r.Scrub(transport.error().message);
+  if (error) {
+    outcome = std::string(ErrorCodeName(error->code)) + ": " +
+              r.Scrub(error->message);
+    if (error->http_status != 0) {
+      outcome += " (HTTP " + std::to_string(error->http_status) + ")";
+    }
   }
   const double ms =
       std::chrono::duration<double, std::milli>(now - start_).count();

@@ -4,10 +4,15 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <string>
+
+#include "chatbatch/runner.h"
+#include "fake_transport.h"
 
 namespace chatbatch {
 namespace {
@@ -92,13 +97,14 @@ TEST(TraceRedactorTest, LoaderRejectsSecretHeadersThatAreNotNames) {
       "t.yaml", FakeEnv({}));
   ASSERT_FALSE(job);
   EXPECT_THAT(job.error().message,
-              HasSubstr("t.yaml:1:18: secret_headers: \"bad name\" is not a "
+              HasSubstr("t.yaml:1:18: 'secret_headers': 'bad name' is not a "
                         "valid HTTP header name"));
   job = ParseJob("secret_headers: x\nconversations: [{messages: [hi]}]\n",
                  "t.yaml", FakeEnv({}));
   ASSERT_FALSE(job);
   EXPECT_THAT(job.error().message,
-              HasSubstr("secret_headers: expected a list of header names"));
+              HasSubstr("t.yaml:1:17: 'secret_headers': expected a list of "
+                        "header names, got a string"));
 }
 
 TEST(TraceWriterTest, WritesOneAttemptLikeCurlTraceAscii) {
@@ -123,7 +129,7 @@ TEST(TraceWriterTest, WritesOneAttemptLikeCurlTraceAscii) {
   head.http_status = 200;
   a->Response(head, t0 + milliseconds(6));
   a->Read("data: {\"x\":1}\n\ndata: [DONE]", t0 + milliseconds(12));
-  a->End({}, "", 27, 1, t0 + milliseconds(13));
+  a->End(std::nullopt, 27, 1, t0 + milliseconds(13));
   const std::string trace = Contents(&writer, file);
 
   EXPECT_THAT(trace, ::testing::ContainsRegex(
@@ -163,7 +169,7 @@ TEST(TraceWriterTest, UnsentRequestIsShownAsBuiltWithSecretsMasked) {
   const Clock::time_point t0 = Clock::now();
   std::unique_ptr<AttemptTrace> a =
       writer.BeginAttempt("c9", 1, 1, request, t0);
-  a->End(Fail(ErrorCode::kConnect, "Failed to connect"), "", 0, 0,
+  a->End(Error(ErrorCode::kConnect, "Failed to connect"), 0, 0,
          t0 + milliseconds(2));
   const std::string trace = Contents(&writer, file);
   EXPECT_THAT(trace,
@@ -198,6 +204,63 @@ TEST(TraceWriterTest, ControlBytesBecomeDotsAndOpenFailsWithThePath) {
   EXPECT_EQ(bad.error().code, ErrorCode::kIo);
   EXPECT_EQ(bad.error().message,
             "--trace /nonexistent-dir/trace.txt: No such file or directory");
+}
+
+// The runner traces every attempt, a retried one under its own number,
+// with the HTTP error that ended it; a fake transport reports no wire
+// events, so the request shows as built.
+TEST(RunnerTraceTest, EveryAttemptIsTracedUnderItsOwnNumber) {
+  Job job;
+  job.name = "t";
+  job.endpoint = "http://127.0.0.1:1/v1/chat/completions";
+  job.headers = {{"Authorization", "Bearer sk-live-123"}};
+  Conversation conv;
+  conv.id = "c1";
+  conv.conversation_id = "uuid-1";
+  conv.messages = {"hello"};
+  conv.retry.backoff = milliseconds(100);
+  job.conversations.push_back(conv);
+  int calls = 0;
+  FakeTransport transport([&calls](const HttpRequest&) {
+    if (++calls == 1) {
+      return FakeResponse{.status = 503,
+                          .content_type = "application/json",
+                          .body = R"({"error":{"message":"busy"}})"};
+    }
+    return FakeResponse{.body = SseReply("hi")};
+  });
+  char tmpl[] = "/tmp/chatbatch_trace_XXXXXX";
+  const std::filesystem::path dir = mkdtemp(tmpl);
+  std::unique_ptr<RunOutput> output =
+      std::move(RunOutput::Open(dir.string()).value());
+  std::FILE* file = std::tmpfile();
+  ASSERT_NE(file, nullptr);
+  TraceWriter writer(file, job);
+  RunOptions options;
+  options.random_seed = 7;
+  options.trace = &writer;
+  Runner runner(job, options, &transport, output.get(), nullptr);
+  ASSERT_TRUE(runner.Run().has_value());
+  std::filesystem::remove_all(dir);
+  const std::string trace = Contents(&writer, file);
+
+  EXPECT_THAT(trace, HasSubstr(" c1 turn 1 attempt 1\n"
+                               "=> c1/1/1 POST "
+                               "http://127.0.0.1:1/v1/chat/completions\n"));
+  EXPECT_THAT(trace, HasSubstr("<= c1/1/1 Status 503 (+10.0 ms)\n"
+                               "<= c1/1/1 Recv data, 28 bytes (+10.0 ms)\n"
+                               "0000: {\"error\":{\"message\":\"busy\"}}\n"
+                               "=> c1/1/1 Request not sent; headers as "
+                               "built, 19 bytes (+10.0 ms)\n"
+                               "0000: Authorization: ***\n"));
+  EXPECT_THAT(trace, HasSubstr("== c1/1/1 end (+10.0 ms): http: "));
+  EXPECT_THAT(trace, HasSubstr(" (HTTP 503); 28 bytes, 0 chunks\n"));
+  EXPECT_THAT(trace, HasSubstr(" c1 turn 1 attempt 2\n"));
+  EXPECT_THAT(trace, HasSubstr("<= c1/1/2 Status 200 (+10.0 ms)\n"));
+  EXPECT_THAT(trace, HasSubstr("== c1/1/2 end (+10.0 ms): ok; 131 bytes, "
+                               "2 chunks\n"));
+  EXPECT_THAT(trace, HasSubstr("\"content\":\"hello\""));
+  EXPECT_THAT(trace, Not(HasSubstr("sk-live-123")));
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -64,12 +65,12 @@ class AttemptTrace {
   void Response(const ResponseHead& head, Clock::time_point now);
   // One body read, as it arrived.
   void Read(std::string_view bytes, Clock::time_point now);
-  // Last call. "transport" as the sink got it; "error" (may be empty) what
-  // ended the attempt early (a deadline). If the transport never reported
-  // sending the request (a connect failure, a fake transport), the request
-  // as built is written here, marked not sent.
-  void End(const chatbatch::Status& transport, std::string_view error,
-           int64_t bytes, int64_t chunks, Clock::time_point now);
+  // Last call: how the attempt ended (nullopt: a reply arrived) and what it
+  // received. If the transport never reported sending the request (a
+  // refused connection, a fake transport), the request as built is written
+  // here, marked not sent.
+  void End(const std::optional<Error>& error, int64_t bytes, int64_t chunks,
+           Clock::time_point now);
 
  private:
   friend class TraceWriter;
