@@ -152,6 +152,13 @@ class CurlTransport final : public Transport {
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, r.verify_tls ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, r.verify_tls ? 2L : 0L);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "chatbatch/" CHATBATCH_VERSION);
+    if (r.trace_wire) {
+      // Verbose mode with a debug callback prints nothing itself: it hands
+      // every header and sent byte to DebugCallback.
+      curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, &DebugCallback);
+      curl_easy_setopt(e, CURLOPT_DEBUGDATA, t);
+      curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
+    }
     transfers_.emplace(t->id, std::move(transfer));
     CURLMcode rc = curl_multi_add_handle(multi_, e);
     if (rc != CURLM_OK) {
@@ -279,6 +286,31 @@ class CurlTransport final : public Transport {
       return CURL_WRITEFUNC_ERROR;
     }
     return len;
+  }
+
+  static int DebugCallback(CURL*, curl_infotype type, char* data, size_t size,
+                           void* userp) {
+    WireEvent event;
+    switch (type) {
+      case CURLINFO_HEADER_OUT:
+        event = WireEvent::kHeaderOut;
+        break;
+      case CURLINFO_DATA_OUT:
+        event = WireEvent::kDataOut;
+        break;
+      case CURLINFO_HEADER_IN:
+        event = WireEvent::kHeaderIn;
+        break;
+      default:
+        return 0;  // curl's own notes, TLS records, body bytes (OnBody)
+    }
+    auto* t = static_cast<Transfer*>(userp);
+    try {
+      t->sink->OnWire(event, std::string_view(data, size));
+    } catch (const std::exception& e) {
+      spdlog::error("trace failed: {}", e.what());
+    }
+    return 0;
   }
 
   static void SendStatus(Transfer* t) {

@@ -133,7 +133,30 @@ void Loader::ParseHeaders(const Field& f, JobDraft* d) {
              value_field.what + ": value contains a line break or NUL");
       continue;
     }
+    // A value taken from the environment is a secret by convention (API
+    // keys live there), so a trace masks it without being told.
+    if (raw->find("${") != std::string::npos) {
+      d->job.secret_headers.push_back(ToLower(name));
+    }
     d->job.headers.emplace_back(name, std::move(*value));
+  }
+}
+
+void Loader::ParseSecretHeaders(const Field& f, JobDraft* d) {
+  if (!f.value.IsSequence()) {
+    Report(f.mark(), f.what + ": expected a list of header names, got " +
+                         TypeName(f.value));
+    return;
+  }
+  for (const YAML::Node& item : f.value) {
+    if (!item.IsScalar() || !AllOf(item.Scalar(), IsHeaderNameChar)) {
+      Report(item.Mark(),
+             f.what + ": " +
+                 (item.IsScalar() ? Quote(item.Scalar()) : TypeName(item)) +
+                 " is not a valid HTTP header name");
+      continue;
+    }
+    d->job.secret_headers.push_back(ToLower(item.Scalar()));
   }
 }
 

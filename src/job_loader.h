@@ -139,6 +139,7 @@ class Loader {
   void ParseName(const Field& f, JobDraft* d);
   void ParseEndpoint(const Field& f, JobDraft* d);
   void ParseHeaders(const Field& f, JobDraft* d);
+  void ParseSecretHeaders(const Field& f, JobDraft* d);
   void ParseConcurrency(const Field& f, JobDraft* d);
   void ParseDefaults(const Field& f, JobDraft* d);
   void ParseJobHistory(const Field& f, JobDraft* d);
@@ -248,6 +249,7 @@ class Loader {
       {"name", &Loader::ParseName},
       {"endpoint", &Loader::ParseEndpoint},
       {"headers", &Loader::ParseHeaders},
+      {"secret_headers", &Loader::ParseSecretHeaders},
       {"concurrency", &Loader::ParseConcurrency},
       {"defaults", &Loader::ParseDefaults},
       {"history", &Loader::ParseJobHistory},

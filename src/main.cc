@@ -13,6 +13,7 @@
 #include "chatbatch/resume.h"
 #include "chatbatch/run_output.h"
 #include "chatbatch/runner.h"
+#include "chatbatch/trace.h"
 #include "chatbatch/transport.h"
 #include "cli_compare.h"
 #include "cli_report.h"
@@ -43,6 +44,7 @@ struct RunFlags {
   RunCheckFlags checks;    // --golden, --update-golden, --wait-for-server
   std::string junit_path;  // --junit FILE, "" = none
   std::string shard;       // --shard K/N, "" = all
+  std::string trace_path;  // --trace FILE, "" = off
 };
 
 void SetUpLogging(StatusPrinter* printer, const RunFlags& flags,
@@ -108,7 +110,8 @@ struct RunOutcome {
 
 // Runs "job" into "dir" with its own progress line and log file.
 RunOutcome RunInto(const Job& source, const std::string& dir,
-                   const std::string& label, const RunFlags& flags) {
+                   const std::string& label, const RunFlags& flags,
+                   TraceWriter* trace) {
   Job job = source;  // PlanRun may narrow it to what is left to do
   StatusPrinter printer(stderr, flags.quiet, label);
   // Before anything is written (the directory, its log, run.json): a
@@ -154,6 +157,7 @@ RunOutcome RunInto(const Job& source, const std::string& dir,
   options.grace = job.grace;
   options.prior = std::move(plan->prior);
   options.max_failures = flags.fail_fast ? 1 : flags.max_failures;
+  options.trace = trace;
   Runner runner(job, options, transport->get(), output->get(), &printer);
   runner_ptr = &runner;
   spdlog::debug("run of {} into {}", flags.job_path, dir);
@@ -244,10 +248,22 @@ int Run(const RunFlags& flags) {
   }
   const std::string dir =
       flags.output_dir.empty() ? "runs/" + job->name : flags.output_dir;
+  // One trace for the whole run (every matrix set): it is opened once so
+  // a later set does not truncate an earlier one's records.
+  std::unique_ptr<TraceWriter> trace;
+  if (!flags.trace_path.empty()) {
+    Result<std::unique_ptr<TraceWriter>> opened =
+        TraceWriter::Open(flags.trace_path, *job);
+    if (!opened) {
+      PrintError(opened.error());
+      return kExitOutput;
+    }
+    trace = std::move(*opened);
+  }
   std::vector<JunitSuiteDir> suites;
   int exit = kExitOk;
   if (job->matrix.empty()) {
-    exit = RunInto(*job, dir, "", flags).exit;
+    exit = RunInto(*job, dir, "", flags, trace.get()).exit;
     suites.push_back({job->name, dir});
   } else {
     // One set after the other: each has the whole concurrency, and a
@@ -255,14 +271,21 @@ int Run(const RunFlags& flags) {
     // --resume.
     for (const MatrixSet& set : job->matrix) {
       const std::string set_dir = dir + "/" + set.name;
-      const RunOutcome outcome =
-          RunInto(JobForMatrixSet(*job, set), set_dir, set.name, flags);
+      const RunOutcome outcome = RunInto(JobForMatrixSet(*job, set), set_dir,
+                                         set.name, flags, trace.get());
       exit = WorseExit(exit, outcome.exit);
       suites.push_back({job->name + "." + set.name, set_dir});
       if (outcome.interrupted || outcome.exit == kExitOutput ||
           outcome.exit == kExitUsage) {
         break;
       }
+    }
+  }
+  if (trace != nullptr) {
+    if (Status s = trace->Flush(); !s) {
+      std::fprintf(stderr, "--trace %s: %s\n", flags.trace_path.c_str(),
+                   s.error().message.c_str());
+      return kExitOutput;
     }
   }
   if (!flags.junit_path.empty()) {
@@ -349,6 +372,9 @@ int Main(int argc, char** argv) {
   run->add_option("--shard", run_flags.shard,
                   "Run only shard K of N (K/N): a partition of the "
                   "conversations by id, for N machines running one job");
+  run->add_option("--trace", run_flags.trace_path,
+                  "Write every attempt's request and response bytes to FILE "
+                  "(secret headers masked)");
   run->add_option("--junit", run_flags.junit_path,
                   "Write a JUnit XML report of the run to FILE at the end");
 

@@ -8,6 +8,7 @@
 
 #include "chatbatch/request_builder.h"
 #include "chatbatch/response_decoder.h"
+#include "chatbatch/trace.h"
 #include "counted.h"
 #include "endpoint_gate.h"
 #include "endpoint_health.h"
@@ -84,6 +85,7 @@ class Runner::Impl {
       http_status_ = head.http_status;
       retry_after_ = head.retry_after;
       last_activity_ = impl_->transport_->Now();
+      if (trace_ != nullptr) trace_->Response(head, last_activity_);
       decoder_->Begin(head.http_status, head.content_type);
       impl_->OnConnected();
     }
@@ -95,6 +97,7 @@ class Runner::Impl {
         body_started_ = true;
         impl_->RearmDeadline(conv_);
       }
+      if (trace_ != nullptr) trace_->Read(bytes, last_activity_);
       bool keep_going = decoder_->Feed(bytes);
       if (ttft_ms_ < 0 && decoder_->has_first_token()) {
         ttft_ms_ = ElapsedMs(start_, last_activity_);
@@ -116,6 +119,10 @@ class Runner::Impl {
     void OnComplete(Status transport) override {
       impl_->FinishAttempt(conv_, std::move(transport));
     }
+    void OnWire(WireEvent event, std::string_view bytes) override {
+      if (trace_ != nullptr)
+        trace_->Wire(event, bytes, impl_->transport_->Now());
+    }
 
     ResponseDecoder* decoder_ = nullptr;
     Clock::time_point start_;
@@ -132,7 +139,8 @@ class Runner::Impl {
     std::optional<std::chrono::seconds> retry_after_;
     std::optional<Error> timeout_;  // set when a deadline cancelled it
     TimerId deadline_timer_ = 0;
-    bool probe_ = false;  // sent while the endpoint was down
+    bool probe_ = false;                   // sent while the endpoint was down
+    std::unique_ptr<AttemptTrace> trace_;  // null unless --trace
 
    private:
     Impl* impl_;
@@ -378,8 +386,17 @@ void Runner::Impl::StartAttempt(ConvState* c) {
   if (!run_started_) run_started_ = sink->start_;
   sink->started_at_ = c->turn_started_at;
   sink->probe_ = health_.Started();
+  // Attempts that waited for an unreachable endpoint do not count toward
+  // retry.attempts, but on the wire every request gets its own number.
+  const int wire_attempt = c->attempt + c->unreachable_attempts;
   spdlog::debug("{}: turn {} attempt {} sent ({} bytes)", conv.id,
-                c->next_turn + 1, c->attempt, request.body.size());
+                c->next_turn + 1, wire_attempt, request.body.size());
+  if (options_.trace != nullptr) {
+    request.trace_wire = true;
+    sink->trace_ = options_.trace->BeginAttempt(
+        conv.id, static_cast<int>(c->next_turn) + 1, wire_attempt, request,
+        sink->start_);
+  }
   c->transfer = transport_->Start(std::move(request), sink);
   ArmDeadline(c);
 }
@@ -476,11 +493,20 @@ void Runner::Impl::FinishAttempt(ConvState* c, Status transport) {
     transport_->CancelTimer(sink->deadline_timer_);
   --in_flight_;
   gate_.Release();
+  // Finish() below may move the reply out.
+  const int64_t bytes = sink->decoder_->reply().bytes;
+  const int64_t chunks = sink->decoder_->reply().chunks;
+  spdlog::debug("{}: turn {} attempt {}: {} bytes, {} chunks", c->conv->id,
+                c->next_turn + 1, c->attempt + c->unreachable_attempts, bytes,
+                chunks);
 
   if (!sink->timeout_ && !transport &&
       transport.error().code == ErrorCode::kInterrupted) {
     // Cancelled by the user or a fatal error: the turn did not finish, so
     // nothing is recorded and a resumed run sends it again.
+    if (sink->trace_ != nullptr) {
+      sink->trace_->End(transport.error(), bytes, chunks, transport_->Now());
+    }
     if (sink->http_status_ == 0) health_.OnOtherEnd(sink->probe_);
     ReleaseDecoder(sink->decoder_);
     c->attempt = 0;
@@ -491,6 +517,9 @@ void Runner::Impl::FinishAttempt(ConvState* c, Status transport) {
   }
   Result<Reply> reply = sink->decoder_->Finish();
   std::optional<Error> error = AttemptError(sink.get(), transport, reply);
+  if (sink->trace_ != nullptr) {
+    sink->trace_->End(error, bytes, chunks, transport_->Now());
+  }
   if (error && ParkUnreachable(c, sink.get(), *error)) {
     ReleaseDecoder(sink->decoder_);
     AfterCompletion();

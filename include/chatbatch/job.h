@@ -103,6 +103,9 @@ struct Job {
   std::string endpoint = "http://localhost:1337/v1/chat/completions";
   // Expanded header values may hold secrets: never log them.
   std::vector<std::pair<std::string, std::string>> headers;
+  // Lowercase names of headers a trace masks beyond the built-in ones:
+  // `secret_headers:`, plus every header whose value uses ${VAR}.
+  std::vector<std::string> secret_headers;
   int concurrency = 16;
   nlohmann::json defaults = nlohmann::json::object();  // merged into bodies
   HistoryMode history = HistoryMode::kFull;

@@ -20,6 +20,8 @@
 
 namespace chatbatch {
 
+class TraceWriter;  // chatbatch/trace.h
+
 // What a run has to do when it starts. A resumed run counts what the
 // earlier runs finished, so its progress goes on from there.
 struct RunStart {
@@ -65,6 +67,9 @@ struct RunOptions {
   // 0: never. --fail-fast is 1, --max-failures N is N. Conversations
   // finished before this run (resume) do not count.
   int max_failures = 0;
+  // --trace: every attempt's wire traffic goes here; null = off. Must
+  // outlive the runner.
+  TraceWriter* trace = nullptr;
 };
 
 class Runner {

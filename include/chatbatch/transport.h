@@ -24,6 +24,16 @@ struct HttpRequest {
   std::string body;  // POSTed as application/json
   bool verify_tls = true;
   std::chrono::milliseconds connect_timeout{10000};
+  // Report the request and response heads through ResponseSink::OnWire
+  // (--trace). Off, the transport installs no extra callbacks.
+  bool trace_wire = false;
+};
+
+// What a tracing transport saw on the wire besides the response body.
+enum class WireEvent {
+  kHeaderOut,  // the request head as sent
+  kDataOut,    // request body bytes as sent
+  kHeaderIn,   // one response header line (the status line included)
 };
 
 // The status line and the headers chatbatch acts on.
@@ -45,6 +55,8 @@ class ResponseSink {
   // Exactly once. An error only for transport failures (connect, reset,
   // timeout, abort); HTTP error statuses arrive through OnStatus.
   virtual void OnComplete(Status transport) = 0;
+  // Only for requests with trace_wire set; before OnComplete.
+  virtual void OnWire(WireEvent /*event*/, std::string_view /*bytes*/) {}
 };
 
 using TransferId = uint64_t;
