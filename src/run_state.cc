@@ -298,7 +298,8 @@ std::string ManifestToJson(const RunManifest& manifest) {
   j["job_file"] = manifest.job_path;
   j["job_hash"] = manifest.job_hash;
   if (manifest.shard) {
-    j["shard"] = manifest.shard->empty() ? ordered_json() : *manifest.shard;
+    j["shard"] = manifest.shard->empty() ? ordered_json()
+                                         : ordered_json(*manifest.shard);
   }
   ordered_json conversations = ordered_json::object();
   for (const auto& [id, entry] : manifest.conversations) {
