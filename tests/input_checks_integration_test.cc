@@ -49,8 +49,8 @@ TEST_F(InputChecksTest, JsonlRowsMustBeJsonObjectsStringsOrLists) {
     EXPECT_NE(r.err.find(file + ":4:2: row 4: not valid JSON: syntax error"),
               std::string::npos)
         << r.err;
-    EXPECT_EQ(r.err.find(":1:"), std::string::npos) << r.err;
-    EXPECT_EQ(r.err.find(":5:"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find(file + ":1:"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find(file + ":5:"), std::string::npos) << r.err;
   }
   EXPECT_EQ(Requests(), before);
   EXPECT_FALSE(fs::exists(dir_ / "out"));

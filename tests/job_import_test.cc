@@ -153,7 +153,8 @@ TEST_F(JobImportTest, JsonlRowsMustBeStrictJson) {
               HasSubstr(file + ":5:1: row 5: expected a JSON object with "
                                "'messages', a string or a list of strings, "
                                "got a boolean (true)\n"));
-  EXPECT_THAT(errors, HasSubstr(file + ":6:23: row 6: not valid JSON: "));
+  EXPECT_THAT(errors, HasSubstr(file + ":6:21: row 6: not valid JSON: "));
+  EXPECT_THAT(errors, HasSubstr("; expected end of input\n"));
   EXPECT_THAT(errors, HasSubstr(file + ":7:2: row 7: not valid JSON: "));
   EXPECT_EQ(errors.find(":4:"), std::string::npos) << errors;
   EXPECT_EQ(std::count(errors.begin(), errors.end(), '\n'), 5) << errors;
