@@ -5,6 +5,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "atomic_file.h"
@@ -58,6 +59,15 @@ std::string MergedStatus(const std::vector<std::string>& statuses) {
   return "finished";
 }
 
+// The "shard" a run.json records ("K/N"), or nullopt: the whole job, or a
+// run.json written before shards were recorded.
+std::optional<std::string> RecordedShard(const ordered_json& manifest) {
+  if (!manifest.is_object()) return std::nullopt;
+  auto it = manifest.find("shard");
+  if (it == manifest.end() || !it->is_string()) return std::nullopt;
+  return it->get<std::string>();
+}
+
 // The shards "runs" are missing ("K/N" each), or an error for inputs that
 // cannot be shards of one run: shards of different N, a shard given twice,
 // or a shard beside a run that records none. Empty when no input records a
@@ -68,10 +78,11 @@ Result<std::vector<std::string>> MissingShards(const std::vector<Input>& runs) {
   std::map<int, std::string> dir_of;  // K -> input dir
   int count = 0;                      // N
   const Input* first = nullptr;       // the first input with a shard
+  std::string first_shard;
   for (const Input& in : runs) {
-    const ordered_json shard = in.manifest.value("shard", ordered_json());
-    if (!shard.is_string()) continue;
-    const std::string text = shard.get<std::string>();
+    const std::optional<std::string> shard = RecordedShard(in.manifest);
+    if (!shard) continue;
+    const std::string& text = *shard;
     Result<Shard> parsed = ParseShard(text);
     if (!parsed) {
       return Fail(ErrorCode::kUsage,
@@ -80,13 +91,13 @@ Result<std::vector<std::string>> MissingShards(const std::vector<Input>& runs) {
     }
     if (first == nullptr) {
       first = &in;
+      first_shard = text;
       count = parsed->count;
     } else if (parsed->count != count) {
-      return Fail(ErrorCode::kUsage,
-                  "merge: " + in.dir + " is shard " + text + ", but " +
-                      first->dir + " is shard " +
-                      first->manifest["shard"].template get<std::string>() +
-                      ": shards of different runs");
+      return Fail(ErrorCode::kUsage, "merge: " + in.dir + " is shard " + text +
+                                         ", but " + first->dir + " is shard " +
+                                         first_shard +
+                                         ": shards of different runs");
     }
     auto [prev, inserted] = dir_of.emplace(parsed->index, in.dir);
     if (!inserted) {
@@ -96,13 +107,11 @@ Result<std::vector<std::string>> MissingShards(const std::vector<Input>& runs) {
   }
   if (first == nullptr) return std::vector<std::string>();
   for (const Input& in : runs) {
-    if (!in.manifest.value("shard", ordered_json()).is_string()) {
+    if (!RecordedShard(in.manifest)) {
       return Fail(ErrorCode::kUsage,
                   "merge: " + in.dir +
-                      " is not a shard (its run.json names "
-                      "none), but " +
-                      first->dir + " is shard " +
-                      first->manifest["shard"].template get<std::string>());
+                      " is not a shard (its run.json names none), but " +
+                      first->dir + " is shard " + first_shard);
     }
   }
   std::vector<std::string> missing;

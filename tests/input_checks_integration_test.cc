@@ -174,6 +174,28 @@ TEST_F(InputChecksTest, MergeRefusesAMissingOrDuplicatedShard) {
       << r.err;
   EXPECT_FALSE(fs::exists(dir_ / "m"));
 
+  // Shards of another split, or a whole run, are not the missing shard.
+  ASSERT_EQ(
+      Chatbatch({"run", job.string(), "-o", D("half"), "-q", "--shard", "1/2"})
+          .exit_code,
+      0);
+  r = Chatbatch({"merge", D("s1"), D("s2"), D("half"), "-o", D("m")});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("merge: " + D("half") + " is shard 1/2, but " + D("s1") +
+                       " is shard 1/3: shards of different runs"),
+            std::string::npos)
+      << r.err;
+  ASSERT_EQ(Chatbatch({"run", job.string(), "-o", D("whole"), "-q"}).exit_code,
+            0);
+  r = Chatbatch({"merge", D("s1"), D("whole"), "-o", D("m")});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("merge: " + D("whole") +
+                       " is not a shard (its run.json names none), but " +
+                       D("s1") + " is shard 1/3"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(fs::exists(dir_ / "m"));
+
   // Allowed, the summary names what is missing.
   r = Chatbatch(
       {"merge", D("s1"), D("s3"), "--allow-partial", "-o", D("partial")});
