@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "compare.h"
 #include "counted.h"
@@ -103,6 +105,22 @@ int WaitForServerIfAsked(const Job& job, const RunCheckFlags& flags) {
   if (!ready) {
     spdlog::error("{}", ready.error().message);
     return kExitServerUnreachable;
+  }
+  return kExitOk;
+}
+
+int CheckGoldenBeforeRun(const Job& job, const RunCheckFlags& flags) {
+  if (flags.golden_dir.empty() || flags.update_golden) return kExitOk;
+  std::vector<std::string> dirs;
+  if (job.matrix.empty()) dirs.push_back(flags.golden_dir);
+  for (const MatrixSet& set : job.matrix) {
+    dirs.push_back(flags.golden_dir + "/" + set.name);
+  }
+  for (const std::string& dir : dirs) {
+    if (Status ok = CheckGoldenDir(dir); !ok) {
+      std::fprintf(stderr, "%s\n", ok.error().message.c_str());
+      return kExitUsage;
+    }
   }
   return kExitOk;
 }

@@ -46,6 +46,11 @@ void AddRunCheckFlags(CLI::App* run, RunCheckFlags* flags);
 // why. kExitOk at once without the option.
 int WaitForServerIfAsked(const Job& job, const RunCheckFlags& flags);
 
+// Before anything is sent: with --golden (and no --update-golden, which
+// creates it) kExitUsage after printing why if the golden directory, or a
+// matrix set's subfolder of it, is missing. kExitOk otherwise.
+int CheckGoldenBeforeRun(const Job& job, const RunCheckFlags& flags);
+
 // After a finished run in "run_dir" of "job" (limited to "only" if not
 // empty): with --golden compares it against the golden directory and prints
 // the summary (kExitFailed if anything differs, kExitUsage if the golden

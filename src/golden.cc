@@ -14,14 +14,24 @@ namespace fs = std::filesystem;
 
 }  // namespace
 
+Status CheckGoldenDir(const std::string& golden_dir) {
+  std::error_code ec;
+  if (fs::is_directory(golden_dir, ec)) return {};
+  if (!fs::exists(golden_dir, ec) && !ec) {
+    return Fail(ErrorCode::kUsage,
+                "--golden: directory '" + golden_dir +
+                    "' does not exist (create it with --update-golden)");
+  }
+  return Fail(ErrorCode::kUsage, "--golden: '" + golden_dir +
+                                     "' is not a directory" +
+                                     (ec ? ": " + ec.message() : ""));
+}
+
 Result<Comparison> CompareWithGolden(const std::string& golden_dir,
                                      const std::string& run_dir,
                                      const std::set<std::string>& ids) {
-  std::error_code ec;
-  if (!fs::exists(golden_dir, ec) && !ec) {
-    return Fail(ErrorCode::kUsage,
-                "golden directory '" + golden_dir +
-                    "' does not exist (create it with --update-golden)");
+  if (Status dir = CheckGoldenDir(golden_dir); !dir) {
+    return std::unexpected(dir.error());
   }
   CompareOptions options;
   options.transcripts = true;

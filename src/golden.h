@@ -12,6 +12,10 @@
 
 namespace chatbatch {
 
+// kUsage unless "golden_dir" is a directory: checked before a run sends
+// anything, so a mistyped --golden costs nothing.
+Status CheckGoldenDir(const std::string& golden_dir);
+
 // Compares the conversations "ids" of "run_dir" against "golden_dir": each
 // turn's reply, status and user message (<id>.jsonl) and each transcript
 // (<id>.md, byte for byte). Conversations of "golden_dir" outside "ids" are

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
+#include <optional>
 
 #include "job_loader.h"
 
@@ -101,6 +103,40 @@ void ForEachRow(std::istream& in, Fn fn) {
     if (IsBlank(text)) continue;
     if (!fn(text, line_number, ++row)) return;
   }
+}
+
+// Why "text" is not a row of a .jsonl prompt file (strict JSON: an object,
+// a string or a list), with "*mark" at the column where it goes wrong; or
+// nullopt if it is a row.
+std::optional<std::string> NotAJsonlRow(std::string_view text,
+                                        YAML::Mark* mark) {
+  *mark = YAML::Mark();
+  if (!nlohmann::json::accept(text)) {
+    try {
+      (void)nlohmann::json::parse(text);
+    } catch (const nlohmann::json::parse_error& e) {
+      // e.what() is "[json.exception.parse_error.101] parse error at line 1,
+      // column 2: syntax error ..."; the mark has the column.
+      mark->column = static_cast<int>(e.byte > 0 ? e.byte - 1 : 0);
+      std::string_view why = e.what();
+      if (const size_t at = why.find(": "); at != why.npos) {
+        why.remove_prefix(at + 2);
+      }
+      return "not valid JSON: " + std::string(why);
+    }
+    return "not valid JSON";
+  }
+  const size_t first = text.find_first_not_of(" \t\r\n");
+  if (text[first] == '{' || text[first] == '"' || text[first] == '[') {
+    return std::nullopt;
+  }
+  mark->column = static_cast<int>(first);
+  // accept() held: a number, true, false or null, all short.
+  const std::string type = nlohmann::json::parse(text).type_name();
+  return "expected a JSON object with 'messages', a string or a list of "
+         "strings, got " +
+         (type == "null" ? type : "a " + type) + " (" +
+         std::string(text.substr(first)) + ")";
 }
 
 // Collects libcsv's callbacks into records.
@@ -272,6 +308,13 @@ void Loader::ImportJsonl(const ImportSpec& spec, std::istream& in,
     if (TooManyImportProblems(problems_before)) return false;
     ConversationDraft draft = ImportedDraft(spec, row, line);
     const std::string where = "row " + std::to_string(row);
+    // JSON first: YAML would also take `not json`, `42` or `{a: [b]}`.
+    // YAML then reads the (valid JSON) row again for the columns of marks.
+    YAML::Mark mark;
+    if (std::optional<std::string> wrong = NotAJsonlRow(text, &mark)) {
+      Report(mark, where + ": " + *wrong);
+      return true;
+    }
     YAML::Node node;
     try {
       node = YAML::Load(std::string(text));

@@ -319,6 +319,29 @@ int CountDocuments(const std::string& text, YAML::Mark* second) {
   return documents;
 }
 
+// "mark", or the end of the last non-blank line of "text" if "mark" is past
+// it: yaml-cpp marks an error found at the end of the input (an unclosed
+// '[') on the line after the last one, which no editor can go to.
+YAML::Mark WithinText(const YAML::Mark& mark, std::string_view text) {
+  int line = 0;
+  size_t start = 0;  // of line "line"
+  YAML::Mark last;   // end of the last non-blank line so far
+  for (;;) {
+    const size_t end = std::min(text.find('\n', start), text.size());
+    std::string_view content = text.substr(start, end - start);
+    if (content.ends_with('\r')) content.remove_suffix(1);
+    if (content.find_first_not_of(" \t") != std::string_view::npos) {
+      if (line >= mark.line) return mark;
+      last.line = line;
+      last.column = static_cast<int>(content.size());
+    }
+    if (end == text.size()) break;
+    start = end + 1;
+    ++line;
+  }
+  return mark.line > last.line ? last : mark;
+}
+
 }  // namespace
 
 Result<Job> Loader::Load(std::string_view text) {
@@ -333,7 +356,7 @@ Result<Job> Loader::Load(std::string_view text) {
     document = YAML::Load(input);
     document_count = CountDocuments(input, &second_document);
   } catch (const YAML::Exception& e) {
-    Report(e.mark, "YAML syntax error: " + e.msg);
+    Report(WithinText(e.mark, text), "YAML syntax error: " + e.msg);
   }
 
   JobDraft draft;

@@ -246,6 +246,9 @@ int Run(const RunFlags& flags) {
                  job->conversations.size(),
                  Counted(all, "conversation").c_str());
   }
+  if (int rc = CheckGoldenBeforeRun(*job, flags.checks); rc != kExitOk) {
+    return rc;
+  }
   const std::string dir =
       flags.output_dir.empty() ? "runs/" + job->name : flags.output_dir;
   // One trace for the whole run (every matrix set): it is opened once so
@@ -297,8 +300,9 @@ int Run(const RunFlags& flags) {
   return exit;
 }
 
-int Merge(const std::vector<std::string>& inputs, const std::string& out) {
-  Result<MergeCounts> merged = MergeRuns(inputs, out);
+int Merge(const std::vector<std::string>& inputs, const std::string& out,
+          const MergeOptions& options) {
+  Result<MergeCounts> merged = MergeRuns(inputs, out, options);
   if (!merged) {
     PrintError(merged.error());
     return merged.error().code == ErrorCode::kUsage ? kExitUsage : kExitOutput;
@@ -307,6 +311,9 @@ int Merge(const std::vector<std::string>& inputs, const std::string& out) {
               Counted(merged->runs, "run").c_str(),
               Counted(merged->conversations, "conversation").c_str(),
               Counted(merged->turns, "turn").c_str(), out.c_str());
+  for (const std::string& shard : merged->missing_shards) {
+    std::printf("partial: shard %s is missing\n", shard.c_str());
+  }
   return kExitOk;
 }
 
@@ -394,6 +401,9 @@ int Main(int argc, char** argv) {
       ->add_option("-o,--output", merge_output,
                    "Where the merged run goes (new or empty)")
       ->required();
+  MergeOptions merge_options;
+  merge->add_flag("--allow-partial", merge_options.allow_partial,
+                  "Merge even if some shards of the run are missing");
 
   CompareFlags compare_flags;
   CLI::App* compare = AddCompareCommand(app, &compare_flags);
@@ -409,7 +419,7 @@ int Main(int argc, char** argv) {
   }
   if (*validate) return Validate(validate_path);
   if (*compare) return RunCompare(compare_flags);
-  if (*merge) return Merge(merge_inputs, merge_output);
+  if (*merge) return Merge(merge_inputs, merge_output, merge_options);
   if (*report) return RunReport(report_flags);
   return Run(run_flags);
 }

@@ -5,12 +5,14 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "atomic_file.h"
 #include "chatbatch/job.h"
 #include "chatbatch/latency.h"
 #include "job_problems.h"
+#include "shard.h"
 
 namespace chatbatch {
 namespace {
@@ -57,10 +59,79 @@ std::string MergedStatus(const std::vector<std::string>& statuses) {
   return "finished";
 }
 
+// The "shard" a run.json records ("K/N"), or nullopt: the whole job, or a
+// run.json written before shards were recorded.
+std::optional<std::string> RecordedShard(const ordered_json& manifest) {
+  if (!manifest.is_object()) return std::nullopt;
+  auto it = manifest.find("shard");
+  if (it == manifest.end() || !it->is_string()) return std::nullopt;
+  return it->get<std::string>();
+}
+
+// The shards "runs" are missing ("K/N" each), or an error for inputs that
+// cannot be shards of one run: shards of different N, a shard given twice,
+// or a shard beside a run that records none. Empty when no input records a
+// shard (runs of one job with disjoint conversations, or run.json files
+// written before shards were recorded).
+template <typename Input>
+Result<std::vector<std::string>> MissingShards(const std::vector<Input>& runs) {
+  std::map<int, std::string> dir_of;  // K -> input dir
+  int count = 0;                      // N
+  const Input* first = nullptr;       // the first input with a shard
+  std::string first_shard;
+  for (const Input& in : runs) {
+    const std::optional<std::string> shard = RecordedShard(in.manifest);
+    if (!shard) continue;
+    const std::string& text = *shard;
+    Result<Shard> parsed = ParseShard(text);
+    if (!parsed) {
+      return Fail(ErrorCode::kUsage,
+                  "merge: " + in.dir +
+                      "/run.json: \"shard\" is not K/N: " + Quote(text));
+    }
+    if (first == nullptr) {
+      first = &in;
+      first_shard = text;
+      count = parsed->count;
+    } else if (parsed->count != count) {
+      return Fail(ErrorCode::kUsage, "merge: " + in.dir + " is shard " + text +
+                                         ", but " + first->dir + " is shard " +
+                                         first_shard +
+                                         ": shards of different runs");
+    }
+    auto [prev, inserted] = dir_of.emplace(parsed->index, in.dir);
+    if (!inserted) {
+      return Fail(ErrorCode::kUsage, "merge: shard " + text + " is in both " +
+                                         prev->second + " and " + in.dir);
+    }
+  }
+  if (first == nullptr) return std::vector<std::string>();
+  for (const Input& in : runs) {
+    if (!RecordedShard(in.manifest)) {
+      return Fail(ErrorCode::kUsage,
+                  "merge: " + in.dir +
+                      " is not a shard (its run.json names none), but " +
+                      first->dir + " is shard " + first_shard);
+    }
+  }
+  std::vector<std::string> missing;
+  for (int k = 1; k <= count; ++k) {
+    if (!dir_of.contains(k)) missing.push_back(ShardName({k, count}));
+  }
+  return missing;
+}
+
+std::string JoinShards(const std::vector<std::string>& shards) {
+  std::string out;
+  for (const std::string& s : shards) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
 }  // namespace
 
 Result<MergeCounts> MergeRuns(const std::vector<std::string>& inputs,
-                              const std::string& out_dir) {
+                              const std::string& out_dir,
+                              const MergeOptions& options) {
   if (inputs.empty()) return Fail(ErrorCode::kUsage, "merge: no run directory");
   std::error_code ec;
   if (fs::exists(out_dir, ec) && !fs::is_empty(out_dir, ec)) {
@@ -89,27 +160,42 @@ Result<MergeCounts> MergeRuns(const std::vector<std::string>& inputs,
                       in.summary.value("job", "") + "', " + runs[0].dir +
                       " one of '" + runs[0].summary.value("job", "") + "'");
     }
+    runs.push_back(std::move(in));
+  }
+  Result<std::vector<std::string>> missing = MissingShards(runs);
+  if (!missing) return std::unexpected(missing.error());
+  if (!missing->empty() && !options.allow_partial) {
+    return Fail(ErrorCode::kUsage,
+                "merge: shard " + JoinShards(*missing) +
+                    " missing (the inputs are " + std::to_string(runs.size()) +
+                    " of " + std::to_string(runs.size() + missing->size()) +
+                    " shards); pass --allow-partial to merge them anyway");
+  }
+
+  // After the shards: a shard given twice is named as such, not by the
+  // first conversation the two copies share.
+  for (const Input& in : runs) {
     for (const auto& conv : in.summary["conversations"]) {
       const std::string id = conv.value("id", "");
       if (!IsSafeId(id)) {
         return Fail(ErrorCode::kUsage,
-                    "merge: " + dir + "/summary.json lists an unsafe id");
+                    "merge: " + in.dir + "/summary.json lists an unsafe id");
       }
-      auto [prev, inserted] = owner.emplace(ToLower(id), dir);
+      auto [prev, inserted] = owner.emplace(ToLower(id), in.dir);
       if (!inserted) {
         return Fail(ErrorCode::kUsage,
                     "merge: conversation '" + id + "' is in both " +
-                        prev->second + " and " + dir +
+                        prev->second + " and " + in.dir +
                         " (shards of one job never overlap)");
       }
     }
-    runs.push_back(std::move(in));
   }
 
   if (Status made = MakeDirs(out_dir); !made) {
     return std::unexpected(made.error());
   }
   MergeCounts counts;
+  counts.missing_shards = *missing;
   ordered_json conversations = ordered_json::array();
   ordered_json manifest_convs = ordered_json::object();
   ordered_json counts_json = ordered_json::object();
@@ -183,9 +269,16 @@ Result<MergeCounts> MergeRuns(const std::vector<std::string>& inputs,
                             ? ordered_json(*std::ranges::max_element(ended))
                             : ordered_json();
   summary["status"] = MergedStatus(statuses);
+  // Every shard that ran finished, but the job did not run whole.
+  if (!missing->empty() && summary["status"] == "finished") {
+    summary["status"] = "partial";
+  }
   summary["stopped_early"] =
       std::ranges::find(statuses, "stopped") != statuses.end();
   summary["stop_reason"] = nullptr;
+  if (!missing->empty()) {
+    summary["missing_shards"] = *missing;  // --allow-partial
+  }
   summary["counts"] = std::move(counts_json);
   summary["expectations"] = std::move(expectations);
   summary["conversations"] = std::move(conversations);

@@ -20,6 +20,11 @@ std::string JoinIds(const std::vector<std::string>& ids) {
   return out;
 }
 
+// "shard 2/3", or "the whole job" for "".
+std::string ShardText(const std::string& shard) {
+  return shard.empty() ? "the whole job" : "shard " + shard;
+}
+
 // Turns what <id>.jsonl holds into what this run does with it.
 Result<PriorConversation> Classify(const Conversation& conv,
                                    std::vector<TurnRecord> records,
@@ -76,6 +81,7 @@ Result<RunPlan> PlanRun(Job* job, RunOutput* output, const ResumeFlags& flags) {
   plan.manifest.job_name = job->name;
   plan.manifest.job_path = job->path;
   plan.manifest.job_hash = JobDefinitionHash(*job);
+  plan.manifest.shard = job->shard;
 
   const bool start_over = flags.overwrite || !previous->has_value();
   if (!start_over && !resume) {
@@ -104,6 +110,16 @@ Result<RunPlan> PlanRun(Job* job, RunOutput* output, const ResumeFlags& flags) {
     }
   } else {
     const RunManifest& old = **previous;
+    // Another shard's conversations are not this one's to change, whatever
+    // --force says: each shard has an output directory of its own.
+    if (old.shard && *old.shard != job->shard) {
+      return Fail(ErrorCode::kUsage,
+                  dir + " holds a run of " + old.job_path + " as " +
+                      ShardText(*old.shard) + ", but this run is " +
+                      ShardText(job->shard) +
+                      "; resume each shard in its own output directory, or "
+                      "pass --overwrite to start over");
+    }
     for (const Conversation& conv : job->conversations) {
       if (!selected(conv)) continue;
       auto entry = old.conversations.find(conv.id);

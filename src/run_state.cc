@@ -301,6 +301,10 @@ std::string ManifestToJson(const RunManifest& manifest) {
   j["job"] = manifest.job_name;
   j["job_file"] = manifest.job_path;
   j["job_hash"] = manifest.job_hash;
+  if (manifest.shard) {
+    j["shard"] = manifest.shard->empty() ? ordered_json()
+                                         : ordered_json(*manifest.shard);
+  }
   ordered_json conversations = ordered_json::object();
   for (const auto& [id, entry] : manifest.conversations) {
     ordered_json e;
@@ -342,6 +346,16 @@ Result<std::optional<RunManifest>> ReadManifest(const std::string& dir) {
         !r.String("job_file", &manifest.job_path) ||
         !r.String("job_hash", &manifest.job_hash)) {
       return std::unexpected(ManifestError(path, why));
+    }
+    if (auto shard = j.find("shard"); shard != j.end()) {
+      if (shard->is_null()) {
+        manifest.shard = "";
+      } else if (shard->is_string()) {
+        manifest.shard = shard->get<std::string>();
+      } else {
+        return std::unexpected(
+            ManifestError(path, "\"shard\" is not a string or null"));
+      }
     }
     const ordered_json* conversations = r.Find("conversations");
     if (conversations == nullptr) {

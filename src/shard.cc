@@ -31,7 +31,12 @@ bool InShard(std::string_view id, const Shard& shard) {
          shard.index - 1;
 }
 
+std::string ShardName(const Shard& shard) {
+  return std::to_string(shard.index) + "/" + std::to_string(shard.count);
+}
+
 void ApplyShard(const Shard& shard, Job* job) {
+  job->shard = ShardName(shard);
   std::erase_if(job->conversations,
                 [&](const Conversation& c) { return !InShard(c.id, shard); });
 }

@@ -23,7 +23,10 @@ Result<Shard> ParseShard(std::string_view text);
 // modulo N. Stable across versions, machines and job edits that keep the id.
 bool InShard(std::string_view id, const Shard& shard);
 
-// Keeps only "shard"'s conversations in "job".
+// "K/N", as run.json records it.
+std::string ShardName(const Shard& shard);
+
+// Keeps only "shard"'s conversations in "job", and names it in job->shard.
 void ApplyShard(const Shard& shard, Job* job);
 
 }  // namespace chatbatch

@@ -130,6 +130,36 @@ TEST_F(JobImportTest, JsonlRowsAreConversations) {
             (std::vector<std::string>{"one", "two"}));
 }
 
+// YAML would read each of these as a prompt; JSON reads none.
+TEST_F(JobImportTest, JsonlRowsMustBeStrictJson) {
+  Write("loose.jsonl",
+        "not json\n42\n{messages: [yaml-style]}\n\"ok\"\ntrue\n"
+        "{\"messages\": [\"a\"]} x\n['single']\n");
+  const std::string errors = Errors("conversations_from: loose.jsonl\n");
+  const std::string file = P("loose.jsonl");
+  EXPECT_THAT(errors,
+              HasSubstr(file + ":1:2: row 1: not valid JSON: syntax error "
+                               "while parsing value - invalid literal; last "
+                               "read: 'no'\n"));
+  EXPECT_THAT(errors,
+              HasSubstr(file + ":2:1: row 2: expected a JSON object with "
+                               "'messages', a string or a list of strings, "
+                               "got a number (42)\n"));
+  EXPECT_THAT(errors,
+              HasSubstr(file + ":3:2: row 3: not valid JSON: syntax error "
+                               "while parsing object key - invalid literal; "
+                               "last read: '{m'; expected string literal\n"));
+  EXPECT_THAT(errors,
+              HasSubstr(file + ":5:1: row 5: expected a JSON object with "
+                               "'messages', a string or a list of strings, "
+                               "got a boolean (true)\n"));
+  EXPECT_THAT(errors, HasSubstr(file + ":6:21: row 6: not valid JSON: "));
+  EXPECT_THAT(errors, HasSubstr("; expected end of input\n"));
+  EXPECT_THAT(errors, HasSubstr(file + ":7:2: row 7: not valid JSON: "));
+  EXPECT_EQ(errors.find(":4:"), std::string::npos) << errors;
+  EXPECT_EQ(std::count(errors.begin(), errors.end(), '\n'), 5) << errors;
+}
+
 TEST_F(JobImportTest, TextLinesAreOneTurnEach) {
   Write("prompts.txt", "first prompt\r\n\n  \nsecond: {not yaml}\n");
   Result<Job> job =

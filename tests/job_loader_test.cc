@@ -229,6 +229,24 @@ TEST(JobLoaderTest, YamlSyntaxError) {
             "found");
 }
 
+// yaml-cpp marks an error at the end of the input on the line after the
+// last; the report names the end of the last line instead.
+TEST(JobLoaderTest, YamlSyntaxErrorAtEndOfFileIsOnTheLastLine) {
+  std::string yaml = "name: t\nconversations:\n";
+  for (char id = 'a'; id < 'f'; ++id) {
+    yaml += std::string("  - id: ") + id + "\n    messages: [hi]\n";
+  }
+  yaml += "  - id: f\n    messages: [hi,\n";  // lines 13 and 14
+  EXPECT_EQ(Errors(yaml),
+            "jobs/t.yaml:14:19: YAML syntax error: end of sequence flow not "
+            "found");
+  EXPECT_EQ(Errors(yaml + "\n  \n"),
+            "jobs/t.yaml:14:19: YAML syntax error: end of sequence flow not "
+            "found");
+  yaml.pop_back();  // no newline at the end: already on the last line
+  EXPECT_THAT(Errors(yaml), HasSubstr("jobs/t.yaml:14:"));
+}
+
 TEST(JobLoaderTest, UnknownKeySuggestsTheClosest) {
   const std::string e = Errors(R"(conversations:
   - id: a

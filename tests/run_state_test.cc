@@ -219,6 +219,36 @@ TEST(ManifestTest, RoundTrip) {
   EXPECT_EQ(ManifestToJson(back), text);
 }
 
+// "shard": "K/N" for a --shard run, null for the whole job; a run.json
+// written before shards were recorded has no "shard" (nullopt: unknown).
+TEST(ManifestTest, ShardRoundTrip) {
+  TempDir tmp;
+  RunManifest m = MakeManifest();
+  for (const char* shard : {"2/3", ""}) {
+    m.shard = shard;
+    const std::string text = ManifestToJson(m);
+    EXPECT_EQ(json::parse(text)["shard"], *shard ? json(shard) : json(nullptr));
+    WriteFile(tmp.path() + "/run.json", text);
+    auto read = ReadManifest(tmp.path());
+    ASSERT_TRUE(read.has_value() && read->has_value());
+    EXPECT_EQ((*read)->shard, std::optional<std::string>(shard));
+  }
+  m.shard.reset();
+  EXPECT_FALSE(json::parse(ManifestToJson(m)).contains("shard"));
+  WriteFile(tmp.path() + "/run.json", ManifestToJson(m));
+  auto read = ReadManifest(tmp.path());
+  ASSERT_TRUE(read.has_value() && read->has_value());
+  EXPECT_EQ((*read)->shard, std::nullopt);
+  WriteFile(tmp.path() + "/run.json",
+            R"({"version":1,"job":"j","job_file":"f","job_hash":"h",
+                "shard":3,"conversations":{}})");
+  read = ReadManifest(tmp.path());
+  ASSERT_FALSE(read.has_value());
+  EXPECT_NE(read.error().message.find("\"shard\" is not a string or null"),
+            std::string::npos)
+      << read.error().message;
+}
+
 TEST(ManifestTest, MissingIsNullopt) {
   TempDir tmp;
   auto read = ReadManifest(tmp.path());

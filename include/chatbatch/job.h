@@ -121,6 +121,8 @@ struct Job {
   std::shared_ptr<const CheckGroup> expect_each_turn;
   std::vector<Conversation> conversations;  // inline, then imported
   std::vector<MatrixSet> matrix;            // empty: no matrix
+  // "K/N" once --shard K/N kept only that shard's conversations; "" = all.
+  std::string shard;
 };
 
 // The job one matrix set runs: "set"'s params merged (RFC 7396) into every

@@ -27,6 +27,9 @@ struct RunManifest {
   std::string job_name;
   std::string job_path;
   std::string job_hash;
+  // The --shard run ("K/N"; "" = the whole job); nullopt when run.json does
+  // not say (written before it was recorded).
+  std::optional<std::string> shard;
   std::map<std::string, ManifestEntry> conversations;  // by id
 };
 
