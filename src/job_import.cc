@@ -105,6 +105,13 @@ void ForEachRow(std::istream& in, Fn fn) {
   }
 }
 
+// "a number", "an object", "null": a JSON value's type for a message.
+std::string JsonTypeWithArticle(const nlohmann::json& value) {
+  const std::string type = value.type_name();
+  if (type == "null") return type;
+  return (type[0] == 'a' || type[0] == 'o' ? "an " : "a ") + type;
+}
+
 // Why "text" is not a row of a .jsonl prompt file (strict JSON: an object,
 // a string or a list), with "*mark" at the column where it goes wrong; or
 // nullopt if it is a row.
@@ -127,15 +134,37 @@ std::optional<std::string> NotAJsonlRow(std::string_view text,
     return "not valid JSON";
   }
   const size_t first = text.find_first_not_of(" \t\r\n");
-  if (text[first] == '{' || text[first] == '"' || text[first] == '[') {
+  if (text[first] == '{' || text[first] == '[') {
+    // YAML would read a number or true in a list of turns as the text
+    // "42" or "true": JSON says what they are, so a turn must be a string
+    // (or, in "messages", a message object).
+    const nlohmann::json row = nlohmann::json::parse(text);
+    const bool bare = row.is_array();
+    const nlohmann::json* turns = bare ? &row : nullptr;
+    if (!bare) {
+      if (auto it = row.find("messages"); it != row.end() && it->is_array()) {
+        turns = &*it;
+      }
+    }
+    if (turns == nullptr) return std::nullopt;
+    int index = 0;
+    for (const nlohmann::json& turn : *turns) {
+      ++index;
+      if (turn.is_string() || (!bare && turn.is_object())) continue;
+      mark->column = static_cast<int>(first);
+      return std::string(bare ? "" : "'messages' ") + "item " +
+             std::to_string(index) + ": expected a string" +
+             (bare ? "" : " or a message object") + ", got " +
+             JsonTypeWithArticle(turn) + " (" + turn.dump() + ")";
+    }
     return std::nullopt;
   }
+  if (text[first] == '"') return std::nullopt;
   mark->column = static_cast<int>(first);
   // accept() held: a number, true, false or null, all short.
-  const std::string type = nlohmann::json::parse(text).type_name();
   return "expected a JSON object with 'messages', a string or a list of "
          "strings, got " +
-         (type == "null" ? type : "a " + type) + " (" +
+         JsonTypeWithArticle(nlohmann::json::parse(text)) + " (" +
          std::string(text.substr(first)) + ")";
 }
 

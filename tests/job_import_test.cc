@@ -160,6 +160,26 @@ TEST_F(JobImportTest, JsonlRowsMustBeStrictJson) {
   EXPECT_EQ(std::count(errors.begin(), errors.end(), '\n'), 5) << errors;
 }
 
+// A turn is a string: JSON knows 42 and true are not text (YAML would
+// have read them as "42" and "true").
+TEST_F(JobImportTest, JsonlTurnsMustBeStrings) {
+  Write("turns.jsonl",
+        "[42, \"a\"]\n{\"messages\": [\"a\", true]}\n"
+        "{\"messages\": [{\"content\": \"x\"}, \"y\"]}\n[\"fine\"]\n"
+        "[{\"content\": \"x\"}]\n");
+  const std::string errors = Errors("conversations_from: turns.jsonl\n");
+  const std::string file = P("turns.jsonl");
+  EXPECT_THAT(errors, HasSubstr(file + ":1:1: row 1: item 1: expected a "
+                                       "string, got a number (42)\n"));
+  EXPECT_THAT(errors,
+              HasSubstr(file + ":2:1: row 2: 'messages' item 2: expected a "
+                               "string or a message object, got a boolean "
+                               "(true)\n"));
+  EXPECT_THAT(errors, HasSubstr(file + ":5:1: row 5: item 1: expected a "
+                                       "string, got an object"));
+  EXPECT_EQ(std::count(errors.begin(), errors.end(), '\n'), 3) << errors;
+}
+
 TEST_F(JobImportTest, TextLinesAreOneTurnEach) {
   Write("prompts.txt", "first prompt\r\n\n  \nsecond: {not yaml}\n");
   Result<Job> job =
