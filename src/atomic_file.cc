@@ -11,6 +11,8 @@
 #include <sstream>
 #include <system_error>
 
+#include "fault_injection.h"
+
 namespace chatbatch {
 namespace {
 
@@ -145,6 +147,7 @@ Status ReplaceFileAtomic(const std::string& path, std::string_view content,
           IoError("cannot sync directory", DirName(path), dir_err));
     }
   }
+  fault::AfterDurableWrite(path);
   return {};
 }
 
@@ -171,6 +174,7 @@ Status AppendToFile(const std::string& path, std::string_view content,
   }
   if (::close(fd) != 0 && err == 0) err = errno;
   if (err != 0) return std::unexpected(IoError(what, path, err));
+  fault::AfterDurableWrite(path);
   return {};
 }
 
