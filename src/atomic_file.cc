@@ -1,6 +1,8 @@
 #include "atomic_file.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +12,9 @@
 #include <fstream>
 #include <sstream>
 #include <system_error>
+#include <vector>
+
+#include "fault_injection.h"
 
 namespace chatbatch {
 namespace {
@@ -71,6 +76,30 @@ int CreateTemp(const std::string& path, std::string* temp_name) {
   errno = EEXIST;
   return -1;
 }
+
+// The pid in a temporary name ".<stem>.<pid>.<n>.tmp", or -1 for any other
+// name.
+pid_t TempFileOwner(std::string_view name) {
+  constexpr std::string_view kSuffix = ".tmp";
+  if (!name.starts_with('.') || !name.ends_with(kSuffix)) return -1;
+  name.remove_suffix(kSuffix.size());
+  auto digits_before_dot = [](std::string_view s) {
+    size_t start = s.size();
+    while (start > 0 && s[start - 1] >= '0' && s[start - 1] <= '9') --start;
+    if (start == s.size() || start < 2 || s[start - 1] != '.') {
+      return std::string_view::npos;
+    }
+    return start;
+  };
+  const size_t counter = digits_before_dot(name);
+  if (counter == std::string_view::npos) return -1;
+  name = name.substr(0, counter - 1);
+  const size_t pid = digits_before_dot(name);
+  if (pid == std::string_view::npos || name.size() - pid > 9) return -1;
+  return static_cast<pid_t>(std::stol(std::string(name.substr(pid))));
+}
+
+bool ProcessIsAlive(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
 
 }  // namespace
 
@@ -145,6 +174,7 @@ Status ReplaceFileAtomic(const std::string& path, std::string_view content,
           IoError("cannot sync directory", DirName(path), dir_err));
     }
   }
+  fault::AfterDurableWrite(path);
   return {};
 }
 
@@ -171,7 +201,31 @@ Status AppendToFile(const std::string& path, std::string_view content,
   }
   if (::close(fd) != 0 && err == 0) err = errno;
   if (err != 0) return std::unexpected(IoError(what, path, err));
+  fault::AfterDurableWrite(path);
   return {};
+}
+
+Result<int> RemoveStaleTempFiles(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) {
+    if (errno == ENOENT) return 0;
+    return std::unexpected(IoError("cannot list directory", dir, errno));
+  }
+  std::vector<std::string> stale;
+  while (const dirent* entry = ::readdir(d)) {
+    const pid_t owner = TempFileOwner(entry->d_name);
+    if (owner > 0 && owner != ::getpid() && !ProcessIsAlive(owner)) {
+      stale.emplace_back(entry->d_name);
+    }
+  }
+  ::closedir(d);
+  for (const std::string& name : stale) {
+    const std::string path = dir + "/" + name;
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      return std::unexpected(IoError("cannot remove", path, errno));
+    }
+  }
+  return static_cast<int>(stale.size());
 }
 
 Status CopyFileAtomic(const std::string& from, const std::string& to) {

@@ -34,6 +34,8 @@ Status CheckWritableDir(const std::string& dir);
 // call, so concurrent writers and other runs never collide; it is removed on
 // any failure. With "sync", the data and then the directory are fsync'ed.
 // A killed process may leave a stale ".*.tmp" file, never a torn "path".
+// A success is a durable write for the CHATBATCH_FAULT test hook
+// (fault_injection.h), as is AppendToFile's.
 Status ReplaceFileAtomic(const std::string& path, std::string_view content,
                          bool sync = false);
 
@@ -45,6 +47,13 @@ Status ReplaceFileAtomic(const std::string& path, std::string_view content,
 // its previous length so no partial record remains.
 Status AppendToFile(const std::string& path, std::string_view content,
                     bool sync = false);
+
+// Removes the temporary files of ReplaceFileAtomic that processes which no
+// longer run left in "dir" (a kill -9 between a temporary file's creation
+// and its rename), so a resumed directory holds only the run's files. Files
+// of live processes and all other names are left alone. Returns how many
+// were removed.
+Result<int> RemoveStaleTempFiles(const std::string& dir);
 
 // Copies "from" to "to" with ReplaceFileAtomic; a missing "from" is not an
 // error (nothing is written).

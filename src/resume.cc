@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <set>
 
+#include "atomic_file.h"
 #include "counted.h"
 #include "spdlog/spdlog.h"
 
@@ -167,6 +168,13 @@ Result<RunPlan> PlanRun(Job* job, RunOutput* output, const ResumeFlags& flags) {
       if (!prior) return std::unexpected(prior.error());
       plan.prior.emplace(conv.id, std::move(*prior));
     }
+  }
+  // A run killed mid-rename leaves its temporary file; the directory should
+  // end up holding what an uninterrupted run leaves.
+  Result<int> removed = RemoveStaleTempFiles(dir);
+  if (!removed) return std::unexpected(removed.error());
+  if (*removed > 0) {
+    spdlog::info("removed {} temporary file(s) left by a killed run", *removed);
   }
   for (const Conversation& conv : job->conversations) {
     if (!selected(conv)) continue;

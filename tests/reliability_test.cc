@@ -1,12 +1,17 @@
 // Fault injection end to end: every failure the mock can script, with the
 // retry, timeout and limit settings of the job, checked in the final
 // outputs; then resume after interruptions, kill -9 and unwritable output.
+#include <cstdlib>
 #include <random>
 
 #include "mock_fixture.h"
+#include "run_dir_match.h"
 
 namespace chatbatch {
 namespace {
+
+using testing::ExpectSameRun;
+using testing::ExpectWholeFiles;
 
 class ReliabilityTest : public IntegrationTest {};
 
@@ -253,38 +258,51 @@ TEST_F(ReliabilityTest, KillNineAnywhereThenResumeMatchesAnUninterruptedRun) {
   const int64_t clean_requests = Stats()["requests"];
   ASSERT_EQ(clean_requests, kConversations * kTurns);
 
-  unsigned seed = std::random_device{}();
-  SCOPED_TRACE("seed " + std::to_string(seed));
+  // CHATBATCH_TEST_SEED replays a failure; the seed is in every message.
+  const char* seed_env = std::getenv("CHATBATCH_TEST_SEED");
+  const unsigned seed = seed_env != nullptr
+                            ? static_cast<unsigned>(std::stoul(seed_env))
+                            : std::random_device{}();
+  SCOPED_TRACE("CHATBATCH_TEST_SEED=" + std::to_string(seed));
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int> delay_ms(5, 250);
   fs::path out = dir_ / "killed";
   int kills = 0;
-  std::optional<int> code;
-  for (int round = 0; round < 40; ++round) {
+  bool finished = false;
+  for (int round = 0; round < 40 && !finished; ++round) {
     std::vector<std::string> args = {CHATBATCH_BIN, "run",        job.string(),
                                      "-o",          out.string(), "-q"};
     if (round > 0) args.push_back("--resume");
     Process p(args, dir_ / "stdout", dir_ / "stderr");
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
-    code = p.Wait(std::chrono::seconds(0));
-    if (code) {
-      ASSERT_EQ(*code, 0) << ReadFile(dir_ / "stderr");
+    std::optional<int> code = p.Wait(std::chrono::seconds(0));
+    if (!code) {
+      p.Signal(SIGKILL);
+      code = p.Wait(std::chrono::seconds(10));
+      ASSERT_TRUE(code.has_value()) << "round " << round << ": not killed";
+    }
+    // A run that got to the end before the signal is no kill: it must have
+    // finished cleanly, and it ends the loop.
+    if (*code == 0) {
+      finished = true;
       break;
     }
-    p.Signal(SIGKILL);
-    code = p.Wait(std::chrono::seconds(10));
-    if (code == 0) break;  // it finished just before the signal
+    ASSERT_EQ(*code, 128 + SIGKILL)
+        << "round " << round << ": " << ReadFile(dir_ / "stderr");
     ++kills;
-    code.reset();
-    // Every record on disk must be whole or be a repairable torn tail.
+    // Whatever the kill left is whole or repairable; the next --resume
+    // must clear the rest away (ExpectSameRun below).
+    if (fs::exists(out)) ExpectWholeFiles(out, testing::Stop::kAnywhere);
+    if (HasFatalFailure()) return;
   }
-  if (!code) {
+  if (!finished) {
     RunResult r =
         Chatbatch({"run", job.string(), "-o", out.string(), "-q", "--resume"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   EXPECT_GE(kills, 3) << "too few kills landed mid-run to prove anything";
-  // Same transcripts, byte for byte; each turn recorded exactly once.
+  // Same files, transcripts byte for byte, each turn recorded exactly once.
+  ExpectSameRun(clean, out);
   EXPECT_EQ(Transcripts(out), Transcripts(clean));
   for (int i = 1; i <= kConversations; ++i) {
     std::string id = "c" + std::to_string(i);

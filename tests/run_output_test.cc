@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -464,6 +465,33 @@ TEST(ConversationStatusNameTest, Names) {
 }
 
 // ------------------------------------------------------------ RunOutput
+
+TEST(AtomicFileTest, RemovesOnlyTempFilesOfDeadProcesses) {
+  TempDir tmp;
+  // A pid that surely is dead: a child that has exited and been reaped.
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  ASSERT_EQ(::waitpid(child, nullptr, 0), child);
+  const std::string dead = std::to_string(child);
+  const std::string alive = std::to_string(::getpid());
+  const std::set<std::string> kept = {
+      "." + std::string("c1.md.") + alive + ".0.tmp",  // a live writer's
+      "c1.md." + dead + ".0.tmp",                      // no leading dot
+      ".c1.md." + dead + ".tmp",                       // no counter
+      ".c1.md.x" + dead + ".0.tmp",                    // not a pid
+      "c1.md",
+  };
+  const std::set<std::string> stale = {".c1.md." + dead + ".3.tmp",
+                                       ".summary.json." + dead + ".17.tmp"};
+  for (const std::string& name : kept) std::ofstream(tmp.path() + "/" + name);
+  for (const std::string& name : stale) std::ofstream(tmp.path() + "/" + name);
+  Result<int> removed = RemoveStaleTempFiles(tmp.path());
+  ASSERT_TRUE(removed.has_value()) << removed.error().message;
+  EXPECT_EQ(*removed, 2);
+  EXPECT_EQ(ListDir(tmp.path()), kept);
+  EXPECT_EQ(RemoveStaleTempFiles(tmp.path() + "/missing").value_or(-1), 0);
+}
 
 TEST(RunOutputTest, OpenCreatesParents) {
   TempDir tmp;
