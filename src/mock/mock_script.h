@@ -70,7 +70,7 @@ struct ChatRequest {
   bool stream = true;
   bool include_usage = false;
   // From the echoed conversation object, else the request's conversation_id:
-  // the lenient mock's key for memory and fail_times.
+  // the key of fail_times' counts, and the lenient mock's key for memory.
   std::string conversation_id;
   // The body's own conversation_id, as sent (a strict g4f mock ignores it).
   std::string sent_conversation_id;

@@ -23,7 +23,9 @@ bool IsStatefulProvider(std::string_view provider);
 // logs it so a test can see what the client's echo achieved.
 struct Session {
   std::string continued;  // The remembered id the request continued.
-  std::string started;    // The id minted for a conversation begun here.
+  // The id of a conversation begun here: minted, or (lenient mock only) the
+  // client's conversation_id.
+  std::string started;
 };
 
 class Conversations {
