@@ -6,9 +6,8 @@ namespace chatbatch {
 namespace {
 
 TEST_F(IntegrationTest, HeinerSecondReplyKnowsTheName) {
-  // The original workflow: Copilot is stateful on the mock, so the name
-  // only comes back if conversation_id / the conversation object carry
-  // the state.
+  // The original workflow: Copilot is stateful and the mock is strict, so
+  // the name comes back only if chatbatch echoes the conversation object.
   fs::path job = WriteJob(R"(
 name: heiner
 endpoint: ENDPOINT
@@ -31,6 +30,26 @@ conversations:
       << records[1]["reply"];
   EXPECT_EQ(records[0]["conversation_id"], records[1]["conversation_id"]);
   EXPECT_EQ(records[1]["provider"], "Copilot");
+  // What the strict mock received: turn 1 started a conversation under an
+  // id of its own; turn 2 continued it through the echoed object alone, and
+  // chatbatch's conversation_id went along unused.
+  json stats = Stats();
+  EXPECT_EQ(stats["strict_g4f"], true);
+  json log = stats["log"];
+  ASSERT_GE(log.size(), 2u);
+  const json& first = log[log.size() - 2];
+  const json& second = log[log.size() - 1];
+  EXPECT_EQ(first["conversation"], nullptr);
+  EXPECT_EQ(first["continued"], nullptr);
+  ASSERT_TRUE(first["started"].is_string()) << first;
+  const std::string minted = first["started"];
+  EXPECT_TRUE(minted.starts_with("mock-conv-")) << minted;
+  EXPECT_EQ(second["conversation"],
+            json({{"conversation_id", minted}, {"turn", 1}}));
+  EXPECT_EQ(second["continued"], minted);
+  EXPECT_EQ(second["started"], nullptr);
+  EXPECT_EQ(second["conversation_id"], records[1]["conversation_id"]);
+  EXPECT_NE(second["conversation_id"], minted);
   std::string md = ReadFile(out / "heiner.md");
   EXPECT_NE(md.find("Tell me somethings about my name"), std::string::npos);
   json summary = json::parse(ReadFile(out / "summary.json"));

@@ -2,6 +2,11 @@
 // ephemeral loopback port once per test process (ctest runs every test in a
 // process of its own, so each test sees a mock of its own) and runs the real
 // chatbatch binary against it.
+//
+// The mock runs with --strict-g4f: like the real g4f server it continues a
+// stateful (provider: Copilot) conversation only through the echoed
+// `conversation` object, so a client that stops echoing fails these tests
+// instead of being rescued by its conversation_id.
 #ifndef CHATBATCH_TESTS_MOCK_FIXTURE_H_
 #define CHATBATCH_TESTS_MOCK_FIXTURE_H_
 
@@ -50,13 +55,19 @@ struct RunResult {
 
 class IntegrationTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
+  static void SetUpTestSuite() { StartMock({"--strict-g4f"}); }
+
+  // A suite that needs the lenient mock defines its own SetUpTestSuite
+  // calling StartMock({}).
+  static void StartMock(const std::vector<std::string>& flags) {
     char tmpl[] = "/tmp/chatbatch_it_XXXXXX";
     suite_dir_ = mkdtemp(tmpl);
     fs::path port_file = suite_dir_ / "port";
-    mock_ = new Process({CHATBATCH_MOCK_BIN, "--port", "0", "--port-file",
-                         port_file.string(), "-q"},
-                        suite_dir_ / "mock.out", suite_dir_ / "mock.err");
+    std::vector<std::string> args = {
+        CHATBATCH_MOCK_BIN, "--port",           "0",
+        "--port-file",      port_file.string(), "-q"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    mock_ = new Process(args, suite_dir_ / "mock.out", suite_dir_ / "mock.err");
     for (int i = 0; i < 1000 && !fs::exists(port_file); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }

@@ -228,6 +228,94 @@ TEST(MockConversations, CopilotTurnsCountInTheConversationObject) {
   EXPECT_EQ(reply["conversation"]["turn"], 2);
 }
 
+// The real g4f server (PROTOCOL.md §7) mints the id and continues only
+// through the echoed `conversation` object; conversation_id does nothing.
+TEST(MockConversations, StrictG4fContinuesOnlyThroughTheEchoedObject) {
+  Conversations conversations(/*strict_g4f=*/true);
+  auto content = [](const Response& r) {
+    return json::parse(Body(r))["choices"][0]["message"]["content"]
+        .get<std::string>();
+  };
+  json turn1 = UserTurn(
+      "Hello, i am Heiner. How are you?",
+      {{"provider", "Copilot"}, {"conversation_id", "c1"}, {"stream", false}});
+  Session s1;
+  Response r1 = conversations.Answer(Request(turn1), &s1);
+  EXPECT_EQ(s1.started, "mock-conv-1");
+  EXPECT_EQ(s1.continued, "");
+  const json echoed = json::parse(Body(r1))["conversation"];
+  EXPECT_EQ(echoed,
+            json::parse(R"({"conversation_id":"mock-conv-1","turn":1})"));
+
+  // The same conversation_id, no echo: a conversation of its own.
+  json turn2 = UserTurn(
+      "Tell me somethings about my name",
+      {{"provider", "Copilot"}, {"conversation_id", "c1"}, {"stream", false}});
+  Session s2;
+  EXPECT_EQ(content(conversations.Answer(Request(turn2), &s2)),
+            "I don't know your name yet. Please tell me your name first.");
+  EXPECT_EQ(s2.started, "mock-conv-2");
+  EXPECT_EQ(s2.continued, "");
+
+  // Not even the minted id helps as conversation_id.
+  json minted_id = turn2;
+  minted_id["conversation_id"] = "mock-conv-1";
+  Session s3;
+  conversations.Answer(Request(minted_id), &s3);
+  EXPECT_EQ(s3.started, "mock-conv-3");
+
+  // An object naming an id this server never minted starts anew too.
+  json forged = turn2;
+  forged["conversation"] = {{"conversation_id", "c1"}};
+  Session s4;
+  conversations.Answer(Request(forged), &s4);
+  EXPECT_EQ(s4.started, "mock-conv-4");
+  EXPECT_EQ(s4.continued, "");
+
+  // The echo alone continues it.
+  json echo = turn2;
+  echo["conversation"] = echoed;
+  Session s5;
+  Response r5 = conversations.Answer(Request(echo), &s5);
+  EXPECT_EQ(s5.continued, "mock-conv-1");
+  EXPECT_EQ(s5.started, "");
+  EXPECT_EQ(json::parse(Body(r5))["conversation"],
+            json::parse(R"({"conversation_id":"mock-conv-1","turn":2})"));
+  EXPECT_NE(content(r5).find("Your name is Heiner."), std::string::npos)
+      << content(r5);
+
+  // A stateless provider gets nothing of the client's id back.
+  json stateless = turn2;
+  stateless["provider"] = "OpenAI";
+  EXPECT_EQ(json::parse(Body(conversations.Answer(
+                Request(stateless))))["conversation"]["conversation_id"],
+            "");
+}
+
+TEST(MockStats, StrictLogSaysWhatTheRequestCarriedAndWhereItWent) {
+  Stats stats(/*strict_g4f=*/true);
+  json body = UserTurn("hi", {{"provider", "Copilot"},
+                              {"conversation_id", "mine"},
+                              {"conversation", {{"conversation_id", "x"}}}});
+  Session continued;
+  continued.continued = "x";
+  stats.Begin(Request(body), 1, continued);
+  body.erase("conversation");
+  Session started;
+  started.started = "mock-conv-7";
+  stats.Begin(Request(body), 2, started);
+  json j = json::parse(stats.ToJson());
+  EXPECT_EQ(j["strict_g4f"], true);
+  EXPECT_EQ(j["log"][0]["conversation_id"], "mine");
+  EXPECT_EQ(j["log"][0]["conversation"],
+            json::parse(R"({"conversation_id":"x"})"));
+  EXPECT_EQ(j["log"][0]["continued"], "x");
+  EXPECT_EQ(j["log"][0]["started"], nullptr);
+  EXPECT_EQ(j["log"][1]["conversation"], nullptr);
+  EXPECT_EQ(j["log"][1]["continued"], nullptr);
+  EXPECT_EQ(j["log"][1]["started"], "mock-conv-7");
+}
+
 TEST(MockConversations, FailTimesFailsOnlyTheFirstAttempts) {
   Conversations conversations;
   ChatRequest r = Request(UserTurn("again [[mock status=503 fail_times=2]]",

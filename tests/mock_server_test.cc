@@ -22,7 +22,7 @@ using nlohmann::json;
 class MockServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto port = server_.Start(ServerOptions{});
+    auto port = server_.Start(options_);
     ASSERT_TRUE(port.has_value()) << port.error();
     port_ = *port;
     thread_ = std::thread([this] { server_.Run(); });
@@ -82,6 +82,7 @@ class MockServerTest : public ::testing::Test {
     return json::parse(r.substr(r.find("\r\n\r\n") + 4));
   }
 
+  ServerOptions options_;  // A derived fixture may change it before SetUp.
   MockServer server_;
   std::thread thread_;
   int port_ = 0;
@@ -157,6 +158,51 @@ TEST_F(MockServerTest, CopilotContinuesTheEchoedConversation) {
             Chat("Tell me somethings about my name",
                  {{"provider", "Copilot"}, {"conversation", conversation}}));
   EXPECT_NE(second.find("is Heiner. Heiner"), std::string::npos) << second;
+}
+
+class StrictG4fMockTest : public MockServerTest {
+ protected:
+  StrictG4fMockTest() { options_.strict_g4f = true; }
+};
+
+TEST_F(StrictG4fMockTest, OnlyTheEchoedObjectContinues) {
+  // Unstreamed, so each reply is one piece of text to search.
+  Fetch("POST", "/v1/chat/completions",
+        Chat("Hello, i am Heiner. How are you?", {{"provider", "Copilot"},
+                                                  {"conversation_id", "mine"},
+                                                  {"stream", false}}));
+  std::string dropped = Fetch(
+      "POST", "/v1/chat/completions",
+      Chat("Tell me somethings about my name", {{"provider", "Copilot"},
+                                                {"conversation_id", "mine"},
+                                                {"stream", false}}));
+  EXPECT_NE(dropped.find("know your name yet"), std::string::npos) << dropped;
+  std::string echoed =
+      Fetch("POST", "/v1/chat/completions",
+            Chat("Tell me somethings about my name",
+                 {{"provider", "Copilot"},
+                  {"conversation_id", "mine"},
+                  {"stream", false},
+                  {"conversation", {{"conversation_id", "mock-conv-1"}}}}));
+  EXPECT_NE(echoed.find("is Heiner. Heiner"), std::string::npos) << echoed;
+
+  json stats = Stats();
+  EXPECT_EQ(stats["strict_g4f"], true);
+  ASSERT_EQ(stats["log"].size(), 3u);
+  EXPECT_EQ(stats["log"][0]["started"], "mock-conv-1");
+  EXPECT_EQ(stats["log"][1]["started"], "mock-conv-2");
+  EXPECT_EQ(stats["log"][1]["conversation"], nullptr);
+  EXPECT_EQ(stats["log"][1]["conversation_id"], "mine");
+  EXPECT_EQ(stats["log"][2]["continued"], "mock-conv-1");
+}
+
+TEST_F(StrictG4fMockTest, ConversationThatIsNotAnObjectIs422) {
+  std::string r =
+      Fetch("POST", "/v1/chat/completions",
+            Chat("hi", {{"provider", "Copilot"}, {"conversation", "c1"}}));
+  EXPECT_EQ(r.rfind("HTTP/1.1 422", 0), 0u) << r;
+  EXPECT_NE(r.find(R"("loc":["body","conversation"])"), std::string::npos) << r;
+  EXPECT_EQ(Stats()["requests"], 1);
 }
 
 TEST_F(MockServerTest, PacedStreamsRunAtOnce) {

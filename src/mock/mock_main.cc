@@ -59,6 +59,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 65535));
   app.add_option("--port-file", port_file,
                  "Write the bound port to this file (atomically)");
+  app.add_flag("--strict-g4f", options.strict_g4f,
+               "Like the real g4f server: ignore conversation_id and continue "
+               "a stateful conversation only through the echoed "
+               "`conversation` object");
   app.add_flag("-q,--quiet", quiet, "Print nothing but errors");
   CLI11_PARSE(app, argc, argv);
 

@@ -255,13 +255,17 @@ std::expected<ChatRequest, std::string> ParseChatRequest(
                       so["include_usage"].get<bool>();
   }
   if (j.contains("conversation") && j["conversation"].is_object()) {
-    const auto& c = j["conversation"];
+    r.conversation = j["conversation"];
+    const auto& c = r.conversation;
     if (c.contains("conversation_id") && c["conversation_id"].is_string())
       r.conversation_id = c["conversation_id"].get<std::string>();
   }
-  if (r.conversation_id.empty() && j.contains("conversation_id") &&
-      j["conversation_id"].is_string())
-    r.conversation_id = j["conversation_id"].get<std::string>();
+  r.conversation_not_object = j.contains("conversation") &&
+                              !j["conversation"].is_object() &&
+                              !j["conversation"].is_null();
+  if (j.contains("conversation_id") && j["conversation_id"].is_string())
+    r.sent_conversation_id = j["conversation_id"].get<std::string>();
+  if (r.conversation_id.empty()) r.conversation_id = r.sent_conversation_id;
 
   for (const auto& m : j["messages"]) {
     if (!m.is_object())

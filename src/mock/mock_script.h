@@ -69,8 +69,14 @@ struct ChatRequest {
   std::string provider;  // "Mock" when absent.
   bool stream = true;
   bool include_usage = false;
-  // From the echoed conversation object, else the request's conversation_id.
+  // From the echoed conversation object, else the request's conversation_id:
+  // the key of fail_times' counts, and the lenient mock's key for memory.
   std::string conversation_id;
+  // The body's own conversation_id, as sent (a strict g4f mock ignores it).
+  std::string sent_conversation_id;
+  // The echoed `conversation`, when it is an object; else null.
+  nlohmann::json conversation;
+  bool conversation_not_object = false;    // A string, number or array.
   std::vector<std::string> user_messages;  // Last one without its directive.
   std::string last_user;
   int message_count = 0;

@@ -176,6 +176,15 @@ struct MockServer::Impl {
       stats.CountRejected();
       return SendNow(req, RenderJson(400, ErrorBody(400, request.error())));
     }
+    if (conversations.strict() && request->conversation_not_object) {
+      // g4f's pydantic model takes only an object here.
+      stats.CountRejected();
+      return SendNow(
+          req, RenderJson(422, R"({"detail":[{"type":"model_attributes_type",)"
+                               R"("loc":["body","conversation"],)"
+                               R"("msg":"Input should be a valid dictionary)"
+                               R"( or object to extract fields from"}]})"));
+    }
 
     int64_t now = NowUs();
     auto owned = std::make_unique<Stream>();
@@ -184,8 +193,9 @@ struct MockServer::Impl {
     s->id = ++next_stream_id;
     s->req = req;
     s->evcon = evhttp_request_get_connection(req);
-    s->response = conversations.Answer(*request);
-    s->ticket = stats.Begin(*request, now);
+    Session session;
+    s->response = conversations.Answer(*request, &session);
+    s->ticket = stats.Begin(*request, now, session);
     s->due_us = now;
     streams.emplace(s->id, std::move(owned));
 
@@ -371,6 +381,8 @@ std::expected<int, std::string> MockServer::Start(
     const ServerOptions& options) {
   Impl& m = *impl_;
   if (m.base) return std::unexpected(std::string("already started"));
+  m.conversations = Conversations(options.strict_g4f);
+  m.stats = Stats(options.strict_g4f);
   // Coalesces the add/remove of write interest that every chunk causes
   // into fewer epoll_ctl calls.
   event_config* config = event_config_new();

@@ -13,6 +13,9 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 0;                 // 0: an ephemeral port.
   bool handle_signals = false;  // SIGINT/SIGTERM end Run().
+  // Continue stateful conversations only through the echoed `conversation`
+  // object, as the real g4f server does (see Conversations).
+  bool strict_g4f = false;
 };
 
 class MockServer {

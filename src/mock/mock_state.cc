@@ -14,7 +14,31 @@ bool IsStatefulProvider(std::string_view provider) {
   return lower.starts_with("copilot");
 }
 
-Response Conversations::Answer(const ChatRequest& request) {
+Session Conversations::PickSession(const ChatRequest& request) {
+  Session session;
+  std::string named = request.conversation_id;
+  if (strict_) {
+    named.clear();
+    const nlohmann::json& c = request.conversation;
+    if (c.is_object() && c.contains("conversation_id") &&
+        c["conversation_id"].is_string()) {
+      named = c["conversation_id"].get<std::string>();
+    }
+    // Only an id this server minted and remembers continues anything.
+    if (!memory_.contains(named)) named.clear();
+  }
+  if (named.empty()) {
+    session.started = "mock-conv-" + std::to_string(++next_conversation_);
+  } else if (memory_.contains(named)) {
+    session.continued = named;
+  } else {
+    // Lenient: the client's own conversation_id becomes the key.
+    session.started = named;
+  }
+  return session;
+}
+
+Response Conversations::Answer(const ChatRequest& request, Session* session) {
   Script script = request.script;
   // A slow first token counts as a scripted fault here, so fail_times can
   // make a first-token timeout happen once and then go away.
@@ -36,10 +60,10 @@ Response Conversations::Answer(const ChatRequest& request) {
   meta.created = static_cast<int64_t>(std::time(nullptr));
   std::string text;
   if (IsStatefulProvider(request.provider)) {
+    Session picked = PickSession(request);
     meta.conversation_id =
-        request.conversation_id.empty()
-            ? "mock-conv-" + std::to_string(++next_conversation_)
-            : request.conversation_id;
+        picked.continued.empty() ? picked.started : picked.continued;
+    if (session) *session = picked;
     Memory memory;
     if (auto it = memory_.find(meta.conversation_id); it != memory_.end())
       memory = it->second;
@@ -49,7 +73,8 @@ Response Conversations::Answer(const ChatRequest& request) {
     text = script.reply.value_or(ReplyText(request.last_user, memory.facts));
     if (!failing) memory_[meta.conversation_id] = std::move(memory);
   } else {
-    meta.conversation_id = request.conversation_id;
+    // The real server echoes nothing of the client's id back.
+    meta.conversation_id = strict_ ? "" : request.conversation_id;
     meta.turn = static_cast<int>(request.user_messages.size());
     text = script.reply.value_or(
         ReplyText(request.last_user, FactsFrom(request.user_messages)));
@@ -62,7 +87,8 @@ void Conversations::Reset() {
   failures_.clear();
 }
 
-Stats::Ticket Stats::Begin(const ChatRequest& request, int64_t now_us) {
+Stats::Ticket Stats::Begin(const ChatRequest& request, int64_t now_us,
+                           const Session& session) {
   ++requests_;
   ++in_flight_;
   max_in_flight_ = std::max(max_in_flight_, in_flight_);
@@ -73,7 +99,9 @@ Stats::Ticket Stats::Begin(const ChatRequest& request, int64_t now_us) {
     return ticket;
   }
   Entry e;
-  e.conversation_id = request.conversation_id;
+  e.conversation_id = request.sent_conversation_id;
+  e.conversation = request.conversation;
+  e.session = session;
   e.provider = request.provider;
   e.last_user = request.last_user;
   e.messages = request.message_count;
@@ -102,8 +130,14 @@ void Stats::Reset() {
 
 std::string Stats::ToJson() const {
   nlohmann::ordered_json log = nlohmann::ordered_json::array();
+  auto id_or_null = [](const std::string& id) {
+    return id.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(id);
+  };
   for (const Entry& e : log_) {
     log.push_back({{"conversation_id", e.conversation_id},
+                   {"conversation", e.conversation},
+                   {"continued", id_or_null(e.session.continued)},
+                   {"started", id_or_null(e.session.started)},
                    {"provider", e.provider},
                    {"last_user", e.last_user},
                    {"messages", e.messages},
@@ -112,11 +146,10 @@ std::string Stats::ToJson() const {
                    {"status", e.status},
                    {"outcome", e.outcome}});
   }
-  nlohmann::ordered_json j{{"requests", requests_},
-                           {"in_flight", in_flight_},
-                           {"max_in_flight", max_in_flight_},
-                           {"log_dropped", log_dropped_},
-                           {"log", std::move(log)}};
+  nlohmann::ordered_json j{
+      {"strict_g4f", strict_},       {"requests", requests_},
+      {"in_flight", in_flight_},     {"max_in_flight", max_in_flight_},
+      {"log_dropped", log_dropped_}, {"log", std::move(log)}};
   // Replace, not throw, on invalid UTF-8 in a user message.
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

@@ -19,19 +19,40 @@ namespace chatbatch::mock {
 // message and keep the rest on the server.
 bool IsStatefulProvider(std::string_view provider);
 
+// Which remembered conversation a stateful request landed in; /mock/stats
+// logs it so a test can see what the client's echo achieved.
+struct Session {
+  std::string continued;  // The remembered id the request continued.
+  // The id of a conversation begun here: minted, or (lenient mock only) the
+  // client's conversation_id.
+  std::string started;
+};
+
 class Conversations {
  public:
+  // "strict_g4f": behave like the real g4f server (PROTOCOL.md §7): mint the
+  // id, ignore the body's conversation_id and continue a conversation only
+  // when the echoed `conversation` object names it. Otherwise the mock also
+  // accepts conversation_id, so a client that drops the echo goes unnoticed.
+  explicit Conversations(bool strict_g4f = false) : strict_(strict_g4f) {}
+
   // Decides the whole response to "request": applies fail_times, picks the
   // reply text (from memory for stateful providers, else from the messages)
-  // and renders it. Only successful turns are remembered.
-  Response Answer(const ChatRequest& request);
+  // and renders it. Only successful turns are remembered. "*session" (when
+  // not null) tells where a stateful request went.
+  Response Answer(const ChatRequest& request, Session* session = nullptr);
   void Reset();
+  bool strict() const { return strict_; }
 
  private:
   struct Memory {
     Facts facts;
     int turns = 0;
   };
+  // The remembered conversation "request" continues, or a new one.
+  Session PickSession(const ChatRequest& request);
+
+  bool strict_;
   std::map<std::string, Memory> memory_;
   std::map<std::string, int> failures_;  // By conversation + last message.
   uint64_t next_reply_id_ = 0;
@@ -46,8 +67,12 @@ class Stats {
   };
   static constexpr size_t kMaxLog = 200000;
 
-  // A chat request arrived; "now_us" is monotonic.
-  Ticket Begin(const ChatRequest& request, int64_t now_us);
+  explicit Stats(bool strict_g4f = false) : strict_(strict_g4f) {}
+
+  // A chat request arrived; "now_us" is monotonic; "session" is what
+  // Conversations::Answer made of it.
+  Ticket Begin(const ChatRequest& request, int64_t now_us,
+               const Session& session = {});
   // It was answered, cut, or abandoned by the client.
   void End(const Ticket& ticket, int status, std::string_view outcome,
            int64_t now_us);
@@ -59,7 +84,9 @@ class Stats {
 
  private:
   struct Entry {
-    std::string conversation_id;
+    std::string conversation_id;  // The body's own, as sent.
+    nlohmann::json conversation;  // The echoed object, or null.
+    Session session;
     std::string provider;
     std::string last_user;
     int messages = 0;
@@ -68,6 +95,7 @@ class Stats {
     int status = 0;
     std::string outcome;
   };
+  bool strict_;
   uint64_t generation_ = 0;
   uint64_t requests_ = 0;
   int in_flight_ = 0;
