@@ -149,7 +149,8 @@ TEST_P(RecordedLlamaCppErrorTest, ServersMessageStatusAndRetry) {
     EXPECT_STREQ(ErrorCodeName(r.error().code), "http");
     EXPECT_EQ(r.error().http_status, want.status);
     EXPECT_EQ(r.error().message, want.message);
-    EXPECT_EQ(ShouldRetry(RetryPolicy{}, r.error()), want.retried_by_default);
+    EXPECT_EQ(ShouldRetry(RetryPolicy{}, r.error(), /*produced_output=*/false),
+              want.retried_by_default);
   }
 }
 
