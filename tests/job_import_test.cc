@@ -177,7 +177,7 @@ TEST_F(JobImportTest, JsonlTurnsMustBeStrings) {
                                "(true)\n"));
   EXPECT_THAT(errors, HasSubstr(file + ":5:1: row 5: item 1: expected a "
                                        "string, got an object"));
-  EXPECT_EQ(std::count(errors.begin(), errors.end(), '\n'), 3) << errors;
+  EXPECT_EQ(std::count(errors.begin(), errors.end(), '\n'), 2) << errors;
 }
 
 TEST_F(JobImportTest, TextLinesAreOneTurnEach) {

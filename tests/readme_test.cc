@@ -46,7 +46,7 @@ class ReadmeTest : public IntegrationTest {
   static std::map<std::string, std::string> LongOptions(
       const std::string& help) {
     std::map<std::string, std::string> flags;
-    const std::regex option("\n +(-[a-zA-Z],)?(--[a-z][a-z-]*)");
+    const std::regex option("\n +(-[a-zA-Z],)?(--[a-z][a-z0-9-]*)");
     for (std::sregex_iterator it(help.begin(), help.end(), option), end;
          it != end; ++it) {
       std::string short_form = (*it)[1];
@@ -100,8 +100,11 @@ TEST_F(ReadmeTest, MockSectionListsEveryMockFlag) {
   ASSERT_EQ(p.Wait(std::chrono::seconds(10)).value_or(-1), 0);
   const std::map<std::string, std::string> flags =
       LongOptions(ReadFile(dir_ / "mock.out"));
-  const std::map<std::string, std::string> expected = {
-      {"--host", ""}, {"--port", ""}, {"--port-file", ""}, {"--quiet", "-q"}};
+  const std::map<std::string, std::string> expected = {{"--host", ""},
+                                                       {"--port", ""},
+                                                       {"--port-file", ""},
+                                                       {"--quiet", "-q"},
+                                                       {"--strict-g4f", ""}};
   EXPECT_EQ(flags, expected);
   const std::string section = Section(Readme(), "## The mock server");
   const std::string usage = section.substr(0, section.find("is a"));
