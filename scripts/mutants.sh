@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Hand-picked mutants of the code that matters: each one is applied to a
+# scratch copy of the tree (never this checkout), built incrementally, and
+# the whole ctest suite must fail for it ("killed"). A mutant the suite
+# survives is a hole in the tests. Not run in CI (each mutant is a rebuild).
+#
+#   scripts/mutants.sh            # every mutant; exit 1 if any survives
+#   scripts/mutants.sh --list     # the table of mutants
+#   scripts/mutants.sh --only K   # mutant K alone (1-based)
+#
+# Environment: MUTANTS_DIR (scratch copy, default /tmp/chatbatch-mutants,
+# kept between runs so later runs build incrementally), JOBS (default 2).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SRC=$(pwd)
+WORK="${MUTANTS_DIR:-/tmp/chatbatch-mutants}"
+JOBS="${JOBS:-2}"
+
+# One mutant per line: FILE|OLD|NEW|WHAT. OLD must occur exactly once in
+# FILE; "\n" in OLD/NEW is a line break.
+MUTANTS=$(cat <<'EOF'
+src/request_builder.cc|      body["conversation"] = std::move(conversation);|      (void)conversation;|drop the `conversation` echo
+src/chunk_decoder.cc|  if (staged_.has_error && !state->server_error) {|  if (false && staged_.has_error && !state->server_error) {|skip an error frame
+src/retry_policy.cc|  if (retry_after) {|  if (false) {|ignore Retry-After
+src/runner.cc|  if (t.idle.count() > 0 && sink->body_started_) {|  if (false) {|never arm the idle timer
+src/runner.cc|        impl_->RearmDeadline(conv_);|        (void)0;|do not re-arm deadlines when the body begins
+src/endpoint_gate.cc|  if (now < earliest) {|  if (false) {|let the rate gate pass at once
+src/run_output.cc|  if (IsSafeId(id)) return {};|  return {};|write an id unsanitised (no output-side check)
+src/safe_id.cc|  if (id.empty() \|\| id.size() > kMaxIdLength) return false;|  return !id.empty();|accept any id as a file name
+src/runner.cc|  c->exchanges.push_back(Exchange{record.user, record.reply.content});|  c->exchanges.insert(c->exchanges.begin(), Exchange{record.user, record.reply.content});|mis-order turns in the history
+src/runner.cc|  } else if (!r.expect_ok) {|  } else if (false) {|count `failed` as `ok`
+src/sse_framer.cc|  // A last line without its line end still counts (servers end that way).\n  if (!line_.empty()) {|  if (false) {|lose the last chunk (a final line without its line end)
+src/runner.cc|  c->next_turn = prior.turns.size();|  c->next_turn = prior.turns.size() > 0 ? prior.turns.size() - 1 : 0;|append a record twice on resume (re-send the last finished turn)
+src/trace.cc|      out.replace(pos, value.size(), kMask);|      (void)pos;|let a secret value reach the trace
+src/trace.cc|        return secret.size() == name.size() &&|        return false \&\& secret.size() == name.size() \&\&|let a secret header reach the trace
+src/endpoint_health.cc|  if (!down_) return true;|  return true;|every conversation probes a down endpoint on its own
+src/retry_policy.cc|      if (error.code == ErrorCode::kServer && produced_output &&|      if (false \&\& error.code == ErrorCode::kServer && produced_output \&\&|retry an error frame after text by default
+EOF
+)
+
+mapfile -t LINES <<<"$MUTANTS"
+
+list() {
+  local i=0
+  for line in "${LINES[@]}"; do
+    i=$((i + 1))
+    IFS='|' read -r file _ _ what <<<"${line//\\|/$'\x01'}"
+    printf '%2d  %-24s %s\n' "$i" "$file" "${what//$'\x01'/|}"
+  done
+}
+
+only=""
+case "${1:-}" in
+  --list) list; exit 0 ;;
+  --only) only="${2:?--only K}" ;;
+  "") ;;
+  *) echo "usage: scripts/mutants.sh [--list | --only K]" >&2; exit 2 ;;
+esac
+
+# The scratch copy: this tree's committed and uncommitted files.
+mkdir -p "$WORK"
+rm -rf "$WORK/src-tree"
+mkdir -p "$WORK/src-tree"
+# tar keeps modification times, so a later run rebuilds only what changed.
+tar -C "$SRC" --exclude=./.git --exclude='./build*' --exclude=node_modules \
+  -cf - . | tar -C "$WORK/src-tree" -xf -
+cd "$WORK/src-tree"
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+cmake -S . -B "$WORK/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  "${launcher[@]}" >/dev/null
+echo "mutants: building the unmutated tree in $WORK/build" >&2
+cmake --build "$WORK/build" -j "$JOBS" >/dev/null
+if ! ctest --test-dir "$WORK/build" -j "$JOBS" --timeout 300 >/dev/null 2>&1; then
+  echo "mutants: the unmutated suite fails; fix that first" >&2
+  exit 2
+fi
+
+# Applies mutant "line" to the scratch tree; prints nothing, fails if OLD
+# does not occur exactly once.
+apply() {
+  python3 - "$1" <<'PY'
+import sys
+spec = sys.argv[1].replace("\\|", "\x01")
+path, old, new, _ = spec.split("|", 3)
+old = old.replace("\x01", "|").replace("\\n", "\n").replace("\\&", "&")
+new = new.replace("\x01", "|").replace("\\n", "\n").replace("\\&", "&")
+text = open(path).read()
+if text.count(old) != 1:
+    sys.exit(f"{path}: the mutated text occurs {text.count(old)} times")
+open(path, "w").write(text.replace(old, new))
+PY
+}
+
+survived=0
+i=0
+printf '%-3s %-9s %-50s %s\n' "#" "result" "mutant" "killed by (first failing tests)"
+for line in "${LINES[@]}"; do
+  i=$((i + 1))
+  [[ -n "$only" && "$only" != "$i" ]] && continue
+  IFS='|' read -r file _ _ what <<<"${line//\\|/$'\x01'}"
+  what="${what//$'\x01'/|}"
+  cp "$SRC/$file" "$file"
+  apply "$line"
+  log="$WORK/mutant-$i.log"
+  if ! cmake --build "$WORK/build" -j "$JOBS" >"$log" 2>&1; then
+    result="killed"; by="(does not compile)"
+  elif ctest --test-dir "$WORK/build" -j "$JOBS" --timeout 120 >>"$log" 2>&1; then
+    result="SURVIVED"; by="-"; survived=$((survived + 1))
+  else
+    result="killed"
+    by=$(grep -E '^\s+[0-9]+ - ' "$log" | sed -E 's/^\s+[0-9]+ - //; s/ \(.*//' |
+      head -3 | paste -sd, -)
+  fi
+  cp "$SRC/$file" "$file"
+  printf '%-3s %-9s %-50s %s\n' "$i" "$result" "$what" "$by"
+done
+# Leave the scratch build matching the tree for the next run.
+cmake --build "$WORK/build" -j "$JOBS" >/dev/null 2>&1 || true
+((survived == 0))
