@@ -10,6 +10,7 @@
 
 #include "atomic_file.h"
 #include "chatbatch/job.h"
+#include "chatbatch/run_state.h"
 #include "chatbatch/latency.h"
 #include "job_problems.h"
 #include "shard.h"
@@ -300,9 +301,9 @@ Result<MergeCounts> MergeRuns(const std::vector<std::string>& inputs,
   manifest["version"] = 1;
   manifest["job"] = summary["job"];
   manifest["job_file"] = summary["job_file"];
-  // Not the hash of any one job file: resuming a merged directory is
-  // refused (unless --force), which is right: resume the shards instead.
-  manifest["job_hash"] = "merged";
+  // Not the hash of any one job file: a run into a merged directory is
+  // refused (resume the shards instead).
+  manifest["job_hash"] = kMergedJobHash;
   manifest["conversations"] = std::move(manifest_convs);
   ordered_json from = ordered_json::array();
   for (const Input& in : runs) from.push_back(in.dir);

@@ -121,6 +121,17 @@ Result<RunPlan> PlanRun(Job* job, RunOutput* output, const ResumeFlags& flags) {
                       "; resume each shard in its own output directory, or "
                       "pass --overwrite to start over");
     }
+    // A merged directory is the sum of other runs: a run into it would
+    // rewrite run.json and summary.json and leave it neither a merge nor a
+    // run. The shards are what can be resumed.
+    if (old.job_hash == kMergedJobHash) {
+      return Fail(ErrorCode::kUsage,
+                  dir +
+                      " holds the merge of several runs (chatbatch merge), "
+                      "not a run to continue; resume each shard in its own "
+                      "output directory and merge again, or pass "
+                      "--overwrite to start over");
+    }
     for (const Conversation& conv : job->conversations) {
       if (!selected(conv)) continue;
       auto entry = old.conversations.find(conv.id);

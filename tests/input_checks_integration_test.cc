@@ -148,6 +148,31 @@ TEST_F(InputChecksTest, ResumeOfAnotherShardIsRefusedNamingBoth) {
       json::parse(ReadFile(dir_ / "w" / "run.json"))["shard"].is_null());
 }
 
+// A merged directory is not a run: resuming into it (even with --force)
+// would rewrite its run.json and summary.json.
+TEST_F(InputChecksTest, RunIntoAMergedDirectoryIsRefused) {
+  fs::path job = TwelvePromptJob();
+  for (const std::string k : {"1", "2"}) {
+    ASSERT_EQ(Chatbatch({"run", job.string(), "-o", D("s" + k), "-q", "--shard",
+                         k + "/2"})
+                  .exit_code,
+              0);
+  }
+  ASSERT_EQ(Chatbatch({"merge", D("s1"), D("s2"), "-o", D("m")}).exit_code, 0);
+  const std::string run_json = ReadFile(dir_ / "m" / "run.json");
+  const std::string summary = ReadFile(dir_ / "m" / "summary.json");
+  for (const char* how : {"--resume", "--force"}) {
+    RunResult r = Chatbatch({"run", job.string(), "-o", D("m"), how});
+    EXPECT_EQ(r.exit_code, 2) << how << r.err;
+    EXPECT_NE(r.err.find(D("m") + " holds the merge of several runs "
+                                  "(chatbatch merge), not a run to continue"),
+              std::string::npos)
+        << r.err;
+  }
+  EXPECT_EQ(ReadFile(dir_ / "m" / "run.json"), run_json);
+  EXPECT_EQ(ReadFile(dir_ / "m" / "summary.json"), summary);
+}
+
 TEST_F(InputChecksTest, MergeRefusesAMissingOrDuplicatedShard) {
   fs::path job = TwelvePromptJob();
   for (const std::string k : {"1", "2", "3"}) {

@@ -22,6 +22,10 @@ struct ManifestEntry {
   std::string conversation_id;  // the one actually sent (stable on resume)
 };
 
+// The job_hash `chatbatch merge` writes: a merged directory is no one
+// job's run.
+inline constexpr char kMergedJobHash[] = "merged";
+
 struct RunManifest {
   int version = 1;
   std::string job_name;
