@@ -89,7 +89,7 @@ run_job() {
 }
 write_job "$work/baseline.yaml" 'the <b>old</b> answer'
 run_job "$work/baseline.yaml" "$work/baseline"
-write_job "$work/job.yaml" 'the <img src=x onerror=alert(2)> new answer'
+write_job "$work/job.yaml" 'the <img/src=x/onerror=alert(2)> new answer'
 run_job "$work/job.yaml" "$work/run"
 "$BUILD/chatbatch" report "$work/run" --html "$work/report.html"
 "$BUILD/chatbatch" report "$work/baseline" "$work/run" --html "$work/compare.html"
