@@ -1,24 +1,90 @@
-// Opens a chatbatch HTML report in headless Chromium (Debian's, through
-// playwright-core) and checks that it renders, filters, and shows a
-// conversation's transcript on click. Exits non-zero on any failure.
+// Opens chatbatch HTML reports in headless Chromium (Debian's, through
+// playwright-core): the report of the run scripts/browser-test.sh makes, and
+// its comparison with a baseline where only "changing" replied differently.
+// Checks that they render, that every filter shows exactly its rows, that a
+// click shows a transcript, and that hostile replies stay text. The expected
+// rows are the job's in scripts/browser-test.sh. Exits non-zero on any
+// failure, including a check that could not run.
 //
-//   node report_test.mjs REPORT.html EXPECTED_ROWS SCREENSHOT.png
+//   node report_test.mjs REPORT.html COMPARE.html SCREENSHOT.png
 import { chromium } from 'playwright-core';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-const [reportPath, expectedRowsArg, screenshot] = process.argv.slice(2);
-if (!reportPath || !expectedRowsArg || !screenshot) {
-  console.error('usage: node report_test.mjs REPORT.html ROWS SCREENSHOT.png');
+const [reportPath, comparePath, screenshot] = process.argv.slice(2);
+if (!reportPath || !comparePath || !screenshot) {
+  console.error('usage: node report_test.mjs REPORT.html COMPARE.html SCREENSHOT.png');
   process.exit(2);
 }
-const expectedRows = Number(expectedRowsArg);
+const kAll = ['changing', 'cut-short', 'greeting', 'hostile', 'reasoning',
+              'server-down', 'slow', 'wrong'];
+const kFailed = ['wrong'];
+const kError = ['cut-short', 'server-down'];
+const kChanged = ['changing'];
+
 let failures = 0;
 function check(ok, what) {
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
   if (!ok) failures++;
+}
+function same(got, want, what) {
+  check(JSON.stringify(got) === JSON.stringify(want),
+        `${what}: ${JSON.stringify(got)} (want ${JSON.stringify(want)})`);
+}
+
+// The ids of the rows shown, sorted.
+async function visibleIds(page) {
+  const ids = await page.locator('tr.conv:visible').evaluateAll(
+      (rs) => rs.map((r) => r.querySelector('td').innerText.trim()));
+  return ids.sort();
+}
+
+async function filter(page, name, want) {
+  const button = page.locator(`.filters button[data-filter="${name}"]`);
+  check(await button.count() === 1, `a "${name}" filter button`);
+  if (await button.count() !== 1) return;
+  await button.click();
+  same(await visibleIds(page), want, `"${name}" filter shows`);
+}
+
+// Opens "url" on a fresh page that records what would betray an injection:
+// dialogs (alert), page errors and any request beyond the file itself.
+async function open(context, url) {
+  const page = await context.newPage();
+  const seen = { requests: [], errors: [], dialogs: [] };
+  page.on('request', (r) => { if (!r.url().startsWith('file:')) seen.requests.push(r.url()); });
+  page.on('pageerror', (e) => seen.errors.push(String(e)));
+  page.on('dialog', async (d) => { seen.dialogs.push(d.message()); await d.dismiss(); });
+  await page.goto(pathToFileURL(resolve(url)).href, { waitUntil: 'load' });
+  return { page, seen };
+}
+
+// Clicks the row of "id" and returns its transcript's text, and apart the
+// assistant's (the user turns hold the payloads too, escaped by another path).
+async function transcriptOf(page, id) {
+  const row = page.locator('tr.conv', { hasText: id });
+  check(await row.count() === 1, `one row for ${id}`);
+  if (await row.count() !== 1) return { all: '', assistant: '' };
+  await row.click();
+  const transcript = page.locator('section.transcript:visible');
+  check(await transcript.count() === 1, `one transcript visible after clicking ${id}`);
+  if (await transcript.count() !== 1) return { all: '', assistant: '' };
+  check((await transcript.locator('h2').innerText()).includes(id),
+        `it is ${id}'s`);
+  const assistant = await transcript.locator('.msg.assistant').allInnerTexts();
+  return { all: await transcript.innerText(), assistant: assistant.join('\n') };
+}
+
+async function noInjection(page, seen, what) {
+  check(await page.locator('script').count() === 1, `${what}: only the report's own script`);
+  check(await page.locator('img, textarea').count() === 0,
+        `${what}: no <img> or <textarea> from a reply`);
+  await page.waitForTimeout(200);  // an onerror handler would have run
+  same(seen.dialogs, [], `${what}: dialogs opened`);
+  same(seen.errors, [], `${what}: page errors`);
+  same(seen.requests, [], `${what}: network requests`);
 }
 
 const profile = mkdtempSync(join(tmpdir(), 'chatbatch-chromium-'));
@@ -32,61 +98,53 @@ const context = await chromium.launchPersistentContext(profile, {
   viewport: { width: 1280, height: 900 },
 });
 try {
-  const page = context.pages()[0] ?? await context.newPage();
-  const requests = [];
-  page.on('request', (r) => { if (!r.url().startsWith('file:')) requests.push(r.url()); });
-  const pageErrors = [];
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  const dialogs = [];
-  page.on('dialog', async (d) => { dialogs.push(d.message()); await d.dismiss(); });
-
-  await page.goto(pathToFileURL(resolve(reportPath)).href, { waitUntil: 'load' });
+  // The run alone.
+  const { page, seen } = await open(context, reportPath);
   const title = await page.title();
   check(title.startsWith('chatbatch report: '), `title "${title}"`);
-  const rows = page.locator('tr.conv');
-  check(await rows.count() === expectedRows, `${await rows.count()} rows (want ${expectedRows})`);
+  same(await visibleIds(page), kAll, 'rows at first');
   check(await page.locator('svg.chart').count() === 2, 'two SVG charts');
   check(await page.locator('section.transcript:visible').count() === 0,
         'no transcript open at first');
+  check(await page.locator('.filters button[data-filter="changed"]').count() === 0,
+        'no "changed" filter without a baseline');
 
-  // Click the first failed or errored conversation (else the first one).
-  let row = page.locator('tr.conv[data-status="error"], tr.conv[data-status="failed"]').first();
-  if (await row.count() === 0) row = rows.first();
-  const id = (await row.locator('td').first().innerText()).trim();
-  await row.click();
-  const transcript = page.locator('section.transcript:visible');
-  check(await transcript.count() === 1, `one transcript visible after clicking ${id}`);
-  check((await transcript.locator('h2').innerText()).includes(id), 'it is the clicked conversation');
-  check(await transcript.locator('.msg.user').count() >= 1, 'it shows user turns');
-  check(await transcript.isVisible() && (await transcript.boundingBox()).height > 50,
-        'it has a visible size');
+  const wrong = await transcriptOf(page, 'wrong');
+  check(wrong.all.includes('What is 2+2?') && wrong.assistant.includes('five'),
+        'the transcript shows the user turn and the reply');
+  const box = await page.locator('section.transcript:visible').boundingBox();
+  check(box !== null && box.height > 50, 'it has a visible size');
 
-  // Filters: "error" shows only error rows.
-  await page.locator('.filters button[data-filter="error"]').click();
-  const visible = await page.locator('tr.conv:visible').evaluateAll(
-      (rs) => rs.map((r) => r.dataset.status));
-  check(visible.length > 0 && visible.every((s) => s === 'error'),
-        `error filter shows ${visible.length} error rows`);
-  await page.locator('.filters button[data-filter="all"]').click();
-  check(await page.locator('tr.conv:visible').count() === expectedRows, 'all filter restores rows');
+  await filter(page, 'failed', kFailed);
+  await filter(page, 'error', kError);
+  await filter(page, 'all', kAll);
 
   // Untrusted replies stay text: no injected element, no alert.
-  check(await page.locator('script').count() === 1, 'only the report\'s own script');
-  const hostile = page.locator('tr.conv', { hasText: 'hostile' });
-  if (await hostile.count() === 1) {
-    await hostile.click();
-    const text = await page.locator('section.transcript:visible .assistant pre').first().innerText();
-    check(text.includes('<script>alert(1)</script></textarea>'),
-          'a reply with <script> and </textarea> renders as text');
-    await page.waitForTimeout(200);
-    check(dialogs.length === 0, 'no dialog was opened');
-    await row.click();
-  }
-  check(pageErrors.length === 0, `no page errors ${pageErrors.join('; ')}`);
-  check(requests.length === 0, `no network requests ${requests.join(' ')}`);
-
+  const hostile = await transcriptOf(page, 'hostile');
+  check(hostile.assistant.includes('<script>alert(1)</script></textarea> & more'),
+        'a reply with <script> and </textarea> renders as that text');
+  await noInjection(page, seen, 'report');
   await page.screenshot({ path: screenshot, fullPage: true });
   console.log(`screenshot: ${screenshot}`);
+
+  // The comparison: only "changing" changed, and its new reply, shown as a
+  // word diff beside the baseline's, is hostile too.
+  const cmp = await open(context, comparePath);
+  same(await visibleIds(cmp.page), kAll, 'comparison rows at first');
+  await filter(cmp.page, 'changed', kChanged);
+  await filter(cmp.page, 'failed', kFailed);
+  await filter(cmp.page, 'error', kError);
+  await filter(cmp.page, 'all', kAll);
+  const changing = await transcriptOf(cmp.page, 'changing');
+  // One word, so the diff cannot split the tag.
+  check(changing.assistant.includes('<img/src=x/onerror=alert(2)>'),
+        'the changed reply renders <img ...> as text');
+  check(changing.assistant.includes('<b>old</b>'),
+        'the baseline reply renders <b> as text');
+  check(await cmp.page.locator('section.transcript:visible del').count() > 0 &&
+        await cmp.page.locator('section.transcript:visible ins').count() > 0,
+        'removed and added words are marked');
+  await noInjection(cmp.page, cmp.seen, 'comparison');
 } finally {
   await context.close();
   rmSync(profile, { recursive: true, force: true });
