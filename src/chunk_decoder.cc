@@ -260,6 +260,7 @@ struct ChunkDecoder::Impl {
   std::string& sanitized_ = scratch_.sanitized;
   Staged& staged_ = scratch_.staged;
   Skeleton skeleton_;
+  bool layout_fast_path_ = true;
 };
 
 void ChunkDecoder::Impl::Staged::Clear() {
@@ -271,7 +272,10 @@ void ChunkDecoder::Impl::Staged::Clear() {
   tool_calls.clear();
 }
 
-ChunkDecoder::ChunkDecoder() : impl_(std::make_unique<Impl>()) {}
+ChunkDecoder::ChunkDecoder(bool layout_fast_path)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->layout_fast_path_ = layout_fast_path;
+}
 ChunkDecoder::~ChunkDecoder() = default;
 
 ChunkDecoder::Result ChunkDecoder::Decode(std::string_view json,
@@ -299,7 +303,7 @@ error_code ChunkDecoder::Impl::Iterate(std::string_view json,
 
 ChunkDecoder::Result ChunkDecoder::Impl::Decode(std::string_view json,
                                                 ReplyState* state) {
-  if (FastDecode(json, state)) return Result::kOk;
+  if (layout_fast_path_ && FastDecode(json, state)) return Result::kOk;
   staged_.Clear();
   if (Stage(json)) {
     Learn(json);

@@ -4,8 +4,10 @@
 // exception escape, and a job it accepts must keep its promises: every
 // conversation id (and the job name) is a safe file name, ids are unique
 // ignoring case, every conversation has at least one message, and the
-// numbers are in range. The environment is a fixed fake, so a crash
-// reproduces anywhere.
+// numbers are in range. Loading is deterministic: the same text parses
+// again to the same outcome, with the same job and conversation definition
+// hashes (what --resume compares). The environment is a fixed fake, so a
+// crash reproduces anywhere.
 #include <spdlog/spdlog.h>
 
 #include <cctype>
@@ -69,6 +71,35 @@ void CheckJob(const Job& job) {
   }
 }
 
+// "first" and "second" are two loads of the same text.
+void CheckSameLoad(const Result<Job>& first, const Result<Job>& second) {
+  if (first.has_value() != second.has_value()) {
+    Broken("a second load has the same outcome", "");
+  }
+  if (!first) {
+    if (first.error().message != second.error().message) {
+      Broken("a second load fails the same way", second.error().message);
+    }
+    return;
+  }
+  const std::string hash = JobDefinitionHash(*first);
+  if (hash != JobDefinitionHash(*second)) {
+    Broken("a second load has the same job hash", hash);
+  }
+  if (first->conversations.size() != second->conversations.size()) {
+    Broken("a second load has the same conversations", "");
+  }
+  for (size_t i = 0; i < first->conversations.size(); ++i) {
+    const Conversation& a = first->conversations[i];
+    const Conversation& b = second->conversations[i];
+    if (a.id != b.id) Broken("a second load has the same ids", b.id);
+    if (ConversationDefinitionHash(*first, a) !=
+        ConversationDefinitionHash(*second, b)) {
+      Broken("a second load has the same conversation hash", a.id);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace chatbatch
 
@@ -92,5 +123,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::fprintf(stderr, "fuzz_job: error without a message\n");
     std::abort();
   }
+  CheckSameLoad(job, ParseJob(text, "fuzz.yaml", FakeEnv));
   return 0;
 }
