@@ -369,7 +369,7 @@ bool ChunkDecoder::Impl::FastDecode(std::string_view json, ReplyState* state) {
 // plain content chunk whose content is unescaped. The content must be found
 // where the parser read it: a search for `"content":"` also matched other
 // strings (a key ending in `\"content`, choices[1]), and a chunk varying
-// there was taken for new text (found by fuzz_stream's fast-path oracle).
+// there was taken for new text (fuzz_stream's fast-path oracle catches it).
 void ChunkDecoder::Impl::Learn(std::string_view json) {
   skeleton_.valid = false;
   const Staged& s = staged_;
