@@ -222,10 +222,12 @@ void SameResult(const Result<Reply>& whole, const Result<Reply>& split,
 // chunk layout, so the next response starts from a used decoder.
 void Prime(ResponseDecoder& decoder) {
   Decode(decoder, 200, "text/event-stream",
-         {"data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n"
-          "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}],"
+         {"data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}],"
           "\"conversation\":{\"a\":1},\"usage\":{\"total_tokens\":3}}\n\n"
-          "data: {\"error\":{\"message\":\"old\"}}\n\ndata: [DONE]\n\n"});
+          "data: {\"error\":{\"message\":\"old\"}}\n\n"
+          // Last, so its layout is still learnt when the next response starts.
+          "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n"
+          "data: [DONE]\n\n"});
 }
 
 // The same pieces through a decoder with the fast path and one without:
