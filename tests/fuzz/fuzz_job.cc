@@ -6,8 +6,9 @@
 // ignoring case, every conversation has at least one message, and the
 // numbers are in range. Loading is deterministic: the same text parses
 // again to the same outcome, with the same job and conversation definition
-// hashes (what --resume compares). The environment is a fixed fake, so a
-// crash reproduces anywhere.
+// hashes (what --resume compares), and so does an accepted job written
+// back out by yaml-cpp (the hash is of what the YAML means, not its text). The
+// environment is a fixed fake, so a crash reproduces anywhere.
 #include <spdlog/spdlog.h>
 
 #include <cctype>
@@ -22,6 +23,7 @@
 
 #include "chatbatch/error.h"
 #include "chatbatch/job.h"
+#include "yaml_redump.h"
 
 namespace chatbatch {
 namespace {
@@ -71,10 +73,11 @@ void CheckJob(const Job& job) {
   }
 }
 
-// "first" and "second" are two loads of the same text.
+// "second" loads the same text as "first", or the same YAML rewritten.
 void CheckSameLoad(const Result<Job>& first, const Result<Job>& second) {
   if (first.has_value() != second.has_value()) {
-    Broken("a second load has the same outcome", "");
+    Broken("a second load has the same outcome",
+           second ? "" : second.error().message);
   }
   if (!first) {
     if (first.error().message != second.error().message) {
@@ -124,5 +127,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::abort();
   }
   CheckSameLoad(job, ParseJob(text, "fuzz.yaml", FakeEnv));
+  if (job) {
+    const std::optional<std::string> redumped = RedumpYaml(text);
+    if (!redumped) Broken("an accepted job can be written out", "");
+    CheckSameLoad(job, ParseJob(*redumped, "fuzz.yaml", FakeEnv));
+  }
   return 0;
 }

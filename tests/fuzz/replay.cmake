@@ -7,7 +7,8 @@ foreach(target ${CHATBATCH_FUZZ_TARGETS})
   string(REGEX REPLACE "^fuzz_" "" name ${target})
   add_executable(${target}_replay
     ${CHATBATCH_${target}_SOURCES} ${CMAKE_CURRENT_LIST_DIR}/replay_main.cc)
-  target_link_libraries(${target}_replay PRIVATE chatbatch_core)
+  target_link_libraries(${target}_replay PRIVATE chatbatch_core
+    ${CHATBATCH_${target}_LIBRARIES})
   foreach(kind corpus regressions)
     set(dir ${CMAKE_CURRENT_LIST_DIR}/${kind}/${name})
     if(EXISTS ${dir})
