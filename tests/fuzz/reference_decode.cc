@@ -69,6 +69,10 @@ std::string_view Trim(std::string_view s) {
 
 // Parses "text" if nlohmann accepts it with unique keys and simdjson's depth.
 std::optional<Json> Parse(std::string_view text) {
+  // nlohmann stops at a NUL byte as if the input ended there, so it would
+  // take `{...}\0junk` for an object (found by fuzz_stream); to JSON (and
+  // simdjson) a raw NUL is never valid.
+  if (text.find('\0') != std::string_view::npos) return std::nullopt;
   size_t keys = 0;
   int depth = 0;
   Json j = Json::parse(

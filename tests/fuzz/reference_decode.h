@@ -31,10 +31,10 @@ struct ReferenceReply {
 };
 
 // Decodes "body" as a text/event-stream 200 response. nullopt where the
-// reference is not defined: a payload that nlohmann rejects (the decoder's
-// UTF-8 repair and simdjson's lazy validation make those differ by design),
-// duplicate object keys (the decoder merges them field by field), or JSON
-// nested deeper than simdjson's 1024 levels.
+// reference is not defined: a payload that nlohmann rejects or that holds a
+// NUL byte (the decoder's UTF-8 repair and simdjson's lazy validation make
+// those differ by design), duplicate object keys (the decoder merges them
+// field by field), or JSON nested deeper than simdjson's 1024 levels.
 std::optional<ReferenceReply> ReferenceDecode(std::string_view body);
 
 }  // namespace chatbatch
