@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (clang, ASan + UBSan) into build-fuzz/ and runs
-# each for SECONDS (default 30) on a scratch copy of its seed corpus in
-# tests/fuzz/corpus/ (the repository is never written). Prints executions,
+# each for SECONDS (default 30) on a scratch copy of its seed corpus and
+# regression inputs in tests/fuzz/corpus/ and tests/fuzz/regressions/ (the
+# repository is never written; a new crash input belongs in regressions/,
+# where ctest replays it). Prints executions,
 # time, coverage and crashes per target; exits non-zero if any target found a
 # crash, leak, timeout or out-of-memory. Run longer with e.g.
 #   scripts/fuzz.sh 3600
-# Environment: FUZZ_TARGETS (default "fuzz_stream fuzz_job"), FUZZ_OUT (where
+# Environment: FUZZ_TARGETS (default all three in tests/fuzz/targets.cmake), FUZZ_OUT (where
 # crash inputs and the grown corpora are kept; default a fresh temp dir),
 # JOBS (build parallelism, default 2).
 set -euo pipefail
@@ -43,7 +45,7 @@ cmake -S . -B build-fuzz -G Ninja \
   -DCMAKE_CXX_COMPILER="clang++-$CLANG_VERSION" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
   -DCHATBATCH_FUZZ=ON -DCHATBATCH_BUILD_TESTS=OFF >/dev/null
-targets=(${FUZZ_TARGETS:-fuzz_stream fuzz_job})
+targets=(${FUZZ_TARGETS:-fuzz_stream fuzz_job fuzz_turn_record})
 cmake --build build-fuzz -j "${JOBS:-2}" --target "${targets[@]}"
 
 out="${FUZZ_OUT:-$(mktemp -d -t chatbatch-fuzz.XXXXXX)}"
@@ -64,6 +66,9 @@ for target in "${targets[@]}"; do
   log="$out/$name/fuzz.log"
   mkdir -p "$corpus" "$artifacts"
   cp -R "tests/fuzz/corpus/$name/." "$corpus/"
+  if [[ -d "tests/fuzz/regressions/$name" ]]; then
+    cp -R "tests/fuzz/regressions/$name/." "$corpus/"
+  fi
   echo "fuzz: $target for ${secs}s (log $log)" >&2
   rc=0
   # One process (no -jobs/-fork): the machine is shared. -timeout: one input

@@ -208,6 +208,9 @@ struct ChunkDecoder::Impl {
   struct Staged {
     std::string_view content, reasoning, reasoning_content, finish_reason;
     std::string_view model, provider, conversation, error;
+    // Where the string token that "content" came from starts in the
+    // document (its opening quote); nullopt if no string content.
+    std::optional<size_t> content_at;
     bool has_error = false;
     bool has_choice = false;
     std::optional<Usage> usage;
@@ -260,18 +263,23 @@ struct ChunkDecoder::Impl {
   std::string& sanitized_ = scratch_.sanitized;
   Staged& staged_ = scratch_.staged;
   Skeleton skeleton_;
+  bool layout_fast_path_ = true;
 };
 
 void ChunkDecoder::Impl::Staged::Clear() {
   content = reasoning = reasoning_content = finish_reason = {};
   model = provider = conversation = error = {};
+  content_at.reset();
   has_error = false;
   has_choice = false;
   usage.reset();
   tool_calls.clear();
 }
 
-ChunkDecoder::ChunkDecoder() : impl_(std::make_unique<Impl>()) {}
+ChunkDecoder::ChunkDecoder(bool layout_fast_path)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->layout_fast_path_ = layout_fast_path;
+}
 ChunkDecoder::~ChunkDecoder() = default;
 
 ChunkDecoder::Result ChunkDecoder::Decode(std::string_view json,
@@ -299,7 +307,7 @@ error_code ChunkDecoder::Impl::Iterate(std::string_view json,
 
 ChunkDecoder::Result ChunkDecoder::Impl::Decode(std::string_view json,
                                                 ReplyState* state) {
-  if (FastDecode(json, state)) return Result::kOk;
+  if (layout_fast_path_ && FastDecode(json, state)) return Result::kOk;
   staged_.Clear();
   if (Stage(json)) {
     Learn(json);
@@ -316,10 +324,6 @@ ChunkDecoder::Result ChunkDecoder::Impl::Decode(std::string_view json,
   ++state->sanitized;
   return Result::kSanitized;
 }
-
-namespace {
-constexpr std::string_view kContentKey = "\"content\":\"";
-}  // namespace
 
 // Servers send the same chunk over and over with only the content text
 // changed (same id, created, model, provider, index, role; finish_reason
@@ -362,21 +366,19 @@ bool ChunkDecoder::Impl::FastDecode(std::string_view json, ReplyState* state) {
 }
 
 // Keeps "json" (just staged by a full parse) as the skeleton if it is a
-// plain content chunk whose content appears once, unescaped.
+// plain content chunk whose content is unescaped. The content must be found
+// where the parser read it: a search for `"content":"` also matched other
+// strings (a key ending in `\"content`, choices[1]), and a chunk varying
+// there was taken for new text (fuzz_stream's fast-path oracle catches it).
 void ChunkDecoder::Impl::Learn(std::string_view json) {
   skeleton_.valid = false;
   const Staged& s = staged_;
   if (s.has_error || s.usage || !s.tool_calls.empty() ||
       !s.conversation.empty() || !s.finish_reason.empty() ||
-      !s.reasoning.empty() || !s.reasoning_content.empty()) {
+      !s.reasoning.empty() || !s.reasoning_content.empty() || !s.content_at) {
     return;
   }
-  const size_t key = json.find(kContentKey);
-  if (key == std::string_view::npos ||
-      json.find(kContentKey, key + 1) != std::string_view::npos) {
-    return;
-  }
-  const size_t start = key + kContentKey.size();
+  const size_t start = *s.content_at + 1;
   const size_t end = json.find_first_of("\"\\", start);
   if (end == std::string_view::npos || json[end] != '"' ||
       json.substr(start, end - start) != s.content) {
@@ -496,7 +498,11 @@ bool ChunkDecoder::Impl::StageMessage(ondemand::object message) {
     }
     ondemand::value value = field.value();
     if (key == "content") {
+      const std::string_view token = value.raw_json_token();
       if (!GetOptionalString(value, &staged_.content)) return false;
+      if (!token.empty() && token.front() == '"') {
+        staged_.content_at = static_cast<size_t>(token.data() - padded_.data());
+      }
     } else if (key == "reasoning") {
       if (!GetOptionalString(value, &staged_.reasoning)) return false;
     } else if (key == "reasoning_content") {

@@ -46,7 +46,9 @@ class ChunkDecoder {
     kInvalid,    // not a JSON object even after repair; state unchanged
   };
 
-  ChunkDecoder();
+  // Without "layout_fast_path" every document takes the full parse (the
+  // reference the fast path is fuzzed against).
+  explicit ChunkDecoder(bool layout_fast_path = true);
   ~ChunkDecoder();
   ChunkDecoder(const ChunkDecoder&) = delete;
   ChunkDecoder& operator=(const ChunkDecoder&) = delete;

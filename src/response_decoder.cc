@@ -54,7 +54,10 @@ struct ResponseDecoder::Impl : SseFramer::Listener {
     kHttpError,  // status >= 400: keep the body for its message
   };
 
-  explicit Impl(DecoderLimits l) : limits(l), framer(this, l.max_line_bytes) {}
+  explicit Impl(DecoderLimits l)
+      : limits(l),
+        framer(this, l.max_line_bytes),
+        decoder(l.layout_fast_path) {}
 
   void Begin(int http_status, std::string_view content_type) {
     status = http_status;

@@ -24,9 +24,12 @@ using nlohmann::ordered_json;
 constexpr auto kReplace = json::error_handler_t::replace;
 
 // Durations are kept to 0.1 ms: finer digits are noise, and short numbers
-// keep the records readable.
+// keep the records readable. Past 2^52 there are no tenths to drop, and
+// ms * 10 could overflow to infinity: a finite value read back from a
+// record must be written as a number again (found by fuzz_turn_record).
 ordered_json Millis(double ms) {
   if (!std::isfinite(ms)) return nullptr;
+  if (std::fabs(ms) >= 0x1p52) return ms;
   return std::round(ms * 10.0) / 10.0;
 }
 

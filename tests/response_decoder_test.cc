@@ -738,5 +738,29 @@ TEST(ResponseDecoderTest, RepeatedLayoutFastPathMatchesFullParse) {
       << "invalid UTF-8 replaced visibly";
 }
 
+// The layout is learnt where the parser read choices[0]'s content: a
+// `"content":"` elsewhere (in another key, in choices[1]) that varies from
+// chunk to chunk is not the text (fuzz_stream's fast-path oracle fails on
+// both with the old search for the key).
+TEST(ResponseDecoderTest, FastPathReadsOnlyTheParsedContent) {
+  const std::string bodies[] = {
+      "data: {\"x\\\"content\":\"a\",\"choices\":[{\"delta\":"
+      "{\"content\": \"a\"}}]}\n\n"
+      "data: {\"x\\\"content\":\"zz\",\"choices\":[{\"delta\":"
+      "{\"content\": \"a\"}}]}\n\ndata: [DONE]\n\n",
+      "data: {\"choices\":[{\"delta\":{\"content\": \"a\"}},"
+      "{\"delta\":{\"content\":\"a\"}}]}\n\n"
+      "data: {\"choices\":[{\"delta\":{\"content\": \"a\"}},"
+      "{\"delta\":{\"content\":\"zz\"}}]}\n\ndata: [DONE]\n\n",
+  };
+  for (const std::string& body : bodies) {
+    auto fast = Decode({.body = body});
+    auto full = Decode({.body = body, .limits = {.layout_fast_path = false}});
+    ASSERT_TRUE(fast && full) << body;
+    EXPECT_EQ(full->content, "aa") << body;
+    EXPECT_EQ(fast->content, full->content) << body;
+  }
+}
+
 }  // namespace
 }  // namespace chatbatch

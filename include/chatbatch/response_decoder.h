@@ -18,6 +18,9 @@ struct DecoderLimits {
   size_t max_line_bytes = 8 << 20;    // one SSE line
   size_t max_reply_bytes = 64 << 20;  // content + reasoning
   size_t max_body_bytes = 256 << 20;  // whole response body
+  // Off only in tests and fuzzers: they compare the repeated-layout fast
+  // path (README "How it works") against the full parse of every chunk.
+  bool layout_fast_path = true;
 };
 
 class ResponseDecoder {

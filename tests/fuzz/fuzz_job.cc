@@ -4,8 +4,11 @@
 // exception escape, and a job it accepts must keep its promises: every
 // conversation id (and the job name) is a safe file name, ids are unique
 // ignoring case, every conversation has at least one message, and the
-// numbers are in range. The environment is a fixed fake, so a crash
-// reproduces anywhere.
+// numbers are in range. Loading is deterministic: the same text parses
+// again to the same outcome, with the same job and conversation definition
+// hashes (what --resume compares), and so does an accepted job written
+// back out by yaml-cpp (the hash is of what the YAML means, not its text). The
+// environment is a fixed fake, so a crash reproduces anywhere.
 #include <spdlog/spdlog.h>
 
 #include <cctype>
@@ -20,6 +23,7 @@
 
 #include "chatbatch/error.h"
 #include "chatbatch/job.h"
+#include "yaml_redump.h"
 
 namespace chatbatch {
 namespace {
@@ -69,6 +73,36 @@ void CheckJob(const Job& job) {
   }
 }
 
+// "second" loads the same text as "first", or the same YAML rewritten.
+void CheckSameLoad(const Result<Job>& first, const Result<Job>& second) {
+  if (first.has_value() != second.has_value()) {
+    Broken("a second load has the same outcome",
+           second ? "" : second.error().message);
+  }
+  if (!first) {
+    if (first.error().message != second.error().message) {
+      Broken("a second load fails the same way", second.error().message);
+    }
+    return;
+  }
+  const std::string hash = JobDefinitionHash(*first);
+  if (hash != JobDefinitionHash(*second)) {
+    Broken("a second load has the same job hash", hash);
+  }
+  if (first->conversations.size() != second->conversations.size()) {
+    Broken("a second load has the same conversations", "");
+  }
+  for (size_t i = 0; i < first->conversations.size(); ++i) {
+    const Conversation& a = first->conversations[i];
+    const Conversation& b = second->conversations[i];
+    if (a.id != b.id) Broken("a second load has the same ids", b.id);
+    if (ConversationDefinitionHash(*first, a) !=
+        ConversationDefinitionHash(*second, b)) {
+      Broken("a second load has the same conversation hash", a.id);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace chatbatch
 
@@ -91,6 +125,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } else if (job.error().message.empty()) {
     std::fprintf(stderr, "fuzz_job: error without a message\n");
     std::abort();
+  }
+  CheckSameLoad(job, ParseJob(text, "fuzz.yaml", FakeEnv));
+  if (job) {
+    const std::optional<std::string> redumped = RedumpYaml(text);
+    if (!redumped) Broken("an accepted job can be written out", "");
+    CheckSameLoad(job, ParseJob(*redumped, "fuzz.yaml", FakeEnv));
   }
   return 0;
 }

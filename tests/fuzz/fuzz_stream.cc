@@ -1,11 +1,22 @@
 // libFuzzer target for the SSE framer and the response decoder.
 //
-// Key invariant: bytes may arrive split anywhere, so feeding a body in
-// fuzzer-chosen pieces must give exactly what feeding it whole gives: the
-// same events from the framer, the same Reply (or the same Error) from the
-// decoder. A reused decoder must also behave like a fresh one.
+// Oracles, each for every input:
+// - Bytes may arrive split anywhere (a write callback may deliver 1 byte or
+//   16 KiB), so feeding a body in fuzzer-chosen pieces must give exactly what
+//   feeding it whole gives: the same events from the framer, the same Reply
+//   (or the same Error) from the decoder. A reused decoder must also behave
+//   like a fresh one.
+// - The repeated-layout fast path is an optimisation only: a decoder with it
+//   and one without it, fed the same pieces, give identical results (every
+//   Reply field, the error code, message and status, the partial reply).
+// - An independent decode (reference_decode.h: a plain SSE splitter and
+//   nlohmann) of a 200 text/event-stream body under the default limits gives
+//   the same content, reasoning, finish_reason, model, usage, [DONE], chunk
+//   and invalid-line counts, and the same outcome (ok, kServer for an error
+//   frame, else kIncomplete without [DONE] or a finish_reason), wherever the
+//   reference is defined (see ReferenceDecode).
 //
-// Input layout. FuzzedDataProvider takes integers from the END of the input,
+// Input layout. FuzzInput takes integers from the END of the input,
 // so the body is a plain prefix and a recorded stream is almost a seed:
 //   body ... | piece sizes (n bytes) | n | limits | mode
 // read backwards from the last byte:
@@ -13,13 +24,13 @@
 //   limits small caps when the limits kind is 3 (see MakeLimits)
 //   n      number of piece sizes (0-15); 0 means one byte at a time
 //   sizes  piece lengths, used in a cycle; 0 feeds an empty piece
-#include <fuzzer/FuzzedDataProvider.h>
 #include <spdlog/spdlog.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +39,8 @@
 #include "chatbatch/reply.h"
 #include "chatbatch/response_decoder.h"
 #include "chatbatch/sse_framer.h"
+#include "fuzz_input.h"
+#include "reference_decode.h"
 
 namespace chatbatch {
 namespace {
@@ -40,13 +53,15 @@ constexpr std::string_view kContentTypes[8] = {
 };
 constexpr int kStatuses[8] = {200, 200, 200, 200, 400, 422, 429, 503};
 
-[[noreturn]] void Mismatch(const char* what, std::string_view whole,
-                           std::string_view split) {
+// Which oracle is checking, for the report.
+const char* g_oracle = "";
+
+[[noreturn]] void Mismatch(const char* what, std::string_view first,
+                           std::string_view second) {
   std::fprintf(stderr,
-               "fuzz_stream: split differs from whole in %s\n"
-               "  whole: %.*s\n  split: %.*s\n",
-               what, static_cast<int>(whole.size()), whole.data(),
-               static_cast<int>(split.size()), split.data());
+               "fuzz_stream: %s: %s differs\n  first:  %.*s\n  second: %.*s\n",
+               g_oracle, what, static_cast<int>(first.size()), first.data(),
+               static_cast<int>(second.size()), second.data());
   std::abort();
 }
 
@@ -203,6 +218,74 @@ void SameResult(const Result<Reply>& whole, const Result<Reply>& split,
   }
 }
 
+// Leaves a decoder with a finished response behind it, including a learnt
+// chunk layout, so the next response starts from a used decoder.
+void Prime(ResponseDecoder& decoder) {
+  Decode(decoder, 200, "text/event-stream",
+         {"data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}],"
+          "\"conversation\":{\"a\":1},\"usage\":{\"total_tokens\":3}}\n\n"
+          "data: {\"error\":{\"message\":\"old\"}}\n\n"
+          // Last, so its layout is still learnt when the next response starts.
+          "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n"
+          "data: [DONE]\n\n"});
+}
+
+// The same pieces through a decoder with the fast path and one without:
+// everything must be identical, including a failure's partial reply.
+void SameWithoutFastPath(const DecoderLimits& limits, int status,
+                         std::string_view content_type,
+                         const std::vector<std::string_view>& pieces,
+                         const Result<Reply>& fast,
+                         const ResponseDecoder& fast_decoder, bool primed) {
+  DecoderLimits full_limits = limits;
+  full_limits.layout_fast_path = false;
+  ResponseDecoder full_decoder(full_limits);
+  if (primed) Prime(full_decoder);
+  const Result<Reply> full = Decode(full_decoder, status, content_type, pieces);
+  Same("success", fast.has_value(), full.has_value());
+  if (!fast && !full) {
+    Same("error code", ErrorCodeName(fast.error().code),
+         ErrorCodeName(full.error().code));
+    Same("error message", fast.error().message, full.error().message);
+    Same("error http_status", fast.error().http_status,
+         full.error().http_status);
+  }
+  SameReply(fast ? *fast : fast_decoder.reply(),
+            full ? *full : full_decoder.reply());
+  Same("has_first_token", fast_decoder.has_first_token(),
+       full_decoder.has_first_token());
+}
+
+std::string_view OutcomeName(const Result<Reply>& result) {
+  return result ? "ok" : ErrorCodeName(result.error().code);
+}
+
+void SameAsReference(const ReferenceReply& ref, const Result<Reply>& result,
+                     const ResponseDecoder& decoder) {
+  const std::string_view expected = ref.server_error
+                                        ? ErrorCodeName(ErrorCode::kServer)
+                                    : !ref.done && ref.finish_reason.empty()
+                                        ? ErrorCodeName(ErrorCode::kIncomplete)
+                                        : "ok";
+  Same("outcome", expected, OutcomeName(result));
+  const Reply& r = result ? *result : decoder.reply();
+  Same("content", ref.content, r.content);
+  Same("reasoning", ref.reasoning, r.reasoning);
+  Same("finish_reason", ref.finish_reason, r.finish_reason);
+  Same("model", ref.model, r.model);
+  Same("usage present", ref.usage.has_value(), r.usage.has_value());
+  if (ref.usage && r.usage && ref.usage_comparable) {
+    Same("usage.prompt_tokens", ref.usage->prompt_tokens,
+         r.usage->prompt_tokens);
+    Same("usage.completion_tokens", ref.usage->completion_tokens,
+         r.usage->completion_tokens);
+    Same("usage.total_tokens", ref.usage->total_tokens, r.usage->total_tokens);
+  }
+  Same("done", ref.done, r.done);
+  Same("chunks", ref.chunks, r.chunks);
+  Same("invalid_lines", ref.invalid_lines, r.invalid_lines);
+}
+
 }  // namespace
 }  // namespace chatbatch
 
@@ -213,40 +296,55 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace chatbatch;
-  FuzzedDataProvider fdp(data, size);
-  const uint8_t mode = fdp.ConsumeIntegral<uint8_t>();
-  const uint8_t small = fdp.ConsumeIntegral<uint8_t>();
-  const size_t n = fdp.ConsumeIntegralInRange<size_t>(0, 15);
+  FuzzInput input(data, size);
+  const uint8_t mode = input.Integral<uint8_t>();
+  const uint8_t small = input.Integral<uint8_t>();
+  const size_t n = input.IntegralInRange<size_t>(0, 15);
   std::vector<uint8_t> sizes;
-  for (size_t i = 0; i < n; ++i)
-    sizes.push_back(fdp.ConsumeIntegral<uint8_t>());
-  const std::string body = fdp.ConsumeRemainingBytesAsString();
+  for (size_t i = 0; i < n; ++i) sizes.push_back(input.Integral<uint8_t>());
+  const std::string body = input.RemainingBytes();
 
   const std::string_view content_type = kContentTypes[mode & 7];
   const int status = kStatuses[(mode >> 3) & 7];
   const DecoderLimits limits = MakeLimits(mode >> 6, small);
   const std::vector<std::string_view> pieces = Cut(body, sizes);
+  const std::vector<std::string_view> whole_body = {body};
 
+  g_oracle = "framer, whole vs split";
   CheckFramer(pieces, body, limits.max_line_bytes);
 
   ResponseDecoder whole_decoder(limits);
   bool aborted = false;
-  const Result<Reply> whole = Decode(whole_decoder, status, content_type,
-                                     {std::string_view(body)}, &aborted);
+  const Result<Reply> whole =
+      Decode(whole_decoder, status, content_type, whole_body, &aborted);
 
   // The split run reuses a decoder that has already decoded another
   // response, which must leave nothing behind after Begin.
   ResponseDecoder split_decoder(limits);
-  Decode(split_decoder, 200, "text/event-stream",
-         {"data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}],"
-          "\"conversation\":{\"a\":1},\"usage\":{\"total_tokens\":3}}\n\n"
-          "data: {\"error\":{\"message\":\"old\"}}\n\ndata: [DONE]\n\n"});
+  Prime(split_decoder);
   const Result<Reply> split =
       Decode(split_decoder, status, content_type, pieces, &aborted);
 
   // A cap crossed after an error frame fails the turn with the server's
   // message (kServer), but the transfer was still aborted at the cap.
+  g_oracle = "decoder, whole vs split";
   SameResult(whole, split, whole_decoder, split_decoder,
              aborted || body.size() > limits.max_body_bytes);
+
+  g_oracle = "decoder whole, fast path vs full parse";
+  SameWithoutFastPath(limits, status, content_type, whole_body, whole,
+                      whole_decoder, /*primed=*/false);
+  g_oracle = "decoder split, fast path vs full parse";
+  SameWithoutFastPath(limits, status, content_type, pieces, split,
+                      split_decoder, /*primed=*/true);
+
+  const int type = mode & 7;  // kContentTypes: the text/event-stream ones
+  if (status == 200 && (type == 0 || type == 1 || type == 4) &&
+      (mode >> 6) != 3) {
+    if (std::optional<ReferenceReply> ref = ReferenceDecode(body)) {
+      g_oracle = "decoder vs reference";
+      SameAsReference(*ref, whole, whole_decoder);
+    }
+  }
   return 0;
 }
