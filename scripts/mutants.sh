@@ -35,6 +35,8 @@ src/trace.cc|      out.replace(pos, value.size(), kMask);|      (void)pos;|let a
 src/trace.cc|        return secret.size() == name.size() &&|        return false \&\& secret.size() == name.size() \&\&|let a secret header reach the trace
 src/endpoint_health.cc|  if (!down_) return true;|  return true;|every conversation probes a down endpoint on its own
 src/retry_policy.cc|      if (error.code == ErrorCode::kServer && produced_output &&|      if (false \&\& error.code == ErrorCode::kServer && produced_output \&\&|retry an error frame after text by default
+src/resume.cc|    if (old.job_hash == kMergedJobHash) {|    if (false) {|accept a merged run's resume
+src/job_import.cc|  if (!nlohmann::json::accept(text)) {|  if (false) {|accept a JSONL row that is not JSON
 EOF
 )
 
