@@ -103,8 +103,7 @@ TEST_F(TimeoutFaultTest, ConnectTimesOutOnAFullBacklog) {
 }
 
 // requests_per_minute, end to end: the gaps between the requests as the
-// mock saw them arrive (its log), never shorter than the interval less
-// loopback jitter.
+// mock saw them arrive (its log).
 TEST_F(TimeoutFaultTest, RequestsPerMinuteSpacingSeenByTheServer) {
   HttpGet(base_ + "/mock/stats");
   fs::path job = WriteJob(R"(
@@ -129,11 +128,16 @@ conversations:
   }
   ASSERT_EQ(starts.size(), 6u) << stats.dump();
   std::sort(starts.begin(), starts.end());
+  // The client spaces starts 100 ms apart; on the way, one request can be
+  // held up a little more than the next, so a single gap is judged
+  // loosely and the whole span closely. A gate that lets everything pass
+  // at once gives gaps near 0.
   for (size_t i = 1; i < starts.size(); ++i) {
     const double gap_ms = (starts[i] - starts[i - 1]) / 1000.0;
     RecordProperty("gap_ms_" + std::to_string(i), std::to_string(gap_ms));
-    EXPECT_GE(gap_ms, 95.0) << i;
+    EXPECT_GE(gap_ms, 50.0) << i;
   }
+  EXPECT_GE((starts.back() - starts.front()) / 1000.0, 450.0);
 }
 
 // A port nobody listens on (bound, then closed).
