@@ -127,7 +127,14 @@ TEST_F(InterruptTest, SecondSigintCancelsAtOnce) {
             dir_ / "run.out", dir_ / "run.err");
   WaitInFlight(2);
   p.Signal(SIGINT);
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // Two pending SIGINTs would arrive as one: send the second only once
+  // the first was taken.
+  for (int i = 0;
+       i < 1000 && ReadFile(dir_ / "run.err").find("interrupted: finishing") ==
+                       std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   p.Signal(SIGINT);
   EXPECT_EQ(RunToEnd(&p), 130);
   const std::string err = ReadFile(dir_ / "run.err");
