@@ -326,13 +326,15 @@ TEST_F(ReliabilityTest, KillNineAnywhereThenResumeMatchesAnUninterruptedRun) {
 }
 
 TEST_F(ReliabilityTest, UnwritableOutputStopsTheRunWithAnError) {
-  fs::path job = WriteJob(ResumeJob(40, 3));
+  // One long conversation: run.json and summary.json stay small, so the
+  // limit falls on c1.jsonl after a few turns rather than before the first.
+  fs::path job = WriteJob(ResumeJob(1, 20));
   fs::path out = dir_ / "out";
   // A file-size limit makes the writes fail part-way, like a full disk.
   RunResult r = Chatbatch({"run", job.string(), "-o", out.string()});
   ASSERT_EQ(r.exit_code, 0);
   fs::path limited = dir_ / "limited";
-  Process p({"/usr/bin/prlimit", "--fsize=3000", CHATBATCH_BIN, "run",
+  Process p({"/usr/bin/prlimit", "--fsize=6000", CHATBATCH_BIN, "run",
              job.string(), "-o", limited.string(), "-q"},
             dir_ / "stdout", dir_ / "stderr");
   std::optional<int> code = p.Wait(std::chrono::seconds(60));
@@ -348,6 +350,7 @@ TEST_F(ReliabilityTest, UnwritableOutputStopsTheRunWithAnError) {
     }
   }
   EXPECT_GE(records, 1u);
+  EXPECT_LT(records, 20u);
   // And a path that cannot be a directory fails before anything is sent.
   RunResult bad =
       Chatbatch({"run", job.string(), "-o", (job / "sub").string(), "-q"});
