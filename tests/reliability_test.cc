@@ -265,7 +265,13 @@ TEST_F(ReliabilityTest, KillNineAnywhereThenResumeMatchesAnUninterruptedRun) {
                             : std::random_device{}();
   SCOPED_TRACE("CHATBATCH_TEST_SEED=" + std::to_string(seed));
   std::mt19937 rng(seed);
-  std::uniform_int_distribution<int> delay_ms(5, 250);
+  // Each kill lands a random number of requests into the round (counted
+  // by the mock, so a slow or busy machine cannot let a round run to the
+  // end before its kill), then a random few ms later: anywhere in a turn.
+  // A turn lasts at least 40 ms, so a round sends at most 6 + 2 * 8 of the 72
+  // requests and at least three rounds end in a kill.
+  std::uniform_int_distribution<int> sent_before_kill(1, 6);
+  std::uniform_int_distribution<int> delay_ms(0, 20);
   fs::path out = dir_ / "killed";
   int kills = 0;
   bool finished = false;
@@ -273,9 +279,17 @@ TEST_F(ReliabilityTest, KillNineAnywhereThenResumeMatchesAnUninterruptedRun) {
     std::vector<std::string> args = {CHATBATCH_BIN, "run",        job.string(),
                                      "-o",          out.string(), "-q"};
     if (round > 0) args.push_back("--resume");
+    const int64_t target =
+        Stats()["requests"].get<int64_t>() + sent_before_kill(rng);
     Process p(args, dir_ / "stdout", dir_ / "stderr");
+    std::optional<int> code;
+    for (int i = 0; i < 5000; ++i) {
+      code = p.Wait(std::chrono::seconds(0));
+      if (code || Stats()["requests"].get<int64_t>() >= target) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
-    std::optional<int> code = p.Wait(std::chrono::seconds(0));
+    if (!code) code = p.Wait(std::chrono::seconds(0));
     if (!code) {
       p.Signal(SIGKILL);
       code = p.Wait(std::chrono::seconds(10));
