@@ -1,7 +1,9 @@
 // The fixture of the integration tests: starts build/chatbatch-mock on an
-// ephemeral loopback port once per test process (ctest runs every test in a
-// process of its own, so each test sees a mock of its own) and runs the real
-// chatbatch binary against it.
+// ephemeral loopback port once per test suite and runs the real chatbatch
+// binary against it. ctest gives every test a process (and a mock) of its
+// own, but running a test binary directly shares one mock among a suite's
+// tests, so SetUp resets the mock's counters, log and conversations: each test
+// sees only its own requests, in any order and under --gtest_repeat.
 //
 // The mock runs with --strict-g4f: like the real g4f server it continues a
 // stateful (provider: Copilot) conversation only through the echoed
@@ -34,11 +36,12 @@ inline size_t CollectBody(char* data, size_t size, size_t n, void* out) {
   return size * n;
 }
 
-// One GET with libcurl; returns the body ("" on failure).
-inline std::string HttpGet(const std::string& url) {
+// One GET (or an empty POST) with libcurl; returns the body ("" on failure).
+inline std::string HttpGet(const std::string& url, bool post = false) {
   std::string body;
   CURL* curl = curl_easy_init();
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  if (post) curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &CollectBody);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
@@ -89,6 +92,15 @@ class IntegrationTest : public ::testing::Test {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     dir_ = suite_dir_ / info->name();
     fs::create_directories(dir_);
+    // Streams a killed client of an earlier test left behind end once the
+    // mock notices; until then they would count towards this test's
+    // in_flight and max_in_flight.
+    for (int i = 0; i < 500 && Stats()["in_flight"] != 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_EQ(Stats()["in_flight"], 0) << "an earlier test's stream lingers";
+    const std::string reset = HttpGet(base_ + "/mock/reset", /*post=*/true);
+    ASSERT_NE(reset.find(R"("status":"ok")"), std::string::npos) << reset;
   }
 
   std::string Endpoint() const { return base_ + "/v1/chat/completions"; }

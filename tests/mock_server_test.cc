@@ -82,6 +82,16 @@ class MockServerTest : public ::testing::Test {
     return json::parse(r.substr(r.find("\r\n\r\n") + 4));
   }
 
+  // Polls the stats (bounded) until "key" is "value"; returns the last.
+  json WaitForStat(const std::string& key, int value) {
+    json stats = Stats();
+    for (int i = 0; i < 1000 && stats[key] != value; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      stats = Stats();
+    }
+    return stats;
+  }
+
   ServerOptions options_;  // A derived fixture may change it before SetUp.
   MockServer server_;
   std::thread thread_;
@@ -134,12 +144,7 @@ TEST_F(MockServerTest, ClientLeavingAHeldStreamFreesIt) {
   ASSERT_GT(recv(fd, buf, sizeof buf, 0), 0);  // Headers and a chunk.
   EXPECT_EQ(Stats()["in_flight"], 1);
   close(fd);
-  json stats;
-  for (int i = 0; i < 100; ++i) {
-    stats = Stats();
-    if (stats["in_flight"] == 0) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  json stats = WaitForStat("in_flight", 0);
   EXPECT_EQ(stats["in_flight"], 0);
   EXPECT_EQ(stats["log"][0]["outcome"], "client_closed");
 }
@@ -205,21 +210,43 @@ TEST_F(StrictG4fMockTest, ConversationThatIsNotAnObjectIs422) {
   EXPECT_EQ(Stats()["requests"], 1);
 }
 
+// Each stream is paced through its ten chunks and then held open, so all
+// of them are in flight together however slowly they were sent: the test
+// waits for the mock's count to reach the target instead of racing the
+// 200 ms a stream would otherwise last.
 TEST_F(MockServerTest, PacedStreamsRunAtOnce) {
   constexpr int kStreams = 64;
   std::vector<int> fds;
   for (int i = 0; i < kStreams; ++i) {
     fds.push_back(Connect());
     SendRequest(fds.back(), "POST", "/v1/chat/completions",
-                Chat("hi [[mock pace_ms=20 chunks=10]]"));
+                Chat("hi [[mock pace_ms=20 chunks=10 stall_ms=-1 "
+                     "stall_after=10]]"));
   }
-  int done = 0;
-  for (int fd : fds)
-    done += ReadAll(fd).find("data: [DONE]") != std::string::npos;
-  EXPECT_EQ(done, kStreams);
-  json stats = Stats();
+  json stats = WaitForStat("in_flight", kStreams);
+  EXPECT_EQ(stats["in_flight"], kStreams);
   EXPECT_EQ(stats["max_in_flight"], kStreams);
   EXPECT_EQ(stats["requests"], kStreams);
+  for (int fd : fds) {
+    // All ten paced chunks arrive while every stream is still open.
+    std::string body;
+    char buf[16384];
+    size_t chunks = 0;
+    for (ssize_t n; chunks < 10 && (n = recv(fd, buf, sizeof buf, 0)) > 0;) {
+      body.append(buf, n);
+      chunks = 0;
+      for (size_t p = 0; (p = body.find("data: {", p)) != std::string::npos;
+           ++p) {
+        ++chunks;
+      }
+    }
+    EXPECT_EQ(chunks, 10u) << body;
+    EXPECT_EQ(body.find("[DONE]"), std::string::npos) << body;
+  }
+  for (int fd : fds) close(fd);
+  stats = WaitForStat("in_flight", 0);
+  EXPECT_EQ(stats["in_flight"], 0);
+  EXPECT_EQ(stats["max_in_flight"], kStreams);
 }
 
 }  // namespace

@@ -265,7 +265,13 @@ TEST_F(ReliabilityTest, KillNineAnywhereThenResumeMatchesAnUninterruptedRun) {
                             : std::random_device{}();
   SCOPED_TRACE("CHATBATCH_TEST_SEED=" + std::to_string(seed));
   std::mt19937 rng(seed);
-  std::uniform_int_distribution<int> delay_ms(5, 250);
+  // Each kill lands a random number of requests into the round (counted
+  // by the mock, so a slow or busy machine cannot let a round run to the
+  // end before its kill), then a random few ms later: anywhere in a turn.
+  // A turn lasts at least 40 ms, so a round sends at most 6 + 2 * 8 of the 72
+  // requests and at least three rounds end in a kill.
+  std::uniform_int_distribution<int> sent_before_kill(1, 6);
+  std::uniform_int_distribution<int> delay_ms(0, 20);
   fs::path out = dir_ / "killed";
   int kills = 0;
   bool finished = false;
@@ -273,9 +279,17 @@ TEST_F(ReliabilityTest, KillNineAnywhereThenResumeMatchesAnUninterruptedRun) {
     std::vector<std::string> args = {CHATBATCH_BIN, "run",        job.string(),
                                      "-o",          out.string(), "-q"};
     if (round > 0) args.push_back("--resume");
+    const int64_t target =
+        Stats()["requests"].get<int64_t>() + sent_before_kill(rng);
     Process p(args, dir_ / "stdout", dir_ / "stderr");
+    std::optional<int> code;
+    for (int i = 0; i < 5000; ++i) {
+      code = p.Wait(std::chrono::seconds(0));
+      if (code || Stats()["requests"].get<int64_t>() >= target) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
-    std::optional<int> code = p.Wait(std::chrono::seconds(0));
+    if (!code) code = p.Wait(std::chrono::seconds(0));
     if (!code) {
       p.Signal(SIGKILL);
       code = p.Wait(std::chrono::seconds(10));
@@ -326,13 +340,15 @@ TEST_F(ReliabilityTest, KillNineAnywhereThenResumeMatchesAnUninterruptedRun) {
 }
 
 TEST_F(ReliabilityTest, UnwritableOutputStopsTheRunWithAnError) {
-  fs::path job = WriteJob(ResumeJob(40, 3));
+  // One long conversation: run.json and summary.json stay small, so the
+  // limit falls on c1.jsonl after a few turns rather than before the first.
+  fs::path job = WriteJob(ResumeJob(1, 20));
   fs::path out = dir_ / "out";
   // A file-size limit makes the writes fail part-way, like a full disk.
   RunResult r = Chatbatch({"run", job.string(), "-o", out.string()});
   ASSERT_EQ(r.exit_code, 0);
   fs::path limited = dir_ / "limited";
-  Process p({"/usr/bin/prlimit", "--fsize=3000", CHATBATCH_BIN, "run",
+  Process p({"/usr/bin/prlimit", "--fsize=6000", CHATBATCH_BIN, "run",
              job.string(), "-o", limited.string(), "-q"},
             dir_ / "stdout", dir_ / "stderr");
   std::optional<int> code = p.Wait(std::chrono::seconds(60));
@@ -340,10 +356,15 @@ TEST_F(ReliabilityTest, UnwritableOutputStopsTheRunWithAnError) {
   EXPECT_EQ(*code, 3) << ReadFile(dir_ / "stderr");
   EXPECT_NE(ReadFile(dir_ / "stderr").find("File too large"), std::string::npos)
       << ReadFile(dir_ / "stderr");
-  // What was written is whole.
+  // What was written is whole, and something was written before the limit.
+  size_t records = 0;
   for (const auto& entry : fs::directory_iterator(limited)) {
-    if (entry.path().extension() == ".jsonl") Records(entry.path());
+    if (entry.path().extension() == ".jsonl") {
+      records += Records(entry.path()).size();
+    }
   }
+  EXPECT_GE(records, 1u);
+  EXPECT_LT(records, 20u);
   // And a path that cannot be a directory fails before anything is sent.
   RunResult bad =
       Chatbatch({"run", job.string(), "-o", (job / "sub").string(), "-q"});

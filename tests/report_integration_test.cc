@@ -9,6 +9,12 @@ namespace {
 
 using testing_report::XsdProblems;
 
+size_t Count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t p = 0; (p = text.find(what, p)) != std::string::npos; ++p) ++n;
+  return n;
+}
+
 constexpr char kJob[] = R"(
 name: reports
 endpoint: ENDPOINT
@@ -58,22 +64,23 @@ TEST_F(IntegrationTest, JunitFromARunWithErrorsValidates) {
   ASSERT_EQ(rep.exit_code, 0) << rep.err;
   EXPECT_EQ(XsdProblems(ReadFile(again)), "");
   std::string html = ReadFile(html_path);
-  size_t rows = 0;
-  for (size_t p = 0;
-       (p = html.find("<tr class=\"conv\"", p)) != std::string::npos; ++p) {
-    ++rows;
-  }
-  EXPECT_EQ(rows, 4u);
+  EXPECT_EQ(Count(html, "<tr class=\"conv\""), 4u);
   EXPECT_EQ(html.find("<script>alert(1)"), std::string::npos);
   EXPECT_EQ(html.find("</textarea>"), std::string::npos);
   EXPECT_NE(html.find("&lt;script&gt;alert(1)&lt;/script&gt;&lt;/textarea&gt;"),
             std::string::npos);
 
-  // Comparison of the run with itself: nothing changed.
+  // Against a second run of the same job (its own ids and times, the same
+  // replies and errors): four rows, none changed.
+  fs::path out2 = dir_ / "out2";
+  ASSERT_EQ(
+      Chatbatch({"run", job.string(), "-o", out2.string(), "-q"}).exit_code, 1);
   RunResult cmp = Chatbatch(
-      {"report", out.string(), out.string(), "--html", html_path.string()});
+      {"report", out2.string(), out.string(), "--html", html_path.string()});
   ASSERT_EQ(cmp.exit_code, 0) << cmp.err;
-  EXPECT_EQ(ReadFile(html_path).find("data-changed=\"1\""), std::string::npos);
+  const std::string compared = ReadFile(html_path);
+  EXPECT_EQ(Count(compared, "data-changed=\"0\""), 4u) << compared;
+  EXPECT_EQ(Count(compared, "data-changed=\"1\""), 0u) << compared;
 }
 
 // Shards merged, with and without a missing shard, and a matrix run: each

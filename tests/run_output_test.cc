@@ -314,11 +314,32 @@ TEST(RenderTranscriptTest, IgnoresEverythingThatVariesBetweenRuns) {
   b.reply.provider = "Other";
   b.reply.model = "other-model";
   conv.conversation_id = "yet-another-uuid";
-  const std::string first = RenderTranscript(conv, {a});
-  EXPECT_EQ(first, RenderTranscript(conv, {a}));
-  EXPECT_EQ(first, RenderTranscript(conv, {b}));
+  const std::string want =
+      "# c1\n"
+      "\n"
+      "**System:**\n"
+      "\n"
+      "```text\n"
+      "You are terse.\n"
+      "```\n"
+      "\n"
+      "## Turn 1\n"
+      "\n"
+      "**User:**\n"
+      "\n"
+      "```text\n"
+      "Hi\n"
+      "```\n"
+      "\n"
+      "**Assistant:**\n"
+      "\n"
+      "```text\n"
+      "Hello\n"
+      "```\n";
+  EXPECT_EQ(RenderTranscript(conv, {a}), want);
+  EXPECT_EQ(RenderTranscript(conv, {b}), want);
   b.reply.content = "Hello!";
-  EXPECT_NE(first, RenderTranscript(conv, {b}));
+  EXPECT_NE(RenderTranscript(conv, {b}), want);
 }
 
 TEST(RenderTranscriptTest, ErrorWithoutHttpStatusAndMultilineMessage) {

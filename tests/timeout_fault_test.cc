@@ -103,7 +103,11 @@ TEST_F(TimeoutFaultTest, ConnectTimesOutOnAFullBacklog) {
 }
 
 // requests_per_minute, end to end: the gaps between the requests as the
-// mock saw them arrive (its log).
+// mock saw them arrive (its log). chatbatch spaces the sends 100 ms apart,
+// but a busy machine delays a request's arrival by tens of ms, so one gap
+// may lose what its neighbour gains: each gap must keep half the interval
+// (unthrottled, the three first turns arrive together) and the five gaps
+// together all but one interval's worth of delay.
 TEST_F(TimeoutFaultTest, RequestsPerMinuteSpacingSeenByTheServer) {
   HttpGet(base_ + "/mock/stats");
   fs::path job = WriteJob(R"(
@@ -128,16 +132,12 @@ conversations:
   }
   ASSERT_EQ(starts.size(), 6u) << stats.dump();
   std::sort(starts.begin(), starts.end());
-  // The client spaces starts 100 ms apart; on the way, one request can be
-  // held up a little more than the next, so a single gap is judged
-  // loosely and the whole span closely. A gate that lets everything pass
-  // at once gives gaps near 0.
   for (size_t i = 1; i < starts.size(); ++i) {
     const double gap_ms = (starts[i] - starts[i - 1]) / 1000.0;
     RecordProperty("gap_ms_" + std::to_string(i), std::to_string(gap_ms));
     EXPECT_GE(gap_ms, 50.0) << i;
   }
-  EXPECT_GE((starts.back() - starts.front()) / 1000.0, 450.0);
+  EXPECT_GE((starts.back() - starts.front()) / 1000.0, 400.0);
 }
 
 // A port nobody listens on (bound, then closed).

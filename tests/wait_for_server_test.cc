@@ -8,6 +8,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <regex>
+#include <string>
+
 namespace chatbatch {
 namespace {
 
@@ -25,6 +28,16 @@ TEST(ModelsUrlTest, OtherwiseOriginPlusV1Models) {
             "http://127.0.0.1:8080/v1/models");
   EXPECT_EQ(ModelsUrl("https://api.example.com/x/y#frag"),
             "https://api.example.com/v1/models");
+}
+
+// N of the "(N attempts; last error: ...)" that WaitForServer fails with;
+// -1 without one.
+int Attempts(const std::string& message) {
+  std::smatch m;
+  if (!std::regex_search(message, m, std::regex(R"(\((\d+) attempts?; )"))) {
+    return -1;
+  }
+  return std::stoi(m[1]);
 }
 
 // A port nothing listens on: bind an ephemeral port, then close it.
@@ -55,7 +68,11 @@ TEST(WaitForServerTest, ClosedPortFailsAfterTheDeadline) {
   EXPECT_NE(s.error().message.find("/v1/models"), std::string::npos);
   EXPECT_NE(s.error().message.find("last error"), std::string::npos);
   EXPECT_GE(elapsed, std::chrono::milliseconds(700));
-  EXPECT_LT(elapsed, std::chrono::milliseconds(2500));
+  // Attempts start 250 ms apart at the earliest, so a 1 s wait holds at most
+  // four, however fast the refusals come back.
+  const int attempts = Attempts(s.error().message);
+  EXPECT_GE(attempts, 1) << s.error().message;
+  EXPECT_LE(attempts, 4) << s.error().message;
 }
 
 // A listener that never answers: each GET ends by its own short timeout.
@@ -77,7 +94,12 @@ TEST(WaitForServerTest, SilentServerTimesOutPerRequest) {
   auto elapsed = std::chrono::steady_clock::now() - start;
   close(fd);
   ASSERT_FALSE(s.has_value());
-  EXPECT_LT(elapsed, std::chrono::milliseconds(2000));
+  EXPECT_GE(elapsed, std::chrono::milliseconds(500));
+  // Each GET gave up after its own 300 ms, leaving time for another: a
+  // single GET allowed the whole 800 ms would be the only attempt.
+  EXPECT_NE(s.error().message.find("timed out"), std::string::npos)
+      << s.error().message;
+  EXPECT_GE(Attempts(s.error().message), 2) << s.error().message;
 }
 
 }  // namespace
