@@ -13,6 +13,8 @@
 #include <sstream>
 
 #include "chatbatch/runner.h"
+#include "fake_transport.h"
+#include "output_dir_fixture.h"
 #include "sim_transport.h"
 
 namespace chatbatch {
@@ -113,13 +115,6 @@ TEST(EndpointHealthTest, GiveUpCountsFromTheStartOfTheOutage) {
 // ---------------------------------------------------------------------------
 // The runner against a simulated endpoint.
 
-std::string SseOk(const std::string& text) {
-  return "data: {\"choices\":[{\"delta\":{\"content\":\"" + text +
-         "\"}}]}\n\n"
-         "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"
-         "data: [DONE]\n\n";
-}
-
 Job DownJob(int conversations, int turns) {
   Job job;
   job.name = "t";
@@ -141,14 +136,6 @@ Job DownJob(int conversations, int turns) {
   return job;
 }
 
-std::vector<json> ReadJsonl(const fs::path& path) {
-  std::vector<json> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) out.push_back(json::parse(line));
-  return out;
-}
-
 int Count(const std::string& text, const std::string& needle) {
   int n = 0;
   for (size_t at = text.find(needle); at != std::string::npos;
@@ -158,12 +145,10 @@ int Count(const std::string& text, const std::string& needle) {
   return n;
 }
 
-class EndpointDownTest : public ::testing::Test {
+class EndpointDownTest : public OutputDirFixture<> {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/chatbatch_down_XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    output_ = std::move(RunOutput::Open(dir_.string()).value());
+    OutputDirFixture::SetUp();
     auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log_);
     sink->set_pattern("%l: %v");
     previous_ = spdlog::default_logger();
@@ -173,11 +158,9 @@ class EndpointDownTest : public ::testing::Test {
   }
   void TearDown() override {
     spdlog::set_default_logger(previous_);
-    fs::remove_all(dir_);
+    OutputDirFixture::TearDown();
   }
 
-  fs::path dir_;
-  std::unique_ptr<RunOutput> output_;
   std::ostringstream log_;
   std::shared_ptr<spdlog::logger> previous_;
 };
@@ -194,7 +177,7 @@ TEST_F(EndpointDownTest, WaitsBehindOneProbeAndSaysSoOnce) {
       r.refused = true;
       return r;
     }
-    r.pieces = {{milliseconds(2), SseOk("ok")}};
+    r.pieces = {{milliseconds(2), SseReply("ok")}};
     r.end_at = milliseconds(3);
     return r;
   });

@@ -125,6 +125,11 @@ class FakeTransport final : public Transport {
   std::chrono::steady_clock::time_point now_{};
 };
 
+// One SSE content chunk carrying "text".
+inline std::string SseChunk(const std::string& text) {
+  return "data: {\"choices\":[{\"delta\":{\"content\":\"" + text + "\"}}]}\n\n";
+}
+
 // An SSE body in the g4f shape whose reply is "text".
 inline std::string SseReply(const std::string& text,
                             const std::string& conversation_json = "") {

@@ -8,6 +8,8 @@
 
 #include "chatbatch/runner.h"
 #include "endpoint_gate.h"
+#include "fake_transport.h"
+#include "output_dir_fixture.h"
 #include "retry_policy.h"
 #include "sim_transport.h"
 
@@ -183,12 +185,6 @@ TEST(EndpointGateTest, PauseHoldsEverybodyUntilItEnds) {
 // ---------------------------------------------------------------------------
 // The runner over simulated time: exact spacing.
 
-std::string SseOk() {
-  return "data: {\"choices\":[{\"delta\":{\"content\":\"ok\"}}]}\n\n"
-         "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"
-         "data: [DONE]\n\n";
-}
-
 Job SpacedJob(int conversations, int turns) {
   Job job;
   job.name = "t";
@@ -205,23 +201,13 @@ Job SpacedJob(int conversations, int turns) {
   return job;
 }
 
-class SpacingTest : public ::testing::Test {
+class SpacingTest : public OutputDirFixture<> {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/chatbatch_spacing_XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    output_ = std::move(RunOutput::Open(dir_.string()).value());
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::vector<double> Starts(const SimTransport& t) {
     std::vector<double> out;
     for (auto s : t.start_times) out.push_back(SimTransport::Ms(s));
     return out;
   }
-
-  fs::path dir_;
-  std::unique_ptr<RunOutput> output_;
 };
 
 // 600 a minute: every 100 ms exactly, turns and new conversations alike.
@@ -230,7 +216,7 @@ TEST_F(SpacingTest, RequestsPerMinuteSpacesEveryStartExactly) {
   job.rate.requests_per_minute = 600;
   SimTransport transport([](const HttpRequest&) {
     SimResponse r;
-    r.pieces = {{milliseconds(5), SseOk()}};
+    r.pieces = {{milliseconds(5), SseReply("ok")}};
     r.end_at = milliseconds(6);
     return r;
   });
@@ -255,7 +241,7 @@ TEST_F(SpacingTest, A429WithoutRetryAfterPausesTheEndpoint) {
       r.end_at = milliseconds(3);
       return r;
     }
-    r.pieces = {{milliseconds(5), SseOk()}};
+    r.pieces = {{milliseconds(5), SseReply("ok")}};
     r.end_at = milliseconds(6);
     return r;
   });

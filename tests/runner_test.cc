@@ -12,6 +12,7 @@
 
 #include "expect.h"
 #include "fake_transport.h"
+#include "output_dir_fixture.h"
 
 namespace chatbatch {
 namespace {
@@ -45,26 +46,7 @@ FakeResponse Echo(const HttpRequest& request) {
   return FakeResponse{.body = SseReply("re: " + last)};
 }
 
-std::vector<json> ReadJsonl(const fs::path& path) {
-  std::vector<json> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) out.push_back(json::parse(line));
-  return out;
-}
-
-class RunnerTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/chatbatch_runner_XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    output_ = std::move(RunOutput::Open(dir_.string()).value());
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  fs::path dir_;
-  std::unique_ptr<RunOutput> output_;
-};
+class RunnerTest : public OutputDirFixture<> {};
 
 TEST_F(RunnerTest, RunsEveryTurnInOrderWithFullHistory) {
   Job job = MakeJob(3, 3);

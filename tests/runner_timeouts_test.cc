@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "chatbatch/runner.h"
+#include "fake_transport.h"
+#include "output_dir_fixture.h"
 #include "sim_transport.h"
 
 namespace chatbatch {
@@ -35,16 +37,6 @@ const char* KindName(Kind k) {
   return "";
 }
 
-std::string Chunk(const std::string& text) {
-  return "data: {\"choices\":[{\"delta\":{\"content\":\"" + text + "\"}}]}\n\n";
-}
-
-std::string SseOk(const std::string& text) {
-  return Chunk(text) +
-         "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"
-         "data: [DONE]\n\n";
-}
-
 constexpr milliseconds kConnect(300);
 constexpr milliseconds kFirstToken(700);
 constexpr milliseconds kIdle(500);
@@ -68,14 +60,14 @@ SimResponse Trip(Kind kind) {
     case Kind::kIdle:
       // Two chunks, then a stall (the stall_after=2).
       r.status_at = milliseconds(5);
-      r.pieces = {{milliseconds(10), Chunk("a")},
-                  {milliseconds(20), Chunk("b")}};
+      r.pieces = {{milliseconds(10), SseChunk("a")},
+                  {milliseconds(20), SseChunk("b")}};
       break;
     case Kind::kTotal:
       // Never silent for long, never done.
       r.status_at = milliseconds(5);
       for (int t = 10; t <= 5000; t += 10) {
-        r.pieces.emplace_back(milliseconds(t), Chunk("x"));
+        r.pieces.emplace_back(milliseconds(t), SseChunk("x"));
       }
       r.end_at = milliseconds(5010);
       break;
@@ -125,25 +117,8 @@ Job OneTurnJob(Kind kind, int others_on_mask) {
   return job;
 }
 
-std::vector<json> ReadJsonl(const fs::path& path) {
-  std::vector<json> out;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) out.push_back(json::parse(line));
-  return out;
-}
-
-class TimeoutTest : public ::testing::TestWithParam<std::tuple<Kind, int>> {
- protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/chatbatch_timeouts_XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    output_ = std::move(RunOutput::Open(dir_.string()).value());
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  fs::path dir_;
-  std::unique_ptr<RunOutput> output_;
+class TimeoutTest
+    : public OutputDirFixture<::testing::TestWithParam<std::tuple<Kind, int>>> {
 };
 
 TEST_P(TimeoutTest, FiresAtItsOwnDeadline) {
@@ -197,7 +172,7 @@ TEST_F(TimeoutTest, IdleMeasuresEachGapNotTheWholeStream) {
   SimTransport transport([](const HttpRequest&) {
     SimResponse r;
     for (int t = 400; t <= 4000; t += 400) {
-      r.pieces.emplace_back(milliseconds(t), Chunk("x"));
+      r.pieces.emplace_back(milliseconds(t), SseChunk("x"));
     }
     r.pieces.emplace_back(
         milliseconds(4000),
@@ -232,7 +207,7 @@ TEST_P(TimeoutRetryTest, RetriedOnlyWhenListed) {
   SimTransport transport([&calls, kind](const HttpRequest&) {
     if (++calls == 1) return Trip(kind);
     SimResponse ok;
-    ok.pieces = {{milliseconds(3), SseOk("fine")}};
+    ok.pieces = {{milliseconds(3), SseReply("fine")}};
     ok.end_at = milliseconds(4);
     return ok;
   });
