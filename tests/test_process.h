@@ -78,11 +78,11 @@ class Process {
   void Signal(int sig) { kill(pid_, sig); }
 
   // Exit code (128+N for signal N), or nullopt if still running at the
-  // deadline.
+  // deadline. Wait(0s) polls once: it must still see a process that ended.
   std::optional<int> Wait(std::chrono::seconds limit) {
     if (exit_code_) return exit_code_;
     auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
+    for (;;) {
       int status = 0;
       pid_t r = waitpid(pid_, &status, WNOHANG);
       if (r == pid_) {
@@ -90,9 +90,9 @@ class Process {
             WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         return exit_code_;
       }
+      if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    return std::nullopt;
   }
 
  private:
