@@ -10,8 +10,8 @@
 
 #include "atomic_file.h"
 #include "chatbatch/job.h"
-#include "chatbatch/run_state.h"
 #include "chatbatch/latency.h"
+#include "chatbatch/run_state.h"
 #include "job_problems.h"
 #include "shard.h"
 
