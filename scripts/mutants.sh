@@ -59,13 +59,26 @@ case "${1:-}" in
   *) echo "usage: scripts/mutants.sh [--list | --only K]" >&2; exit 2 ;;
 esac
 
-# The scratch copy: this tree's committed and uncommitted files.
-mkdir -p "$WORK"
-rm -rf "$WORK/src-tree"
+# The scratch copy: this tree's committed and uncommitted files. A file is
+# copied only when its bytes differ, and then gets a new modification time:
+# a scratch file left mutated by an interrupted run is thereby rebuilt, and
+# an unchanged one is not.
 mkdir -p "$WORK/src-tree"
-# tar keeps modification times, so a later run rebuilds only what changed.
-tar -C "$SRC" --exclude=./.git --exclude='./build*' --exclude=node_modules \
-  -cf - . | tar -C "$WORK/src-tree" -xf -
+python3 - "$SRC" "$WORK/src-tree" <<'PY'
+import filecmp, os, shutil, sys
+src, dst = sys.argv[1:3]
+skip = {".git", "node_modules"}
+for root, dirs, files in os.walk(src):
+    rel = os.path.relpath(root, src)
+    dirs[:] = [d for d in dirs if d not in skip
+               and not (rel == "." and d.startswith("build"))]
+    os.makedirs(os.path.join(dst, rel), exist_ok=True)
+    for name in files:
+        a, b = os.path.join(root, name), os.path.join(dst, rel, name)
+        if not os.path.exists(b) or not filecmp.cmp(a, b, shallow=False):
+            shutil.copyfile(a, b)
+            shutil.copymode(a, b)
+PY
 cd "$WORK/src-tree"
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "fault_injection.h"
 #include "spdlog/fmt/fmt.h"
 #include "time_format.h"
 
@@ -179,7 +180,9 @@ Result<std::unique_ptr<TraceWriter>> TraceWriter::Open(const std::string& path,
     return Fail(ErrorCode::kIo,
                 "--trace " + path + ": " + std::strerror(errno));
   }
-  return std::make_unique<TraceWriter>(file, job);
+  auto writer = std::make_unique<TraceWriter>(file, job);
+  writer->path_ = path;
+  return writer;
 }
 
 TraceWriter::TraceWriter(std::FILE* file, const Job& job)
@@ -207,6 +210,7 @@ std::unique_ptr<AttemptTrace> TraceWriter::BeginAttempt(
 chatbatch::Status TraceWriter::Flush() {
   if (std::fflush(file_) != 0) failed_ = true;
   if (failed_) return Fail(ErrorCode::kIo, "writing the trace failed");
+  if (!path_.empty()) fault::AfterDurableWrite(path_);
   return {};
 }
 

@@ -120,6 +120,37 @@ TEST_F(CrashPointsTest, CrashAfterEveryDurableWriteThenResumeMatches) {
   }
 }
 
+// The trace is buffered and written out once, at the end: that is its one
+// durable write, after the run's own files; a crash right after it leaves
+// the whole trace behind.
+TEST_F(CrashPointsTest, TheTraceIsTheLastDurableWrite) {
+  fs::path job = WriteJob(kStatefulJob);
+  const fs::path trace = dir_ / "run.trace";
+  RunResult counted =
+      RunWithEnv({"run", job.string(), "-o", (dir_ / "out").string(), "-q",
+                  "--trace", trace.string()},
+                 {"CHATBATCH_FAULT=count_writes"});
+  ASSERT_EQ(counted.exit_code, 0) << counted.err;
+  const std::vector<std::string> writes = WrittenPaths(counted.err);
+  ASSERT_GE(writes.size(), 2u) << counted.err;
+  EXPECT_EQ(writes.back(), trace.string());
+  EXPECT_EQ(writes[writes.size() - 2],
+            (dir_ / "out" / "summary.json").string());
+
+  const int w = static_cast<int>(writes.size());
+  RunResult crashed =
+      RunWithEnv({"run", job.string(), "-o", (dir_ / "crashed").string(), "-q",
+                  "--trace", trace.string()},
+                 {"CHATBATCH_FAULT=crash_after_writes:" + std::to_string(w)});
+  ASSERT_EQ(crashed.exit_code, 137) << crashed.err;
+  const std::string text = ReadFile(trace);
+  for (const char* id : {"heiner", "anna", "nobody"}) {
+    EXPECT_NE(text.find(std::string("== ") + id + "/3/1 end"),
+              std::string::npos)
+        << id;
+  }
+}
+
 TEST_F(CrashPointsTest, AnInvalidFaultSettingStopsTheRun) {
   fs::path job = WriteJob(kStatefulJob);
   RunResult r =

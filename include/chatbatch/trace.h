@@ -103,7 +103,8 @@ class TraceWriter {
       std::string_view conversation, int turn, int attempt,
       const HttpRequest& request, AttemptTrace::Clock::time_point start);
 
-  // Writes the buffer out; the first write error, if any, since Open.
+  // Writes the buffer out; the first write error, if any, since Open. A
+  // trace opened by path counts as one durable write for CHATBATCH_FAULT.
   chatbatch::Status Flush();
 
   const TraceRedactor& redactor() const { return redactor_; }
@@ -119,6 +120,7 @@ class TraceWriter {
   TraceRedactor redactor_;
   std::unique_ptr<char[]> buffer_;
   bool failed_ = false;
+  std::string path_;  // empty for a FILE* the caller opened
 };
 
 }  // namespace chatbatch
