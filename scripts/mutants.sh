@@ -19,24 +19,24 @@ JOBS="${JOBS:-2}"
 # One mutant per line: FILE|OLD|NEW|WHAT. OLD must occur exactly once in
 # FILE; "\n" in OLD/NEW is a line break.
 MUTANTS=$(cat <<'EOF'
-src/request_builder.cc|      body["conversation"] = std::move(conversation);|      (void)conversation;|drop the `conversation` echo
-src/chunk_decoder.cc|  if (staged_.has_error && !state->server_error) {|  if (false && staged_.has_error && !state->server_error) {|skip an error frame
-src/retry_policy.cc|  if (retry_after) {|  if (false) {|ignore Retry-After
-src/runner.cc|  if (t.idle.count() > 0 && sink->body_started_) {|  if (false) {|never arm the idle timer
-src/runner.cc|        impl_->RearmDeadline(conv_);|        (void)0;|do not re-arm deadlines when the body begins
-src/endpoint_gate.cc|  if (now < earliest) {|  if (false) {|let the rate gate pass at once
-src/run_output.cc|  if (IsSafeId(id)) return {};|  return {};|write an id unsanitised (no output-side check)
-src/safe_id.cc|  if (id.empty() \|\| id.size() > kMaxIdLength) return false;|  return !id.empty();|accept any id as a file name
-src/runner.cc|  c->exchanges.push_back(Exchange{record.user, record.reply.content});|  c->exchanges.insert(c->exchanges.begin(), Exchange{record.user, record.reply.content});|mis-order turns in the history
-src/runner.cc|  } else if (!r.expect_ok) {|  } else if (false) {|count `failed` as `ok`
-src/sse_framer.cc|  // A last line without its line end still counts (servers end that way).\n  if (!line_.empty()) {|  if (false) {|lose the last chunk (a final line without its line end)
-src/runner.cc|  c->next_turn = prior.turns.size();|  c->next_turn = prior.turns.size() > 0 ? prior.turns.size() - 1 : 0;|append a record twice on resume (re-send the last finished turn)
-src/trace.cc|      out.replace(pos, value.size(), kMask);|      (void)pos;|let a secret value reach the trace
-src/trace.cc|        return secret.size() == name.size() &&|        return false \&\& secret.size() == name.size() \&\&|let a secret header reach the trace
-src/endpoint_health.cc|  if (!down_) return true;|  return true;|every conversation probes a down endpoint on its own
-src/retry_policy.cc|      if (error.code == ErrorCode::kServer && produced_output &&|      if (false \&\& error.code == ErrorCode::kServer && produced_output \&\&|retry an error frame after text by default
-src/resume.cc|    if (old.job_hash == kMergedJobHash) {|    if (false) {|accept a merged run's resume
-src/job_import.cc|  if (!nlohmann::json::accept(text)) {|  if (false) {|accept a JSONL row that is not JSON
+src/wire/request_builder.cc|      body["conversation"] = std::move(conversation);|      (void)conversation;|drop the `conversation` echo
+src/wire/chunk_decoder.cc|  if (staged_.has_error && !state->server_error) {|  if (false && staged_.has_error && !state->server_error) {|skip an error frame
+src/run/retry_policy.cc|  if (retry_after) {|  if (false) {|ignore Retry-After
+src/run/runner.cc|  if (t.idle.count() > 0 && sink->body_started_) {|  if (false) {|never arm the idle timer
+src/run/runner.cc|        impl_->RearmDeadline(conv_);|        (void)0;|do not re-arm deadlines when the body begins
+src/run/endpoint_gate.cc|  if (now < earliest) {|  if (false) {|let the rate gate pass at once
+src/output/run_output.cc|  if (IsSafeId(id)) return {};|  return {};|write an id unsanitised (no output-side check)
+src/util/safe_id.cc|  if (id.empty() \|\| id.size() > kMaxIdLength) return false;|  return !id.empty();|accept any id as a file name
+src/run/runner.cc|  c->exchanges.push_back(Exchange{record.user, record.reply.content});|  c->exchanges.insert(c->exchanges.begin(), Exchange{record.user, record.reply.content});|mis-order turns in the history
+src/run/runner.cc|  } else if (!r.expect_ok) {|  } else if (false) {|count `failed` as `ok`
+src/wire/sse_framer.cc|  // A last line without its line end still counts (servers end that way).\n  if (!line_.empty()) {|  if (false) {|lose the last chunk (a final line without its line end)
+src/run/runner.cc|  c->next_turn = prior.turns.size();|  c->next_turn = prior.turns.size() > 0 ? prior.turns.size() - 1 : 0;|append a record twice on resume (re-send the last finished turn)
+src/run/trace.cc|      out.replace(pos, value.size(), kMask);|      (void)pos;|let a secret value reach the trace
+src/run/trace.cc|        return secret.size() == name.size() &&|        return false \&\& secret.size() == name.size() \&\&|let a secret header reach the trace
+src/run/endpoint_health.cc|  if (!down_) return true;|  return true;|every conversation probes a down endpoint on its own
+src/run/retry_policy.cc|      if (error.code == ErrorCode::kServer && produced_output &&|      if (false \&\& error.code == ErrorCode::kServer && produced_output \&\&|retry an error frame after text by default
+src/output/resume.cc|    if (old.job_hash == kMergedJobHash) {|    if (false) {|accept a merged run's resume
+src/job/job_import.cc|  if (!nlohmann::json::accept(text)) {|  if (false) {|accept a JSONL row that is not JSON
 EOF
 )
 
@@ -115,7 +115,9 @@ for line in "${LINES[@]}"; do
   [[ -n "$only" && "$only" != "$i" ]] && continue
   IFS='|' read -r file _ _ what <<<"${line//\\|/$'\x01'}"
   what="${what//$'\x01'/|}"
-  cp "$SRC/$file" "$file"
+  # Restored from this copy (not from $SRC, which may change meanwhile);
+  # cp gives the restored file a new time, so it is rebuilt.
+  cp "$file" "$WORK/unmutated"
   apply "$line"
   log="$WORK/mutant-$i.log"
   if ! cmake --build "$WORK/build" -j "$JOBS" >"$log" 2>&1; then
@@ -127,7 +129,7 @@ for line in "${LINES[@]}"; do
     by=$(grep -E '^\s+[0-9]+ - ' "$log" | sed -E 's/^\s+[0-9]+ - //; s/ \(.*//' |
       head -3 | paste -sd, -)
   fi
-  cp "$SRC/$file" "$file"
+  cp "$WORK/unmutated" "$file"
   printf '%-3s %-9s %-50s %s\n' "$i" "$result" "$what" "$by"
 done
 # Leave the scratch build matching the tree for the next run.

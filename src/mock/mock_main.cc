@@ -9,7 +9,7 @@
 #include <fstream>
 #include <string>
 
-#include "mock_server.h"
+#include "mock/mock_server.h"
 
 namespace {
 

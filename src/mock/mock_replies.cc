@@ -1,4 +1,4 @@
-#include "mock_replies.h"
+#include "mock/mock_replies.h"
 
 #include <algorithm>
 #include <array>

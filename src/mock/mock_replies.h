@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "mock_script.h"
+#include "mock/mock_script.h"
 
 namespace chatbatch::mock {
 

@@ -1,4 +1,4 @@
-#include "mock_script.h"
+#include "mock/mock_script.h"
 
 #include <algorithm>
 #include <cctype>

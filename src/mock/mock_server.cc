@@ -1,4 +1,4 @@
-#include "mock_server.h"
+#include "mock/mock_server.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -20,9 +20,9 @@
 #include <utility>
 #include <vector>
 
-#include "mock_replies.h"
-#include "mock_script.h"
-#include "mock_state.h"
+#include "mock/mock_replies.h"
+#include "mock/mock_script.h"
+#include "mock/mock_state.h"
 
 namespace chatbatch::mock {
 namespace {

@@ -1,4 +1,4 @@
-#include "mock_state.h"
+#include "mock/mock_state.h"
 
 #include <algorithm>
 #include <cctype>

@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "mock_replies.h"
-#include "mock_script.h"
+#include "mock/mock_replies.h"
+#include "mock/mock_script.h"
 
 namespace chatbatch::mock {
 

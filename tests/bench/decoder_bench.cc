@@ -14,7 +14,7 @@
 #include <string>
 
 #include "chatbatch/response_decoder.h"
-#include "chatbatch/sse_framer.h"
+#include "wire/sse_framer.h"
 
 // Every allocation of the process, to show that steady decoding makes none.
 static std::atomic<int64_t> g_allocations{0};

@@ -38,9 +38,9 @@
 #include "chatbatch/error.h"
 #include "chatbatch/reply.h"
 #include "chatbatch/response_decoder.h"
-#include "chatbatch/sse_framer.h"
 #include "fuzz_input.h"
 #include "reference_decode.h"
+#include "wire/sse_framer.h"
 
 namespace chatbatch {
 namespace {

@@ -1,0 +1,368 @@
+// Evaluation of a turn's expectations (README "Expectations").
+#include "check/expect.h"
+
+#include <cmath>
+#include <optional>
+
+namespace chatbatch {
+namespace {
+
+constexpr size_t kExcerpt = 120;  // code points of reply shown in a detail
+
+std::string_view Trim(std::string_view s) {
+  constexpr std::string_view kSpace = " \t\r\n\f\v";
+  const size_t begin = s.find_first_not_of(kSpace);
+  if (begin == std::string_view::npos) return {};
+  return s.substr(begin, s.find_last_not_of(kSpace) - begin + 1);
+}
+
+// The first "limit" code points of "text", JSON-quoted, with "…" if cut.
+std::string Excerpt(std::string_view text, size_t limit = kExcerpt) {
+  size_t count = 0, end = 0;
+  while (end < text.size()) {
+    if ((static_cast<unsigned char>(text[end]) & 0xC0) != 0x80) {
+      if (count == limit) break;
+      ++count;
+    }
+    ++end;
+  }
+  std::string out =
+      nlohmann::json(std::string(text.substr(0, end)))
+          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (end < text.size()) out += "…";
+  return out;
+}
+
+std::string Quoted(std::string_view s) { return Excerpt(s, 60); }
+
+char AsciiLower(char c) { return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c; }
+
+std::string AsciiLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = AsciiLower(c);
+  return out;
+}
+
+std::string Number(double value) {
+  if (value == std::floor(value) && std::fabs(value) < 1e15) {
+    return std::to_string(static_cast<long long>(value));
+  }
+  return nlohmann::json(value).dump();
+}
+
+// "value" as compact JSON, cut after 200 bytes.
+std::string ShortJson(const nlohmann::json& value) {
+  std::string text =
+      value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (text.size() > 200) text = text.substr(0, 200) + "…";
+  return text;
+}
+
+std::optional<nlohmann::json> ParseReplyJson(std::string_view reply) {
+  nlohmann::json value = nlohmann::json::parse(JsonTextOfReply(reply), nullptr,
+                                               /*allow_exceptions=*/false);
+  if (value.is_discarded()) return std::nullopt;
+  return value;
+}
+
+// Follows "steps" in "root"; nullptr (with "*why") when a step is missing.
+const nlohmann::json* Walk(const nlohmann::json& root,
+                           const std::vector<JsonPathStep>& steps,
+                           std::string* why) {
+  const nlohmann::json* at = &root;
+  std::string where = "$";
+  for (const JsonPathStep& step : steps) {
+    if (const std::string* key = std::get_if<std::string>(&step)) {
+      if (!at->is_object() || !at->contains(*key)) {
+        *why = where + " has no key " + Quoted(*key);
+        return nullptr;
+      }
+      at = &(*at)[*key];
+      where += "." + *key;
+    } else {
+      const size_t index = std::get<size_t>(step);
+      if (!at->is_array() || index >= at->size()) {
+        *why = where + " has no element [" + std::to_string(index) + "]";
+        return nullptr;
+      }
+      at = &(*at)[index];
+      // Appended piece by piece: GCC 12 warns (-Wrestrict, falsely) about
+      // "[" + std::to_string(index) once this is inlined.
+      where += '[';
+      where += std::to_string(index);
+      where += ']';
+    }
+  }
+  return at;
+}
+
+// Checks one string-valued check; "" when it holds, else the detail.
+std::string StringDetail(const Check& check, std::string_view reply) {
+  const std::string_view trimmed = Trim(reply);
+  for (size_t i = 0; i < check.strings.size(); ++i) {
+    const std::string& s = check.strings[i];
+    switch (check.kind) {
+      case CheckKind::kContains:
+        if (reply.find(s) == std::string_view::npos) {
+          return "reply does not contain " + Quoted(s) + "; reply " +
+                 Excerpt(reply);
+        }
+        break;
+      case CheckKind::kNotContains:
+        if (size_t at = reply.find(s); at != std::string_view::npos) {
+          const size_t from = at > 40 ? at - 40 : 0;
+          return "reply contains " + Quoted(s) + " at byte " +
+                 std::to_string(at) + ": …" + Excerpt(reply.substr(from), 100);
+        }
+        break;
+      case CheckKind::kIContains:
+        if (AsciiLower(reply).find(AsciiLower(s)) == std::string::npos) {
+          return "reply does not contain " + Quoted(s) +
+                 " (ignoring case); reply " + Excerpt(reply);
+        }
+        break;
+      case CheckKind::kRegex:
+        if (!RE2::PartialMatch(reply, *check.regexes[i])) {
+          return "no match for /" + s + "/ in reply " + Excerpt(reply);
+        }
+        break;
+      case CheckKind::kEquals:
+        if (trimmed != s) {
+          return "reply is " + Excerpt(trimmed) + ", expected " + Quoted(s);
+        }
+        break;
+      case CheckKind::kStartsWith:
+        if (!trimmed.starts_with(s)) {
+          return "reply starts with " + Excerpt(trimmed, 40) + ", expected " +
+                 Quoted(s);
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  return "";
+}
+
+// "" when "check" holds, else the detail.
+std::string Detail(const Check& check, const TurnFacts& facts) {
+  switch (check.kind) {
+    case CheckKind::kContains:
+    case CheckKind::kNotContains:
+    case CheckKind::kIContains:
+    case CheckKind::kRegex:
+    case CheckKind::kEquals:
+    case CheckKind::kStartsWith:
+      return StringDetail(check, facts.reply);
+    case CheckKind::kJson: {
+      const bool parses = ParseReplyJson(facts.reply).has_value();
+      if (parses == check.json) return "";
+      return parses
+                 ? "reply is JSON, expected no JSON"
+                 : "reply is not JSON, expected JSON: " + Excerpt(facts.reply);
+    }
+    case CheckKind::kJsonPath: {
+      std::optional<nlohmann::json> root = ParseReplyJson(facts.reply);
+      if (!root) {
+        return "reply is not JSON, expected JSON: " + Excerpt(facts.reply);
+      }
+      for (const JsonPathCheck& p : check.paths) {
+        std::string why;
+        const nlohmann::json* value = Walk(*root, p.steps, &why);
+        if (value == nullptr) {
+          return p.path + ": " + why + ", expected " + ShortJson(p.equals);
+        }
+        if (*value != p.equals) {
+          return p.path + " is " + ShortJson(*value) + ", expected " +
+                 ShortJson(p.equals);
+        }
+      }
+      return "";
+    }
+    case CheckKind::kMinLength:
+    case CheckKind::kMaxLength: {
+      const size_t n = CodePoints(facts.reply);
+      const bool ok = check.kind == CheckKind::kMinLength
+                          ? static_cast<double>(n) >= check.number
+                          : static_cast<double>(n) <= check.number;
+      if (ok) return "";
+      return "reply has " + std::to_string(n) + " code points, expected " +
+             (check.kind == CheckKind::kMinLength ? "at least " : "at most ") +
+             Number(check.number);
+    }
+    case CheckKind::kFinishReason:
+      for (const std::string& s : check.strings) {
+        if (facts.finish_reason == s) return "";
+      }
+      {
+        std::string detail =
+            "finish_reason is " +
+            (facts.finish_reason.empty() ? std::string("null")
+                                         : Quoted(facts.finish_reason)) +
+            ", expected ";
+        if (check.strings.size() > 1) detail += "one of ";
+        for (size_t i = 0; i < check.strings.size(); ++i) {
+          detail += (i ? ", " : "") + Quoted(check.strings[i]);
+        }
+        return detail;
+      }
+    case CheckKind::kMaxTtftMs:
+      if (facts.ttft_ms < 0) {
+        return "no token arrived, expected one within " + Number(check.number) +
+               " ms";
+      }
+      if (facts.ttft_ms <= check.number) return "";
+      return "ttft was " + Number(std::round(facts.ttft_ms * 10) / 10) +
+             " ms, expected at most " + Number(check.number) + " ms";
+    case CheckKind::kMaxDurationMs:
+      if (facts.duration_ms <= check.number) return "";
+      return "duration was " + Number(std::round(facts.duration_ms * 10) / 10) +
+             " ms, expected at most " + Number(check.number) + " ms";
+    case CheckKind::kAny: {
+      std::string why;
+      for (size_t i = 0; i < check.alternatives.size(); ++i) {
+        std::vector<ExpectationResult> results;
+        EvaluateChecks(check.alternatives[i], facts, &results);
+        std::string failed;
+        for (const ExpectationResult& r : results) {
+          if (r.ok) continue;
+          failed = r.check + ": " + r.detail;
+          break;
+        }
+        if (failed.empty()) return "";
+        why += (i ? "; " : "") + std::string("alternative ") +
+               std::to_string(i + 1) + " " + failed;
+      }
+      return "no alternative holds: " + why;
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+const char* CheckKindName(CheckKind kind) {
+  switch (kind) {
+    case CheckKind::kContains:
+      return "contains";
+    case CheckKind::kNotContains:
+      return "not_contains";
+    case CheckKind::kIContains:
+      return "icontains";
+    case CheckKind::kRegex:
+      return "regex";
+    case CheckKind::kEquals:
+      return "equals";
+    case CheckKind::kStartsWith:
+      return "starts_with";
+    case CheckKind::kJson:
+      return "json";
+    case CheckKind::kJsonPath:
+      return "json_path";
+    case CheckKind::kMinLength:
+      return "min_length";
+    case CheckKind::kMaxLength:
+      return "max_length";
+    case CheckKind::kFinishReason:
+      return "finish_reason";
+    case CheckKind::kMaxTtftMs:
+      return "max_ttft_ms";
+    case CheckKind::kMaxDurationMs:
+      return "max_duration_ms";
+    case CheckKind::kAny:
+      return "any";
+  }
+  return "?";
+}
+
+size_t CodePoints(std::string_view text) {
+  size_t n = 0;
+  for (char c : text) {
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;
+  }
+  return n;
+}
+
+std::string_view JsonTextOfReply(std::string_view reply) {
+  std::string_view t = Trim(reply);
+  if (!t.starts_with("```") || !t.ends_with("```") || t.size() < 6) return t;
+  const size_t eol = t.find('\n');
+  if (eol == std::string_view::npos) return t;
+  const std::string_view info = Trim(t.substr(3, eol - 3));
+  if (!info.empty() && info != "json" && info != "JSON") return t;
+  std::string_view body = t.substr(eol + 1, t.size() - 3 - (eol + 1));
+  if (body.find("```") != std::string_view::npos) return t;  // not one block
+  return body;
+}
+
+bool ParseJsonPath(std::string_view text, std::vector<JsonPathStep>* steps,
+                   std::string* why) {
+  steps->clear();
+  if (!text.starts_with('$')) {
+    *why = "a JSON path starts with '$'";
+    return false;
+  }
+  size_t i = 1;
+  auto is_key_char = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+           static_cast<unsigned char>(c) >= 0x80;
+  };
+  while (i < text.size()) {
+    if (text[i] == '.') {
+      size_t end = i + 1;
+      while (end < text.size() && is_key_char(text[end])) ++end;
+      if (end == i + 1) {
+        *why = "expected a key after '.' at offset " + std::to_string(i);
+        return false;
+      }
+      steps->emplace_back(std::string(text.substr(i + 1, end - i - 1)));
+      i = end;
+    } else if (text[i] == '[') {
+      if (i + 1 < text.size() && (text[i + 1] == '\'' || text[i + 1] == '"')) {
+        const char quote = text[i + 1];
+        const size_t close = text.find(quote, i + 2);
+        if (close == std::string_view::npos || close + 1 >= text.size() ||
+            text[close + 1] != ']') {
+          *why = "unterminated ['key'] at offset " + std::to_string(i);
+          return false;
+        }
+        steps->emplace_back(std::string(text.substr(i + 2, close - i - 2)));
+        i = close + 2;
+      } else {
+        size_t end = i + 1;
+        while (end < text.size() && text[end] >= '0' && text[end] <= '9') {
+          ++end;
+        }
+        if (end == i + 1 || end >= text.size() || text[end] != ']' ||
+            end - i - 1 > 9) {
+          *why = "expected [n] (a non-negative integer) or ['key'] at offset " +
+                 std::to_string(i);
+          return false;
+        }
+        steps->emplace_back(static_cast<size_t>(
+            std::stoul(std::string(text.substr(i + 1, end - i - 1)))));
+        i = end + 1;
+      }
+    } else {
+      *why = "unexpected " + Quoted(text.substr(i, 1)) + " at offset " +
+             std::to_string(i) + " (supported: $, .key, [n], ['key'])";
+      return false;
+    }
+  }
+  return true;
+}
+
+void EvaluateChecks(const CheckGroup& group, const TurnFacts& facts,
+                    std::vector<ExpectationResult>* results) {
+  for (const Check& check : group.checks) {
+    ExpectationResult result;
+    result.check = CheckKindName(check.kind);
+    result.expected = check.expected;
+    result.detail = Detail(check, facts);
+    result.ok = result.detail.empty();
+    results->push_back(std::move(result));
+  }
+}
+
+}  // namespace chatbatch

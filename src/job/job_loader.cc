@@ -1,0 +1,447 @@
+// The job loader: YAML text -> validated Job, or every problem found, each
+// as "FILE:LINE:COL: message". This file holds the pass over the file, the
+// typed readers and the public entry points; job_loader.h says where the
+// keys are read.
+
+#include "job/job_loader.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <uuid/uuid.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <sstream>
+
+#include "job/env_expand.h"
+#include "util/quantity.h"
+#include "yaml-cpp/eventhandler.h"
+#include "yaml-cpp/parser.h"
+
+namespace chatbatch {
+namespace {
+
+// Keys chatbatch sets in every request itself (PROTOCOL.md §1, §5).
+constexpr std::string_view kReservedBodyKeys[] = {"messages", "conversation_id",
+                                                  "conversation"};
+
+}  // namespace
+
+std::string NewUuidV4() {
+  uuid_t uu;
+  uuid_generate_random(uu);
+  char text[37];
+  uuid_unparse_lower(uu, text);
+  return text;
+}
+
+// Typed readers.
+
+std::optional<std::string> Loader::ReadString(const Field& f) {
+  // Any non-null scalar is taken as written: `id: 007` is "007".
+  if (!f.value.IsScalar() ||
+      (IsPlain(f.value) && IsCoreNull(f.value.Scalar()))) {
+    Report(f.mark(), f.what + ": expected a string, got " + TypeName(f.value));
+    return std::nullopt;
+  }
+  if (!IsValidUtf8(f.value.Scalar())) {
+    Report(f.mark(), f.what + ": text is not valid UTF-8");
+    return std::nullopt;
+  }
+  return f.value.Scalar();
+}
+
+std::optional<int64_t> Loader::ReadInt(const Field& f) {
+  if (f.value.IsScalar() && IsPlain(f.value)) {
+    auto value = ResolvePlain(f.value.Scalar());
+    if (!value) {
+      Report(f.mark(), f.what + ": " + value.error());
+      return std::nullopt;
+    }
+    if (value->is_number_integer()) {
+      if (value->is_number_unsigned() &&
+          value->get<uint64_t>() >
+              static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+        return std::numeric_limits<int64_t>::max();
+      }
+      return value->get<int64_t>();
+    }
+  }
+  Report(f.mark(), f.what + ": expected an integer, got " + TypeName(f.value));
+  return std::nullopt;
+}
+
+std::optional<bool> Loader::ReadBool(const Field& f) {
+  if (f.value.IsScalar() && IsPlain(f.value)) {
+    if (std::optional<bool> b = CoreBool(f.value.Scalar())) return b;
+  }
+  Report(f.mark(),
+         f.what + ": expected true or false, got " + TypeName(f.value));
+  return std::nullopt;
+}
+
+std::optional<HistoryMode> Loader::ReadHistory(const Field& f) {
+  if (f.value.IsScalar()) {
+    if (f.value.Scalar() == "full") return HistoryMode::kFull;
+    if (f.value.Scalar() == "last") return HistoryMode::kLast;
+  }
+  const std::string got = f.value.IsScalar() && TypeName(f.value) == "a string"
+                              ? Quote(f.value.Scalar())
+                              : TypeName(f.value);
+  Report(f.mark(), f.what + ": expected 'full' or 'last', got " + got);
+  return std::nullopt;
+}
+
+std::optional<int> Loader::ReadIntInRange(const Field& f, int64_t min,
+                                          int64_t max) {
+  std::optional<int64_t> n = ReadInt(f);
+  if (!n) return std::nullopt;
+  if (*n < min) {
+    Report(f.mark(), f.what + ": must be at least " + std::to_string(min) +
+                         ", got " + std::to_string(*n));
+    return std::nullopt;
+  }
+  if (*n > max) {
+    Report(f.mark(), f.what + ": " + std::to_string(*n) +
+                         " is too large (at most " + std::to_string(max) + ")");
+    return std::nullopt;
+  }
+  return static_cast<int>(*n);
+}
+
+// An integer or a float.
+std::optional<double> Loader::ReadNumber(const Field& f) {
+  if (f.value.IsScalar() && IsPlain(f.value)) {
+    auto value = ResolvePlain(f.value.Scalar());
+    if (!value) {
+      Report(f.mark(), f.what + ": " + value.error());
+      return std::nullopt;
+    }
+    if (value->is_number()) return value->get<double>();
+  }
+  Report(f.mark(), f.what + ": expected a number, got " + TypeName(f.value));
+  return std::nullopt;
+}
+
+std::optional<std::chrono::milliseconds> Loader::ReadDuration(const Field& f,
+                                                              bool allow_off) {
+  if (!f.value.IsScalar() ||
+      (IsPlain(f.value) && IsCoreNull(f.value.Scalar()))) {
+    Report(f.mark(), f.what +
+                         ": expected a duration such as 500ms, 1.5s, 10m or "
+                         "2h" +
+                         (allow_off ? " (or off)" : "") + ", got " +
+                         TypeName(f.value));
+    return std::nullopt;
+  }
+  const std::string& text = f.value.Scalar();
+  if (allow_off && text == "off") return std::chrono::milliseconds(0);
+  auto duration = ParseDuration(text);
+  if (!duration) {
+    Report(f.mark(),
+           f.what + ": " + duration.error() +
+               (allow_off && text.starts_with('-') ? " (0 or off disables it)"
+                                                   : ""));
+    return std::nullopt;
+  }
+  return *duration;
+}
+
+std::optional<size_t> Loader::ReadSize(const Field& f) {
+  if (!f.value.IsScalar() ||
+      (IsPlain(f.value) && IsCoreNull(f.value.Scalar()))) {
+    Report(f.mark(), f.what +
+                         ": expected a size such as 65536, 512KiB or 8MiB, "
+                         "got " +
+                         TypeName(f.value));
+    return std::nullopt;
+  }
+  auto size = ParseSize(f.value.Scalar());
+  if (!size) {
+    Report(f.mark(), f.what + ": " + size.error());
+    return std::nullopt;
+  }
+  if (*size == 0) {
+    Report(f.mark(), f.what + ": must be more than 0 bytes");
+    return std::nullopt;
+  }
+  return static_cast<size_t>(*size);
+}
+
+// A mapping merged into request bodies (`defaults`, `params`).
+std::optional<nlohmann::json> Loader::ReadBodyFields(const Field& f) {
+  if (!f.value.IsMap()) {
+    Report(f.mark(), f.what + ": expected a mapping of request fields, got " +
+                         TypeName(f.value));
+    return std::nullopt;
+  }
+  for (auto it = f.value.begin(); it != f.value.end(); ++it) {
+    const YAML::Node key = it->first;  // a copy: "it->" yields a temporary
+    if (key.IsScalar() && std::ranges::find(kReservedBodyKeys, key.Scalar()) !=
+                              std::end(kReservedBodyKeys)) {
+      Report(key.Mark(), f.what + ": " + Quote(key.Scalar()) +
+                             " is set by chatbatch on every request and "
+                             "cannot be given here");
+    }
+  }
+  return json_.Convert(f.value);
+}
+
+std::optional<std::string> Loader::Expand(const Field& f,
+                                          const std::string& text) {
+  Result<std::string> expanded = ExpandEnv(text, env_);
+  if (!expanded) {
+    Report(f.mark(), f.what + ": " + expanded.error().message);
+    return std::nullopt;
+  }
+  return std::move(*expanded);
+}
+
+// Conversations and the whole job.
+
+void Loader::ParseConversations(JobDraft* d, const YAML::Node& job_node) {
+  std::vector<ConversationDraft> drafts;
+  int index = 0;
+  const YAML::Node none;
+  for (const YAML::Node& node :
+       d->conversations.IsSequence() ? d->conversations : none) {
+    ++index;
+    const std::string where = "conversation " + std::to_string(index);
+    if (!node.IsMap()) {
+      Report(node.Mark(), where + ": expected a mapping with 'messages', got " +
+                              TypeName(node));
+      continue;
+    }
+    ConversationDraft draft = JobValuesDraft(d->job, node.Mark());
+    vars_ = job_vars_;
+    ReadVars(node, where, &vars_);  // the conversation's override the job's
+    ParseMapping(node, where, kConversationKeys, &draft);
+    if (!draft.has_id) draft.conv.id = "c" + std::to_string(index);
+    drafts.push_back(std::move(draft));
+  }
+  if (d->import) {
+    ImportConversations(*d->import, d->job, &drafts);
+  } else if (!d->has_conversations) {
+    Report(job_node.Mark(),
+           "job: missing required key 'conversations' (or "
+           "'conversations_from')");
+  }
+  CheckUniqueIds(drafts);
+  d->job.conversations.reserve(drafts.size());
+  for (ConversationDraft& draft : drafts) {
+    if (!draft.has_conversation_id) {
+      draft.conv.conversation_id = NewUuidV4();
+      draft.conv.conversation_id_generated = true;
+    }
+    d->job.conversations.push_back(std::move(draft.conv));
+  }
+}
+
+ConversationDraft Loader::JobValuesDraft(const Job& job,
+                                         const YAML::Mark& mark) {
+  ConversationDraft draft;
+  draft.mark = mark;
+  draft.id_mark = mark;
+  draft.conv.line = mark.line + 1;
+  // The job's values, for the conversation's keys to override.
+  draft.conv.history = job.history;
+  draft.conv.retry = job.retry;
+  draft.conv.timeouts = job.timeouts;
+  return draft;
+}
+
+// Output files are named after ids and may land on a case-insensitive file
+// system, so "A" and "a" clash.
+void Loader::CheckUniqueIds(std::span<const ConversationDraft> drafts) {
+  std::map<std::string, const ConversationDraft*> seen;
+  for (const ConversationDraft& draft : drafts) {
+    if (draft.conv.id.empty()) continue;  // unsafe, already reported
+    auto [prev, inserted] = seen.emplace(ToLower(draft.conv.id), &draft);
+    if (inserted) continue;
+    const ConversationDraft& first = *prev->second;
+    std::string message = "duplicate conversation id " + Quote(draft.conv.id);
+    if (!draft.has_id) message += " (the default id of this conversation)";
+    const int first_line = first.source.empty()
+                               ? first.id_mark.line + 1
+                               : first.conv.line + first.id_mark.line;
+    message += ", already used at " +
+               (first.source.empty() ? path_ : first.source) + ":" +
+               std::to_string(first_line) + ":" +
+               std::to_string(first.id_mark.column + 1);
+    if (first.conv.id != draft.conv.id) {
+      message += " as " + Quote(first.conv.id);
+    }
+    message += " (ids are compared ignoring case)";
+    if (!draft.source.empty()) {
+      problems_.BeginSource(draft.source, draft.conv.line);
+    }
+    Report(draft.id_mark, std::move(message));
+    problems_.EndSource();
+  }
+}
+
+namespace {
+
+// Counts the documents of a YAML stream, stopping at two.
+class DocumentCounter final : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++documents_ == 2) second_ = mark;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+  YAML::Mark second_;
+
+ private:
+  int documents_ = 0;
+};
+
+int CountDocuments(const std::string& text, YAML::Mark* second) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentCounter counter;
+  int documents = 0;
+  while (documents < 2 && parser.HandleNextDocument(counter)) ++documents;
+  *second = counter.second_;
+  return documents;
+}
+
+// "mark", or the end of the last non-blank line of "text" if "mark" is past
+// it: yaml-cpp marks an error found at the end of the input (an unclosed
+// '[') on the line after the last one, which no editor can go to.
+YAML::Mark WithinText(const YAML::Mark& mark, std::string_view text) {
+  int line = 0;
+  size_t start = 0;  // of line "line"
+  YAML::Mark last;   // end of the last non-blank line so far
+  for (;;) {
+    const size_t end = std::min(text.find('\n', start), text.size());
+    std::string_view content = text.substr(start, end - start);
+    if (content.ends_with('\r')) content.remove_suffix(1);
+    if (content.find_first_not_of(" \t") != std::string_view::npos) {
+      if (line >= mark.line) return mark;
+      last.line = line;
+      last.column = static_cast<int>(content.size());
+    }
+    if (end == text.size()) break;
+    start = end + 1;
+    ++line;
+  }
+  return mark.line > last.line ? last : mark;
+}
+
+}  // namespace
+
+Result<Job> Loader::Load(std::string_view text) {
+  // YAML::LoadAll in yaml-cpp 0.7 never returns on some inputs (",\n"):
+  // it keeps yielding empty documents. So the job is read with YAML::Load,
+  // and the documents are only counted, never more than two.
+  YAML::Node document;
+  int document_count = 0;
+  YAML::Mark second_document;
+  try {
+    const std::string input(text);
+    document = YAML::Load(input);
+    document_count = CountDocuments(input, &second_document);
+  } catch (const YAML::Exception& e) {
+    Report(WithinText(e.mark, text), "YAML syntax error: " + e.msg);
+  }
+
+  JobDraft draft;
+  draft.job.path = std::string(path_);
+  if (problems_.empty()) {
+    if (!document.IsDefined() || document.IsNull()) {
+      Report(YAML::Mark(),
+             "the job file is empty; it needs at least "
+             "'conversations'");
+    } else if (document_count > 1) {
+      Report(second_document,
+             "the job file holds more than one YAML document; expected one");
+    } else if (!document.IsMap()) {
+      Report(document.Mark(),
+             "a job is a mapping of keys (name, endpoint, conversations, "
+             "...), got " +
+                 TypeName(document));
+    } else {
+      ReadVars(document, "job", &job_vars_);
+      vars_ = job_vars_;
+      ParseMapping(document, "job", kJobKeys, &draft);
+      ParseConversations(&draft, document);
+    }
+  }
+
+  if (!draft.has_name) {
+    const std::string stem = std::filesystem::path(path_).stem().string();
+    if (IsSafeId(stem)) {
+      draft.job.name = stem;
+    } else {
+      Report(YAML::Mark(), "the file name " + Quote(stem) +
+                               " is not a safe job name; set 'name:'");
+    }
+  }
+
+  if (!problems_.empty()) {
+    return Fail(ErrorCode::kJob, problems_.Format(path_));
+  }
+  return std::move(draft.job);
+}
+
+EnvLookup ProcessEnv() {
+  return [](std::string_view name) -> std::optional<std::string> {
+    const char* value = std::getenv(std::string(name).c_str());
+    if (value == nullptr) return std::nullopt;
+    return std::string(value);
+  };
+}
+
+Result<Job> ParseJob(std::string_view yaml_text, std::string_view path,
+                     const EnvLookup& env) {
+  // yaml-cpp may throw from any accessor; nothing escapes this boundary.
+  const std::string where = path.empty() ? "<job>" : std::string(path);
+  try {
+    return Loader(path, env).Load(yaml_text);
+  } catch (const std::exception& e) {
+    return Fail(ErrorCode::kJob, where + ":1:1: cannot load job: " + e.what());
+  } catch (...) {
+    return Fail(ErrorCode::kJob, where + ":1:1: cannot load job");
+  }
+}
+
+Result<Job> LoadJob(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return Fail(ErrorCode::kIo,
+                path + ": cannot read: " + std::strerror(errno));
+  }
+  std::string text;
+  char buffer[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n > 0) {
+      text.append(buffer, static_cast<size_t>(n));
+    } else if (n == 0) {
+      break;
+    } else if (errno != EINTR) {
+      const int saved = errno;
+      ::close(fd);
+      return Fail(ErrorCode::kIo,
+                  path + ": cannot read: " + std::strerror(saved));
+    }
+  }
+  ::close(fd);
+  return ParseJob(text, path, ProcessEnv());
+}
+
+}  // namespace chatbatch

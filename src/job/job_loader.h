@@ -1,0 +1,438 @@
+// The job loader's machinery, shared by its .cc files: job_loader.cc (the
+// pass over the file and the typed readers), job_keys.cc (what is sent:
+// endpoint, headers, conversations, ...) and job_reliability_keys.cc (how:
+// retry, timeouts, rate, limits, resume, grace).
+//
+// Each mapping level (job, conversation, message, and the reliability
+// sub-mappings) has a table of its known keys; adding a key means adding a
+// row and its parse function. Values are read by a few typed readers that
+// report a wrong type and carry on, so one pass finds every problem.
+// yaml-cpp exceptions stop at ParseJob.
+#ifndef CHATBATCH_JOB_LOADER_H_
+#define CHATBATCH_JOB_LOADER_H_
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <istream>
+#include <iterator>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "chatbatch/job.h"
+#include "job/job_problems.h"
+#include "job/yaml_json.h"
+
+namespace chatbatch {
+
+// A key and its value, with a description for messages ("'concurrency'",
+// "conversation 2: 'retry.attempts'").
+struct Field {
+  YAML::Node key;  // Nodes are cheap handles; copies outlive iterators.
+  YAML::Node value;
+  std::string what;
+
+  // Where to point: a missing value (`key:`) has no useful mark of its own.
+  YAML::Mark mark() const { return value.IsNull() ? key.Mark() : value.Mark(); }
+};
+
+// A fresh UUIDv4, the default conversation_id.
+std::string NewUuidV4();
+
+// A conversation while it is being read. It starts from the job's values
+// (history, retry, timeouts), so its own keys override field by field.
+struct ConversationDraft {
+  Conversation conv;
+  bool has_id = false;
+  bool has_conversation_id = false;
+  YAML::Mark mark;  // in "source", relative to its line conv.line
+  YAML::Mark id_mark;
+  std::string source;  // the imported file it came from; "" = the job
+};
+
+// A message while it is being read: its text and its own `expect:`.
+struct MessageDraft {
+  std::string content;
+  std::shared_ptr<const CheckGroup> expect;
+};
+
+// `conversations_from:` as written in the job.
+struct ImportSpec {
+  enum class Format { kJsonl, kCsv, kText };
+  std::string path;      // as written, for messages
+  std::string resolved;  // relative to the job file's directory
+  Format format = Format::kJsonl;
+  std::vector<std::string> turns;  // csv: turn columns, in order; "" = find
+  std::string id_column = "id";    // csv
+  YAML::Mark mark;
+};
+
+struct JobDraft {
+  Job job;
+  bool has_name = false;
+  YAML::Node conversations;  // read after the other job keys
+  bool has_conversations = false;
+  std::optional<ImportSpec> import;
+};
+
+class Loader;
+
+template <typename Target>
+struct KeySpec {
+  std::string_view name;
+  void (Loader::*parse)(const Field& field, Target* target);
+  bool required = false;
+};
+
+class Loader {
+ public:
+  Loader(std::string_view path, const EnvLookup& env)
+      : path_(path.empty() ? "<job>" : path), env_(env) {}
+
+  Result<Job> Load(std::string_view text);
+
+ private:
+  void Report(const YAML::Mark& mark, std::string message) {
+    problems_.Report(mark, std::move(message));
+  }
+
+  // Reads every key of "map" with "keys". "where" names the mapping in
+  // messages ("job", "conversation 2"); "prefix" ("retry.") names a
+  // sub-mapping's keys.
+  template <typename Target, size_t N>
+  void ParseMapping(const YAML::Node& map, const std::string& where,
+                    const KeySpec<Target> (&keys)[N], Target* target,
+                    std::string_view prefix = "");
+  template <typename Target, size_t N>
+  void ReportUnknownKey(const YAML::Node& key, const std::string& where,
+                        std::string_view prefix,
+                        const KeySpec<Target> (&keys)[N]);
+  // Checks that "f" holds a mapping, then ParseMapping with prefix
+  // "<key>.".
+  template <typename Target, size_t N>
+  void ParseSubMapping(const Field& f, const KeySpec<Target> (&keys)[N],
+                       Target* target);
+
+  // Typed readers (job_loader.cc): each reports a wrong type or value and
+  // returns nullopt.
+  std::optional<std::string> ReadString(const Field& f);
+  std::optional<int64_t> ReadInt(const Field& f);
+  std::optional<int> ReadIntInRange(const Field& f, int64_t min, int64_t max);
+  std::optional<double> ReadNumber(const Field& f);
+  std::optional<bool> ReadBool(const Field& f);
+  std::optional<HistoryMode> ReadHistory(const Field& f);
+  std::optional<nlohmann::json> ReadBodyFields(const Field& f);
+  std::optional<std::string> Expand(const Field& f, const std::string& text);
+  // "allow_off": `off` (and 0) disable the deadline.
+  std::optional<std::chrono::milliseconds> ReadDuration(const Field& f,
+                                                        bool allow_off);
+  std::optional<size_t> ReadSize(const Field& f);
+
+  // Job keys (job_keys.cc).
+  void ParseName(const Field& f, JobDraft* d);
+  void ParseEndpoint(const Field& f, JobDraft* d);
+  void ParseHeaders(const Field& f, JobDraft* d);
+  void ParseSecretHeaders(const Field& f, JobDraft* d);
+  void ParseConcurrency(const Field& f, JobDraft* d);
+  void ParseDefaults(const Field& f, JobDraft* d);
+  void ParseJobHistory(const Field& f, JobDraft* d);
+  void ParseTlsVerify(const Field& f, JobDraft* d);
+  void ParseConversationsKey(const Field& f, JobDraft* d);
+
+  // `matrix:` (job_matrix.cc).
+  void ParseMatrix(const Field& f, JobDraft* d);
+  std::optional<MatrixSet> ReadMatrixSet(const YAML::Node& node,
+                                         const std::string& what);
+
+  // `conversations_from:` (job_import.cc): the spec is read with the job's
+  // keys, the file after the inline conversations.
+  void ParseConversationsFrom(const Field& f, JobDraft* d);
+  void ImportConversations(const ImportSpec& spec, const Job& job,
+                           std::vector<ConversationDraft>* drafts);
+  void ImportJsonl(const ImportSpec& spec, std::istream& in,
+                   std::vector<ConversationDraft>* drafts);
+  void ImportCsv(const ImportSpec& spec, std::istream& in,
+                 std::vector<ConversationDraft>* drafts);
+  void ImportText(const ImportSpec& spec, std::istream& in,
+                  std::vector<ConversationDraft>* drafts);
+  // True (and says so, once) when an imported file has had too many
+  // problems since "problems_before" to go on reading it.
+  bool TooManyImportProblems(size_t problems_before);
+  // A draft for data row "row" (1-based) at "line" of the imported file,
+  // starting from the job's values, with the default id <stem>-<row>.
+  ConversationDraft ImportedDraft(const ImportSpec& spec, int64_t row,
+                                  int line);
+  const Job* import_job_ = nullptr;  // while importing
+
+  // Conversation keys (job_keys.cc).
+  void ParseId(const Field& f, ConversationDraft* c);
+  void ParseConversationId(const Field& f, ConversationDraft* c);
+  void ParseSystem(const Field& f, ConversationDraft* c);
+  void ParseParams(const Field& f, ConversationDraft* c);
+  void ParseConversationHistory(const Field& f, ConversationDraft* c);
+  void ParseMessages(const Field& f, ConversationDraft* c);
+
+  // Message keys (the mapping form of a message).
+  void ParseContent(const Field& f, MessageDraft* m);
+  void ParseMessageExpect(const Field& f, MessageDraft* m);
+
+  // Vars and `{{name}}` substitution (job_vars.cc). Vars are read before
+  // the other keys of their mapping, so order in the file does not matter.
+  void ReadVars(const YAML::Node& map, const std::string& where,
+                std::map<std::string, std::string>* vars);
+  void ParseJobVars(const Field&, JobDraft*) {}  // read by ReadVars
+  void ParseConversationVars(const Field&, ConversationDraft*) {}
+  // "text" with every {{name}} replaced from vars_; {{{{ is a literal {{.
+  std::optional<std::string> Substitute(const Field& f,
+                                        const std::string& text);
+  // ReadString, then Substitute.
+  std::optional<std::string> ReadText(const Field& f);
+
+  // Expectations (job_expect_keys.cc).
+  void ParseExpectEachTurn(const Field& f, JobDraft* d);
+  // An `expect` value: a mapping of checks or a list of them. Null when it
+  // had problems (reported).
+  std::shared_ptr<const CheckGroup> ReadExpect(const Field& f);
+  bool ReadCheckMapping(const YAML::Node& map, const std::string& what,
+                        CheckGroup* group);
+  void ParseStringCheck(const Field& f, CheckGroup* g);
+  void ParseJsonCheck(const Field& f, CheckGroup* g);
+  void ParseJsonPathCheck(const Field& f, CheckGroup* g);
+  void ParseLengthCheck(const Field& f, CheckGroup* g);
+  void ParseTimeCheck(const Field& f, CheckGroup* g);
+  void ParseAnyCheck(const Field& f, CheckGroup* g);
+
+  // Reliability keys (job_reliability_keys.cc).
+  void ParseJobRetry(const Field& f, JobDraft* d);
+  void ParseJobTimeouts(const Field& f, JobDraft* d);
+  void ParseRate(const Field& f, JobDraft* d);
+  void ParseLimits(const Field& f, JobDraft* d);
+  void ParseResume(const Field& f, JobDraft* d);
+  void ParseGrace(const Field& f, JobDraft* d);
+  void ParseConversationRetry(const Field& f, ConversationDraft* c);
+  void ParseConversationTimeouts(const Field& f, ConversationDraft* c);
+  void ParseRetry(const Field& f, RetryPolicy* retry);
+  void ParseTimeouts(const Field& f, Timeouts* timeouts);
+
+  void ParseRetryAttempts(const Field& f, RetryPolicy* r);
+  void ParseRetryBackoff(const Field& f, RetryPolicy* r);
+  void ParseRetryMaxBackoff(const Field& f, RetryPolicy* r);
+  void ParseRetryGiveUpAfter(const Field& f, RetryPolicy* r);
+  void ParseRetryOn(const Field& f, RetryPolicy* r);
+  std::optional<std::string> ReadRetryCondition(const YAML::Node& item,
+                                                const std::string& what);
+  void ParseConnectTimeout(const Field& f, Timeouts* t);
+  void ParseFirstTokenTimeout(const Field& f, Timeouts* t);
+  void ParseIdleTimeout(const Field& f, Timeouts* t);
+  void ParseTotalTimeout(const Field& f, Timeouts* t);
+  void ParseRequestsPerMinute(const Field& f, RateLimit* r);
+  void ParseMaxInFlight(const Field& f, RateLimit* r);
+  void ParseMaxLineBytes(const Field& f, SizeLimits* l);
+  void ParseMaxReplyBytes(const Field& f, SizeLimits* l);
+  void ParseMaxBodyBytes(const Field& f, SizeLimits* l);
+
+  void ParseConversations(JobDraft* d, const YAML::Node& job_node);
+  // A conversation starting from the job's history, retry and timeouts;
+  // its id (c<N>) and conversation_id are left to the caller.
+  static ConversationDraft JobValuesDraft(const Job& job,
+                                          const YAML::Mark& mark);
+  void CheckUniqueIds(std::span<const ConversationDraft> drafts);
+
+  static constexpr KeySpec<JobDraft> kJobKeys[] = {
+      {"name", &Loader::ParseName},
+      {"endpoint", &Loader::ParseEndpoint},
+      {"headers", &Loader::ParseHeaders},
+      {"secret_headers", &Loader::ParseSecretHeaders},
+      {"concurrency", &Loader::ParseConcurrency},
+      {"defaults", &Loader::ParseDefaults},
+      {"history", &Loader::ParseJobHistory},
+      {"tls_verify", &Loader::ParseTlsVerify},
+      {"retry", &Loader::ParseJobRetry},
+      {"timeouts", &Loader::ParseJobTimeouts},
+      {"rate", &Loader::ParseRate},
+      {"limits", &Loader::ParseLimits},
+      {"resume", &Loader::ParseResume},
+      {"grace", &Loader::ParseGrace},
+      {"vars", &Loader::ParseJobVars},
+      {"expect_each_turn", &Loader::ParseExpectEachTurn},
+      {"conversations", &Loader::ParseConversationsKey},
+      {"conversations_from", &Loader::ParseConversationsFrom},
+      {"matrix", &Loader::ParseMatrix},
+  };
+  static constexpr KeySpec<ConversationDraft> kConversationKeys[] = {
+      {"id", &Loader::ParseId},
+      {"conversation_id", &Loader::ParseConversationId},
+      {"system", &Loader::ParseSystem},
+      {"params", &Loader::ParseParams},
+      {"history", &Loader::ParseConversationHistory},
+      {"retry", &Loader::ParseConversationRetry},
+      {"timeouts", &Loader::ParseConversationTimeouts},
+      {"vars", &Loader::ParseConversationVars},
+      {"messages", &Loader::ParseMessages, true},
+  };
+  static constexpr KeySpec<MessageDraft> kMessageKeys[] = {
+      {"content", &Loader::ParseContent, true},
+      {"expect", &Loader::ParseMessageExpect},
+  };
+  static constexpr KeySpec<CheckGroup> kCheckKeys[] = {
+      {"contains", &Loader::ParseStringCheck},
+      {"not_contains", &Loader::ParseStringCheck},
+      {"icontains", &Loader::ParseStringCheck},
+      {"regex", &Loader::ParseStringCheck},
+      {"equals", &Loader::ParseStringCheck},
+      {"starts_with", &Loader::ParseStringCheck},
+      {"json", &Loader::ParseJsonCheck},
+      {"json_path", &Loader::ParseJsonPathCheck},
+      {"min_length", &Loader::ParseLengthCheck},
+      {"max_length", &Loader::ParseLengthCheck},
+      {"finish_reason", &Loader::ParseStringCheck},
+      {"max_ttft_ms", &Loader::ParseTimeCheck},
+      {"max_duration_ms", &Loader::ParseTimeCheck},
+      {"any", &Loader::ParseAnyCheck},
+  };
+  static constexpr KeySpec<RetryPolicy> kRetryKeys[] = {
+      {"attempts", &Loader::ParseRetryAttempts},
+      {"backoff", &Loader::ParseRetryBackoff},
+      {"max_backoff", &Loader::ParseRetryMaxBackoff},
+      {"give_up_after", &Loader::ParseRetryGiveUpAfter},
+      {"on", &Loader::ParseRetryOn},
+  };
+  static constexpr KeySpec<Timeouts> kTimeoutKeys[] = {
+      {"connect", &Loader::ParseConnectTimeout},
+      {"first_token", &Loader::ParseFirstTokenTimeout},
+      {"idle", &Loader::ParseIdleTimeout},
+      {"total", &Loader::ParseTotalTimeout},
+  };
+  static constexpr KeySpec<RateLimit> kRateKeys[] = {
+      {"requests_per_minute", &Loader::ParseRequestsPerMinute},
+      {"max_in_flight", &Loader::ParseMaxInFlight},
+  };
+  static constexpr KeySpec<SizeLimits> kLimitKeys[] = {
+      {"max_line_bytes", &Loader::ParseMaxLineBytes},
+      {"max_reply_bytes", &Loader::ParseMaxReplyBytes},
+      {"max_body_bytes", &Loader::ParseMaxBodyBytes},
+  };
+
+  const std::string path_;
+  const EnvLookup& env_;
+  Problems problems_;
+  YamlJsonConverter json_{&problems_};
+  std::map<std::string, std::string> job_vars_;
+  std::map<std::string, std::string> vars_;  // in effect: job's + conv's
+  int any_depth_ = 0;                        // nesting of `any:`
+};
+
+// Request fields people tend to put next to `messages` instead of in
+// `params` / `defaults`.
+inline constexpr std::string_view kRequestFields[] = {
+    "model",  "provider", "temperature", "max_tokens",    "top_p",
+    "stream", "stop",     "seed",        "stream_options"};
+
+// Follows an unsafe id or name in messages.
+inline constexpr char kUnsafeIdHelp[] =
+    " is not a safe file name (1-128 of A-Z a-z 0-9 . _ -, not starting with "
+    "'.' or '-', not ending with '.', not a device name such as 'con')";
+
+template <typename Target, size_t N>
+void Loader::ParseMapping(const YAML::Node& map, const std::string& where,
+                          const KeySpec<Target> (&keys)[N], Target* target,
+                          std::string_view prefix) {
+  std::map<std::string, YAML::Mark> seen;
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    const YAML::Node key = it->first;  // a copy: "it->" yields a temporary
+    if (!key.IsScalar()) {
+      Report(key.Mark(), where + ": expected a key name, got " + TypeName(key));
+      continue;
+    }
+    const std::string& name = key.Scalar();
+    auto [prev, inserted] = seen.emplace(name, key.Mark());
+    if (!inserted) {
+      Report(key.Mark(), where + ": duplicate key " +
+                             Quote(std::string(prefix) + name) +
+                             " (first at line " +
+                             std::to_string(prev->second.line + 1) + ")");
+      continue;
+    }
+    auto spec = std::find_if(std::begin(keys), std::end(keys),
+                             [&](const auto& k) { return k.name == name; });
+    if (spec == std::end(keys)) {
+      ReportUnknownKey(key, where, prefix, keys);
+      continue;
+    }
+    const std::string what = (where == "job" ? "" : where + ": ") + "'" +
+                             std::string(prefix) + name + "'";
+    (this->*(spec->parse))(Field{key, it->second, what}, target);
+  }
+  for (const auto& spec : keys) {
+    if (spec.required && !seen.contains(std::string(spec.name))) {
+      Report(map.Mark(),
+             where + ": missing required key '" + std::string(spec.name) + "'");
+    }
+  }
+}
+
+template <typename Target, size_t N>
+void Loader::ReportUnknownKey(const YAML::Node& key, const std::string& where,
+                              std::string_view prefix,
+                              const KeySpec<Target> (&keys)[N]) {
+  const std::string& name = key.Scalar();
+  const std::string prefix_text(prefix);
+  std::string message = where + ": unknown key " + Quote(prefix_text + name);
+
+  std::string_view names[N];
+  for (size_t i = 0; i < N; ++i) names[i] = keys[i].name;
+  auto is_named = [&](const auto& k) { return k.name == name; };
+  if (std::string_view best = ClosestName(name, names); !best.empty()) {
+    message += " (did you mean '" + prefix_text + std::string(best) + "'?)";
+  } else if (!prefix.empty()) {
+    // Sub-mappings get no hints about other levels.
+  } else if (std::ranges::find(kRequestFields, name) !=
+             std::end(kRequestFields)) {
+    message += where == "job" ? " (request fields go under 'defaults')"
+                              : " (request fields go under 'params')";
+  } else if (where == "job" &&
+             std::ranges::any_of(kConversationKeys, is_named)) {
+    message += " (it belongs in a conversation, under 'conversations')";
+  } else if (where != "job" && std::ranges::any_of(kJobKeys, is_named)) {
+    message += " (it is a job-level key)";
+  }
+  message += prefix.empty()
+                 ? "; allowed keys: "
+                 : "; allowed keys under '" +
+                       prefix_text.substr(0, prefix.size() - 1) + "': ";
+  for (size_t i = 0; i < N; ++i) {
+    message += (i ? ", " : "") + std::string(keys[i].name);
+  }
+  Report(key.Mark(), std::move(message));
+}
+
+template <typename Target, size_t N>
+void Loader::ParseSubMapping(const Field& f, const KeySpec<Target> (&keys)[N],
+                             Target* target) {
+  if (!f.value.IsMap()) {
+    std::string allowed;
+    for (size_t i = 0; i < N; ++i) {
+      allowed += (i ? ", " : "") + std::string(keys[i].name);
+    }
+    Report(f.mark(), f.what + ": expected a mapping with any of " + allowed +
+                         ", got " + TypeName(f.value));
+    return;
+  }
+  // "conversation 2: 'retry'" -> where "conversation 2", prefix "retry.".
+  const std::string name = f.key.Scalar();
+  const size_t colon = f.what.rfind(": '");
+  const std::string where =
+      colon == std::string::npos ? "job" : f.what.substr(0, colon);
+  ParseMapping(f.value, where, keys, target, name + ".");
+}
+
+}  // namespace chatbatch
+
+#endif  // CHATBATCH_JOB_LOADER_H_

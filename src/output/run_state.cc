@@ -1,0 +1,458 @@
+// Reading back what a run left on disk, for --resume: run.json and the turn
+// records of <id>.jsonl (the inverse of TurnRecordToJson in run_output.cc).
+#include "chatbatch/run_state.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <exception>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <utility>
+
+#include "util/atomic_file.h"
+
+namespace chatbatch {
+namespace {
+
+using nlohmann::ordered_json;
+
+constexpr auto kReplace = ordered_json::error_handler_t::replace;
+
+std::string Quoted(std::string_view key) {
+  return "\"" + std::string(key) + "\"";
+}
+
+// Field readers for one JSON object. Each returns false and sets "*why" when
+// the key is missing or holds the wrong type; "nullable" keys read null as
+// the empty/default value.
+class FieldReader {
+ public:
+  FieldReader(const ordered_json& object, std::string* why)
+      : object_(object), why_(why) {}
+
+  // nullptr (and "*why" set) when missing.
+  const ordered_json* Find(std::string_view key) {
+    const auto it = object_.find(key);
+    if (it == object_.end()) {
+      *why_ = "missing " + Quoted(key);
+      return nullptr;
+    }
+    return &*it;
+  }
+
+  bool String(std::string_view key, std::string* out, bool nullable = false) {
+    const ordered_json* value = Find(key);
+    if (value == nullptr) return false;
+    if (nullable && value->is_null()) {
+      out->clear();
+      return true;
+    }
+    if (!value->is_string()) return WrongType(key, "a string");
+    *out = value->get<std::string>();
+    return true;
+  }
+
+  bool Int64(std::string_view key, int64_t* out) {
+    const ordered_json* value = Find(key);
+    if (value == nullptr) return false;
+    if (!value->is_number_integer() ||
+        (value->is_number_unsigned() &&
+         value->get<uint64_t>() >
+             static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))) {
+      return WrongType(key, "an integer");
+    }
+    *out = value->get<int64_t>();
+    return true;
+  }
+
+  bool Int(std::string_view key, int* out) {
+    int64_t wide = 0;
+    if (!Int64(key, &wide)) return false;
+    if (wide < std::numeric_limits<int>::min() ||
+        wide > std::numeric_limits<int>::max()) {
+      return WrongType(key, "an integer in range");
+    }
+    *out = static_cast<int>(wide);
+    return true;
+  }
+
+  // A number, or null read as "if_null".
+  bool Number(std::string_view key, double* out, double if_null) {
+    const ordered_json* value = Find(key);
+    if (value == nullptr) return false;
+    if (value->is_null()) {
+      *out = if_null;
+      return true;
+    }
+    if (!value->is_number()) return WrongType(key, "a number or null");
+    *out = value->get<double>();
+    return true;
+  }
+
+  // Compact JSON text of the value; "" for null.
+  bool RawJson(std::string_view key, std::string* out) {
+    const ordered_json* value = Find(key);
+    if (value == nullptr) return false;
+    *out = value->is_null()
+               ? std::string()
+               : value->dump(-1, ' ', /*ensure_ascii=*/false, kReplace);
+    return true;
+  }
+
+  bool WrongType(std::string_view key, const char* expected) {
+    *why_ = Quoted(key) + " is not " + expected;
+    return false;
+  }
+
+ private:
+  const ordered_json& object_;
+  std::string* why_;
+};
+
+bool ParseUsage(const ordered_json& value, Usage* usage, std::string* why) {
+  if (!value.is_object()) {
+    *why = "\"usage\" is not an object or null";
+    return false;
+  }
+  FieldReader r(value, why);
+  if (!r.Int64("prompt_tokens", &usage->prompt_tokens) ||
+      !r.Int64("completion_tokens", &usage->completion_tokens) ||
+      !r.Int64("total_tokens", &usage->total_tokens)) {
+    *why = "in \"usage\": " + *why;
+    return false;
+  }
+  return true;
+}
+
+bool ParseAttemptErrors(const ordered_json& value,
+                        std::vector<AttemptFailure>* out, std::string* why) {
+  if (!value.is_array()) {
+    *why = "\"attempt_errors\" is not an array";
+    return false;
+  }
+  for (size_t i = 0; i < value.size(); ++i) {
+    const ordered_json& entry = value[i];
+    AttemptFailure failure;
+    FieldReader r(entry, why);
+    const bool ok = entry.is_object() && r.Int("attempt", &failure.attempt) &&
+                    r.String("error_kind", &failure.error_kind, true) &&
+                    r.String("error", &failure.error, true) &&
+                    r.Int("http_status", &failure.http_status) &&
+                    r.String("at", &failure.at, true);
+    if (!ok) {
+      if (!entry.is_object()) *why = "not an object";
+      *why = "in \"attempt_errors\"[" + std::to_string(i) + "]: " + *why;
+      return false;
+    }
+    out->push_back(std::move(failure));
+  }
+  return true;
+}
+
+bool ParseExpectations(const ordered_json& list,
+                       std::vector<ExpectationResult>* out, std::string* why) {
+  if (!list.is_array()) {
+    *why = "\"expectations\" is not an array";
+    return false;
+  }
+  for (size_t i = 0; i < list.size(); ++i) {
+    const ordered_json& e = list[i];
+    ExpectationResult result;
+    const bool ok = e.is_object() && e.contains("check") &&
+                    e["check"].is_string() && e.contains("ok") &&
+                    e["ok"].is_boolean();
+    if (!ok) {
+      *why = "in \"expectations\"[" + std::to_string(i) +
+             "]: expected {check, expected, ok, detail}";
+      return false;
+    }
+    result.check = e["check"].get<std::string>();
+    result.ok = e["ok"].get<bool>();
+    if (auto x = e.find("expected"); x != e.end()) {
+      result.expected = nlohmann::json::parse(x->dump());
+    }
+    if (auto d = e.find("detail"); d != e.end() && d->is_string()) {
+      result.detail = d->get<std::string>();
+    }
+    out->push_back(std::move(result));
+  }
+  return true;
+}
+
+// Fills "*record" from a parsed jsonl object; false with "*why" otherwise.
+bool ParseRecord(const ordered_json& j, TurnRecord* record, std::string* why) {
+  if (!j.is_object()) {
+    *why = "not a JSON object";
+    return false;
+  }
+  FieldReader r(j, why);
+  Reply& reply = record->reply;
+  std::string status;
+  if (!r.Int("turn", &record->turn)) return false;
+  if (record->turn < 1) return r.WrongType("turn", "a turn number (>= 1)");
+  if (!r.String("user", &record->user) || !r.String("reply", &reply.content) ||
+      !r.String("reasoning", &reply.reasoning) ||
+      !r.String("finish_reason", &reply.finish_reason, true)) {
+    return false;
+  }
+  const ordered_json* usage = r.Find("usage");
+  if (usage == nullptr) return false;
+  if (!usage->is_null()) {
+    reply.usage.emplace();
+    if (!ParseUsage(*usage, &*reply.usage, why)) return false;
+  }
+  if (!r.String("provider", &reply.provider) ||
+      !r.String("model", &reply.model) ||
+      !r.String("conversation_id", &record->conversation_id) ||
+      !r.String("status", &status)) {
+    return false;
+  }
+  if (status != "ok" && status != "failed" && status != "error") {
+    return r.WrongType("status", "\"ok\", \"failed\" or \"error\"");
+  }
+  // "failed": the reply arrived but an expectation did not hold.
+  record->ok = status != "error";
+  record->expect_ok = status != "failed";
+  // Records written before expectations existed have no "expectations".
+  if (const auto it = j.find("expectations"); it != j.end()) {
+    if (!ParseExpectations(*it, &record->expectations, why)) return false;
+  }
+  if (!r.String("error", &record->error, true) ||
+      !r.String("error_kind", &record->error_kind, true) ||
+      !r.Int("http_status", &record->http_status) ||
+      !r.Number("ttft_ms", &record->ttft_ms, -1) ||
+      !r.Number("duration_ms", &record->duration_ms, 0) ||
+      !r.Int64("chunks", &reply.chunks) ||
+      !r.String("started_at", &record->started_at)) {
+    return false;
+  }
+  // Records written before retries existed have neither key.
+  record->attempts = 1;
+  if (j.contains("attempts") && !r.Int("attempts", &record->attempts)) {
+    return false;
+  }
+  if (j.contains("unreachable_attempts") &&
+      !r.Int("unreachable_attempts", &record->unreachable_attempts)) {
+    return false;
+  }
+  if (const auto it = j.find("attempt_errors"); it != j.end()) {
+    if (!ParseAttemptErrors(*it, &record->failed_attempts, why)) return false;
+  }
+  return r.RawJson("conversation", &reply.conversation_json) &&
+         r.RawJson("tool_calls", &reply.tool_calls_json) &&
+         r.Int64("invalid_lines", &reply.invalid_lines) &&
+         r.Int64("bytes", &reply.bytes);
+}
+
+// Reads all of "path". ENOENT is reported as nullopt.
+Result<std::optional<std::string>> ReadWholeFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::nullopt;
+    return std::unexpected(IoError("cannot open", path, errno));
+  }
+  std::string data;
+  char buffer[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      return std::unexpected(IoError("cannot read", path, err));
+    }
+    if (n == 0) break;
+    data.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return data;
+}
+
+Status TruncateFile(const std::string& path, off_t length) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return std::unexpected(IoError("cannot open", path, errno));
+  int rc;
+  while ((rc = ::ftruncate(fd, length)) != 0 && errno == EINTR) {
+  }
+  const int err = rc == 0 ? 0 : errno;
+  if (::close(fd) != 0 && rc == 0) {
+    return std::unexpected(IoError("cannot truncate", path, errno));
+  }
+  if (err != 0) return std::unexpected(IoError("cannot truncate", path, err));
+  return {};
+}
+
+Error ManifestError(const std::string& path, const std::string& why) {
+  return Error(ErrorCode::kIo, "'" + path +
+                                   "' is not a usable chatbatch run "
+                                   "manifest: " +
+                                   why);
+}
+
+}  // namespace
+
+std::string ManifestToJson(const RunManifest& manifest) {
+  ordered_json j;
+  j["version"] = manifest.version;
+  j["job"] = manifest.job_name;
+  j["job_file"] = manifest.job_path;
+  j["job_hash"] = manifest.job_hash;
+  if (manifest.shard) {
+    j["shard"] = manifest.shard->empty() ? ordered_json()
+                                         : ordered_json(*manifest.shard);
+  }
+  ordered_json conversations = ordered_json::object();
+  for (const auto& [id, entry] : manifest.conversations) {
+    ordered_json e;
+    e["hash"] = entry.definition_hash;
+    e["conversation_id"] = entry.conversation_id;
+    conversations[id] = std::move(e);
+  }
+  j["conversations"] = std::move(conversations);
+  return j.dump(2, ' ', /*ensure_ascii=*/false, kReplace) + "\n";
+}
+
+Result<std::optional<RunManifest>> ReadManifest(const std::string& dir) {
+  const std::string path = dir + "/" + kManifestFile;
+  Result<std::optional<std::string>> text = ReadWholeFile(path);
+  if (!text) return std::unexpected(text.error());
+  if (!text->has_value()) return std::optional<RunManifest>();
+  try {
+    ordered_json j;
+    try {
+      j = ordered_json::parse(**text);
+    } catch (const ordered_json::parse_error& e) {
+      return std::unexpected(ManifestError(path, e.what()));
+    }
+    if (!j.is_object()) {
+      return std::unexpected(ManifestError(path, "not a JSON object"));
+    }
+    std::string why;
+    FieldReader r(j, &why);
+    RunManifest manifest;
+    if (!r.Int("version", &manifest.version)) {
+      return std::unexpected(ManifestError(path, why));
+    }
+    if (manifest.version != 1) {
+      return std::unexpected(ManifestError(
+          path, "version " + std::to_string(manifest.version) +
+                    " is not supported (this chatbatch writes version 1)"));
+    }
+    if (!r.String("job", &manifest.job_name) ||
+        !r.String("job_file", &manifest.job_path) ||
+        !r.String("job_hash", &manifest.job_hash)) {
+      return std::unexpected(ManifestError(path, why));
+    }
+    if (auto shard = j.find("shard"); shard != j.end()) {
+      if (shard->is_null()) {
+        manifest.shard = "";
+      } else if (shard->is_string()) {
+        manifest.shard = shard->get<std::string>();
+      } else {
+        return std::unexpected(
+            ManifestError(path, "\"shard\" is not a string or null"));
+      }
+    }
+    const ordered_json* conversations = r.Find("conversations");
+    if (conversations == nullptr) {
+      return std::unexpected(ManifestError(path, why));
+    }
+    if (!conversations->is_object()) {
+      return std::unexpected(
+          ManifestError(path, "\"conversations\" is not an object"));
+    }
+    for (const auto& [id, value] : conversations->items()) {
+      ManifestEntry entry;
+      FieldReader er(value, &why);
+      if (!value.is_object()) why = "not an object";
+      if (!value.is_object() || !er.String("hash", &entry.definition_hash) ||
+          !er.String("conversation_id", &entry.conversation_id)) {
+        return std::unexpected(
+            ManifestError(path, "conversation " + Quoted(id) + ": " + why));
+      }
+      manifest.conversations.emplace(id, std::move(entry));
+    }
+    return manifest;
+  } catch (const std::exception& e) {
+    return std::unexpected(ManifestError(path, e.what()));
+  }
+}
+
+Result<TurnRecord> TurnRecordFromJson(std::string_view line) {
+  try {
+    const ordered_json j =
+        ordered_json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) return Fail(ErrorCode::kIo, "invalid JSON");
+    TurnRecord record;
+    std::string why;
+    if (!ParseRecord(j, &record, &why)) return Fail(ErrorCode::kIo, why);
+    return record;
+  } catch (const std::exception& e) {
+    return Fail(ErrorCode::kIo, e.what());
+  }
+}
+
+Result<std::vector<TurnRecord>> ReadTurnRecords(const std::string& path,
+                                                bool repair) {
+  Result<std::optional<std::string>> text = ReadWholeFile(path);
+  if (!text) return std::unexpected(text.error());
+  std::vector<TurnRecord> records;
+  if (!text->has_value()) return records;
+  const std::string& data = **text;
+
+  size_t start = 0;     // of the current line
+  int line_no = 0;      // 1-based number of the current line
+  size_t good_end = 0;  // just past the last good line's newline
+  while (start < data.size()) {
+    ++line_no;
+    const size_t newline = data.find('\n', start);
+    const bool complete = newline != std::string::npos;
+    const size_t end = complete ? newline : data.size();
+    const bool last = !complete || end + 1 == data.size();
+    const std::string where = path + ":" + std::to_string(line_no) + ": ";
+    Result<TurnRecord> record =
+        TurnRecordFromJson(std::string_view(data).substr(start, end - start));
+    if (!complete || (!record && last)) {
+      // What a kill -9 mid-append can leave: a final record cut short (no
+      // newline), or ending in one but unreadable. Nothing after it to lose.
+      const std::string why =
+          complete ? record.error().message : "no newline at the end";
+      if (!repair) {
+        return Fail(ErrorCode::kIo,
+                    where + "torn last record (" + why +
+                        "); --resume repairs it by removing the line");
+      }
+      if (Status cut = TruncateFile(path, static_cast<off_t>(good_end)); !cut) {
+        return std::unexpected(cut.error());
+      }
+      spdlog::warn(
+          "{}removed a torn last record ({}, {} bytes) left by an "
+          "interrupted run",
+          where, why, data.size() - good_end);
+      break;
+    }
+    if (!record) {
+      return Fail(ErrorCode::kIo,
+                  where + "not a turn record: " + record.error().message);
+    }
+    const int expected = static_cast<int>(records.size()) + 1;
+    if (record->turn != expected) {
+      return Fail(ErrorCode::kIo, where + "not a turn record: turn " +
+                                      std::to_string(record->turn) +
+                                      " where turn " +
+                                      std::to_string(expected) +
+                                      " was expected (turns must be 1, 2, "
+                                      "3, ... in order)");
+    }
+    records.push_back(std::move(*record));
+    start = end + 1;
+    good_end = start;
+  }
+  return records;
+}
+
+}  // namespace chatbatch

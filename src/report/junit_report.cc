@@ -1,0 +1,282 @@
+#include "report/junit_report.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "util/atomic_file.h"
+#include "util/time_format.h"
+
+namespace chatbatch {
+namespace {
+
+// Length of the valid UTF-8 sequence at "s[i]", 0 if invalid.
+size_t Utf8Length(std::string_view s, size_t i, uint32_t* cp) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char c = b(i);
+  size_t n = c < 0x80         ? 1
+             : (c >> 5) == 6  ? 2
+             : (c >> 4) == 14 ? 3
+             : (c >> 3) == 30 ? 4
+                              : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  uint32_t v = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 7);
+  for (size_t k = 1; k < n; ++k) {
+    if ((b(i + k) & 0xC0) != 0x80) return 0;
+    v = (v << 6) | (b(i + k) & 0x3F);
+  }
+  static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (v < kMin[n] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+  *cp = v;
+  return n;
+}
+
+std::string Seconds(double ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", ms / 1000.0);
+  return buf;
+}
+
+std::string Excerpt(const std::string& text, size_t max_chars) {
+  if (text.size() <= max_chars) return text;
+  size_t cut = max_chars;
+  // Do not split a UTF-8 sequence.
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) {
+    --cut;
+  }
+  return text.substr(0, cut) + "…";
+}
+
+std::string Attr(std::string_view name, std::string_view value) {
+  return " " + std::string(name) + "=\"" + XmlEscape(value, true) + "\"";
+}
+
+std::string Hostname() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+  return buf;
+}
+
+// The failing expectation of a "failed" conversation: message and body.
+void DescribeFailure(const ReportConversation& conv, size_t excerpt_chars,
+                     std::string* message, std::string* body) {
+  for (const ReportTurn& t : conv.turns) {
+    if (t.status != "failed" && !t.expectations_failed()) continue;
+    std::string turn = "turn " + std::to_string(t.turn);
+    std::string checks;
+    int failed = 0;
+    for (const ReportExpectation& e : t.expectations) {
+      if (e.ok) continue;
+      std::string line = e.check;
+      if (!e.expected.empty()) line += " " + e.expected;
+      if (!e.detail.empty()) line += ": " + e.detail;
+      if (failed++ == 0) *message = turn + ": " + line;
+      checks += "  " + line + "\n";
+    }
+    if (failed == 0) *message = turn + ": expectations failed";
+    if (failed > 1) *message += " (+" + std::to_string(failed - 1) + " more)";
+    *body = turn + "\nuser: " + Excerpt(t.user, excerpt_chars) +
+            "\nfailed expectations:\n" + checks +
+            "reply: " + Excerpt(t.reply, excerpt_chars) + "\n";
+    return;
+  }
+  *message = conv.error.empty() ? "expectations failed" : conv.error;
+}
+
+}  // namespace
+
+std::string XmlEscape(std::string_view text, bool attribute) {
+  std::string out;
+  out.reserve(text.size() + 16);
+  for (size_t i = 0; i < text.size();) {
+    uint32_t cp = 0;
+    size_t n = Utf8Length(text, i, &cp);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";  // U+FFFD for an invalid byte
+      ++i;
+      continue;
+    }
+    if (n == 1) {
+      char c = text[i];
+      switch (c) {
+        case '&':
+          out += "&amp;";
+          break;
+        case '<':
+          out += "&lt;";
+          break;
+        case '>':
+          out += "&gt;";
+          break;
+        case '"':
+          out += attribute ? "&quot;" : "\"";
+          break;
+        case '\'':
+          out += attribute ? "&apos;" : "'";
+          break;
+        case '\t':
+          out += attribute ? "&#9;" : "\t";
+          break;
+        case '\n':
+          out += attribute ? "&#10;" : "\n";
+          break;
+        case '\r':
+          out += "&#13;";
+          break;
+        default:
+          if (cp < 0x20 || cp == 0x7F) {
+            out += cp == 0x7F ? std::string(1, c) : "\xEF\xBF\xBD";
+          } else {
+            out += c;
+          }
+      }
+    } else if (cp == 0xFFFE || cp == 0xFFFF) {
+      out += "\xEF\xBF\xBD";
+    } else {
+      out.append(text.substr(i, n));
+    }
+    i += n;
+  }
+  return out;
+}
+
+namespace {
+
+struct SuiteCounts {
+  int tests = 0, failures = 0, errors = 0, skipped = 0;
+  double total_ms = 0;
+
+  std::string Attrs() const {
+    return Attr("tests", std::to_string(tests)) +
+           Attr("failures", std::to_string(failures)) +
+           Attr("errors", std::to_string(errors)) +
+           Attr("skipped", std::to_string(skipped)) +
+           Attr("time", Seconds(total_ms));
+  }
+};
+
+// One <testsuite>; adds its counts to "all".
+std::string RenderSuite(const ReportRun& run, std::string_view suite_name,
+                        int id, const JunitOptions& options, SuiteCounts* all) {
+  int failures = 0, errors = 0, skipped = 0;
+  double total_ms = 0;
+  std::string cases;
+  const std::string classname = "chatbatch." + std::string(suite_name);
+  for (const ReportConversation& conv : run.conversations) {
+    double ms = conv.total_duration_ms();
+    total_ms += ms;
+    cases += "    <testcase" + Attr("classname", classname) +
+             Attr("name", conv.id) + Attr("time", Seconds(ms));
+    if (conv.status == "ok") {
+      cases += "/>\n";
+      continue;
+    }
+    cases += ">\n";
+    if (conv.status == "failed") {
+      ++failures;
+      std::string message, body;
+      DescribeFailure(conv, options.reply_excerpt_chars, &message, &body);
+      cases += "      <failure" + Attr("message", message) +
+               Attr("type", "expectation") + ">" + XmlEscape(body, false) +
+               "</failure>\n";
+    } else if (conv.status == "error") {
+      ++errors;
+      const ReportTurn* bad = nullptr;
+      for (const ReportTurn& t : conv.turns) {
+        if (t.status == "error") bad = &t;
+      }
+      std::string message = bad != nullptr ? bad->error : conv.error;
+      std::string kind = bad != nullptr && !bad->error_kind.empty()
+                             ? bad->error_kind
+                             : "error";
+      std::string body;
+      if (bad != nullptr) {
+        body = "turn " + std::to_string(bad->turn) + " (" + kind;
+        if (bad->http_status != 0) {
+          body += ", HTTP " + std::to_string(bad->http_status);
+        }
+        body += ", " + std::to_string(bad->attempts) + " attempt" +
+                (bad->attempts == 1 ? "" : "s") +
+                ")\nuser: " + Excerpt(bad->user, options.reply_excerpt_chars) +
+                "\nerror: " + bad->error + "\n";
+        if (!bad->reply.empty()) {
+          body += "partial reply: " +
+                  Excerpt(bad->reply, options.reply_excerpt_chars) + "\n";
+        }
+      }
+      cases += "      <error" + Attr("message", message) + Attr("type", kind) +
+               ">" + XmlEscape(body, false) + "</error>\n";
+    } else {
+      ++skipped;
+      cases +=
+          "      <skipped" +
+          Attr("message", conv.turns.empty() ? "not run" : "not finished") +
+          "/>\n";
+    }
+    cases += "    </testcase>\n";
+  }
+  const int tests = static_cast<int>(run.conversations.size());
+  std::string timestamp = options.timestamp;
+  if (timestamp.empty()) timestamp = run.started_at;
+  if (timestamp.empty()) {
+    timestamp = FormatIsoUtc(std::chrono::system_clock::now());
+  }
+  // xs:dateTime-like without the zone suffix, as Ant writes it.
+  if (timestamp.ends_with('Z')) timestamp.pop_back();
+  std::string hostname =
+      options.hostname.empty() ? Hostname() : options.hostname;
+  const SuiteCounts suite{tests, failures, errors, skipped, total_ms};
+  all->tests += tests;
+  all->failures += failures;
+  all->errors += errors;
+  all->skipped += skipped;
+  all->total_ms += total_ms;
+  std::string xml = "  <testsuite" + Attr("name", suite_name) + suite.Attrs() +
+                    Attr("timestamp", timestamp) + Attr("hostname", hostname) +
+                    Attr("id", std::to_string(id)) +
+                    Attr("package", classname) + ">\n";
+  xml += "    <properties>\n";
+  xml += "      <property" + Attr("name", "run_dir") + Attr("value", run.dir) +
+         "/>\n";
+  xml += "      <property" + Attr("name", "run_status") +
+         Attr("value", run.status) + "/>\n";
+  xml += "    </properties>\n";
+  xml += cases;
+  xml += "  </testsuite>\n";
+  return xml;
+}
+
+}  // namespace
+
+std::string RenderJunit(std::span<const JunitSuite> suites,
+                        const JunitOptions& options) {
+  SuiteCounts all;
+  std::string inner;
+  int id = 0;
+  for (const JunitSuite& suite : suites) {
+    inner += RenderSuite(suite.run, suite.name, id++, options, &all);
+  }
+  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites" +
+         Attr("name", "chatbatch") + all.Attrs() + ">\n" + inner +
+         "</testsuites>\n";
+}
+
+std::string RenderJunit(const ReportRun& run, std::string_view suite_name,
+                        const JunitOptions& options) {
+  const JunitSuite suite{std::string(suite_name), run};
+  return RenderJunit(std::span<const JunitSuite>(&suite, 1), options);
+}
+
+Status WriteJunitFile(const std::vector<JunitSuiteDir>& suites,
+                      const std::string& path) {
+  std::vector<JunitSuite> loaded;
+  for (const JunitSuiteDir& suite : suites) {
+    Result<ReportRun> run = LoadReportRun(suite.dir);
+    if (!run) return std::unexpected(run.error());
+    loaded.push_back({suite.name, std::move(*run)});
+  }
+  return ReplaceFileAtomic(path, RenderJunit(loaded));
+}
+
+}  // namespace chatbatch

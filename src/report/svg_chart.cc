@@ -1,0 +1,127 @@
+#include "report/svg_chart.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "report/junit_report.h"  // XmlEscape
+
+namespace chatbatch {
+namespace {
+
+std::string Fixed(double v, int decimals = 1) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+}  // namespace
+
+double Percentile(std::vector<double> values, double p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  double rank = std::ceil(p / 100.0 * static_cast<double>(values.size()));
+  size_t index = rank < 1 ? 0 : static_cast<size_t>(rank) - 1;
+  return values[std::min(index, values.size() - 1)];
+}
+
+std::string FormatMs(double ms) {
+  if (ms < 0) return "–";
+  if (ms < 1000) return Fixed(ms, 0) + " ms";
+  if (ms < 60000) return Fixed(ms / 1000.0, 2) + " s";
+  return Fixed(ms / 60000.0, 1) + " min";
+}
+
+std::string HistogramSvg(const std::vector<double>& values,
+                         std::string_view title, std::string_view unit,
+                         int bins) {
+  constexpr int kWidth = 560, kHeight = 240;
+  constexpr int kLeft = 44, kRight = 16, kTop = 30, kBottom = 40;
+  const int plot_w = kWidth - kLeft - kRight;
+  const int plot_h = kHeight - kTop - kBottom;
+  const std::string label = XmlEscape(title, true);
+  std::string svg =
+      "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" "
+      "viewBox=\"0 0 " +
+      std::to_string(kWidth) + " " + std::to_string(kHeight) +
+      "\" role=\"img\" aria-label=\"" + label + "\">";
+  svg += "<text class=\"chart-title\" x=\"" + std::to_string(kLeft) +
+         "\" y=\"18\">" + XmlEscape(title, false) + "</text>";
+  if (values.empty()) {
+    svg += "<text class=\"axis\" x=\"" + std::to_string(kWidth / 2) +
+           "\" y=\"" + std::to_string(kHeight / 2) +
+           "\" text-anchor=\"middle\">no data</text></svg>";
+    return svg;
+  }
+  bins = std::max(1, bins);
+  double lo = 0;
+  double hi = *std::max_element(values.begin(), values.end());
+  if (hi <= lo) hi = lo + 1;
+  std::vector<int> counts(static_cast<size_t>(bins), 0);
+  for (double v : values) {
+    int b = static_cast<int>((v - lo) / (hi - lo) * bins);
+    counts[static_cast<size_t>(std::clamp(b, 0, bins - 1))]++;
+  }
+  const int max_count = *std::max_element(counts.begin(), counts.end());
+  const double bar_w = static_cast<double>(plot_w) / bins;
+  const auto x_of = [&](double v) {
+    return kLeft + (v - lo) / (hi - lo) * plot_w;
+  };
+  // Axes.
+  svg += "<line class=\"axis-line\" x1=\"" + std::to_string(kLeft) +
+         "\" y1=\"" + std::to_string(kTop + plot_h) + "\" x2=\"" +
+         std::to_string(kLeft + plot_w) + "\" y2=\"" +
+         std::to_string(kTop + plot_h) + "\"/>";
+  svg += "<text class=\"axis\" x=\"" + std::to_string(kLeft - 6) + "\" y=\"" +
+         std::to_string(kTop + 4) + "\" text-anchor=\"end\">" +
+         std::to_string(max_count) + "</text>";
+  svg += "<text class=\"axis\" x=\"" + std::to_string(kLeft - 6) + "\" y=\"" +
+         std::to_string(kTop + plot_h) + "\" text-anchor=\"end\">0</text>";
+  for (int i = 0; i <= 4; ++i) {
+    double v = lo + (hi - lo) * i / 4.0;
+    svg += "<text class=\"axis\" x=\"" + Fixed(x_of(v)) + "\" y=\"" +
+           std::to_string(kTop + plot_h + 16) + "\" text-anchor=\"middle\">" +
+           XmlEscape(FormatMs(v), false) + "</text>";
+  }
+  svg += "<text class=\"axis\" x=\"" + std::to_string(kLeft + plot_w) +
+         "\" y=\"" + std::to_string(kHeight - 4) + "\" text-anchor=\"end\">" +
+         XmlEscape(unit, false) + "</text>";
+  // Bars.
+  for (int b = 0; b < bins; ++b) {
+    const int c = counts[static_cast<size_t>(b)];
+    if (c == 0) continue;
+    double h = static_cast<double>(c) / max_count * plot_h;
+    double from = lo + (hi - lo) * b / bins;
+    double to = lo + (hi - lo) * (b + 1) / bins;
+    svg += "<rect class=\"bar\" x=\"" + Fixed(kLeft + b * bar_w + 1) +
+           "\" y=\"" + Fixed(kTop + plot_h - h) + "\" width=\"" +
+           Fixed(std::max(1.0, bar_w - 2)) + "\" height=\"" + Fixed(h) +
+           "\"><title>" + XmlEscape(FormatMs(from), false) + " – " +
+           XmlEscape(FormatMs(to), false) + ": " + std::to_string(c) +
+           "</title></rect>";
+  }
+  // Percentile markers.
+  const struct {
+    double p;
+    const char* name;
+  } marks[] = {{50, "p50"}, {90, "p90"}, {99, "p99"}};
+  int row = 0;
+  for (const auto& m : marks) {
+    double v = Percentile(values, m.p);
+    std::string x = Fixed(x_of(v));
+    svg += "<line class=\"mark mark-" + std::string(m.name) + "\" x1=\"" + x +
+           "\" y1=\"" + std::to_string(kTop) + "\" x2=\"" + x + "\" y2=\"" +
+           std::to_string(kTop + plot_h) + "\"/>";
+    // Labels right of the middle go left of their line, so none is cut off.
+    const bool left = x_of(v) > kLeft + plot_w / 2.0;
+    svg += "<text class=\"mark-label\" x=\"" +
+           Fixed(x_of(v) + (left ? -3 : 3)) + "\" y=\"" +
+           std::to_string(kTop + 10 + 12 * row++) + "\"" +
+           (left ? " text-anchor=\"end\"" : "") + ">" + m.name + " " +
+           XmlEscape(FormatMs(v), false) + "</text>";
+  }
+  svg += "</svg>";
+  return svg;
+}
+
+}  // namespace chatbatch

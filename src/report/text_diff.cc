@@ -1,0 +1,342 @@
+#include "report/text_diff.h"
+
+#include <algorithm>
+#include <cctype>
+#include <dtl/dtl.hpp>
+#include <unordered_map>
+
+namespace chatbatch {
+namespace {
+
+constexpr char kOnlyFinalNewline[] = "(only the final newline differs)\n";
+
+// Drops the common prefix and suffix of "a" and "b" (they do not change the
+// edit distance) and returns how many elements were dropped from the front.
+template <typename T>
+void StripCommon(std::vector<T>* a, std::vector<T>* b) {
+  size_t front = 0;
+  while (front < a->size() && front < b->size() && (*a)[front] == (*b)[front]) {
+    ++front;
+  }
+  size_t back = 0;
+  while (back < a->size() - front && back < b->size() - front &&
+         (*a)[a->size() - 1 - back] == (*b)[b->size() - 1 - back]) {
+    ++back;
+  }
+  a->erase(a->end() - back, a->end());
+  b->erase(b->end() - back, b->end());
+  a->erase(a->begin(), a->begin() + front);
+  b->erase(b->begin(), b->begin() + front);
+}
+
+// Whitespace-separated words, each mapped to a small integer id shared by
+// both texts.
+void ToWordIds(std::string_view a, std::string_view b,
+               std::vector<uint32_t>* ids_a, std::vector<uint32_t>* ids_b) {
+  std::unordered_map<std::string_view, uint32_t> ids;
+  auto split = [&ids](std::string_view text, std::vector<uint32_t>* out) {
+    size_t i = 0;
+    while (i < text.size()) {
+      while (i < text.size() &&
+             std::isspace(static_cast<unsigned char>(text[i])))
+        ++i;
+      size_t start = i;
+      while (i < text.size() &&
+             !std::isspace(static_cast<unsigned char>(text[i])))
+        ++i;
+      if (i > start) {
+        auto [it, inserted] = ids.try_emplace(
+            text.substr(start, i - start), static_cast<uint32_t>(ids.size()));
+        out->push_back(it->second);
+      }
+    }
+  };
+  split(a, ids_a);
+  split(b, ids_b);
+}
+
+double Score(size_t distance, size_t len_a, size_t len_b) {
+  size_t longest = std::max(len_a, len_b);
+  if (longest == 0) return 1.0;
+  return 1.0 - static_cast<double>(distance) / static_cast<double>(longest);
+}
+
+std::vector<std::string> SplitLines(std::string_view text) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t nl = text.find('\n', start);
+    if (nl == std::string_view::npos) nl = text.size();
+    lines.emplace_back(text.substr(start, nl - start));
+    start = nl + 1;
+  }
+  return lines;
+}
+
+// Runs of whitespace and runs of anything else, in order.
+std::vector<std::string> SplitWordTokens(std::string_view text) {
+  std::vector<std::string> tokens;
+  size_t i = 0;
+  while (i < text.size()) {
+    bool space = std::isspace(static_cast<unsigned char>(text[i]));
+    size_t start = i;
+    while (i < text.size() &&
+           static_cast<bool>(
+               std::isspace(static_cast<unsigned char>(text[i]))) == space) {
+      ++i;
+    }
+    tokens.emplace_back(text.substr(start, i - start));
+  }
+  return tokens;
+}
+
+template <typename Seq>
+auto ShortestEditScript(const Seq& a, const Seq& b) {
+  dtl::Diff<typename Seq::value_type, Seq> diff(a, b);
+  // Large inputs: dtl's low-memory mode (the edit script is still exact).
+  if (a.size() + b.size() > 20000) diff.onHuge();
+  diff.compose();
+  return diff.getSes().getSequence();
+}
+
+}  // namespace
+
+std::vector<uint32_t> DecodeUtf8(std::string_view text) {
+  std::vector<uint32_t> out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    int extra = c < 0x80           ? 0
+                : (c >> 5) == 0x6  ? 1
+                : (c >> 4) == 0xE  ? 2
+                : (c >> 3) == 0x1E ? 3
+                                   : -1;
+    uint32_t cp = extra == 0   ? c
+                  : extra == 1 ? (c & 0x1F)
+                  : extra == 2 ? (c & 0x0F)
+                               : (c & 0x07);
+    // "i + extra" is the index of the sequence's last byte.
+    bool valid = extra >= 0 && i + static_cast<size_t>(extra) < text.size();
+    for (int k = 1; valid && k <= extra; ++k) {
+      unsigned char cc = static_cast<unsigned char>(text[i + k]);
+      if ((cc & 0xC0) != 0x80) {
+        valid = false;
+      } else {
+        cp = (cp << 6) | (cc & 0x3F);
+      }
+    }
+    if (valid && extra > 0) {
+      static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+      if (cp < kMin[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+        valid = false;
+      }
+    }
+    if (!valid) {
+      out.push_back(0xDC00 + c);
+      ++i;
+    } else {
+      out.push_back(cp);
+      i += 1 + extra;
+    }
+  }
+  return out;
+}
+
+size_t EditDistance(const std::vector<uint32_t>& a,
+                    const std::vector<uint32_t>& b) {
+  const std::vector<uint32_t>& longer = a.size() >= b.size() ? a : b;
+  const std::vector<uint32_t>& shorter = a.size() >= b.size() ? b : a;
+  std::vector<size_t> prev(shorter.size() + 1), cur(shorter.size() + 1);
+  for (size_t j = 0; j <= shorter.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= longer.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= shorter.size(); ++j) {
+      size_t substitute =
+          prev[j - 1] + (longer[i - 1] == shorter[j - 1] ? 0 : 1);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, substitute});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[shorter.size()];
+}
+
+double Similarity(std::string_view a, std::string_view b) {
+  if (a == b) return 1.0;
+  std::vector<uint32_t> ca = DecodeUtf8(a), cb = DecodeUtf8(b);
+  size_t len_a = ca.size(), len_b = cb.size();
+  StripCommon(&ca, &cb);
+  if (ca.empty() || cb.empty() ||
+      ca.size() <= kMaxEditCells / std::max<size_t>(cb.size(), 1)) {
+    return Score(EditDistance(ca, cb), len_a, len_b);
+  }
+  std::vector<uint32_t> wa, wb;
+  ToWordIds(a, b, &wa, &wb);
+  len_a = wa.size();
+  len_b = wb.size();
+  StripCommon(&wa, &wb);
+  size_t rest = 0;
+  if (wa.size() > kMaxEditCells / std::max<size_t>(wb.size(), 1)) {
+    size_t rest_a = wa.size() > kMaxEditWords ? wa.size() - kMaxEditWords : 0;
+    size_t rest_b = wb.size() > kMaxEditWords ? wb.size() - kMaxEditWords : 0;
+    rest = std::max(rest_a, rest_b);
+    wa.resize(wa.size() - rest_a);
+    wb.resize(wb.size() - rest_b);
+  }
+  return std::max(0.0, Score(EditDistance(wa, wb) + rest, len_a, len_b));
+}
+
+std::string UnifiedDiff(std::string_view a, std::string_view b, int context) {
+  std::vector<std::string> la = SplitLines(a), lb = SplitLines(b);
+  if (la == lb) return a == b ? "" : kOnlyFinalNewline;
+  auto ses = ShortestEditScript(la, lb);
+  size_t ctx = static_cast<size_t>(std::max(context, 0));
+  // Hunks: maximal runs of changes whose gaps of common lines are at most
+  // 2 * context, each with "context" common lines on either side.
+  std::string out;
+  size_t i = 0;
+  const size_t n = ses.size();
+  while (i < n) {
+    if (ses[i].second.type == dtl::SES_COMMON) {
+      ++i;
+      continue;
+    }
+    size_t start = i >= ctx ? i - ctx : 0;
+    // Common lines before "start" cannot be changes (we skipped them).
+    size_t end = i;  // one past the last change of the hunk
+    size_t j = i;
+    while (j < n) {
+      if (ses[j].second.type != dtl::SES_COMMON) {
+        end = j + 1;
+        ++j;
+        continue;
+      }
+      size_t k = j;
+      while (k < n && ses[k].second.type == dtl::SES_COMMON) ++k;
+      if (k == n || k - j > 2 * ctx) break;
+      j = k;
+    }
+    size_t stop = std::min(n, end + ctx);
+    long long a_start = 0, b_start = 0, a_len = 0, b_len = 0;
+    std::string body;
+    for (size_t k = start; k < stop; ++k) {
+      const auto& [line, info] = ses[k];
+      if (info.type != dtl::SES_ADD) {
+        if (a_len++ == 0) a_start = info.beforeIdx;
+      }
+      if (info.type != dtl::SES_DELETE) {
+        if (b_len++ == 0) b_start = info.afterIdx;
+      }
+      body += info.type == dtl::SES_ADD      ? '+'
+              : info.type == dtl::SES_DELETE ? '-'
+                                             : ' ';
+      body += line;
+      body += '\n';
+    }
+    // An empty side is reported as "start,0" with start = the line before.
+    if (a_len == 0) {
+      a_start = 0;
+      for (size_t k = start; k-- > 0;) {
+        if (ses[k].second.type != dtl::SES_ADD) {
+          a_start = ses[k].second.beforeIdx;
+          break;
+        }
+      }
+    }
+    if (b_len == 0) {
+      b_start = 0;
+      for (size_t k = start; k-- > 0;) {
+        if (ses[k].second.type != dtl::SES_DELETE) {
+          b_start = ses[k].second.afterIdx;
+          break;
+        }
+      }
+    }
+    out += "@@ -" + std::to_string(a_start) + "," + std::to_string(a_len) +
+           " +" + std::to_string(b_start) + "," + std::to_string(b_len) +
+           " @@\n" + body;
+    i = stop;
+  }
+  return out;
+}
+
+std::string WordDiff(std::string_view a, std::string_view b) {
+  if (a == b) return "";
+  std::vector<std::string> ta = SplitWordTokens(a), tb = SplitWordTokens(b);
+  auto ses = ShortestEditScript(ta, tb);
+  auto is_space = [](const std::string& token) {
+    return !token.empty() && std::isspace(static_cast<unsigned char>(token[0]));
+  };
+  std::string out;
+  size_t i = 0;
+  while (i < ses.size()) {
+    if (ses[i].second.type == dtl::SES_COMMON) {
+      out += ses[i++].first;
+      continue;
+    }
+    // One change block: deletions and additions, across single whitespace
+    // tokens that separate them, shown as "[-old-]{+new+}".
+    std::string removed, added;
+    bool any_removed = false, any_added = false;
+    while (i < ses.size()) {
+      const auto& [token, info] = ses[i];
+      if (info.type == dtl::SES_DELETE) {
+        removed += token;
+        any_removed = true;
+      } else if (info.type == dtl::SES_ADD) {
+        added += token;
+        any_added = true;
+      } else if (is_space(token) && i + 1 < ses.size() &&
+                 ses[i + 1].second.type != dtl::SES_COMMON) {
+        removed += token;
+        added += token;
+      } else {
+        break;
+      }
+      ++i;
+    }
+    // Whitespace both sides share at the block's edges goes outside it:
+    // "[-two-]{+four five+} " rather than "[-two -]{+four five +}".
+    std::string lead, trail;
+    if (any_removed && any_added) {
+      while (!removed.empty() && !added.empty() &&
+             removed.back() == added.back() &&
+             std::isspace(static_cast<unsigned char>(removed.back()))) {
+        trail.insert(trail.begin(), removed.back());
+        removed.pop_back();
+        added.pop_back();
+      }
+      size_t n = 0;
+      while (n < removed.size() && n < added.size() && removed[n] == added[n] &&
+             std::isspace(static_cast<unsigned char>(removed[n]))) {
+        ++n;
+      }
+      lead = removed.substr(0, n);
+      removed.erase(0, n);
+      added.erase(0, n);
+    }
+    out += lead;
+    if (any_removed) out += "[-" + removed + "-]";
+    if (any_added) out += "{+" + added + "+}";
+    out += trail;
+  }
+  return out;
+}
+
+TextDiff DiffTexts(std::string_view a, std::string_view b, int context) {
+  auto single_line = [](std::string_view t) {
+    size_t nl = t.find('\n');
+    return nl == std::string_view::npos || nl == t.size() - 1;
+  };
+  TextDiff diff;
+  if (single_line(a) && single_line(b)) {
+    diff.style = DiffStyle::kWords;
+    diff.text = WordDiff(a, b);
+  } else {
+    diff.style = DiffStyle::kLines;
+    diff.text = UnifiedDiff(a, b, context);
+  }
+  return diff;
+}
+
+}  // namespace chatbatch

@@ -1,0 +1,20 @@
+// Text helpers shared by every part's messages.
+#ifndef CHATBATCH_UTIL_TEXT_H_
+#define CHATBATCH_UTIL_TEXT_H_
+
+#include <string>
+#include <string_view>
+
+namespace chatbatch {
+
+// ASCII lowercase.
+std::string ToLower(std::string_view s);
+
+// 'text' for a message: control characters escaped and long text shortened,
+// so that an odd key or id cannot garble the report. Never use it for
+// values that may be secret (header values, the endpoint).
+std::string Quote(std::string_view s);
+
+}  // namespace chatbatch
+
+#endif  // CHATBATCH_UTIL_TEXT_H_

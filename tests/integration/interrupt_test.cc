@@ -1,0 +1,200 @@
+// Stopping a run from outside: one SIGINT (in-flight turns finish), the
+// grace period running out on hung streams, a second SIGINT, SIGTERM, and
+// --overwrite of an interrupted directory. After each, a resumed run must
+// end with every turn recorded exactly once.
+#include <signal.h>
+
+#include "support/mock_fixture.h"
+
+namespace chatbatch {
+namespace {
+
+class InterruptTest : public IntegrationTest {
+ protected:
+  // "convs" conversations of "turns" turns each, every reply paced by
+  // "mock" (a mock directive body, e.g. "pace_ms=50 chunks=10").
+  fs::path Job(int convs, int turns, const std::string& mock,
+               const std::string& extra = "") {
+    std::string yaml =
+        "name: intr\nendpoint: ENDPOINT\nconcurrency: 2\n" + extra +
+        "defaults: {model: \"\", provider: Stateless}\n" + "conversations:\n";
+    for (int i = 1; i <= convs; ++i) {
+      yaml += "  - id: c" + std::to_string(i) + "\n    messages:\n";
+      for (int t = 1; t <= turns; ++t) {
+        yaml += "      - \"[[mock " + mock + "]] turn " + std::to_string(t) +
+                "\"\n";
+      }
+    }
+    return WriteJob(yaml);
+  }
+
+  // Waits (bounded) until the mock has "n" requests of this test in flight.
+  void WaitInFlight(int n) {
+    for (int i = 0; i < 1000; ++i) {
+      if (Stats()["in_flight"].get<int>() >= n) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    FAIL() << "the mock never had " << n << " requests in flight";
+  }
+
+  static void WaitForFile(const fs::path& path) {
+    for (int i = 0; i < 1000 && !fs::exists(path); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_TRUE(fs::exists(path)) << "never written";
+  }
+
+  // Every conversation has exactly turns 1..turns, once each, all ok.
+  void ExpectComplete(const fs::path& out, int convs, int turns) {
+    for (int i = 1; i <= convs; ++i) {
+      const fs::path file = out / ("c" + std::to_string(i) + ".jsonl");
+      ASSERT_TRUE(fs::exists(file)) << file;
+      std::vector<json> records = Records(file);
+      ASSERT_EQ(records.size(), static_cast<size_t>(turns)) << file;
+      for (int t = 0; t < turns; ++t) {
+        EXPECT_EQ(records[t]["turn"], t + 1) << file;
+        EXPECT_EQ(records[t]["status"], "ok") << file;
+      }
+    }
+  }
+
+  int RunToEnd(Process* p) {
+    std::optional<int> code = p->Wait(std::chrono::seconds(60));
+    EXPECT_TRUE(code.has_value()) << "still running after 60 s";
+    return code.value_or(-1);
+  }
+};
+
+// One SIGINT: the turns in flight finish and are recorded, nothing new
+// starts, exit 130; --resume then does the rest and nothing twice.
+TEST_F(InterruptTest, OneSigintFinishesInFlightTurns) {
+  fs::path job = Job(4, 3, "pace_ms=40 chunks=10");
+  const fs::path out = dir_ / "out";
+  Process p({CHATBATCH_BIN, "run", job.string(), "-o", out.string()},
+            dir_ / "run.out", dir_ / "run.err");
+  WaitForFile(out / "c1.jsonl");
+  WaitInFlight(1);
+  p.Signal(SIGINT);
+  EXPECT_EQ(RunToEnd(&p), 130) << ReadFile(dir_ / "run.err");
+  const std::string err = ReadFile(dir_ / "run.err");
+  EXPECT_NE(err.find("interrupted: finishing"), std::string::npos) << err;
+  EXPECT_EQ(err.find("cancelled"), std::string::npos) << err;
+  json summary = json::parse(ReadFile(out / "summary.json"));
+  EXPECT_EQ(summary["status"], "interrupted");
+  // Whatever is on disk finished: no cancelled or error records, and at
+  // least c1's first turn and the one in flight at the interrupt.
+  size_t records = 0;
+  for (const auto& entry : fs::directory_iterator(out)) {
+    if (entry.path().extension() != ".jsonl") continue;
+    for (const json& r : Records(entry.path())) {
+      EXPECT_EQ(r["status"], "ok") << entry.path();
+      ++records;
+    }
+  }
+  EXPECT_GE(records, 2u);
+  RunResult resumed =
+      Chatbatch({"run", job.string(), "-o", out.string(), "--resume"});
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.err;
+  ExpectComplete(out, 4, 3);
+}
+
+// Streams that never end: the grace period runs out, they are cancelled
+// and not recorded, exit 130; a resume sends those turns again.
+TEST_F(InterruptTest, GraceExpiryCancelsHungStreams) {
+  fs::path job = Job(2, 1, "stall_after=1 stall_ms=-1",
+                     "grace: 300ms\ntimeouts: {idle: off, total: off}\n");
+  const fs::path out = dir_ / "out";
+  Process p({CHATBATCH_BIN, "run", job.string(), "-o", out.string()},
+            dir_ / "run.out", dir_ / "run.err");
+  WaitInFlight(2);
+  p.Signal(SIGINT);
+  EXPECT_EQ(RunToEnd(&p), 130);
+  const std::string err = ReadFile(dir_ / "run.err");
+  EXPECT_NE(err.find("grace period over"), std::string::npos) << err;
+  EXPECT_TRUE(Records(out / "c1.jsonl").empty());
+  EXPECT_TRUE(Records(out / "c2.jsonl").empty());
+  json summary = json::parse(ReadFile(out / "summary.json"));
+  EXPECT_EQ(summary["status"], "interrupted");
+  // Resumed against replies that end, both turns are sent again.
+  fs::path fixed = Job(2, 1, "pace_ms=1", "grace: 300ms\n");
+  RunResult resumed = Chatbatch(
+      {"run", fixed.string(), "-o", out.string(), "--resume", "--force"});
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.err;
+  ExpectComplete(out, 2, 1);
+}
+
+// A second SIGINT does not wait for the (long) grace period.
+TEST_F(InterruptTest, SecondSigintCancelsAtOnce) {
+  fs::path job = Job(2, 1, "stall_after=1 stall_ms=-1",
+                     "grace: 10m\ntimeouts: {idle: off, total: off}\n");
+  const fs::path out = dir_ / "out";
+  Process p({CHATBATCH_BIN, "run", job.string(), "-o", out.string()},
+            dir_ / "run.out", dir_ / "run.err");
+  WaitInFlight(2);
+  p.Signal(SIGINT);
+  // Two pending SIGINTs would arrive as one: send the second only once
+  // the first was taken.
+  for (int i = 0;
+       i < 1000 && ReadFile(dir_ / "run.err").find("interrupted: finishing") ==
+                       std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  p.Signal(SIGINT);
+  EXPECT_EQ(RunToEnd(&p), 130);
+  const std::string err = ReadFile(dir_ / "run.err");
+  EXPECT_EQ(err.find("grace period over"), std::string::npos) << err;
+  EXPECT_NE(err.find("cancelled"), std::string::npos) << err;
+  EXPECT_TRUE(Records(out / "c1.jsonl").empty());
+}
+
+// SIGTERM (what a scheduler sends) behaves like the first Ctrl-C.
+TEST_F(InterruptTest, SigtermIsAnInterrupt) {
+  fs::path job = Job(4, 3, "pace_ms=40 chunks=10");
+  const fs::path out = dir_ / "out";
+  Process p({CHATBATCH_BIN, "run", job.string(), "-o", out.string()},
+            dir_ / "run.out", dir_ / "run.err");
+  WaitForFile(out / "c1.jsonl");
+  WaitInFlight(1);
+  p.Signal(SIGTERM);
+  EXPECT_EQ(RunToEnd(&p), 130) << ReadFile(dir_ / "run.err");
+  json summary = json::parse(ReadFile(out / "summary.json"));
+  EXPECT_EQ(summary["status"], "interrupted");
+  RunResult resumed =
+      Chatbatch({"run", job.string(), "-o", out.string(), "--resume"});
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.err;
+  ExpectComplete(out, 4, 3);
+}
+
+// An interrupted directory is not touched by a plain run; --overwrite
+// starts over and leaves exactly what a fresh run leaves.
+TEST_F(InterruptTest, OverwriteStartsOver) {
+  fs::path job = Job(3, 2, "pace_ms=40 chunks=10");
+  const fs::path out = dir_ / "out";
+  {
+    Process p({CHATBATCH_BIN, "run", job.string(), "-o", out.string()},
+              dir_ / "run.out", dir_ / "run.err");
+    WaitForFile(out / "c1.jsonl");
+    p.Signal(SIGINT);
+    EXPECT_EQ(RunToEnd(&p), 130);
+  }
+  const std::string before = ReadFile(out / "run.json");
+  RunResult refused = Chatbatch({"run", job.string(), "-o", out.string()});
+  EXPECT_EQ(refused.exit_code, 2) << refused.err;
+  EXPECT_NE(refused.err.find("--resume"), std::string::npos) << refused.err;
+  EXPECT_EQ(ReadFile(out / "run.json"), before);
+  RunResult over =
+      Chatbatch({"run", job.string(), "-o", out.string(), "--overwrite"});
+  EXPECT_EQ(over.exit_code, 0) << over.err;
+  ExpectComplete(out, 3, 2);
+  std::set<std::string> files;
+  for (const auto& entry : fs::directory_iterator(out)) {
+    files.insert(entry.path().filename().string());
+  }
+  EXPECT_EQ(files, (std::set<std::string>{
+                       "c1.jsonl", "c1.md", "c2.jsonl", "c2.md", "c3.jsonl",
+                       "c3.md", "chatbatch.log", "run.json", "summary.json"}));
+}
+
+}  // namespace
+}  // namespace chatbatch

@@ -1,0 +1,749 @@
+#include "chatbatch/run_output.h"
+
+#include <dirent.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "chatbatch/run_state.h"
+#include "util/atomic_file.h"
+#include "util/time_format.h"
+
+namespace chatbatch {
+namespace {
+
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+// A fresh directory under the test temp dir, removed at the end of a test.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = testing::TempDir() + "chatbatch_out_XXXXXX";
+    char* made = mkdtemp(tmpl.data());
+    EXPECT_NE(made, nullptr);
+    path_ = tmpl;
+  }
+  ~TempDir() { std::system(("rm -rf '" + path_ + "'").c_str()); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+std::set<std::string> ListDir(const std::string& path) {
+  std::set<std::string> names;
+  DIR* dir = ::opendir(path.c_str());
+  if (dir == nullptr) return names;
+  while (dirent* e = ::readdir(dir)) {
+    std::string name = e->d_name;
+    if (name != "." && name != "..") names.insert(name);
+  }
+  ::closedir(dir);
+  return names;
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    lines.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return lines;
+}
+
+Conversation MakeConversation(std::string id = "c1") {
+  Conversation conv;
+  conv.id = std::move(id);
+  conv.conversation_id = "0b9c3f3e-6a1c-4d5e-9f00-123456789abc";
+  conv.system = "You are terse.";
+  conv.messages = {"Hello, i am Heiner.", "What is my name?"};
+  return conv;
+}
+
+TurnRecord OkRecord(int turn, std::string user, std::string reply) {
+  TurnRecord r;
+  r.turn = turn;
+  r.user = std::move(user);
+  r.reply.content = std::move(reply);
+  r.reply.finish_reason = "stop";
+  r.reply.provider = "Copilot";
+  r.reply.model = "gpt-4";
+  r.reply.usage = Usage{5, 4, 9};
+  r.reply.conversation_json = R"({"conversation_id":"srv-1","n":[1,2]})";
+  r.reply.done = true;
+  r.reply.chunks = 7;
+  r.reply.bytes = 1234;
+  r.conversation_id = "0b9c3f3e-6a1c-4d5e-9f00-123456789abc";
+  r.ok = true;
+  r.http_status = 200;
+  r.ttft_ms = 12.345;
+  r.duration_ms = 250.06;
+  r.started_at = "2026-11-26T06:36:45.123Z";
+  return r;
+}
+
+TurnRecord FailedRecord(int turn, std::string user) {
+  TurnRecord r;
+  r.turn = turn;
+  r.user = std::move(user);
+  r.conversation_id = "0b9c3f3e-6a1c-4d5e-9f00-123456789abc";
+  r.ok = false;
+  r.error = "RuntimeError: rate limited";
+  r.error_kind = "http";
+  r.http_status = 429;
+  r.duration_ms = 3;
+  r.started_at = "2026-11-26T06:36:46.000Z";
+  return r;
+}
+
+// ---------------------------------------------------------------- jsonl
+
+TEST(TurnRecordToJsonTest, OkRecordHasEveryFieldInOrder) {
+  const std::string line = TurnRecordToJson(OkRecord(1, "Hi", "Hello!"));
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+  std::vector<std::string> keys;
+  const ordered_json ordered = ordered_json::parse(line);
+  for (const auto& [key, value] : ordered.items()) keys.push_back(key);
+  const json j = json::parse(line);
+  EXPECT_EQ(keys, (std::vector<std::string>{
+                      "turn",         "user",          "reply",
+                      "reasoning",    "finish_reason", "usage",
+                      "provider",     "model",         "conversation_id",
+                      "status",       "expect_ok",     "expectations",
+                      "error",        "error_kind",    "http_status",
+                      "ttft_ms",      "duration_ms",   "chunks",
+                      "gaps_ms",      "chunks_per_s",  "tokens_per_s",
+                      "started_at",   "attempts",      "attempt_errors",
+                      "conversation", "tool_calls",    "invalid_lines",
+                      "bytes"}));
+  EXPECT_EQ(j["turn"], 1);
+  EXPECT_EQ(j["user"], "Hi");
+  EXPECT_EQ(j["reply"], "Hello!");
+  EXPECT_EQ(j["reasoning"], "");
+  EXPECT_EQ(j["finish_reason"], "stop");
+  EXPECT_EQ(j["usage"], json::parse(R"({"prompt_tokens":5,
+      "completion_tokens":4,"total_tokens":9})"));
+  EXPECT_EQ(j["provider"], "Copilot");
+  EXPECT_EQ(j["model"], "gpt-4");
+  EXPECT_EQ(j["conversation_id"], "0b9c3f3e-6a1c-4d5e-9f00-123456789abc");
+  EXPECT_EQ(j["status"], "ok");
+  EXPECT_EQ(j["expect_ok"], true);
+  EXPECT_EQ(j["expectations"], json::array());
+  EXPECT_TRUE(j["error"].is_null());
+  EXPECT_TRUE(j["error_kind"].is_null());
+  EXPECT_EQ(j["http_status"], 200);
+  EXPECT_DOUBLE_EQ(j["ttft_ms"].get<double>(), 12.3);
+  EXPECT_DOUBLE_EQ(j["duration_ms"].get<double>(), 250.1);
+  EXPECT_EQ(j["chunks"], 7);
+  EXPECT_EQ(j["started_at"], "2026-11-26T06:36:45.123Z");
+  EXPECT_EQ(j["attempts"], 1);
+  EXPECT_EQ(j["attempt_errors"], json::array());
+  EXPECT_EQ(j["conversation"],
+            json::parse(R"({"conversation_id":"srv-1","n":[1,2]})"));
+  EXPECT_TRUE(j["tool_calls"].is_null());
+  EXPECT_EQ(j["invalid_lines"], 0);
+  EXPECT_EQ(j["bytes"], 1234);
+  EXPECT_NE(line.find(R"("ttft_ms":12.3,)"), std::string::npos) << line;
+}
+
+TEST(TurnRecordToJsonTest, FailedExpectationIsFailedAndReadsBack) {
+  TurnRecord r;
+  r.turn = 1;
+  r.user = "Hi";
+  r.ok = true;
+  r.reply.content = "Hello";
+  r.expect_ok = false;
+  r.expectations = {{"contains", "Hello", true, ""},
+                    {"regex", json::array({"^x", "y$"}), false,
+                     "no match for '^x' in reply \"Hello\""}};
+  const std::string line = TurnRecordToJson(r);
+  json j = json::parse(line);
+  EXPECT_EQ(j["status"], "failed");
+  EXPECT_EQ(j["expect_ok"], false);
+  EXPECT_EQ(j["expectations"], json::parse(R"([
+      {"check":"contains","expected":"Hello","ok":true,"detail":""},
+      {"check":"regex","expected":["^x","y$"],"ok":false,
+       "detail":"no match for '^x' in reply \"Hello\""}])"));
+  EXPECT_TRUE(j["error"].is_null());
+  Result<TurnRecord> back = TurnRecordFromJson(line);
+  ASSERT_TRUE(back.has_value()) << back.error().message;
+  EXPECT_TRUE(back->ok);
+  EXPECT_FALSE(back->expect_ok);
+  ASSERT_EQ(back->expectations.size(), 2u);
+  EXPECT_EQ(back->expectations[1].check, "regex");
+  EXPECT_FALSE(back->expectations[1].ok);
+  EXPECT_EQ(back->expectations[1].expected, json::array({"^x", "y$"}));
+  EXPECT_EQ(TurnRecordToJson(*back), line);
+  const std::string md = RenderTranscript(Conversation{.id = "c"}, {r});
+  EXPECT_NE(md.find("**Expectations failed:**"), std::string::npos) << md;
+  EXPECT_NE(md.find("- regex: "), std::string::npos) << md;
+}
+
+TEST(TurnRecordToJsonTest, FailedRecordAndNulls) {
+  TurnRecord r = FailedRecord(2, "again");
+  r.reply.content = "partial";
+  r.reply.tool_calls_json = R"([{"index":0,"id":"call_1","type":"function",)"
+                            R"("function":{"name":"f","arguments":"{}"}}])";
+  json j = json::parse(TurnRecordToJson(r));
+  EXPECT_EQ(j["status"], "error");
+  EXPECT_EQ(j["error"], "RuntimeError: rate limited");
+  EXPECT_EQ(j["error_kind"], "http");
+  EXPECT_EQ(j["http_status"], 429);
+  EXPECT_EQ(j["reply"], "partial");
+  EXPECT_TRUE(j["finish_reason"].is_null());
+  EXPECT_TRUE(j["usage"].is_null());
+  EXPECT_TRUE(j["ttft_ms"].is_null());
+  EXPECT_TRUE(j["conversation"].is_null());
+  ASSERT_TRUE(j["tool_calls"].is_array());
+  EXPECT_EQ(j["tool_calls"][0]["function"]["name"], "f");
+  EXPECT_DOUBLE_EQ(j["duration_ms"].get<double>(), 3.0);
+}
+
+TEST(TurnRecordToJsonTest, AnyTextStaysOneValidLine) {
+  TurnRecord r =
+      OkRecord(1, "line1\nline2\r\n\"q\" \\ \x01",
+               "emoji \xF0\x9F\x98\x80 \xE4\xBD\xA0 bad \xFF\xED\xA0\x80");
+  r.reply.reasoning = "think\n\nmore";
+  r.error = "unused";
+  const std::string line = TurnRecordToJson(r);
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+  EXPECT_EQ(line.find('\r'), std::string::npos);
+  json j = json::parse(line);
+  EXPECT_EQ(j["user"], r.user);
+  EXPECT_EQ(j["reasoning"], "think\n\nmore");
+  const std::string reply = j["reply"];
+  EXPECT_EQ(reply.rfind("emoji \xF0\x9F\x98\x80 \xE4\xBD\xA0 bad ", 0), 0u);
+  EXPECT_NE(reply.find("\xEF\xBF\xBD"), std::string::npos);
+  EXPECT_TRUE(j["error"].is_null());  // ok records carry no error
+}
+
+// ----------------------------------------------------------- transcript
+
+TEST(RenderTranscriptTest, ExactShape) {
+  Conversation conv = MakeConversation();
+  TurnRecord t1 = OkRecord(1, "Hello, i am Heiner.", "Hi Heiner!");
+  t1.reply.reasoning = "The user is Heiner.";
+  TurnRecord t2 = FailedRecord(2, "What is my name?");
+  t2.reply.content = "Your name";
+  EXPECT_EQ(RenderTranscript(conv, {t1, t2}),
+            "# c1\n"
+            "\n"
+            "**System:**\n"
+            "\n"
+            "```text\n"
+            "You are terse.\n"
+            "```\n"
+            "\n"
+            "## Turn 1\n"
+            "\n"
+            "**User:**\n"
+            "\n"
+            "```text\n"
+            "Hello, i am Heiner.\n"
+            "```\n"
+            "\n"
+            "<details><summary>Reasoning</summary>\n"
+            "\n"
+            "```text\n"
+            "The user is Heiner.\n"
+            "```\n"
+            "\n"
+            "</details>\n"
+            "\n"
+            "**Assistant:**\n"
+            "\n"
+            "```text\n"
+            "Hi Heiner!\n"
+            "```\n"
+            "\n"
+            "## Turn 2\n"
+            "\n"
+            "**User:**\n"
+            "\n"
+            "```text\n"
+            "What is my name?\n"
+            "```\n"
+            "\n"
+            "**Assistant (partial):**\n"
+            "\n"
+            "```text\n"
+            "Your name\n"
+            "```\n"
+            "\n"
+            "**Error** (http, HTTP 429): `RuntimeError: rate limited`\n");
+}
+
+TEST(RenderTranscriptTest, IgnoresEverythingThatVariesBetweenRuns) {
+  Conversation conv = MakeConversation();
+  TurnRecord a = OkRecord(1, "Hi", "Hello");
+  TurnRecord b = a;
+  b.started_at = "2030-01-01T00:00:00.000Z";
+  b.ttft_ms = 999;
+  b.duration_ms = 12345;
+  b.reply.chunks = 99;
+  b.reply.bytes = 1;
+  b.reply.usage = Usage{1, 2, 3};
+  b.reply.conversation_json = R"({"conversation_id":"other"})";
+  b.conversation_id = "another-uuid";
+  b.reply.provider = "Other";
+  b.reply.model = "other-model";
+  conv.conversation_id = "yet-another-uuid";
+  const std::string want =
+      "# c1\n"
+      "\n"
+      "**System:**\n"
+      "\n"
+      "```text\n"
+      "You are terse.\n"
+      "```\n"
+      "\n"
+      "## Turn 1\n"
+      "\n"
+      "**User:**\n"
+      "\n"
+      "```text\n"
+      "Hi\n"
+      "```\n"
+      "\n"
+      "**Assistant:**\n"
+      "\n"
+      "```text\n"
+      "Hello\n"
+      "```\n";
+  EXPECT_EQ(RenderTranscript(conv, {a}), want);
+  EXPECT_EQ(RenderTranscript(conv, {b}), want);
+  b.reply.content = "Hello!";
+  EXPECT_NE(RenderTranscript(conv, {b}), want);
+}
+
+TEST(RenderTranscriptTest, ErrorWithoutHttpStatusAndMultilineMessage) {
+  Conversation conv = MakeConversation();
+  conv.system.reset();
+  TurnRecord r = FailedRecord(1, "Hi");
+  r.error_kind = "incomplete";
+  r.http_status = 0;
+  r.error = "stream ended\nwithout [DONE] `x`";
+  const std::string md = RenderTranscript(conv, {r});
+  EXPECT_NE(md.find("**Error** (incomplete): "
+                    "`` stream ended without [DONE] `x` ``\n"),
+            std::string::npos)
+      << md;
+  EXPECT_EQ(md.find("**Assistant"), std::string::npos);
+  EXPECT_EQ(md.find("**System"), std::string::npos);
+}
+
+TEST(RenderTranscriptTest, NotesTruncationAndEmptyReplies) {
+  Conversation conv = MakeConversation();
+  TurnRecord truncated = OkRecord(1, "Hi", "Hel");
+  truncated.reply.finish_reason = "length";
+  TurnRecord empty = OkRecord(2, "Hi", "");
+  TurnRecord tools = OkRecord(3, "Hi", "");
+  tools.reply.tool_calls_json = "[]";
+  const std::string md = RenderTranscript(conv, {truncated, empty, tools});
+  EXPECT_NE(md.find("*(finish_reason: `length`)*"), std::string::npos);
+  EXPECT_NE(md.find("*(empty reply)*"), std::string::npos);
+  EXPECT_NE(md.find("*(no text: the reply is tool calls"), std::string::npos);
+}
+
+// Headings outside fenced blocks, read the way CommonMark would.
+std::vector<std::string> StructuralHeadings(const std::string& md) {
+  std::vector<std::string> headings;
+  size_t open_fence = 0;
+  for (const std::string& line : Lines(md)) {
+    size_t ticks = 0;
+    while (ticks < line.size() && line[ticks] == '`') ++ticks;
+    if (open_fence == 0) {
+      if (ticks >= 3) {
+        open_fence = ticks;
+      } else if (line.rfind("#", 0) == 0) {
+        headings.push_back(line);
+      }
+    } else if (ticks >= open_fence &&
+               line.find_first_not_of(" ", ticks) == std::string::npos) {
+      open_fence = 0;
+    }
+  }
+  EXPECT_EQ(open_fence, 0u) << "unclosed fence";
+  return headings;
+}
+
+TEST(RenderTranscriptTest, HostileTextCannotBreakStructure) {
+  Conversation conv = MakeConversation();
+  conv.system = "## Turn 0\n````\n";
+  const std::string hostile =
+      "# Fake title\n## Turn 7\n```\n````text\n```````\n</details>\n<!--\n"
+      "**Error** (http): fake\r## Turn 8";
+  TurnRecord t1 = OkRecord(1, hostile, hostile);
+  t1.reply.reasoning = hostile;
+  TurnRecord t2 = FailedRecord(2, hostile);
+  t2.reply.content = hostile;
+  t2.error = hostile;
+  const std::string md = RenderTranscript(conv, {t1, t2});
+  EXPECT_EQ(StructuralHeadings(md),
+            (std::vector<std::string>{"# c1", "## Turn 1", "## Turn 2"}))
+      << md;
+  // The text itself is kept verbatim inside its block.
+  EXPECT_NE(md.find("\n" + hostile + "\n"), std::string::npos);
+  EXPECT_EQ(md.back(), '\n');
+  EXPECT_NE(md.substr(md.size() - 2), "\n\n");
+}
+
+// -------------------------------------------------------------- summary
+
+TEST(SummaryToJsonTest, CountsAndStatus) {
+  RunSummary s;
+  s.job_name = "heiner";
+  s.job_path = "jobs/heiner.yaml";
+  s.started_at = "2026-11-26T06:36:45.123Z";
+  s.conversations = {
+      {"a", ConversationStatus::kOk, 2, 0, 0, 2, 0, "", ""},
+      {"b", ConversationStatus::kError, 1, 0, 1, 0, 0, "boom", ""},
+      {"c", ConversationStatus::kRunning, 1, 0, 0, 0, 0, "", ""},
+      {"d", ConversationStatus::kPending, 0, 0, 0, 0, 0, "", ""},
+      {"e", ConversationStatus::kFailed, 1, 1, 0, 2, 1, "",
+       "turn 2: contains: no 'x'"},
+  };
+  s.chunks = 10;
+  s.bytes = 2000;
+  s.prompt_tokens = 5;
+  s.completion_tokens = 4;
+  s.total_tokens = 9;
+  const std::string text = SummaryToJson(s);
+  EXPECT_EQ(text.back(), '\n');
+  std::vector<std::string> keys;
+  const ordered_json ordered = ordered_json::parse(text);
+  for (const auto& [key, value] : ordered.items()) keys.push_back(key);
+  const json j = json::parse(text);
+  EXPECT_EQ(keys, (std::vector<std::string>{
+                      "job", "job_file", "started_at", "ended_at", "status",
+                      "stopped_early", "stop_reason", "counts", "expectations",
+                      "conversations", "totals", "latency"}));
+  EXPECT_EQ(j["job"], "heiner");
+  EXPECT_EQ(j["job_file"], "jobs/heiner.yaml");
+  EXPECT_TRUE(j["ended_at"].is_null());
+  EXPECT_EQ(j["status"], "running");
+  EXPECT_EQ(j["counts"], json::parse(R"({"conversations":5,
+      "conversations_ok":1,"conversations_failed":1,"conversations_error":1,
+      "conversations_pending":2,"turns_ok":5,"turns_failed":1,
+      "turns_error":1})"));
+  EXPECT_EQ(j["expectations"], json::parse(R"({"passed":4,"failed":1})"));
+  EXPECT_EQ(j["conversations"][1],
+            json::parse(R"({"id":"b","status":"error","turns_ok":1,
+                "turns_failed":0,"turns_error":1,
+                "expectations":{"passed":0,"failed":0},"error":"boom",
+                "failure":null})"));
+  EXPECT_EQ(j["conversations"][4]["status"], "failed");
+  EXPECT_EQ(j["conversations"][4]["failure"], "turn 2: contains: no 'x'");
+  EXPECT_FALSE(j["stopped_early"]);
+  EXPECT_TRUE(j["conversations"][0]["error"].is_null());
+  EXPECT_EQ(j["conversations"][2]["status"], "running");
+  EXPECT_EQ(j["conversations"][3]["status"], "pending");
+  EXPECT_EQ(j["totals"], json::parse(R"({"chunks":10,"bytes":2000,
+      "prompt_tokens":5,"completion_tokens":4,"total_tokens":9})"));
+
+  s.ended_at = "2026-11-26T06:40:00.000Z";
+  EXPECT_EQ(json::parse(SummaryToJson(s))["status"], "finished");
+  EXPECT_EQ(json::parse(SummaryToJson(s))["ended_at"], s.ended_at);
+  s.stopped_early = true;
+  s.stop_reason = "--fail-fast";
+  EXPECT_EQ(json::parse(SummaryToJson(s))["status"], "stopped");
+  EXPECT_EQ(json::parse(SummaryToJson(s))["stop_reason"], "--fail-fast");
+  s.interrupted = true;
+  EXPECT_EQ(json::parse(SummaryToJson(s))["status"], "interrupted");
+}
+
+TEST(ConversationStatusNameTest, Names) {
+  EXPECT_STREQ(ConversationStatusName(ConversationStatus::kPending), "pending");
+  EXPECT_STREQ(ConversationStatusName(ConversationStatus::kRunning), "running");
+  EXPECT_STREQ(ConversationStatusName(ConversationStatus::kOk), "ok");
+  EXPECT_STREQ(ConversationStatusName(ConversationStatus::kError), "error");
+}
+
+// ------------------------------------------------------------ RunOutput
+
+TEST(AtomicFileTest, RemovesOnlyTempFilesOfDeadProcesses) {
+  TempDir tmp;
+  // A pid that surely is dead: a child that has exited and been reaped.
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  ASSERT_EQ(::waitpid(child, nullptr, 0), child);
+  const std::string dead = std::to_string(child);
+  const std::string alive = std::to_string(::getpid());
+  const std::set<std::string> kept = {
+      "." + std::string("c1.md.") + alive + ".0.tmp",  // a live writer's
+      "c1.md." + dead + ".0.tmp",                      // no leading dot
+      ".c1.md." + dead + ".tmp",                       // no counter
+      ".c1.md.x" + dead + ".0.tmp",                    // not a pid
+      "c1.md",
+  };
+  const std::set<std::string> stale = {".c1.md." + dead + ".3.tmp",
+                                       ".summary.json." + dead + ".17.tmp"};
+  for (const std::string& name : kept) std::ofstream(tmp.path() + "/" + name);
+  for (const std::string& name : stale) std::ofstream(tmp.path() + "/" + name);
+  Result<int> removed = RemoveStaleTempFiles(tmp.path());
+  ASSERT_TRUE(removed.has_value()) << removed.error().message;
+  EXPECT_EQ(*removed, 2);
+  EXPECT_EQ(ListDir(tmp.path()), kept);
+  EXPECT_EQ(RemoveStaleTempFiles(tmp.path() + "/missing").value_or(-1), 0);
+}
+
+TEST(RunOutputTest, OpenCreatesParents) {
+  TempDir tmp;
+  const std::string dir = tmp.path() + "/runs/a/b/";
+  auto out = RunOutput::Open(dir);
+  ASSERT_TRUE(out.has_value()) << out.error().message;
+  EXPECT_EQ((*out)->dir(), tmp.path() + "/runs/a/b");
+  EXPECT_TRUE(Exists(tmp.path() + "/runs/a/b"));
+  EXPECT_TRUE(ListDir(dir).empty());  // the write probe is gone
+}
+
+TEST(RunOutputTest, OpenUnderAFileFailsClearly) {
+  TempDir tmp;
+  const std::string file = tmp.path() + "/plain";
+  std::ofstream(file) << "x";
+  auto out = RunOutput::Open(file + "/sub");
+  ASSERT_FALSE(out.has_value());
+  EXPECT_EQ(out.error().code, ErrorCode::kIo);
+  EXPECT_NE(out.error().message.find(file + "/sub"), std::string::npos)
+      << out.error().message;
+  EXPECT_NE(out.error().message.find("Not a directory"), std::string::npos)
+      << out.error().message;
+
+  auto on_file = RunOutput::Open(file);
+  ASSERT_FALSE(on_file.has_value());
+  EXPECT_EQ(on_file.error().code, ErrorCode::kIo);
+  EXPECT_NE(on_file.error().message.find(file), std::string::npos);
+}
+
+TEST(RunOutputTest, FilesAppearAfterEachTurn) {
+  TempDir tmp;
+  auto out = RunOutput::Open(tmp.path());
+  ASSERT_TRUE(out.has_value());
+  Conversation conv = MakeConversation();
+  const std::string jsonl = tmp.path() + "/c1.jsonl";
+  const std::string md = tmp.path() + "/c1.md";
+
+  Status status = (*out)->AppendTurn(conv, OkRecord(1, "Hello", "Hi\nthere"));
+  ASSERT_TRUE(status.has_value()) << status.error().message;
+  std::string text = ReadFile(jsonl);
+  ASSERT_EQ(Lines(text).size(), 1u);
+  EXPECT_EQ(text.back(), '\n');
+  EXPECT_EQ(json::parse(Lines(text)[0])["reply"], "Hi\nthere");
+  std::string transcript = ReadFile(md);
+  EXPECT_NE(transcript.find("## Turn 1"), std::string::npos);
+  EXPECT_EQ(transcript.find("## Turn 2"), std::string::npos);
+
+  ASSERT_TRUE((*out)->AppendTurn(conv, FailedRecord(2, "Name?")));
+  text = ReadFile(jsonl);
+  const std::vector<std::string> lines = Lines(text);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(text.back(), '\n');
+  EXPECT_EQ(json::parse(lines[0])["turn"], 1);
+  EXPECT_EQ(json::parse(lines[1])["turn"], 2);
+  EXPECT_EQ(json::parse(lines[1])["status"], "error");
+  transcript = ReadFile(md);
+  EXPECT_EQ(transcript,
+            RenderTranscript(conv, {OkRecord(1, "Hello", "Hi\nthere"),
+                                    FailedRecord(2, "Name?")}));
+  // Nothing else (no temporary files) is left in the directory.
+  EXPECT_EQ(ListDir(tmp.path()), (std::set<std::string>{"c1.jsonl", "c1.md"}));
+}
+
+TEST(RunOutputTest, ConversationsKeepSeparateFiles) {
+  TempDir tmp;
+  auto out = RunOutput::Open(tmp.path());
+  ASSERT_TRUE(out.has_value());
+  Conversation a = MakeConversation("a");
+  Conversation b = MakeConversation("b");
+  ASSERT_TRUE((*out)->AppendTurn(a, OkRecord(1, "a1", "ra1")));
+  ASSERT_TRUE((*out)->AppendTurn(b, OkRecord(1, "b1", "rb1")));
+  ASSERT_TRUE((*out)->AppendTurn(a, OkRecord(2, "a2", "ra2")));
+  EXPECT_EQ(Lines(ReadFile(tmp.path() + "/a.jsonl")).size(), 2u);
+  EXPECT_EQ(Lines(ReadFile(tmp.path() + "/b.jsonl")).size(), 1u);
+  const std::string b_md = ReadFile(tmp.path() + "/b.md");
+  EXPECT_EQ(b_md.find("a1"), std::string::npos);
+  EXPECT_NE(b_md.find("rb1"), std::string::npos);
+}
+
+TEST(RunOutputTest, ManyConversationsDoNotKeepDescriptorsOpen) {
+  TempDir tmp;
+  auto out = RunOutput::Open(tmp.path());
+  ASSERT_TRUE(out.has_value());
+  const size_t fds_before = ListDir("/proc/self/fd").size();
+  for (int i = 0; i < 300; ++i) {
+    Conversation conv = MakeConversation("c" + std::to_string(i));
+    ASSERT_TRUE((*out)->AppendTurn(conv, OkRecord(1, "x", "y")));
+  }
+  EXPECT_EQ(ListDir("/proc/self/fd").size(), fds_before);
+  EXPECT_EQ(ListDir(tmp.path()).size(), 600u);
+}
+
+TEST(RunOutputTest, RefusesUnsafeIdsAndWritesNothing) {
+  TempDir tmp;
+  const std::string dir = tmp.path() + "/out";
+  auto out = RunOutput::Open(dir);
+  ASSERT_TRUE(out.has_value());
+  for (const std::string& id : std::vector<std::string>{
+           "../evil", "a/b", "", ".", "..", "/abs", std::string("nul\0x", 5),
+           std::string("ctl\nx")}) {
+    Status status =
+        (*out)->AppendTurn(MakeConversation(id), OkRecord(1, "x", "y"));
+    ASSERT_FALSE(status.has_value()) << id;
+    EXPECT_EQ(status.error().code, ErrorCode::kInternal);
+    EXPECT_NE(status.error().message.find("not a safe file name"),
+              std::string::npos);
+    EXPECT_EQ(status.error().message.find('\n'), std::string::npos);
+  }
+  EXPECT_TRUE(ListDir(dir).empty());
+  EXPECT_EQ(ListDir(tmp.path()), (std::set<std::string>{"out"}));
+}
+
+TEST(RunOutputTest, WriteFileAtomicStaysInsideTheDirectory) {
+  TempDir tmp;
+  const std::string dir = tmp.path() + "/out";
+  auto out = RunOutput::Open(dir);
+  ASSERT_TRUE(out.has_value());
+  for (const std::string name : {"../x", "a/b", "", ".", ".."}) {
+    Status status = (*out)->WriteFileAtomic(name, "data");
+    ASSERT_FALSE(status.has_value()) << name;
+  }
+  ASSERT_TRUE((*out)->WriteFileAtomic("note.txt", "one"));
+  ASSERT_TRUE((*out)->WriteFileAtomic("note.txt", "two"));
+  EXPECT_EQ(ReadFile(dir + "/note.txt"), "two");
+  EXPECT_EQ(ListDir(dir), (std::set<std::string>{"note.txt"}));
+  EXPECT_EQ(ListDir(tmp.path()), (std::set<std::string>{"out"}));
+}
+
+TEST(RunOutputTest, FailedReplaceLeavesNoTemporaryFile) {
+  TempDir tmp;
+  auto out = RunOutput::Open(tmp.path());
+  ASSERT_TRUE(out.has_value());
+  ASSERT_EQ(::mkdir((tmp.path() + "/taken").c_str(), 0755), 0);
+  Status status = (*out)->WriteFileAtomic("taken", "data");  // a directory
+  ASSERT_FALSE(status.has_value());
+  EXPECT_EQ(status.error().code, ErrorCode::kIo);
+  EXPECT_NE(status.error().message.find(tmp.path() + "/taken"),
+            std::string::npos)
+      << status.error().message;
+  EXPECT_EQ(ListDir(tmp.path()), (std::set<std::string>{"taken"}));
+}
+
+TEST(RunOutputTest, WriteSummaryReplacesSummaryJson) {
+  TempDir tmp;
+  auto out = RunOutput::Open(tmp.path());
+  ASSERT_TRUE(out.has_value());
+  RunSummary s;
+  s.job_name = "j";
+  s.conversations.resize(1);
+  s.conversations[0].id = "a";
+  s.conversations[0].status = ConversationStatus::kRunning;
+  ASSERT_TRUE((*out)->WriteSummary(s));
+  EXPECT_EQ(json::parse(ReadFile(tmp.path() + "/summary.json"))["status"],
+            "running");
+  s.ended_at = "2026-11-26T06:40:00.000Z";
+  s.conversations[0].status = ConversationStatus::kOk;
+  ASSERT_TRUE((*out)->WriteSummary(s));
+  json j = json::parse(ReadFile(tmp.path() + "/summary.json"));
+  EXPECT_EQ(j["status"], "finished");
+  EXPECT_EQ(j["counts"]["conversations_ok"], 1);
+  EXPECT_EQ(ListDir(tmp.path()), (std::set<std::string>{"summary.json"}));
+}
+
+TEST(RunOutputTest, ErrorsAfterTheDirectoryVanishes) {
+  TempDir tmp;
+  const std::string dir = tmp.path() + "/out";
+  auto out = RunOutput::Open(dir);
+  ASSERT_TRUE(out.has_value());
+  ASSERT_EQ(::rmdir(dir.c_str()), 0);
+  Status status = (*out)->AppendTurn(MakeConversation(), OkRecord(1, "x", "y"));
+  ASSERT_FALSE(status.has_value());
+  EXPECT_EQ(status.error().code, ErrorCode::kIo);
+  // The transcript is written first (see AppendTurn).
+  EXPECT_NE(status.error().message.find(dir + "/c1.md"), std::string::npos)
+      << status.error().message;
+  EXPECT_NE(status.error().message.find("No such file or directory"),
+            std::string::npos);
+  EXPECT_FALSE((*out)->WriteSummary(RunSummary{}).has_value());
+}
+
+// --------------------------------------------------- private helpers
+
+TEST(AtomicFileTest, AppendReportsDiskFull) {
+  Status status = AppendToFile("/dev/full", "record\n");
+  ASSERT_FALSE(status.has_value());
+  EXPECT_EQ(status.error().code, ErrorCode::kIo);
+  EXPECT_NE(status.error().message.find("'/dev/full'"), std::string::npos);
+  EXPECT_NE(status.error().message.find("No space left on device"),
+            std::string::npos)
+      << status.error().message;
+}
+
+TEST(AtomicFileTest, SyncedWritesWork) {
+  TempDir tmp;
+  const std::string path = tmp.path() + "/f";
+  ASSERT_TRUE(AppendToFile(path, "a\n", /*sync=*/true));
+  ASSERT_TRUE(AppendToFile(path, "b\n", /*sync=*/true));
+  EXPECT_EQ(ReadFile(path), "a\nb\n");
+  ASSERT_TRUE(ReplaceFileAtomic(path, "c", /*sync=*/true));
+  EXPECT_EQ(ReadFile(path), "c");
+}
+
+TEST(AtomicFileTest, LongNamesStillGetATemporaryFile) {
+  TempDir tmp;
+  const std::string path = tmp.path() + "/" + std::string(240, 'n') + ".md";
+  ASSERT_TRUE(ReplaceFileAtomic(path, "x")) << path;
+  EXPECT_EQ(ReadFile(path), "x");
+}
+
+TEST(TimeFormatTest, IsoUtcWithMilliseconds) {
+  using namespace std::chrono;
+  const sys_days day = year(2026) / November / 26;
+  EXPECT_EQ(FormatIsoUtc(day + hours(6) + minutes(36) + seconds(45) +
+                         milliseconds(123)),
+            "2026-11-26T06:36:45.123Z");
+  EXPECT_EQ(FormatIsoUtc(day + microseconds(999999)),
+            "2026-11-26T00:00:00.999Z");  // truncated, not rounded
+  EXPECT_EQ(FormatIsoUtc(system_clock::time_point(milliseconds(-1))),
+            "1969-12-31T23:59:59.999Z");
+  const std::string now = NowIsoUtc();
+  ASSERT_EQ(now.size(), 24u) << now;
+  EXPECT_EQ(now[10], 'T');
+  EXPECT_EQ(now.back(), 'Z');
+}
+
+TEST(TimeFormatTest, ElapsedMs) {
+  const auto start = std::chrono::steady_clock::time_point();
+  EXPECT_DOUBLE_EQ(ElapsedMs(start, start + std::chrono::microseconds(1500)),
+                   1.5);
+  EXPECT_DOUBLE_EQ(ElapsedMs(start + std::chrono::seconds(1), start), -1000);
+}
+
+}  // namespace
+}  // namespace chatbatch

@@ -1,0 +1,89 @@
+// The wrk-style end-of-run table (no network).
+#include "report/latency_table.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "util/counted.h"
+
+namespace chatbatch {
+namespace {
+
+RunSummary TwoTurns() {
+  RunSummary s;
+  s.chunks = 40;
+  s.bytes = 2'000'000;
+  s.completion_tokens = 100;
+  s.latency.wall_s = 2.0;
+  s.latency.turns = 2;
+  s.latency.ttft_ms = {120.0f, 80.0f};
+  s.latency.duration_ms = {1500.0f, 12000.0f};
+  for (int i = 0; i < 38; ++i) s.latency.gaps.Add(40'000);  // 40 ms
+  return s;
+}
+
+TEST(LatencyTableTest, EmptyWhenNoTurnRan) {
+  EXPECT_EQ(FormatLatencyTable(RunSummary{}), "");
+}
+
+TEST(LatencyTableTest, ThroughputAndPercentileRows) {
+  const std::string table = FormatLatencyTable(TwoTurns());
+  EXPECT_NE(table.find("2 turns in 2.00s: 1.0 turns/s, 20 chunks/s, "
+                       "50 tokens/s, 1.00 MB/s\n"),
+            std::string::npos)
+      << table;
+  EXPECT_NE(table.find("p50       p90       p99       max     count\n"),
+            std::string::npos)
+      << table;
+  // Nearest rank over {80, 120}: p50 80, p90/p99/max 120; units switch at
+  // 100 ms and at 10 s.
+  EXPECT_NE(table.find("  ttft         80.00ms     120ms     120ms     "
+                       "120ms         2\n"),
+            std::string::npos)
+      << table;
+  EXPECT_NE(table.find("  duration      1500ms     12.0s     12.0s     "
+                       "12.0s         2\n"),
+            std::string::npos)
+      << table;
+  EXPECT_NE(table.find("  chunk gap"), std::string::npos) << table;
+  EXPECT_NE(table.find("        38\n"), std::string::npos) << table;
+  EXPECT_EQ(table.find("errors:"), std::string::npos) << table;
+}
+
+TEST(LatencyTableTest, ErrorsAndRetriesByKind) {
+  RunSummary s = TwoTurns();
+  s.latency.errors_by_kind = {{"idle_timeout", 1}, {"http", 3}};
+  s.latency.retries_by_kind = {{"connect", 2}};
+  const std::string table = FormatLatencyTable(s);
+  EXPECT_NE(table.find("  errors: http 3, idle_timeout 1\n"), std::string::npos)
+      << table;
+  EXPECT_NE(table.find("  retried attempts: connect 2\n"), std::string::npos)
+      << table;
+}
+
+TEST(LatencyTableTest, OneTurnInTheSingular) {
+  RunSummary s;
+  s.latency.turns = 1;
+  s.latency.wall_s = 2;
+  const std::string table = FormatLatencyTable(s);
+  EXPECT_EQ(table.rfind("  1 turn in 2.00s: 0.5 turns/s,", 0), 0u) << table;
+}
+
+TEST(CountedTest, PluralUnlessOne) {
+  EXPECT_EQ(Counted(0, "conversation"), "0 conversations");
+  EXPECT_EQ(Counted(1, "conversation"), "1 conversation");
+  EXPECT_EQ(Counted(2, "matrix set"), "2 matrix sets");
+}
+
+TEST(LatencyTableTest, OnlyErrorsStillPrintsATable) {
+  RunSummary s;
+  s.latency.errors_by_kind = {{"connect", 4}};
+  const std::string table = FormatLatencyTable(s);
+  EXPECT_NE(table.find("0 turns in 0.00s"), std::string::npos) << table;
+  EXPECT_NE(table.find("  ttft               -\n"), std::string::npos) << table;
+  EXPECT_NE(table.find("  errors: connect 4\n"), std::string::npos) << table;
+}
+
+}  // namespace
+}  // namespace chatbatch

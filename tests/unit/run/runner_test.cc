@@ -1,0 +1,779 @@
+#include "chatbatch/runner.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "check/expect.h"
+#include "support/fake_transport.h"
+#include "support/output_dir_fixture.h"
+
+namespace chatbatch {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+Job MakeJob(int conversations, int turns) {
+  Job job;
+  job.name = "t";
+  job.path = "t.yaml";
+  job.endpoint = "http://127.0.0.1:1/v1/chat/completions";
+  job.concurrency = 4;
+  job.defaults = {{"model", ""}, {"stream", true}};
+  for (int i = 1; i <= conversations; ++i) {
+    Conversation c;
+    c.id = "c" + std::to_string(i);
+    c.conversation_id = "uuid-" + std::to_string(i);
+    for (int t = 1; t <= turns; ++t) {
+      c.messages.push_back(c.id + " turn " + std::to_string(t));
+    }
+    job.conversations.push_back(std::move(c));
+  }
+  return job;
+}
+
+// Replies "re: <last user message>" so tests can see what was answered.
+FakeResponse Echo(const HttpRequest& request) {
+  json body = json::parse(request.body);
+  std::string last = body["messages"].back()["content"];
+  return FakeResponse{.body = SseReply("re: " + last)};
+}
+
+class RunnerTest : public OutputDirFixture<> {};
+
+TEST_F(RunnerTest, RunsEveryTurnInOrderWithFullHistory) {
+  Job job = MakeJob(3, 3);
+  FakeTransport transport(Echo);
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  Result<RunSummary> summary = runner.Run();
+  ASSERT_TRUE(summary.has_value()) << summary.error().message;
+  EXPECT_EQ(transport.requests.size(), 9u);
+  for (const ConversationOutcome& c : summary->conversations) {
+    EXPECT_EQ(c.status, ConversationStatus::kOk) << c.id;
+    EXPECT_EQ(c.turns_ok, 3);
+  }
+  // The third request of c2 carries both earlier exchanges, in order.
+  std::vector<json> c2;
+  for (const HttpRequest& r : transport.requests) {
+    json body = json::parse(r.body);
+    if (body["conversation_id"] == "uuid-2") c2.push_back(body);
+  }
+  ASSERT_EQ(c2.size(), 3u);
+  const json& msgs = c2[2]["messages"];
+  ASSERT_EQ(msgs.size(), 5u);
+  EXPECT_EQ(msgs[0]["content"], "c2 turn 1");
+  EXPECT_EQ(msgs[1]["role"], "assistant");
+  EXPECT_EQ(msgs[1]["content"], "re: c2 turn 1");
+  EXPECT_EQ(msgs[3]["content"], "re: c2 turn 2");
+  EXPECT_EQ(msgs[4]["content"], "c2 turn 3");
+
+  std::vector<json> records = ReadJsonl(dir_ / "c2.jsonl");
+  ASSERT_EQ(records.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(records[i]["turn"], i + 1);
+    EXPECT_EQ(records[i]["status"], "ok");
+  }
+  EXPECT_TRUE(fs::exists(dir_ / "summary.json"));
+}
+
+TEST_F(RunnerTest, NeverExceedsConcurrencyAndOneRequestPerConversation) {
+  Job job = MakeJob(20, 2);
+  job.concurrency = 5;
+  FakeTransport transport(Echo);
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  ASSERT_TRUE(runner.Run().has_value());
+  EXPECT_EQ(transport.max_in_flight, 5);
+  EXPECT_EQ(transport.requests.size(), 40u);
+  // 20 conversations x 2 turns at 5 wide need 8 rounds when every freed
+  // slot is reused at once.
+  EXPECT_EQ(transport.rounds, 8);
+}
+
+TEST_F(RunnerTest, CommandLineConcurrencyOverridesJob) {
+  Job job = MakeJob(10, 1);
+  FakeTransport transport(Echo);
+  RunOptions options;
+  options.concurrency = 2;
+  Runner runner(job, options, &transport, output_.get(), nullptr);
+  ASSERT_TRUE(runner.Run().has_value());
+  EXPECT_EQ(transport.max_in_flight, 2);
+}
+
+TEST_F(RunnerTest, FailedTurnEndsOnlyItsConversation) {
+  Job job = MakeJob(3, 3);
+  FakeTransport transport([](const HttpRequest& r) {
+    json body = json::parse(r.body);
+    if (body["messages"].back()["content"] == "c2 turn 2") {
+      return FakeResponse{
+          .status = 400,
+          .content_type = "application/json",
+          .body = R"({"error":{"message":"RuntimeError: boom"}})"};
+    }
+    return Echo(r);
+  });
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  Result<RunSummary> summary = runner.Run();
+  ASSERT_TRUE(summary.has_value());
+  EXPECT_EQ(summary->conversations[0].status, ConversationStatus::kOk);
+  EXPECT_EQ(summary->conversations[1].status, ConversationStatus::kError);
+  EXPECT_EQ(summary->conversations[1].turns_ok, 1);
+  EXPECT_EQ(summary->conversations[2].status, ConversationStatus::kOk);
+  EXPECT_EQ(transport.requests.size(), 8u);  // c2 turn 3 never sent
+  std::vector<json> records = ReadJsonl(dir_ / "c2.jsonl");
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[1]["status"], "error");
+  EXPECT_EQ(records[1]["http_status"], 400);
+  EXPECT_NE(records[1]["error"].get<std::string>().find("RuntimeError: boom"),
+            std::string::npos);
+}
+
+TEST_F(RunnerTest, IncompleteStreamFailsTheTurn) {
+  Job job = MakeJob(1, 2);
+  job.conversations[0].retry.attempts = 1;
+  FakeTransport transport([](const HttpRequest&) {
+    return FakeResponse{
+        .body = "data: {\"choices\":[{\"delta\":{\"content\":\"Hel\"}}]}\n\n",
+        .transport = Fail(ErrorCode::kIncomplete, "transfer closed")};
+  });
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  Result<RunSummary> summary = runner.Run();
+  ASSERT_TRUE(summary.has_value());
+  EXPECT_EQ(summary->conversations[0].status, ConversationStatus::kError);
+  std::vector<json> records = ReadJsonl(dir_ / "c1.jsonl");
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0]["error_kind"], "incomplete");
+  EXPECT_EQ(records[0]["reply"], "Hel");
+}
+
+TEST_F(RunnerTest, EchoesTheLastConversationObject) {
+  Job job = MakeJob(1, 3);
+  int n = 0;
+  FakeTransport transport([&n](const HttpRequest&) {
+    ++n;
+    return FakeResponse{
+        .body = SseReply("r", R"({"conversation_id":"srv","turn":)" +
+                                  std::to_string(n) + "}")};
+  });
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  ASSERT_TRUE(runner.Run().has_value());
+  ASSERT_EQ(transport.requests.size(), 3u);
+  EXPECT_FALSE(
+      json::parse(transport.requests[0].body).contains("conversation"));
+  EXPECT_EQ(json::parse(transport.requests[1].body)["conversation"]["turn"], 1);
+  EXPECT_EQ(json::parse(transport.requests[2].body)["conversation"]["turn"], 2);
+  for (const HttpRequest& r : transport.requests) {
+    EXPECT_EQ(json::parse(r.body)["conversation_id"], "uuid-1");
+  }
+}
+
+TEST_F(RunnerTest, OnlyRunsTheNamedConversations) {
+  Job job = MakeJob(4, 1);
+  FakeTransport transport(Echo);
+  RunOptions options;
+  options.only = {"c3"};
+  Runner runner(job, options, &transport, output_.get(), nullptr);
+  Result<RunSummary> summary = runner.Run();
+  ASSERT_TRUE(summary.has_value());
+  ASSERT_EQ(summary->conversations.size(), 1u);
+  EXPECT_EQ(summary->conversations[0].id, "c3");
+  EXPECT_FALSE(fs::exists(dir_ / "c1.jsonl"));
+}
+
+TEST_F(RunnerTest, UnknownOnlyIdIsAUsageError) {
+  Job job = MakeJob(2, 1);
+  FakeTransport transport(Echo);
+  RunOptions options;
+  options.only = {"nope"};
+  Runner runner(job, options, &transport, output_.get(), nullptr);
+  Result<RunSummary> summary = runner.Run();
+  ASSERT_FALSE(summary.has_value());
+  EXPECT_EQ(summary.error().code, ErrorCode::kUsage);
+  EXPECT_TRUE(transport.requests.empty());
+}
+
+TEST_F(RunnerTest, InterruptLetsInFlightTurnsFinishAndStartsNoMore) {
+  Job job = MakeJob(6, 3);
+  job.concurrency = 2;
+  FakeTransport transport(Echo);
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  int answered = 0;
+  transport.before_answer = [&] {
+    if (++answered == 3) runner.Interrupt();
+  };
+  Result<RunSummary> summary = runner.Run();
+  ASSERT_TRUE(summary.has_value());
+  EXPECT_TRUE(summary->interrupted);
+  // Rounds of 2: the interrupt came while answering round 2, whose two
+  // in-flight turns still finished and were recorded; nothing new started.
+  EXPECT_EQ(transport.requests.size(), 4u);
+  EXPECT_EQ(ReadJsonl(dir_ / "c1.jsonl").size(), 2u);
+  EXPECT_EQ(ReadJsonl(dir_ / "c2.jsonl").size(), 2u);
+  EXPECT_FALSE(fs::exists(dir_ / "c3.jsonl"));
+  json written = json::parse(std::ifstream(dir_ / "summary.json"));
+  EXPECT_EQ(written["status"], "interrupted");
+}
+
+TEST_F(RunnerTest, InterruptBeforeAnyTurnSendsNothing) {
+  Job job = MakeJob(2, 2);
+  FakeTransport transport(Echo);
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  runner.Interrupt();
+  Result<RunSummary> summary = runner.Run();
+  ASSERT_TRUE(summary.has_value());
+  EXPECT_TRUE(transport.requests.empty());
+  EXPECT_TRUE(summary->interrupted);
+}
+
+FakeResponse HttpError(int status, std::string message) {
+  return FakeResponse{.status = status,
+                      .content_type = "application/json",
+                      .body = R"({"error":{"message":")" + message + "\"}}"};
+}
+
+TEST_F(RunnerTest, RetriesRetryableErrorsAndRecordsEachAttempt) {
+  Job job = MakeJob(1, 2);
+  job.conversations[0].retry.backoff = std::chrono::milliseconds(100);
+  int calls = 0;
+  FakeTransport transport([&calls](const HttpRequest& r) {
+    ++calls;
+    if (calls == 1) return HttpError(503, "overloaded");
+    if (calls == 2) {
+      return FakeResponse{.body = "data: {\"choices\":[{\"delta\":{}}]}\n\n",
+                          .transport = Fail(ErrorCode::kIncomplete, "cut")};
+    }
+    return Echo(r);
+  });
+  RunOptions options;
+  options.random_seed = 7;
+  Runner runner(job, options, &transport, output_.get(), nullptr);
+  Result<RunSummary> summary = runner.Run();
+  ASSERT_TRUE(summary.has_value());
+  EXPECT_EQ(summary->conversations[0].status, ConversationStatus::kOk);
+  std::vector<json> records = ReadJsonl(dir_ / "c1.jsonl");
+  ASSERT_EQ(records.size(), 2u);  // failed attempts are not turns
+  EXPECT_EQ(records[0]["attempts"], 3);
+  ASSERT_EQ(records[0]["attempt_errors"].size(), 2u);
+  EXPECT_EQ(records[0]["attempt_errors"][0]["http_status"], 503);
+  EXPECT_EQ(records[0]["attempt_errors"][0]["error"], "overloaded");
+  EXPECT_EQ(records[0]["attempt_errors"][1]["error_kind"], "incomplete");
+  EXPECT_EQ(records[1]["attempts"], 1);
+}
+
+TEST_F(RunnerTest, GivesUpAfterTheLastAttempt) {
+  Job job = MakeJob(1, 2);
+  job.conversations[0].retry.attempts = 3;
+  job.conversations[0].retry.backoff = std::chrono::milliseconds(10);
+  FakeTransport transport(
+      [](const HttpRequest&) { return HttpError(500, "boom"); });
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  Result<RunSummary> summary = runner.Run();
+  ASSERT_TRUE(summary.has_value());
+  EXPECT_EQ(transport.requests.size(), 3u);
+  std::vector<json> records = ReadJsonl(dir_ / "c1.jsonl");
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0]["status"], "error");
+  EXPECT_EQ(records[0]["attempts"], 3);
+  EXPECT_EQ(records[0]["attempt_errors"].size(), 2u);
+}
+
+// g4f's provider failure after some text: an error frame in a 200 stream.
+constexpr char kTextThenErrorFrame[] =
+    "data: {\"choices\":[{\"delta\":{\"content\":\"Par\"}}]}\n\n"
+    "data: {\"error\":{\"message\":\"nope\"}}\n\ndata: [DONE]\n\n";
+
+TEST_F(RunnerTest, DoesNotRetryOtherClientErrorsOrErrorFramesAfterText) {
+  Job job = MakeJob(2, 1);
+  FakeTransport transport([](const HttpRequest& r) {
+    if (json::parse(r.body)["conversation_id"] == "uuid-1") {
+      return HttpError(400, "bad request");
+    }
+    return FakeResponse{.body = kTextThenErrorFrame};
+  });
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  ASSERT_TRUE(runner.Run().has_value());
+  EXPECT_EQ(transport.requests.size(), 2u);
+  EXPECT_EQ(ReadJsonl(dir_ / "c2.jsonl")[0]["error_kind"], "server");
+}
+
+TEST_F(RunnerTest, RetriesAnErrorFrameBeforeAnyTextByDefault) {
+  Job job = MakeJob(1, 1);
+  job.conversations[0].retry.backoff = std::chrono::milliseconds(10);
+  int calls = 0;
+  FakeTransport transport([&calls](const HttpRequest& r) {
+    if (++calls == 1) {
+      return FakeResponse{
+          .body = "data: {\"error\":{\"message\":\"x\"}}\n\ndata: [DONE]\n\n"};
+    }
+    return Echo(r);
+  });
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  ASSERT_TRUE(runner.Run().has_value());
+  std::vector<json> records = ReadJsonl(dir_ / "c1.jsonl");
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0]["status"], "ok");
+  EXPECT_EQ(records[0]["attempts"], 2);
+  EXPECT_EQ(records[0]["attempt_errors"][0]["error_kind"], "server");
+}
+
+TEST_F(RunnerTest, RetryOnCanWidenThePolicy) {
+  Job job = MakeJob(1, 1);
+  job.conversations[0].retry.on = {"server"};
+  job.conversations[0].retry.on_given = true;  // as a job file sets it
+  job.conversations[0].retry.backoff = std::chrono::milliseconds(10);
+  int calls = 0;
+  FakeTransport transport([&calls](const HttpRequest& r) {
+    if (++calls == 1) return FakeResponse{.body = kTextThenErrorFrame};
+    return Echo(r);
+  });
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  ASSERT_TRUE(runner.Run().has_value());
+  EXPECT_EQ(ReadJsonl(dir_ / "c1.jsonl")[0]["attempts"], 2);
+}
+
+TEST_F(RunnerTest, RetryAfterIsHonouredAndPausesTheWholeEndpoint) {
+  Job job = MakeJob(3, 1);
+  job.concurrency = 3;
+  bool limited = false;
+  FakeTransport transport([&limited](const HttpRequest& r) {
+    if (!limited) {
+      limited = true;
+      FakeResponse resp = HttpError(429, "slow down");
+      resp.retry_after = std::chrono::seconds(2);
+      return resp;
+    }
+    return Echo(r);
+  });
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  ASSERT_TRUE(runner.Run().has_value());
+  ASSERT_EQ(transport.requests.size(), 4u);
+  // The retry waited the full 2 s (no jitter for a server-given delay).
+  auto retry_gap = transport.start_times[3] - transport.start_times[0];
+  EXPECT_GE(retry_gap, std::chrono::seconds(2));
+  EXPECT_LT(retry_gap, std::chrono::milliseconds(2100));
+}
+
+TEST_F(RunnerTest, A429HoldsBackConversationsThatHaveNotStartedYet) {
+  Job job = MakeJob(3, 1);
+  job.concurrency = 1;
+  bool limited = false;
+  FakeTransport transport([&limited](const HttpRequest& r) {
+    if (!limited) {
+      limited = true;
+      FakeResponse resp = HttpError(429, "slow down");
+      resp.retry_after = std::chrono::seconds(1);
+      return resp;
+    }
+    return Echo(r);
+  });
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  ASSERT_TRUE(runner.Run().has_value());
+  ASSERT_EQ(transport.requests.size(), 4u);
+  // c1 waits without its slot, but c2 may not use it before the pause ends.
+  EXPECT_GE(transport.start_times[1] - transport.start_times[0],
+            std::chrono::seconds(1));
+}
+
+TEST_F(RunnerTest, WaitingConversationHoldsNoSlot) {
+  Job job = MakeJob(2, 1);
+  job.concurrency = 1;
+  job.conversations[0].retry.backoff = std::chrono::milliseconds(5000);
+  job.conversations[0].retry.max_backoff = std::chrono::milliseconds(5000);
+  bool failed = false;
+  FakeTransport transport([&failed](const HttpRequest& r) {
+    if (!failed) {
+      failed = true;
+      return HttpError(503, "later");
+    }
+    return Echo(r);
+  });
+  RunOptions options;
+  options.random_seed = 3;
+  Runner runner(job, options, &transport, output_.get(), nullptr);
+  ASSERT_TRUE(runner.Run().has_value());
+  ASSERT_EQ(transport.requests.size(), 3u);
+  // c2 went out while c1 was backing off, not after it.
+  EXPECT_EQ(json::parse(transport.requests[1].body)["conversation_id"],
+            "uuid-2");
+}
+
+TEST_F(RunnerTest, EachTimeoutIsADistinctNamedError) {
+  Job job = MakeJob(2, 1);
+  job.conversations[0].timeouts.first_token = std::chrono::milliseconds(200);
+  job.conversations[1].timeouts.total = std::chrono::milliseconds(300);
+  for (Conversation& c : job.conversations) c.retry.attempts = 1;
+  FakeTransport transport(
+      [](const HttpRequest&) { return FakeResponse{.hang = true}; });
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  ASSERT_TRUE(runner.Run().has_value());
+  EXPECT_EQ(ReadJsonl(dir_ / "c1.jsonl")[0]["error_kind"],
+            "first_token_timeout");
+  EXPECT_EQ(ReadJsonl(dir_ / "c2.jsonl")[0]["error_kind"], "total_timeout");
+}
+
+TEST_F(RunnerTest, TimeoutsAreRetried) {
+  Job job = MakeJob(1, 1);
+  job.conversations[0].timeouts.idle = std::chrono::milliseconds(100);
+  job.conversations[0].retry.backoff = std::chrono::milliseconds(10);
+  int calls = 0;
+  FakeTransport transport([&calls](const HttpRequest& r) {
+    if (++calls == 1) {
+      return FakeResponse{
+          .body = "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n",
+          .hang = true};
+    }
+    return Echo(r);
+  });
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  ASSERT_TRUE(runner.Run().has_value());
+  json record = ReadJsonl(dir_ / "c1.jsonl")[0];
+  EXPECT_EQ(record["status"], "ok");
+  EXPECT_EQ(record["attempt_errors"][0]["error_kind"], "idle_timeout");
+}
+
+TEST_F(RunnerTest, RequestsPerMinuteSpacesRequests) {
+  Job job = MakeJob(4, 1);
+  job.rate.requests_per_minute = 120;  // one every 500 ms
+  FakeTransport transport(Echo);
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  ASSERT_TRUE(runner.Run().has_value());
+  ASSERT_EQ(transport.start_times.size(), 4u);
+  for (size_t i = 1; i < 4; ++i) {
+    EXPECT_GE(transport.start_times[i] - transport.start_times[i - 1],
+              std::chrono::milliseconds(500));
+  }
+}
+
+TEST_F(RunnerTest, MaxInFlightCapsTheEndpoint) {
+  Job job = MakeJob(10, 1);
+  job.concurrency = 8;
+  job.rate.max_in_flight = 3;
+  FakeTransport transport(Echo);
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  ASSERT_TRUE(runner.Run().has_value());
+  EXPECT_EQ(transport.max_in_flight, 3);
+}
+
+TEST_F(RunnerTest, ContinuesAfterPriorTurnsWithTheirHistory) {
+  Job job = MakeJob(2, 3);
+  TurnRecord t1;
+  t1.turn = 1;
+  t1.ok = true;
+  t1.user = "c1 turn 1";
+  t1.reply.content = "earlier reply";
+  t1.reply.conversation_json = R"({"conversation_id":"srv"})";
+  RunOptions options;
+  options.prior["c1"] = PriorConversation{ConversationStatus::kPending, {t1}};
+  options.prior["c2"] = PriorConversation{ConversationStatus::kOk, {}};
+  FakeTransport transport(Echo);
+  Runner runner(job, options, &transport, output_.get(), nullptr);
+  Result<RunSummary> summary = runner.Run();
+  ASSERT_TRUE(summary.has_value());
+  ASSERT_EQ(transport.requests.size(), 2u);  // c1 turns 2 and 3 only
+  json body = json::parse(transport.requests[0].body);
+  EXPECT_EQ(body["messages"][1]["content"], "earlier reply");
+  EXPECT_EQ(body["conversation"]["conversation_id"], "srv");
+  EXPECT_EQ(summary->conversations[0].turns_ok, 3);
+  EXPECT_EQ(summary->conversations[1].status, ConversationStatus::kOk);
+}
+
+// Records what the observer is told at the start.
+class StartRecorder final : public RunObserver {
+ public:
+  void OnRunStart(const RunStart& start) override { start_ = start; }
+  void OnConversationStart(const Conversation&) override {}
+  void OnTurnDone(const Conversation&, const TurnRecord&) override {}
+  void OnConversationDone(const Conversation&,
+                          const ConversationOutcome&) override {}
+  RunStart start_;
+};
+
+TEST_F(RunnerTest, ObserverStartsFromWhatAPriorRunFinished) {
+  Job job = MakeJob(3, 3);
+  TurnRecord t1;
+  t1.turn = 1;
+  t1.ok = true;
+  t1.user = "c1 turn 1";
+  t1.reply.content = "earlier reply";
+  RunOptions options;
+  options.prior["c1"] = PriorConversation{ConversationStatus::kPending, {t1}};
+  options.prior["c2"] = PriorConversation{ConversationStatus::kOk, {}};
+  FakeTransport transport(Echo);
+  StartRecorder recorder;
+  Runner runner(job, options, &transport, output_.get(), &recorder);
+  ASSERT_TRUE(runner.Run().has_value());
+  EXPECT_EQ(recorder.start_.conversations, 3);
+  EXPECT_EQ(recorder.start_.conversations_done, 1);
+  EXPECT_EQ(recorder.start_.turns, 9);
+  EXPECT_EQ(recorder.start_.turns_done, 4);  // c2's 3, c1's turn 1
+}
+
+// ------------------------------------------------------- expectations
+
+std::shared_ptr<const CheckGroup> Contains(std::string text) {
+  auto group = std::make_shared<CheckGroup>();
+  Check check;
+  check.kind = CheckKind::kContains;
+  check.expected = text;
+  check.strings = {std::move(text)};
+  group->checks.push_back(std::move(check));
+  return group;
+}
+
+// c<n> expects its turn 1 to contain "<want>"; Echo replies "re: c<n> ...".
+void ExpectOnTurn1(Job* job, size_t conv, std::string want) {
+  Conversation& c = job->conversations[conv];
+  c.expects.resize(c.messages.size());
+  c.expects[0] = Contains(std::move(want));
+}
+
+TEST_F(RunnerTest, FailedExpectationIsFailedNotErrorAndTheConversationGoesOn) {
+  Job job = MakeJob(3, 3);
+  ExpectOnTurn1(&job, 0, "c1 turn 1");  // holds
+  ExpectOnTurn1(&job, 1, "nope");       // fails
+  job.expect_each_turn = Contains("re: ");
+  FakeTransport transport([](const HttpRequest& r) {
+    json body = json::parse(r.body);
+    if (body["messages"].back()["content"] == "c3 turn 2") {
+      return FakeResponse{.status = 500,
+                          .content_type = "application/json",
+                          .body = R"({"error":{"message":"down"}})"};
+    }
+    return Echo(r);
+  });
+  job.conversations[2].retry.attempts = 1;
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  Result<RunSummary> summary = runner.Run();
+  ASSERT_TRUE(summary.has_value());
+  const auto& convs = summary->conversations;
+  EXPECT_EQ(convs[0].status, ConversationStatus::kOk);
+  EXPECT_EQ(convs[0].expectations_passed, 4);  // 3 each-turn + 1 own
+  EXPECT_EQ(convs[1].status, ConversationStatus::kFailed);
+  EXPECT_EQ(convs[1].turns_ok, 2);
+  EXPECT_EQ(convs[1].turns_failed, 1);
+  EXPECT_EQ(convs[1].turns_error, 0);
+  EXPECT_EQ(convs[1].expectations_failed, 1);
+  EXPECT_EQ(convs[1].failure,
+            "turn 1: contains: reply does not contain \"nope\"; reply "
+            "\"re: c2 turn 1\"");
+  EXPECT_EQ(convs[2].status, ConversationStatus::kError);
+  EXPECT_EQ(convs[2].turns_error, 1);
+  EXPECT_EQ(convs[2].error, "down");
+
+  // All three turns of c2 were sent and recorded: a failed expectation
+  // keeps the context.
+  std::vector<json> c2 = ReadJsonl(dir_ / "c2.jsonl");
+  ASSERT_EQ(c2.size(), 3u);
+  EXPECT_EQ(c2[0]["status"], "failed");
+  EXPECT_EQ(c2[0]["expect_ok"], false);
+  ASSERT_EQ(c2[0]["expectations"].size(), 2u);
+  EXPECT_EQ(c2[0]["expectations"][0]["check"], "contains");
+  EXPECT_EQ(c2[0]["expectations"][0]["expected"], "re: ");
+  EXPECT_EQ(c2[0]["expectations"][0]["ok"], true);
+  EXPECT_EQ(c2[0]["expectations"][1]["expected"], "nope");
+  EXPECT_EQ(c2[0]["expectations"][1]["ok"], false);
+  EXPECT_EQ(c2[1]["status"], "ok");
+  EXPECT_EQ(c2[2]["status"], "ok");
+  // Error turns are not evaluated.
+  std::vector<json> c3 = ReadJsonl(dir_ / "c3.jsonl");
+  ASSERT_EQ(c3.size(), 2u);
+  EXPECT_EQ(c3[1]["status"], "error");
+  EXPECT_EQ(c3[1]["expectations"], json::array());
+  EXPECT_EQ(c3[1]["expect_ok"], true);
+
+  json s = json::parse(std::ifstream(dir_ / "summary.json"));
+  EXPECT_EQ(s["counts"], json::parse(R"({"conversations":3,
+      "conversations_ok":1,"conversations_failed":1,"conversations_error":1,
+      "conversations_pending":0,"turns_ok":6,"turns_failed":1,
+      "turns_error":1})"));
+  EXPECT_EQ(s["expectations"], json::parse(R"({"passed":8,"failed":1})"));
+  EXPECT_EQ(s["status"], "finished");
+  EXPECT_EQ(s["stopped_early"], false);
+}
+
+TEST_F(RunnerTest, FailFastStartsNoNewTurnsAfterTheFirstFailure) {
+  Job job = MakeJob(4, 2);
+  ExpectOnTurn1(&job, 0, "nope");
+  RunOptions options;
+  options.concurrency = 1;
+  options.max_failures = 1;
+  FakeTransport transport(Echo);
+  Runner runner(job, options, &transport, output_.get(), nullptr);
+  Result<RunSummary> summary = runner.Run();
+  ASSERT_TRUE(summary.has_value());
+  // c1 runs to its end (a failed expectation does not end it), then the
+  // run stops: c2..c4 never start.
+  EXPECT_EQ(transport.requests.size(), 2u);
+  EXPECT_EQ(summary->conversations[0].status, ConversationStatus::kFailed);
+  for (size_t i = 1; i < 4; ++i) {
+    EXPECT_EQ(summary->conversations[i].status, ConversationStatus::kPending);
+  }
+  EXPECT_TRUE(summary->stopped_early);
+  EXPECT_EQ(summary->stop_reason, "--fail-fast: conversation c1 failed");
+  json s = json::parse(std::ifstream(dir_ / "summary.json"));
+  EXPECT_EQ(s["status"], "stopped");
+  EXPECT_EQ(s["counts"]["conversations_pending"], 3);
+}
+
+TEST_F(RunnerTest, FailFastLetsInFlightTurnsFinish) {
+  Job job = MakeJob(3, 3);
+  for (Conversation& c : job.conversations) c.retry.attempts = 1;
+  RunOptions options;
+  options.concurrency = 3;
+  options.max_failures = 1;
+  FakeTransport transport([](const HttpRequest& r) {
+    json body = json::parse(r.body);
+    if (body["messages"].back()["content"] == "c1 turn 1") {
+      return FakeResponse{.status = 500,
+                          .content_type = "application/json",
+                          .body = R"({"error":{"message":"down"}})"};
+    }
+    return Echo(r);
+  });
+  Runner runner(job, options, &transport, output_.get(), nullptr);
+  Result<RunSummary> summary = runner.Run();
+  ASSERT_TRUE(summary.has_value());
+  EXPECT_EQ(summary->conversations[0].status, ConversationStatus::kError);
+  // c2 and c3 had turn 1 in flight: it finished and was recorded, and
+  // nothing after it was sent.
+  EXPECT_EQ(transport.requests.size(), 3u);
+  for (size_t i = 1; i < 3; ++i) {
+    EXPECT_EQ(summary->conversations[i].status, ConversationStatus::kPending);
+    EXPECT_EQ(summary->conversations[i].turns_ok, 1);
+  }
+  EXPECT_TRUE(summary->stopped_early);
+}
+
+TEST_F(RunnerTest, MaxFailuresStopsAfterN) {
+  Job job = MakeJob(6, 1);
+  for (size_t i = 0; i < 6; ++i) ExpectOnTurn1(&job, i, "nope");
+  RunOptions options;
+  options.concurrency = 1;
+  options.max_failures = 2;
+  FakeTransport transport(Echo);
+  Runner runner(job, options, &transport, output_.get(), nullptr);
+  Result<RunSummary> summary = runner.Run();
+  ASSERT_TRUE(summary.has_value());
+  EXPECT_EQ(transport.requests.size(), 2u);
+  EXPECT_EQ(summary->conversations[1].status, ConversationStatus::kFailed);
+  EXPECT_EQ(summary->conversations[2].status, ConversationStatus::kPending);
+  EXPECT_EQ(summary->stop_reason, "--max-failures 2 reached");
+}
+
+TEST_F(RunnerTest, NoMaxFailuresRunsEverything) {
+  Job job = MakeJob(3, 1);
+  for (size_t i = 0; i < 3; ++i) ExpectOnTurn1(&job, i, "nope");
+  FakeTransport transport(Echo);
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  Result<RunSummary> summary = runner.Run();
+  ASSERT_TRUE(summary.has_value());
+  EXPECT_EQ(transport.requests.size(), 3u);
+  EXPECT_FALSE(summary->stopped_early);
+}
+
+}  // namespace
+}  // namespace chatbatch
+
+namespace chatbatch {
+namespace {
+
+// Chunk timing on a scripted pacing, in simulated time: every figure is
+// exact.
+TEST_F(RunnerTest, LatencyFiguresFollowTheScriptedPacing) {
+  Job job = MakeJob(1, 1);
+  auto chunk = [](const std::string& text) {
+    return "data: {\"choices\":[{\"delta\":{\"content\":\"" + text +
+           "\"}}]}\n\n";
+  };
+  FakeTransport transport([&](const HttpRequest&) {
+    FakeResponse r;
+    r.paced = {
+        {std::chrono::milliseconds(100), chunk("a")},
+        {std::chrono::milliseconds(50), chunk("b") + chunk("c")},  // one read
+        {std::chrono::milliseconds(200),
+         "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}],"
+         "\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":10,"
+         "\"total_tokens\":13}}\n\ndata: [DONE]\n\n"},
+    };
+    return r;
+  });
+  Runner runner(job, {}, &transport, output_.get(), nullptr);
+  Result<RunSummary> summary = runner.Run();
+  ASSERT_TRUE(summary.has_value()) << summary.error().message;
+
+  // Answered 10 ms after the request started (the fake's round), so the
+  // first chunk came at 110 ms, the last at 360 ms.
+  std::vector<json> records = ReadJsonl(dir_ / "c1.jsonl");
+  ASSERT_EQ(records.size(), 1u);
+  const json& r = records[0];
+  EXPECT_EQ(r["chunks"], 4);
+  EXPECT_EQ(r["ttft_ms"], 110.0);
+  EXPECT_EQ(r["duration_ms"], 360.0);
+  // Gaps: 50 (a -> b), 0 (b -> c, same read), 200 (c -> finish).
+  EXPECT_EQ(r["gaps_ms"]["p50"], 50.0);
+  EXPECT_EQ(r["gaps_ms"]["p90"], 200.0);
+  EXPECT_EQ(r["gaps_ms"]["p99"], 200.0);
+  EXPECT_EQ(r["gaps_ms"]["max"], 200.0);
+  EXPECT_EQ(r["chunks_per_s"], 11.1);  // 4 / 0.36 s
+  EXPECT_EQ(r["tokens_per_s"], 40.0);  // 10 / (0.36 - 0.11) s
+
+  const RunLatency& run = summary->latency;
+  EXPECT_EQ(run.turns, 1);
+  EXPECT_EQ(run.ttft_ms, std::vector<float>{110.0f});
+  EXPECT_EQ(run.gaps.count(), 3);
+  const Percentiles gaps = run.gaps.Summarize();
+  EXPECT_NEAR(gaps.p50, 50.0, 0.5);  // histogram: within a bucket
+  EXPECT_EQ(gaps.max, 200.0);
+  EXPECT_DOUBLE_EQ(run.wall_s, 0.36);
+  json s = json::parse(std::ifstream(dir_ / "summary.json"));
+  EXPECT_EQ(s["latency"]["ttft_ms"]["p50"], 110.0);
+  EXPECT_EQ(s["latency"]["duration_ms"]["max"], 360.0);
+  EXPECT_EQ(s["latency"]["turns"], 1);
+}
+
+TEST(LatencyTest, ExactPercentilesUseNearestRank) {
+  std::vector<float> v;
+  for (int i = 100; i >= 1; --i) v.push_back(static_cast<float>(i));
+  Percentiles p = ExactPercentiles(&v);
+  EXPECT_EQ(p.count, 100);
+  EXPECT_EQ(p.p50, 50);
+  EXPECT_EQ(p.p90, 90);
+  EXPECT_EQ(p.p99, 99);
+  EXPECT_EQ(p.max, 100);
+  std::vector<float> none;
+  EXPECT_EQ(ExactPercentiles(&none).count, 0);
+  std::vector<float> one{7};
+  EXPECT_EQ(ExactPercentiles(&one).p99, 7);
+}
+
+TEST(LatencyTest, HistogramIsWithinOnePercentAndMerges) {
+  LatencyHistogram a, b;
+  // 1 µs .. 10 s, log-spaced: each percentile within 1.1 % of the exact one.
+  std::vector<float> exact;
+  for (int i = 0; i < 7000; ++i) {
+    const auto us = static_cast<int64_t>(std::pow(10.0, i / 1000.0));
+    (i % 2 ? a : b).Add(us);
+    exact.push_back(static_cast<float>(us) / 1000.0f);
+  }
+  a.Merge(b);
+  EXPECT_EQ(a.count(), 7000);
+  const Percentiles h = a.Summarize();
+  const Percentiles e = ExactPercentiles(&exact);
+  EXPECT_NEAR(h.p50, e.p50, e.p50 * 0.011);
+  EXPECT_NEAR(h.p90, e.p90, e.p90 * 0.011);
+  EXPECT_NEAR(h.p99, e.p99, e.p99 * 0.011);
+  EXPECT_EQ(h.max, e.max);
+  LatencyHistogram small;
+  for (int us : {0, 1, 2, 63}) small.Add(us);  // exact below 64 µs
+  EXPECT_EQ(small.Summarize().p50, 0.001);
+  EXPECT_EQ(LatencyHistogram().Summarize().count, 0);
+}
+
+}  // namespace
+}  // namespace chatbatch
