@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(
-  build-essential cmake ninja-build pkg-config clang-format
+  build-essential cmake ninja-build pkg-config clang-format python3
   libcurl4-openssl-dev libsimdjson-dev libyaml-cpp-dev libspdlog-dev
   libfmt-dev libgtest-dev libgmock-dev libcli11-dev libevent-dev
   nlohmann-json3-dev uuid-dev curl libxxhash-dev libre2-dev libxml2-utils libdtl-dev libcsv-dev libbenchmark-dev
