@@ -27,21 +27,14 @@ repeats="${1:-3}"
 peers="${BENCH_PEERS-aiohttp openai}"
 PY=/usr/bin/python3  # Debian's, which has python3-aiohttp
 
-need=()
-for p in python3-aiohttp time util-linux; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
-done
+need=(python3-aiohttp time util-linux)
 # Node may come from Debian or from elsewhere (nodesource bundles npm).
 if [[ " $peers " == *" openai "* ]]; then
   command -v node >/dev/null || need+=(nodejs)
   command -v npm >/dev/null || need+=(npm)
 fi
-if ((${#need[@]})); then
-  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
-  echo "bench: installing ${need[*]}" >&2
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+. scripts/lib/apt.sh
+apt_install bench "${need[@]}"
 [[ -x build/chatbatch && -x build/chatbatch-mock ]] || scripts/setup.sh
 [[ -x build/tests/chatbatch_floor_client ]] || cmake --build build -j2 --target chatbatch_floor_client
 node_dir="$root/build-bench/node"

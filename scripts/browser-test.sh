@@ -15,17 +15,11 @@ cd "$(dirname "$0")/.."
 BUILD="${1:-build}"
 SCREENSHOT="${SCREENSHOT:-/tmp/chatbatch-report.png}"
 
-SUDO=""
-[[ $(id -u) -ne 0 ]] && SUDO="sudo"
 need=()
 command -v chromium >/dev/null || need+=(chromium)
 command -v npm >/dev/null || need+=(npm)
-if ((${#need[@]})); then
-  echo "browser-test: installing ${need[*]}" >&2
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
-    --no-install-recommends "${need[@]}" >/dev/null
-fi
+. scripts/lib/apt.sh
+apt_install browser-test "${need[@]}"
 if [[ ! -d tests/browser/node_modules/playwright-core ]]; then
   echo "browser-test: installing playwright-core into tests/browser/" >&2
   (cd tests/browser && npm install --no-audit --no-fund --loglevel=error)

@@ -25,19 +25,8 @@ PACKAGES=(
   libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev libevent-dev
   nlohmann-json3-dev uuid-dev libxxhash-dev libre2-dev libcsv-dev
 )
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-    missing+=("$p")
-done
-if ((${#missing[@]})); then
-  SUDO=""
-  [[ $(id -u) -ne 0 ]] && SUDO="sudo"
-  echo "fuzz: installing ${missing[*]}" >&2
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}" >/dev/null
-fi
+. scripts/lib/apt.sh
+apt_install fuzz "${PACKAGES[@]}"
 
 llvm_bin="/usr/lib/llvm-$CLANG_VERSION/bin"
 # RelWithDebInfo at -O1 without -DNDEBUG: assertions stay on.
