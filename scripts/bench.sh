@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end benchmark (README "Benchmarks"): chatbatch against its mock
+# End-to-end benchmark (docs/benchmarks.md): chatbatch against its mock
 # server, next to two peers on the same workload, the same mock and the same
 # core: a Python asyncio client with aiohttp (Debian python3-aiohttp) and the
 # official `openai` npm package's streaming client. Each client parses every

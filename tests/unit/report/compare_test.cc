@@ -320,13 +320,15 @@ std::vector<std::string> Keys(const nlohmann::ordered_json& object) {
   return keys;
 }
 
-// The README's `compare --json` example, parsed in document order.
+// The `compare --json` example of docs/comparing.md, parsed in document
+// order.
 nlohmann::ordered_json ReadmeCompareExample() {
-  std::ifstream in(std::string(CHATBATCH_TEST_DATA) + "/../../README.md");
+  std::ifstream in(std::string(CHATBATCH_TEST_DATA) +
+                   "/../../docs/comparing.md");
   std::string readme((std::istreambuf_iterator<char>(in)),
                      std::istreambuf_iterator<char>());
   const size_t at = readme.find("```json\n{\"version\": 1,");
-  EXPECT_NE(at, std::string::npos) << "no compare --json example in README";
+  EXPECT_NE(at, std::string::npos) << "no compare --json example in docs/comparing.md";
   if (at == std::string::npos) return {};
   const size_t begin = at + 8;
   const size_t end = readme.find("```", begin);
