@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 
+#include "report/html_assets.h"   // generated from report/assets/
 #include "report/junit_report.h"  // XmlEscape
 #include "report/svg_chart.h"
 #include "util/atomic_file.h"
@@ -18,94 +19,6 @@ namespace {
 std::string H(std::string_view text) { return XmlEscape(text, false); }
 // Text for a double-quoted attribute value.
 std::string A(std::string_view text) { return XmlEscape(text, true); }
-
-constexpr char kStyle[] = R"css(
-:root{--ok:#1a7f37;--failed:#b35900;--error:#cf222e;--pending:#6e7781;
---changed:#8250df;--line:#d0d7de;--muted:#57606a;--bg:#f6f8fa}
-*{box-sizing:border-box}
-body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;
-color:#1f2328;background:#fff}
-header{padding:16px 24px;background:var(--bg);border-bottom:1px solid var(--line)}
-h1{font-size:20px;margin:0 0 6px}
-h2{font-size:16px;margin:20px 0 8px}
-.meta{color:var(--muted);margin:0}
-.meta span{margin-right:16px}
-main{padding:0 24px 40px}
-.cards{display:flex;flex-wrap:wrap;gap:10px;margin:12px 0 0}
-.card{border:1px solid var(--line);border-radius:6px;padding:6px 12px;background:#fff;min-width:90px}
-.card b{display:block;font-size:18px}
-.charts{display:flex;flex-wrap:wrap;gap:16px}
-.chart{width:560px;max-width:100%;height:auto;border:1px solid var(--line);border-radius:6px;background:#fff}
-.chart-title{font-size:13px;font-weight:600;fill:#1f2328}
-.axis{font-size:10px;fill:var(--muted)}
-.axis-line{stroke:#8c959f}
-.bar{fill:#54aeff}
-.mark{stroke-dasharray:4 3;stroke-width:1.5}
-.mark-p50{stroke:var(--ok)}.mark-p90{stroke:var(--failed)}.mark-p99{stroke:var(--error)}
-.mark-label{font-size:10px;fill:#1f2328}
-.filters{margin:8px 0}
-.filters button{font:inherit;border:1px solid var(--line);background:#fff;border-radius:16px;
-padding:3px 12px;margin-right:6px;cursor:pointer}
-.filters button.active{background:#1f2328;color:#fff;border-color:#1f2328}
-table{border-collapse:collapse;width:100%}
-th,td{text-align:left;padding:5px 10px;border-bottom:1px solid var(--line);white-space:nowrap}
-th{background:var(--bg);font-weight:600}
-td.num,th.num{text-align:right}
-tr.conv{cursor:pointer}
-tr.conv:hover{background:#f3f8ff}
-tr.conv.selected{background:#ddf4ff}
-.badge{display:inline-block;padding:0 8px;border-radius:10px;color:#fff;font-size:12px}
-.badge.ok{background:var(--ok)}.badge.failed{background:var(--failed)}
-.badge.error{background:var(--error)}.badge.pending,.badge.running,.badge.missing{background:var(--pending)}
-.badge.changed,.badge.new{background:var(--changed)}
-.transcript{border:1px solid var(--line);border-radius:6px;margin:16px 0;padding:0 16px 12px}
-.turn{border-top:1px solid var(--line);padding-top:8px;margin-top:8px}
-.msg{margin:6px 0}
-.who{font-weight:600;font-size:12px;text-transform:uppercase;color:var(--muted)}
-pre{white-space:pre-wrap;word-wrap:break-word;margin:2px 0;padding:8px;border-radius:6px;
-background:var(--bg);font:13px/1.4 ui-monospace,SFMono-Regular,Menlo,monospace}
-.user pre{background:#fff8c5}
-.err{color:var(--error)}
-.err pre{background:#ffebe9}
-.tmeta{color:var(--muted);font-size:12px}
-ul.expect{margin:4px 0;padding-left:20px}
-ul.expect li.pass{color:var(--ok)}ul.expect li.fail{color:var(--error)}
-details summary{cursor:pointer;color:var(--muted)}
-.sbs{display:grid;grid-template-columns:1fr 1fr;gap:8px}
-del{background:#ffcecb;text-decoration:line-through}
-ins{background:#aceebb;text-decoration:none}
-.hint{color:var(--muted)}
-)css";
-
-// The only script: filters rows and shows the clicked row's transcript. It
-// reads data-* attributes written by this file, never run data as code.
-constexpr char kScript[] = R"js(
-(function(){
-  var rows=document.querySelectorAll('tr.conv');
-  var buttons=document.querySelectorAll('.filters button');
-  function show(filter){
-    buttons.forEach(function(b){b.classList.toggle('active',b.dataset.filter===filter);});
-    rows.forEach(function(r){
-      var s=r.dataset.status, on=filter==='all'||s===filter||
-        (filter==='changed'&&r.dataset.changed==='1');
-      r.hidden=!on;
-    });
-  }
-  buttons.forEach(function(b){b.addEventListener('click',function(){show(b.dataset.filter);});});
-  function open(row){
-    document.querySelectorAll('section.transcript').forEach(function(s){s.hidden=true;});
-    rows.forEach(function(r){r.classList.remove('selected');});
-    var t=document.getElementById(row.dataset.target);
-    if(!t)return;
-    t.hidden=false;row.classList.add('selected');
-    t.scrollIntoView({block:'start'});
-  }
-  rows.forEach(function(r){
-    r.addEventListener('click',function(){open(r);});
-    r.addEventListener('keydown',function(e){if(e.key==='Enter')open(r);});
-  });
-})();
-)js";
 
 struct Row {
   const ReportConversation* conv = nullptr;  // null if only in baseline
@@ -351,7 +264,8 @@ std::string RenderHtmlReport(const ReportRun& run, const ReportRun* baseline) {
       "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src "
       "'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src "
       "data:\">\n<title>" +
-      H(title) + "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n";
+      H(title) + "</title>\n<style>\n" + kReportCss +
+      "</style>\n</head>\n<body>\n";
   html += "<header><h1>" + H(title) + "</h1><p class=\"meta\">";
   html += "<span>run <code>" + H(run.dir) + "</code></span>";
   if (baseline != nullptr) {
@@ -441,7 +355,7 @@ std::string RenderHtmlReport(const ReportRun& run, const ReportRun* baseline) {
   for (size_t i = 0; i < rows.size(); ++i) {
     html += RenderTranscript(rows[i], i);
   }
-  html += "</main>\n<script>" + std::string(kScript) +
+  html += "</main>\n<script>\n" + std::string(kReportJs) +
           "</script>\n</body>\n</html>\n";
   return html;
 }
