@@ -1,13 +1,14 @@
 #include "report/html_report.h"
 
-#include <algorithm>
-#include <cctype>
 #include <map>
 #include <optional>
+#include <set>
 
+#include "report/compare.h"
 #include "report/html_assets.h"   // generated from report/assets/
 #include "report/junit_report.h"  // XmlEscape
 #include "report/svg_chart.h"
+#include "report/text_diff.h"
 #include "util/atomic_file.h"
 #include "util/counted.h"
 
@@ -20,20 +21,58 @@ std::string H(std::string_view text) { return XmlEscape(text, false); }
 // Text for a double-quoted attribute value.
 std::string A(std::string_view text) { return XmlEscape(text, true); }
 
+// Beyond this many cells (tokens times tokens of the differing middles) a
+// changed reply is shown as removed and added whole: a report must not take
+// minutes over two long, wholly different replies.
+constexpr size_t kMaxDiffCells = 4'000'000;
+
 struct Row {
   const ReportConversation* conv = nullptr;  // null if only in baseline
   const ReportConversation* base = nullptr;  // null if new / no baseline
-  bool changed = false;
+  // compare's verdict; null when neither side has turns (compare, which
+  // lists <id>.jsonl files, would not know the conversation).
+  const ConversationComparison* cmp = nullptr;
   std::string status;
+
+  Change change() const { return cmp ? cmp->change : Change::kUnchanged; }
 };
 
-bool SameConversation(const ReportConversation& a,
-                      const ReportConversation& b) {
-  if (a.status != b.status || a.turns.size() != b.turns.size()) return false;
-  for (size_t i = 0; i < a.turns.size(); ++i) {
-    if (a.turns[i].reply != b.turns[i].reply) return false;
+TurnSides SidesOf(const ReportConversation& c) {
+  TurnSides sides;
+  for (const ReportTurn& t : c.turns) {
+    // A later record of the same turn wins, as in compare.
+    sides[t.turn] = TurnSide{t.user, t.reply, t.status, t.error_kind, t.error};
   }
-  return true;
+  return sides;
+}
+
+// The runs as `compare` sees their directories: the runner writes a
+// conversation's files with its first turn, so one without turns is absent.
+Comparison CompareReportRuns(const ReportRun& baseline, const ReportRun& run) {
+  std::map<std::string, TurnSides> base_sides, run_sides;
+  std::set<std::string> ids;
+  for (const ReportConversation& c : baseline.conversations) {
+    if (c.turns.empty()) continue;
+    base_sides[c.id] = SidesOf(c);
+    ids.insert(c.id);
+  }
+  for (const ReportConversation& c : run.conversations) {
+    if (c.turns.empty()) continue;
+    run_sides[c.id] = SidesOf(c);
+    ids.insert(c.id);
+  }
+  Comparison cmp;
+  cmp.baseline_dir = baseline.dir;
+  cmp.run_dir = run.dir;
+  for (const std::string& id : ids) {
+    auto b = base_sides.find(id), r = run_sides.find(id);
+    AddConversation(
+        CompareConversation(id, b == base_sides.end() ? nullptr : &b->second,
+                            r == run_sides.end() ? nullptr : &r->second,
+                            CompareOptions{}.context),
+        &cmp);
+  }
+  return cmp;
 }
 
 std::string Badge(std::string_view status) {
@@ -49,7 +88,7 @@ std::vector<double> Ttfts(const ReportConversation& c) {
 }
 
 std::string RenderDiff(std::string_view before, std::string_view after) {
-  std::vector<DiffPiece> pieces = WordDiff(before, after);
+  std::vector<DiffPiece> pieces = WordDiffPieces(before, after, kMaxDiffCells);
   std::string left, right;
   for (const DiffPiece& p : pieces) {
     switch (p.kind) {
@@ -70,7 +109,8 @@ std::string RenderDiff(std::string_view before, std::string_view after) {
          right + "</pre></div></div>";
 }
 
-std::string RenderTurn(const ReportTurn& t, const ReportTurn* base) {
+// "changed": compare's verdict on this turn, if the run has it.
+std::string RenderTurn(const ReportTurn& t, const TurnComparison* changed) {
   std::string out =
       "<div class=\"turn\" data-turn=\"" + std::to_string(t.turn) + "\">";
   out += "<div class=\"msg user\"><div class=\"who\">user · turn " +
@@ -80,11 +120,11 @@ std::string RenderTurn(const ReportTurn& t, const ReportTurn* base) {
            std::to_string(t.reasoning.size()) + " bytes)</summary><pre>" +
            H(t.reasoning) + "</pre></details>";
   }
-  if (base != nullptr && base->reply != t.reply) {
+  if (changed != nullptr && changed->reply_changed) {
     out +=
         "<div class=\"msg assistant changed\"><div class=\"who\">assistant "
         "· changed</div>" +
-        RenderDiff(base->reply, t.reply) + "</div>";
+        RenderDiff(changed->baseline->reply, changed->run->reply) + "</div>";
   } else {
     out +=
         "<div class=\"msg assistant\"><div class=\"who\">assistant</div>"
@@ -130,13 +170,15 @@ std::string RenderTranscript(const Row& row, size_t index) {
     out += "<p class=\"err\">" + H(c.error) + "</p>";
   }
   if (c.turns.empty()) out += "<p class=\"hint\">No turn was recorded.</p>";
-  for (size_t i = 0; i < c.turns.size(); ++i) {
-    const ReportTurn* base = nullptr;
-    if (row.conv != nullptr && row.base != nullptr &&
-        i < row.base->turns.size()) {
-      base = &row.base->turns[i];
+  std::map<int, const TurnComparison*> changed;
+  if (row.conv != nullptr && row.cmp != nullptr) {
+    for (const TurnComparison& t : row.cmp->turns) {
+      if (t.change == Change::kChanged) changed[t.turn] = &t;
     }
-    out += RenderTurn(c.turns[i], base);
+  }
+  for (const ReportTurn& t : c.turns) {
+    auto it = changed.find(t.turn);
+    out += RenderTurn(t, it == changed.end() ? nullptr : it->second);
   }
   out += "</section>\n";
   return out;
@@ -144,92 +186,33 @@ std::string RenderTranscript(const Row& row, size_t index) {
 
 }  // namespace
 
-std::vector<DiffPiece> WordDiff(std::string_view before,
-                                std::string_view after) {
-  const auto split = [](std::string_view s) {
-    std::vector<std::string_view> words;  // words and whitespace runs
-    const auto space = [&s](size_t k) {
-      return std::isspace(static_cast<unsigned char>(s[k])) != 0;
-    };
-    size_t i = 0;
-    while (i < s.size()) {
-      const bool ws = space(i);
-      size_t j = i + 1;
-      while (j < s.size() && space(j) == ws) ++j;
-      words.push_back(s.substr(i, j - i));
-      i = j;
-    }
-    return words;
-  };
-  std::vector<std::string_view> a = split(before), b = split(after);
-  std::vector<DiffPiece> out;
-  const auto push = [&out](DiffPiece::Kind kind, std::string_view text) {
-    if (text.empty()) return;
-    if (!out.empty() && out.back().kind == kind) {
-      out.back().text += text;
-    } else {
-      out.push_back({kind, std::string(text)});
-    }
-  };
-  constexpr size_t kMaxCells = 4'000'000;
-  if (a.size() * b.size() > kMaxCells) {
-    push(DiffPiece::kRemoved, before);
-    push(DiffPiece::kAdded, after);
-    return out;
-  }
-  const size_t n = a.size(), m = b.size();
-  // lcs[i][j]: LCS length of a[i..] and b[j..].
-  std::vector<uint32_t> lcs((n + 1) * (m + 1), 0);
-  const auto at = [&](size_t i, size_t j) -> uint32_t& {
-    return lcs[i * (m + 1) + j];
-  };
-  for (size_t i = n; i-- > 0;) {
-    for (size_t j = m; j-- > 0;) {
-      at(i, j) = a[i] == b[j] ? at(i + 1, j + 1) + 1
-                              : std::max(at(i + 1, j), at(i, j + 1));
-    }
-  }
-  size_t i = 0, j = 0;
-  while (i < n && j < m) {
-    if (a[i] == b[j]) {
-      push(DiffPiece::kSame, a[i]);
-      ++i;
-      ++j;
-    } else if (at(i + 1, j) >= at(i, j + 1)) {
-      push(DiffPiece::kRemoved, a[i++]);
-    } else {
-      push(DiffPiece::kAdded, b[j++]);
-    }
-  }
-  for (; i < n; ++i) push(DiffPiece::kRemoved, a[i]);
-  for (; j < m; ++j) push(DiffPiece::kAdded, b[j]);
-  return out;
-}
-
 std::string RenderHtmlReport(const ReportRun& run, const ReportRun* baseline) {
   std::vector<Row> rows;
   std::map<std::string, const ReportConversation*> base_by_id;
+  Comparison comparison;
+  std::map<std::string, const ConversationComparison*> verdicts;
   if (baseline != nullptr) {
     for (const ReportConversation& c : baseline->conversations) {
       base_by_id[c.id] = &c;
     }
+    comparison = CompareReportRuns(*baseline, run);
+    for (const ConversationComparison& c : comparison.conversations) {
+      verdicts[c.id] = &c;
+    }
   }
-  int changed = 0;
+  const auto verdict = [&verdicts](const std::string& id) {
+    auto it = verdicts.find(id);
+    return it == verdicts.end() ? nullptr : it->second;
+  };
   for (const ReportConversation& c : run.conversations) {
     Row row;
     row.conv = &c;
     row.status = c.status;
-    if (baseline != nullptr) {
-      auto it = base_by_id.find(c.id);
-      if (it != base_by_id.end()) {
-        row.base = it->second;
-        base_by_id.erase(it);
-        row.changed = !SameConversation(c, *row.base);
-      } else {
-        row.changed = true;  // new
-      }
-      changed += row.changed;
+    if (auto it = base_by_id.find(c.id); it != base_by_id.end()) {
+      row.base = it->second;
+      base_by_id.erase(it);
     }
+    row.cmp = verdict(c.id);
     rows.push_back(row);
   }
   if (baseline != nullptr) {
@@ -238,11 +221,11 @@ std::string RenderHtmlReport(const ReportRun& run, const ReportRun* baseline) {
       Row row;
       row.base = &c;
       row.status = "missing";
-      row.changed = true;
-      ++changed;
+      row.cmp = verdict(c.id);
       rows.push_back(row);
     }
   }
+  const ChangeCounts& changes = comparison.conversation_counts;
 
   std::vector<double> ttft, duration;
   int turns = 0, turn_errors = 0;
@@ -289,7 +272,11 @@ std::string RenderHtmlReport(const ReportRun& run, const ReportRun* baseline) {
   html += card("error", run.Count("error"), "error");
   html +=
       card("pending", run.Count("pending") + run.Count("running"), "pending");
-  if (baseline != nullptr) html += card("changed", changed, "changed");
+  if (baseline != nullptr) {
+    html += card("changed", changes.changed, "changed");
+    html += card("missing", changes.missing, "missing");
+    html += card("new", changes.added, "new");
+  }
   html += card("turns", turns, "turns");
   html += "<div class=\"card\"><b>" + H(FormatMs(Percentile(ttft, 50))) +
           "</b>TTFT p50</div>";
@@ -319,7 +306,11 @@ std::string RenderHtmlReport(const ReportRun& run, const ReportRun* baseline) {
   html += button("all", "all", static_cast<int>(rows.size()), true);
   html += button("failed", "failed", run.Count("failed"), false);
   html += button("error", "error", run.Count("error"), false);
-  if (baseline != nullptr) html += button("changed", "changed", changed, false);
+  if (baseline != nullptr) {
+    html += button("changed", "changed", changes.changed, false);
+    html += button("missing", "missing", changes.missing, false);
+    html += button("new", "new", changes.added, false);
+  }
   html +=
       "</div>\n<table id=\"conversations\"><thead><tr><th>id</th>"
       "<th>status</th>";
@@ -331,16 +322,15 @@ std::string RenderHtmlReport(const ReportRun& run, const ReportRun* baseline) {
   for (size_t i = 0; i < rows.size(); ++i) {
     const Row& row = rows[i];
     const ReportConversation& c = row.conv != nullptr ? *row.conv : *row.base;
+    const bool differs = row.change() != Change::kUnchanged;
+    const std::string what = ChangeName(row.change());
     html += "<tr class=\"conv\" tabindex=\"0\" data-status=\"" + A(row.status) +
-            "\" data-changed=\"" + (row.changed ? "1" : "0") +
-            "\" data-target=\"t" + std::to_string(i) + "\"><td>" + H(c.id) +
+            "\" data-changed=\"" + (differs ? "1" : "0") + "\"" +
+            (baseline != nullptr ? " data-change=\"" + A(what) + "\"" : "") +
+            " data-target=\"t" + std::to_string(i) + "\"><td>" + H(c.id) +
             "</td><td>" + Badge(row.status) + "</td>";
     if (baseline != nullptr) {
-      std::string what = row.conv == nullptr   ? "missing"
-                         : row.base == nullptr ? "new"
-                         : row.changed         ? "changed"
-                                               : "unchanged";
-      html += "<td>" + (row.changed ? Badge(what) : H(what)) + "</td>";
+      html += "<td>" + (differs ? Badge(what) : H(what)) + "</td>";
     }
     html += "<td class=\"num\">" + std::to_string(c.turns.size()) +
             "</td><td class=\"num\">" + std::to_string(c.turns_with_error()) +

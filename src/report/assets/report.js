@@ -3,9 +3,11 @@
   var buttons=document.querySelectorAll('.filters button');
   function show(filter){
     buttons.forEach(function(b){b.classList.toggle('active',b.dataset.filter===filter);});
+    // changed/missing/new are compare's verdicts, the others statuses.
+    var byChange=filter==='changed'||filter==='missing'||filter==='new';
     rows.forEach(function(r){
-      var s=r.dataset.status, on=filter==='all'||s===filter||
-        (filter==='changed'&&r.dataset.changed==='1');
+      var on=filter==='all'||
+        (byChange?r.dataset.change===filter:r.dataset.status===filter);
       r.hidden=!on;
     });
   }
