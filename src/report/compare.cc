@@ -16,9 +16,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The turns of one conversation in one directory, by turn number.
-using Turns = std::map<int, TurnSide>;
-
 // The record's jsonl `status`: "error", "failed" (the reply arrived but an
 // expectation failed; only once TurnRecord carries expect_ok) or "ok".
 template <typename Record>
@@ -55,11 +52,11 @@ Result<std::set<std::string>> ListConversations(const std::string& dir) {
   return ids;
 }
 
-Result<Turns> ReadTurns(const std::string& dir, const std::string& id) {
+Result<TurnSides> ReadTurns(const std::string& dir, const std::string& id) {
   Result<std::vector<TurnRecord>> records =
       ReadTurnRecords(dir + "/" + id + ".jsonl", /*repair=*/false);
   if (!records) return std::unexpected(records.error());
-  Turns turns;
+  TurnSides turns;
   for (TurnRecord& r : *records) {
     // A later record of the same turn (a retried turn) wins.
     turns[r.turn] =
@@ -141,6 +138,44 @@ const char* ChangeName(Change change) {
   return "?";
 }
 
+ConversationComparison CompareConversation(std::string id,
+                                           const TurnSides* baseline,
+                                           const TurnSides* run, int context) {
+  ConversationComparison conv;
+  conv.id = std::move(id);
+  static const TurnSides kNone;
+  const TurnSides& base_turns = baseline != nullptr ? *baseline : kNone;
+  const TurnSides& run_turns = run != nullptr ? *run : kNone;
+  std::set<int> numbers;
+  for (const auto& [n, side] : base_turns) numbers.insert(n);
+  for (const auto& [n, side] : run_turns) numbers.insert(n);
+  bool any_change = false;
+  for (int n : numbers) {
+    auto b = base_turns.find(n), r = run_turns.find(n);
+    TurnComparison t =
+        CompareTurn(n, b == base_turns.end() ? nullptr : &b->second,
+                    r == run_turns.end() ? nullptr : &r->second, context);
+    if (t.change != Change::kUnchanged) any_change = true;
+    conv.turns.push_back(std::move(t));
+  }
+  conv.change = run == nullptr        ? Change::kMissing
+                : baseline == nullptr ? Change::kNew
+                : any_change          ? Change::kChanged
+                                      : Change::kUnchanged;
+  return conv;
+}
+
+void AddConversation(ConversationComparison conv, Comparison* cmp) {
+  for (const TurnComparison& t : conv.turns) {
+    Count(t.change, &cmp->turn_counts);
+    if (t.change == Change::kChanged) {
+      cmp->min_similarity = std::min(cmp->min_similarity, t.similarity);
+    }
+  }
+  Count(conv.change, &cmp->conversation_counts);
+  cmp->conversations.push_back(std::move(conv));
+}
+
 Result<Comparison> CompareRuns(const std::string& baseline_dir,
                                const std::string& run_dir,
                                const CompareOptions& options) {
@@ -157,45 +192,31 @@ Result<Comparison> CompareRuns(const std::string& baseline_dir,
   for (const std::string& id : ids) {
     if (options.only && !options.only->contains(id)) continue;
     bool in_base = base_ids->contains(id), in_run = run_ids->contains(id);
-    Turns base_turns, run_turns;
+    TurnSides base_turns, run_turns;
     if (in_base) {
-      Result<Turns> t = ReadTurns(baseline_dir, id);
+      Result<TurnSides> t = ReadTurns(baseline_dir, id);
       if (!t) return std::unexpected(t.error());
       base_turns = std::move(*t);
     }
     if (in_run) {
-      Result<Turns> t = ReadTurns(run_dir, id);
+      Result<TurnSides> t = ReadTurns(run_dir, id);
       if (!t) return std::unexpected(t.error());
       run_turns = std::move(*t);
     }
-    ConversationComparison conv;
-    conv.id = id;
-    std::set<int> numbers;
-    for (const auto& [n, side] : base_turns) numbers.insert(n);
-    for (const auto& [n, side] : run_turns) numbers.insert(n);
-    bool any_change = false;
-    for (int n : numbers) {
-      auto b = base_turns.find(n), r = run_turns.find(n);
-      TurnComparison t = CompareTurn(
-          n, b == base_turns.end() ? nullptr : &b->second,
-          r == run_turns.end() ? nullptr : &r->second, options.context);
-      Count(t.change, &cmp.turn_counts);
-      if (t.change != Change::kUnchanged) any_change = true;
-      if (t.change == Change::kChanged) {
-        cmp.min_similarity = std::min(cmp.min_similarity, t.similarity);
-      }
-      conv.turns.push_back(std::move(t));
-    }
-    if (options.transcripts && in_base && in_run) {
+    ConversationComparison conv =
+        CompareConversation(id, in_base ? &base_turns : nullptr,
+                            in_run ? &run_turns : nullptr, options.context);
+    // Reported whether or not it counts as a change; a conversation on one
+    // side only has no transcript to pair.
+    if (in_base && in_run) {
       conv.transcript_changed = Slurp(baseline_dir + "/" + id + ".md") !=
                                 Slurp(run_dir + "/" + id + ".md");
     }
-    conv.change = !in_run                                 ? Change::kMissing
-                  : !in_base                              ? Change::kNew
-                  : any_change || conv.transcript_changed ? Change::kChanged
-                                                          : Change::kUnchanged;
-    Count(conv.change, &cmp.conversation_counts);
-    cmp.conversations.push_back(std::move(conv));
+    if (options.transcripts && conv.transcript_changed &&
+        conv.change == Change::kUnchanged) {
+      conv.change = Change::kChanged;
+    }
+    AddConversation(std::move(conv), &cmp);
   }
   return cmp;
 }

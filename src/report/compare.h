@@ -4,6 +4,7 @@
 #ifndef CHATBATCH_COMPARE_H_
 #define CHATBATCH_COMPARE_H_
 
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -47,7 +48,9 @@ struct ConversationComparison {
   std::string id;
   Change change = Change::kUnchanged;
   std::vector<TurnComparison> turns;
-  // Only with CompareOptions::transcripts: <id>.md differs byte for byte.
+  // Both runs have the conversation and its <id>.md differs byte for byte
+  // (or exists in one only). It makes the conversation kChanged only with
+  // CompareOptions::transcripts.
   bool transcript_changed = false;
 };
 
@@ -76,12 +79,28 @@ struct Comparison {
 
 struct CompareOptions {
   int context = 3;  // unified-diff context lines
-  // Also compare <id>.md byte for byte (a difference marks the conversation
-  // changed even when every turn is unchanged).
+  // A transcript (<id>.md) difference alone marks the conversation changed
+  // even when every turn is unchanged (golden files).
   bool transcripts = false;
   // When set, only these conversation ids are compared.
   std::optional<std::set<std::string>> only;
 };
+
+// The turns of one conversation on one side, by turn number.
+using TurnSides = std::map<int, TurnSide>;
+
+// The rule `compare` and the HTML report share: pairs the turns of one
+// conversation by number. A null side is a conversation absent there
+// (kMissing, kNew); else it is kChanged when any turn is not kUnchanged.
+// transcript_changed is left to the caller, who has the files.
+ConversationComparison CompareConversation(std::string id,
+                                           const TurnSides* baseline,
+                                           const TurnSides* run, int context);
+
+// Appends "conversation" to comparison->conversations and counts it and its
+// turns.
+void AddConversation(ConversationComparison conversation,
+                     Comparison* comparison);
 
 // Reads the <id>.jsonl files of both directories (never writing anything)
 // and compares them. kIo naming the path when a directory cannot be read

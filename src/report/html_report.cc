@@ -1,12 +1,14 @@
 #include "report/html_report.h"
 
-#include <algorithm>
-#include <cctype>
 #include <map>
 #include <optional>
+#include <set>
 
+#include "report/compare.h"
+#include "report/html_assets.h"   // generated from report/assets/
 #include "report/junit_report.h"  // XmlEscape
 #include "report/svg_chart.h"
+#include "report/text_diff.h"
 #include "util/atomic_file.h"
 #include "util/counted.h"
 
@@ -19,108 +21,58 @@ std::string H(std::string_view text) { return XmlEscape(text, false); }
 // Text for a double-quoted attribute value.
 std::string A(std::string_view text) { return XmlEscape(text, true); }
 
-constexpr char kStyle[] = R"css(
-:root{--ok:#1a7f37;--failed:#b35900;--error:#cf222e;--pending:#6e7781;
---changed:#8250df;--line:#d0d7de;--muted:#57606a;--bg:#f6f8fa}
-*{box-sizing:border-box}
-body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;
-color:#1f2328;background:#fff}
-header{padding:16px 24px;background:var(--bg);border-bottom:1px solid var(--line)}
-h1{font-size:20px;margin:0 0 6px}
-h2{font-size:16px;margin:20px 0 8px}
-.meta{color:var(--muted);margin:0}
-.meta span{margin-right:16px}
-main{padding:0 24px 40px}
-.cards{display:flex;flex-wrap:wrap;gap:10px;margin:12px 0 0}
-.card{border:1px solid var(--line);border-radius:6px;padding:6px 12px;background:#fff;min-width:90px}
-.card b{display:block;font-size:18px}
-.charts{display:flex;flex-wrap:wrap;gap:16px}
-.chart{width:560px;max-width:100%;height:auto;border:1px solid var(--line);border-radius:6px;background:#fff}
-.chart-title{font-size:13px;font-weight:600;fill:#1f2328}
-.axis{font-size:10px;fill:var(--muted)}
-.axis-line{stroke:#8c959f}
-.bar{fill:#54aeff}
-.mark{stroke-dasharray:4 3;stroke-width:1.5}
-.mark-p50{stroke:var(--ok)}.mark-p90{stroke:var(--failed)}.mark-p99{stroke:var(--error)}
-.mark-label{font-size:10px;fill:#1f2328}
-.filters{margin:8px 0}
-.filters button{font:inherit;border:1px solid var(--line);background:#fff;border-radius:16px;
-padding:3px 12px;margin-right:6px;cursor:pointer}
-.filters button.active{background:#1f2328;color:#fff;border-color:#1f2328}
-table{border-collapse:collapse;width:100%}
-th,td{text-align:left;padding:5px 10px;border-bottom:1px solid var(--line);white-space:nowrap}
-th{background:var(--bg);font-weight:600}
-td.num,th.num{text-align:right}
-tr.conv{cursor:pointer}
-tr.conv:hover{background:#f3f8ff}
-tr.conv.selected{background:#ddf4ff}
-.badge{display:inline-block;padding:0 8px;border-radius:10px;color:#fff;font-size:12px}
-.badge.ok{background:var(--ok)}.badge.failed{background:var(--failed)}
-.badge.error{background:var(--error)}.badge.pending,.badge.running,.badge.missing{background:var(--pending)}
-.badge.changed,.badge.new{background:var(--changed)}
-.transcript{border:1px solid var(--line);border-radius:6px;margin:16px 0;padding:0 16px 12px}
-.turn{border-top:1px solid var(--line);padding-top:8px;margin-top:8px}
-.msg{margin:6px 0}
-.who{font-weight:600;font-size:12px;text-transform:uppercase;color:var(--muted)}
-pre{white-space:pre-wrap;word-wrap:break-word;margin:2px 0;padding:8px;border-radius:6px;
-background:var(--bg);font:13px/1.4 ui-monospace,SFMono-Regular,Menlo,monospace}
-.user pre{background:#fff8c5}
-.err{color:var(--error)}
-.err pre{background:#ffebe9}
-.tmeta{color:var(--muted);font-size:12px}
-ul.expect{margin:4px 0;padding-left:20px}
-ul.expect li.pass{color:var(--ok)}ul.expect li.fail{color:var(--error)}
-details summary{cursor:pointer;color:var(--muted)}
-.sbs{display:grid;grid-template-columns:1fr 1fr;gap:8px}
-del{background:#ffcecb;text-decoration:line-through}
-ins{background:#aceebb;text-decoration:none}
-.hint{color:var(--muted)}
-)css";
-
-// The only script: filters rows and shows the clicked row's transcript. It
-// reads data-* attributes written by this file, never run data as code.
-constexpr char kScript[] = R"js(
-(function(){
-  var rows=document.querySelectorAll('tr.conv');
-  var buttons=document.querySelectorAll('.filters button');
-  function show(filter){
-    buttons.forEach(function(b){b.classList.toggle('active',b.dataset.filter===filter);});
-    rows.forEach(function(r){
-      var s=r.dataset.status, on=filter==='all'||s===filter||
-        (filter==='changed'&&r.dataset.changed==='1');
-      r.hidden=!on;
-    });
-  }
-  buttons.forEach(function(b){b.addEventListener('click',function(){show(b.dataset.filter);});});
-  function open(row){
-    document.querySelectorAll('section.transcript').forEach(function(s){s.hidden=true;});
-    rows.forEach(function(r){r.classList.remove('selected');});
-    var t=document.getElementById(row.dataset.target);
-    if(!t)return;
-    t.hidden=false;row.classList.add('selected');
-    t.scrollIntoView({block:'start'});
-  }
-  rows.forEach(function(r){
-    r.addEventListener('click',function(){open(r);});
-    r.addEventListener('keydown',function(e){if(e.key==='Enter')open(r);});
-  });
-})();
-)js";
+// Beyond this many cells (tokens times tokens of the differing middles) a
+// changed reply is shown as removed and added whole: a report must not take
+// minutes over two long, wholly different replies.
+constexpr size_t kMaxDiffCells = 4'000'000;
 
 struct Row {
   const ReportConversation* conv = nullptr;  // null if only in baseline
   const ReportConversation* base = nullptr;  // null if new / no baseline
-  bool changed = false;
+  // compare's verdict; null when neither side has turns (compare, which
+  // lists <id>.jsonl files, would not know the conversation).
+  const ConversationComparison* cmp = nullptr;
   std::string status;
+
+  Change change() const { return cmp ? cmp->change : Change::kUnchanged; }
 };
 
-bool SameConversation(const ReportConversation& a,
-                      const ReportConversation& b) {
-  if (a.status != b.status || a.turns.size() != b.turns.size()) return false;
-  for (size_t i = 0; i < a.turns.size(); ++i) {
-    if (a.turns[i].reply != b.turns[i].reply) return false;
+TurnSides SidesOf(const ReportConversation& c) {
+  TurnSides sides;
+  for (const ReportTurn& t : c.turns) {
+    // A later record of the same turn wins, as in compare.
+    sides[t.turn] = TurnSide{t.user, t.reply, t.status, t.error_kind, t.error};
   }
-  return true;
+  return sides;
+}
+
+// The runs as `compare` sees their directories: the runner writes a
+// conversation's files with its first turn, so one without turns is absent.
+Comparison CompareReportRuns(const ReportRun& baseline, const ReportRun& run) {
+  std::map<std::string, TurnSides> base_sides, run_sides;
+  std::set<std::string> ids;
+  for (const ReportConversation& c : baseline.conversations) {
+    if (c.turns.empty()) continue;
+    base_sides[c.id] = SidesOf(c);
+    ids.insert(c.id);
+  }
+  for (const ReportConversation& c : run.conversations) {
+    if (c.turns.empty()) continue;
+    run_sides[c.id] = SidesOf(c);
+    ids.insert(c.id);
+  }
+  Comparison cmp;
+  cmp.baseline_dir = baseline.dir;
+  cmp.run_dir = run.dir;
+  for (const std::string& id : ids) {
+    auto b = base_sides.find(id), r = run_sides.find(id);
+    AddConversation(
+        CompareConversation(id, b == base_sides.end() ? nullptr : &b->second,
+                            r == run_sides.end() ? nullptr : &r->second,
+                            CompareOptions{}.context),
+        &cmp);
+  }
+  return cmp;
 }
 
 std::string Badge(std::string_view status) {
@@ -136,7 +88,7 @@ std::vector<double> Ttfts(const ReportConversation& c) {
 }
 
 std::string RenderDiff(std::string_view before, std::string_view after) {
-  std::vector<DiffPiece> pieces = WordDiff(before, after);
+  std::vector<DiffPiece> pieces = WordDiffPieces(before, after, kMaxDiffCells);
   std::string left, right;
   for (const DiffPiece& p : pieces) {
     switch (p.kind) {
@@ -157,7 +109,8 @@ std::string RenderDiff(std::string_view before, std::string_view after) {
          right + "</pre></div></div>";
 }
 
-std::string RenderTurn(const ReportTurn& t, const ReportTurn* base) {
+// "changed": compare's verdict on this turn, if the run has it.
+std::string RenderTurn(const ReportTurn& t, const TurnComparison* changed) {
   std::string out =
       "<div class=\"turn\" data-turn=\"" + std::to_string(t.turn) + "\">";
   out += "<div class=\"msg user\"><div class=\"who\">user · turn " +
@@ -167,11 +120,11 @@ std::string RenderTurn(const ReportTurn& t, const ReportTurn* base) {
            std::to_string(t.reasoning.size()) + " bytes)</summary><pre>" +
            H(t.reasoning) + "</pre></details>";
   }
-  if (base != nullptr && base->reply != t.reply) {
+  if (changed != nullptr && changed->reply_changed) {
     out +=
         "<div class=\"msg assistant changed\"><div class=\"who\">assistant "
         "· changed</div>" +
-        RenderDiff(base->reply, t.reply) + "</div>";
+        RenderDiff(changed->baseline->reply, changed->run->reply) + "</div>";
   } else {
     out +=
         "<div class=\"msg assistant\"><div class=\"who\">assistant</div>"
@@ -217,13 +170,15 @@ std::string RenderTranscript(const Row& row, size_t index) {
     out += "<p class=\"err\">" + H(c.error) + "</p>";
   }
   if (c.turns.empty()) out += "<p class=\"hint\">No turn was recorded.</p>";
-  for (size_t i = 0; i < c.turns.size(); ++i) {
-    const ReportTurn* base = nullptr;
-    if (row.conv != nullptr && row.base != nullptr &&
-        i < row.base->turns.size()) {
-      base = &row.base->turns[i];
+  std::map<int, const TurnComparison*> changed;
+  if (row.conv != nullptr && row.cmp != nullptr) {
+    for (const TurnComparison& t : row.cmp->turns) {
+      if (t.change == Change::kChanged) changed[t.turn] = &t;
     }
-    out += RenderTurn(c.turns[i], base);
+  }
+  for (const ReportTurn& t : c.turns) {
+    auto it = changed.find(t.turn);
+    out += RenderTurn(t, it == changed.end() ? nullptr : it->second);
   }
   out += "</section>\n";
   return out;
@@ -231,92 +186,33 @@ std::string RenderTranscript(const Row& row, size_t index) {
 
 }  // namespace
 
-std::vector<DiffPiece> WordDiff(std::string_view before,
-                                std::string_view after) {
-  const auto split = [](std::string_view s) {
-    std::vector<std::string_view> words;  // words and whitespace runs
-    const auto space = [&s](size_t k) {
-      return std::isspace(static_cast<unsigned char>(s[k])) != 0;
-    };
-    size_t i = 0;
-    while (i < s.size()) {
-      const bool ws = space(i);
-      size_t j = i + 1;
-      while (j < s.size() && space(j) == ws) ++j;
-      words.push_back(s.substr(i, j - i));
-      i = j;
-    }
-    return words;
-  };
-  std::vector<std::string_view> a = split(before), b = split(after);
-  std::vector<DiffPiece> out;
-  const auto push = [&out](DiffPiece::Kind kind, std::string_view text) {
-    if (text.empty()) return;
-    if (!out.empty() && out.back().kind == kind) {
-      out.back().text += text;
-    } else {
-      out.push_back({kind, std::string(text)});
-    }
-  };
-  constexpr size_t kMaxCells = 4'000'000;
-  if (a.size() * b.size() > kMaxCells) {
-    push(DiffPiece::kRemoved, before);
-    push(DiffPiece::kAdded, after);
-    return out;
-  }
-  const size_t n = a.size(), m = b.size();
-  // lcs[i][j]: LCS length of a[i..] and b[j..].
-  std::vector<uint32_t> lcs((n + 1) * (m + 1), 0);
-  const auto at = [&](size_t i, size_t j) -> uint32_t& {
-    return lcs[i * (m + 1) + j];
-  };
-  for (size_t i = n; i-- > 0;) {
-    for (size_t j = m; j-- > 0;) {
-      at(i, j) = a[i] == b[j] ? at(i + 1, j + 1) + 1
-                              : std::max(at(i + 1, j), at(i, j + 1));
-    }
-  }
-  size_t i = 0, j = 0;
-  while (i < n && j < m) {
-    if (a[i] == b[j]) {
-      push(DiffPiece::kSame, a[i]);
-      ++i;
-      ++j;
-    } else if (at(i + 1, j) >= at(i, j + 1)) {
-      push(DiffPiece::kRemoved, a[i++]);
-    } else {
-      push(DiffPiece::kAdded, b[j++]);
-    }
-  }
-  for (; i < n; ++i) push(DiffPiece::kRemoved, a[i]);
-  for (; j < m; ++j) push(DiffPiece::kAdded, b[j]);
-  return out;
-}
-
 std::string RenderHtmlReport(const ReportRun& run, const ReportRun* baseline) {
   std::vector<Row> rows;
   std::map<std::string, const ReportConversation*> base_by_id;
+  Comparison comparison;
+  std::map<std::string, const ConversationComparison*> verdicts;
   if (baseline != nullptr) {
     for (const ReportConversation& c : baseline->conversations) {
       base_by_id[c.id] = &c;
     }
+    comparison = CompareReportRuns(*baseline, run);
+    for (const ConversationComparison& c : comparison.conversations) {
+      verdicts[c.id] = &c;
+    }
   }
-  int changed = 0;
+  const auto verdict = [&verdicts](const std::string& id) {
+    auto it = verdicts.find(id);
+    return it == verdicts.end() ? nullptr : it->second;
+  };
   for (const ReportConversation& c : run.conversations) {
     Row row;
     row.conv = &c;
     row.status = c.status;
-    if (baseline != nullptr) {
-      auto it = base_by_id.find(c.id);
-      if (it != base_by_id.end()) {
-        row.base = it->second;
-        base_by_id.erase(it);
-        row.changed = !SameConversation(c, *row.base);
-      } else {
-        row.changed = true;  // new
-      }
-      changed += row.changed;
+    if (auto it = base_by_id.find(c.id); it != base_by_id.end()) {
+      row.base = it->second;
+      base_by_id.erase(it);
     }
+    row.cmp = verdict(c.id);
     rows.push_back(row);
   }
   if (baseline != nullptr) {
@@ -325,11 +221,11 @@ std::string RenderHtmlReport(const ReportRun& run, const ReportRun* baseline) {
       Row row;
       row.base = &c;
       row.status = "missing";
-      row.changed = true;
-      ++changed;
+      row.cmp = verdict(c.id);
       rows.push_back(row);
     }
   }
+  const ChangeCounts& changes = comparison.conversation_counts;
 
   std::vector<double> ttft, duration;
   int turns = 0, turn_errors = 0;
@@ -351,7 +247,8 @@ std::string RenderHtmlReport(const ReportRun& run, const ReportRun* baseline) {
       "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src "
       "'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src "
       "data:\">\n<title>" +
-      H(title) + "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n";
+      H(title) + "</title>\n<style>\n" + kReportCss +
+      "</style>\n</head>\n<body>\n";
   html += "<header><h1>" + H(title) + "</h1><p class=\"meta\">";
   html += "<span>run <code>" + H(run.dir) + "</code></span>";
   if (baseline != nullptr) {
@@ -375,7 +272,11 @@ std::string RenderHtmlReport(const ReportRun& run, const ReportRun* baseline) {
   html += card("error", run.Count("error"), "error");
   html +=
       card("pending", run.Count("pending") + run.Count("running"), "pending");
-  if (baseline != nullptr) html += card("changed", changed, "changed");
+  if (baseline != nullptr) {
+    html += card("changed", changes.changed, "changed");
+    html += card("missing", changes.missing, "missing");
+    html += card("new", changes.added, "new");
+  }
   html += card("turns", turns, "turns");
   html += "<div class=\"card\"><b>" + H(FormatMs(Percentile(ttft, 50))) +
           "</b>TTFT p50</div>";
@@ -405,7 +306,11 @@ std::string RenderHtmlReport(const ReportRun& run, const ReportRun* baseline) {
   html += button("all", "all", static_cast<int>(rows.size()), true);
   html += button("failed", "failed", run.Count("failed"), false);
   html += button("error", "error", run.Count("error"), false);
-  if (baseline != nullptr) html += button("changed", "changed", changed, false);
+  if (baseline != nullptr) {
+    html += button("changed", "changed", changes.changed, false);
+    html += button("missing", "missing", changes.missing, false);
+    html += button("new", "new", changes.added, false);
+  }
   html +=
       "</div>\n<table id=\"conversations\"><thead><tr><th>id</th>"
       "<th>status</th>";
@@ -417,16 +322,15 @@ std::string RenderHtmlReport(const ReportRun& run, const ReportRun* baseline) {
   for (size_t i = 0; i < rows.size(); ++i) {
     const Row& row = rows[i];
     const ReportConversation& c = row.conv != nullptr ? *row.conv : *row.base;
+    const bool differs = row.change() != Change::kUnchanged;
+    const std::string what = ChangeName(row.change());
     html += "<tr class=\"conv\" tabindex=\"0\" data-status=\"" + A(row.status) +
-            "\" data-changed=\"" + (row.changed ? "1" : "0") +
-            "\" data-target=\"t" + std::to_string(i) + "\"><td>" + H(c.id) +
+            "\" data-changed=\"" + (differs ? "1" : "0") + "\"" +
+            (baseline != nullptr ? " data-change=\"" + A(what) + "\"" : "") +
+            " data-target=\"t" + std::to_string(i) + "\"><td>" + H(c.id) +
             "</td><td>" + Badge(row.status) + "</td>";
     if (baseline != nullptr) {
-      std::string what = row.conv == nullptr   ? "missing"
-                         : row.base == nullptr ? "new"
-                         : row.changed         ? "changed"
-                                               : "unchanged";
-      html += "<td>" + (row.changed ? Badge(what) : H(what)) + "</td>";
+      html += "<td>" + (differs ? Badge(what) : H(what)) + "</td>";
     }
     html += "<td class=\"num\">" + std::to_string(c.turns.size()) +
             "</td><td class=\"num\">" + std::to_string(c.turns_with_error()) +
@@ -441,7 +345,7 @@ std::string RenderHtmlReport(const ReportRun& run, const ReportRun* baseline) {
   for (size_t i = 0; i < rows.size(); ++i) {
     html += RenderTranscript(rows[i], i);
   }
-  html += "</main>\n<script>" + std::string(kScript) +
+  html += "</main>\n<script>\n" + std::string(kReportJs) +
           "</script>\n</body>\n</html>\n";
   return html;
 }

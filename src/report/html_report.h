@@ -6,30 +6,17 @@
 #define CHATBATCH_HTML_REPORT_H_
 
 #include <string>
-#include <string_view>
-#include <vector>
 
 #include "chatbatch/error.h"
 #include "report/report_model.h"
 
 namespace chatbatch {
 
-// One piece of a word diff: text common to both sides, or only in one.
-struct DiffPiece {
-  enum Kind { kSame, kRemoved, kAdded } kind = kSame;
-  std::string text;
-};
-
-// A word-level diff (words and whitespace runs as tokens) of "before" and
-// "after" by longest common subsequence. Inputs too large for the quadratic
-// table come back as one removed and one added piece.
-std::vector<DiffPiece> WordDiff(std::string_view before,
-                                std::string_view after);
-
-// Renders the report of "run". With "baseline", also a comparison: each
-// conversation is marked changed when a reply, the turn count or its status
-// differs from the baseline's, and changed replies are shown side by side
-// with the differences highlighted.
+// Renders the report of "run". With "baseline", also a comparison by
+// `compare`'s rule (report/compare.h): each conversation is changed,
+// missing, new or unchanged, with the same counts, and changed replies are
+// shown side by side with compare's word diff highlighted. As compare lists
+// <id>.jsonl files, a conversation without turns on a side is absent there.
 std::string RenderHtmlReport(const ReportRun& run,
                              const ReportRun* baseline = nullptr);
 

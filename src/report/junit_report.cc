@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -58,11 +59,15 @@ std::string Hostname() {
   return buf;
 }
 
-// The failing expectation of a "failed" conversation: message and body.
+bool FailedExpectations(const ReportTurn& t) {
+  return t.status == "failed" || t.expectations_failed();
+}
+
+// The failing expectation of a conversation: message and body.
 void DescribeFailure(const ReportConversation& conv, size_t excerpt_chars,
                      std::string* message, std::string* body) {
   for (const ReportTurn& t : conv.turns) {
-    if (t.status != "failed" && !t.expectations_failed()) continue;
+    if (!FailedExpectations(t)) continue;
     std::string turn = "turn " + std::to_string(t.turn);
     std::string checks;
     int failed = 0;
@@ -207,6 +212,17 @@ std::string RenderSuite(const ReportRun& run, std::string_view suite_name,
       }
       cases += "      <error" + Attr("message", message) + Attr("type", kind) +
                ">" + XmlEscape(body, false) + "</error>\n";
+      // A turn that failed its expectations before the error is a failure
+      // too. The schema allows both in one testcase, <error> first; the
+      // testcase still counts once, as an error.
+      if (std::ranges::any_of(conv.turns, FailedExpectations)) {
+        std::string failure, failure_body;
+        DescribeFailure(conv, options.reply_excerpt_chars, &failure,
+                        &failure_body);
+        cases += "      <failure" + Attr("message", failure) +
+                 Attr("type", "expectation") + ">" +
+                 XmlEscape(failure_body, false) + "</failure>\n";
+      }
     } else {
       ++skipped;
       cases +=

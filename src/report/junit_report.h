@@ -28,8 +28,10 @@ std::string XmlEscape(std::string_view text, bool attribute);
 
 // The JUnit document for "run", with "suite_name" naming the testsuite (the
 // job name). Conversation status maps to: ok -> passed, failed ->
-// <failure type="expectation">, error -> <error type="<error_kind>">,
-// pending/running -> <skipped/>.
+// <failure type="expectation">, error -> <error type="<error_kind>"> (and,
+// when an earlier turn failed its expectations, also that <failure>; the
+// suite counts the testcase once, as an error), pending/running ->
+// <skipped/>.
 std::string RenderJunit(const ReportRun& run, std::string_view suite_name,
                         const JunitOptions& options = {});
 

@@ -260,22 +260,55 @@ std::string UnifiedDiff(std::string_view a, std::string_view b, int context) {
   return out;
 }
 
-std::string WordDiff(std::string_view a, std::string_view b) {
-  if (a == b) return "";
+std::vector<DiffPiece> WordDiffPieces(std::string_view a, std::string_view b,
+                                      size_t max_cells) {
+  std::vector<DiffPiece> out;
+  if (a == b) return out;
+  const auto push = [&out](DiffPiece::Kind kind, std::string_view text) {
+    if (!out.empty() && out.back().kind == kind && kind == DiffPiece::kSame) {
+      out.back().text += text;
+    } else if (kind != DiffPiece::kSame || !text.empty()) {
+      out.push_back({kind, std::string(text)});
+    }
+  };
   std::vector<std::string> ta = SplitWordTokens(a), tb = SplitWordTokens(b);
+  if (max_cells != kNoDiffLimit) {
+    // Only the differing middles cost; the common ends are free.
+    size_t front = 0, back = 0;
+    while (front < ta.size() && front < tb.size() && ta[front] == tb[front]) {
+      ++front;
+    }
+    while (back < ta.size() - front && back < tb.size() - front &&
+           ta[ta.size() - 1 - back] == tb[tb.size() - 1 - back]) {
+      ++back;
+    }
+    const size_t na = ta.size() - front - back, nb = tb.size() - front - back;
+    if (na != 0 && nb != 0 && na > max_cells / nb) {
+      const auto join = [](const std::vector<std::string>& tokens, size_t from,
+                           size_t to) {
+        std::string text;
+        for (size_t k = from; k < to; ++k) text += tokens[k];
+        return text;
+      };
+      push(DiffPiece::kSame, join(ta, 0, front));
+      push(DiffPiece::kRemoved, join(ta, front, ta.size() - back));
+      push(DiffPiece::kAdded, join(tb, front, tb.size() - back));
+      push(DiffPiece::kSame, join(ta, ta.size() - back, ta.size()));
+      return out;
+    }
+  }
   auto ses = ShortestEditScript(ta, tb);
   auto is_space = [](const std::string& token) {
     return !token.empty() && std::isspace(static_cast<unsigned char>(token[0]));
   };
-  std::string out;
   size_t i = 0;
   while (i < ses.size()) {
     if (ses[i].second.type == dtl::SES_COMMON) {
-      out += ses[i++].first;
+      push(DiffPiece::kSame, ses[i++].first);
       continue;
     }
     // One change block: deletions and additions, across single whitespace
-    // tokens that separate them, shown as "[-old-]{+new+}".
+    // tokens that separate them.
     std::string removed, added;
     bool any_removed = false, any_added = false;
     while (i < ses.size()) {
@@ -315,10 +348,28 @@ std::string WordDiff(std::string_view a, std::string_view b) {
       removed.erase(0, n);
       added.erase(0, n);
     }
-    out += lead;
-    if (any_removed) out += "[-" + removed + "-]";
-    if (any_added) out += "{+" + added + "+}";
-    out += trail;
+    push(DiffPiece::kSame, lead);
+    if (any_removed) push(DiffPiece::kRemoved, removed);
+    if (any_added) push(DiffPiece::kAdded, added);
+    push(DiffPiece::kSame, trail);
+  }
+  return out;
+}
+
+std::string WordDiff(std::string_view a, std::string_view b) {
+  std::string out;
+  for (const DiffPiece& piece : WordDiffPieces(a, b)) {
+    switch (piece.kind) {
+      case DiffPiece::kSame:
+        out += piece.text;
+        break;
+      case DiffPiece::kRemoved:
+        out += "[-" + piece.text + "-]";
+        break;
+      case DiffPiece::kAdded:
+        out += "{+" + piece.text + "+}";
+        break;
+    }
   }
   return out;
 }

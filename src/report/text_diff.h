@@ -52,7 +52,29 @@ TextDiff DiffTexts(std::string_view a, std::string_view b, int context);
 // The unified diff alone, without ---/+++ headers.
 std::string UnifiedDiff(std::string_view a, std::string_view b, int context);
 
-// The word diff alone.
+// One piece of a word diff: text common to both sides, or only in one.
+struct DiffPiece {
+  enum Kind { kSame, kRemoved, kAdded } kind = kSame;
+  std::string text;
+
+  bool operator==(const DiffPiece&) const = default;
+};
+
+// Unbounded: the word diff of `compare`.
+inline constexpr size_t kNoDiffLimit = static_cast<size_t>(-1);
+
+// The word diff as pieces (words and whitespace runs as tokens, dtl's
+// shortest edit script): removed and added runs that only whitespace
+// separates form one change, with the whitespace both sides share at its
+// edges moved out of it. When the differing middles (after the common
+// prefix and suffix of tokens) would take more than "max_cells" (tokens of
+// one times tokens of the other), the middle is one removed and one added
+// piece. Empty when the texts are equal.
+std::vector<DiffPiece> WordDiffPieces(std::string_view a, std::string_view b,
+                                      size_t max_cells = kNoDiffLimit);
+
+// The word diff on one line: WordDiffPieces() with removed text as
+// "[-...-]" and added text as "{+...+}".
 std::string WordDiff(std::string_view a, std::string_view b);
 
 }  // namespace chatbatch

@@ -59,6 +59,8 @@ TEST_F(CompareIntegrationTest, CompareFormatsAndGates) {
   json same_doc = json::parse(same_js.out);
   EXPECT_EQ(same_doc["counts"]["turns"]["unchanged"], 3);
   EXPECT_EQ(same_doc["counts"]["turns"]["changed"], 0);
+  EXPECT_EQ(same_doc["conversations"][0]["transcript_changed"], false);
+  EXPECT_EQ(same_doc["conversations"][1]["transcript_changed"], false);
 
   RunResult text = Chatbatch({"compare", D("a"), D("b")});
   EXPECT_EQ(text.exit_code, 0) << text.err;
@@ -76,6 +78,10 @@ TEST_F(CompareIntegrationTest, CompareFormatsAndGates) {
   EXPECT_EQ(doc["conversations"][0]["id"], "alpha");
   EXPECT_EQ(doc["conversations"][0]["turns"][0]["run"]["reply"],
             "the slow brown fox");
+  // alpha.md shows the new replies; beta.md is byte for byte the same.
+  EXPECT_EQ(doc["conversations"][0]["transcript_changed"], true);
+  EXPECT_EQ(doc["conversations"][1]["id"], "beta");
+  EXPECT_EQ(doc["conversations"][1]["transcript_changed"], false);
 
   RunResult md = Chatbatch({"compare", D("a"), D("b"), "--markdown"});
   EXPECT_EQ(md.exit_code, 0);

@@ -103,6 +103,11 @@ conversations:
         expect: {contains: "4"}
   - id: down
     messages: ['[[mock status=500 shape=g4f message="RuntimeError: down"]] q']
+  - id: wrong-then-down
+    messages:
+      - content: '[[mock reply="five"]] 2+2?'
+        expect: {contains: "4"}
+      - '[[mock status=500 shape=g4f message="RuntimeError: down"]] q'
 )";
 
 TEST_F(IntegrationTest, JunitOfMergedShardsValidates) {
@@ -119,15 +124,19 @@ TEST_F(IntegrationTest, JunitOfMergedShardsValidates) {
   ASSERT_EQ(rep.exit_code, 0) << rep.err;
   std::string xml = ReadFile(dir_ / "all.xml");
   EXPECT_EQ(XsdProblems(xml), "") << xml;
-  EXPECT_NE(xml.find("<testsuites name=\"chatbatch\" tests=\"5\" "
-                     "failures=\"1\" errors=\"1\" skipped=\"0\""),
+  EXPECT_NE(xml.find("<testsuites name=\"chatbatch\" tests=\"6\" "
+                     "failures=\"1\" errors=\"2\" skipped=\"0\""),
             std::string::npos)
       << xml;
-  EXPECT_NE(xml.find("<testsuite name=\"sharded\" tests=\"5\" failures=\"1\" "
-                     "errors=\"1\" skipped=\"0\""),
+  EXPECT_NE(xml.find("<testsuite name=\"sharded\" tests=\"6\" failures=\"1\" "
+                     "errors=\"2\" skipped=\"0\""),
             std::string::npos)
       << xml;
-  for (const std::string id : {"one", "two", "three", "wrong", "down"}) {
+  // Its turn 1 failed an expectation, its turn 2 errored: both are shown.
+  EXPECT_EQ(testing_report::CountOf(xml, "<failure "), 2) << xml;
+  EXPECT_EQ(testing_report::CountOf(xml, "<error "), 2) << xml;
+  for (const std::string id :
+       {"one", "two", "three", "wrong", "down", "wrong-then-down"}) {
     EXPECT_EQ(testing_report::CountOf(xml, " name=\"" + id + "\""), 1) << id;
   }
   EXPECT_NE(xml.find("<property name=\"run_status\" value=\"finished\"/>"),
@@ -166,6 +175,11 @@ conversations:
         expect: {contains: "4"}
   - id: chat
     messages: ["hello"]
+  - id: sum-then-down
+    messages:
+      - content: "2+2?"
+        expect: {contains: "4"}
+      - '[[mock status=500 shape=g4f message="RuntimeError: down"]] q'
 )");
   fs::path xml_path = dir_ / "mx.xml";
   RunResult r = Chatbatch({"run", job.string(), "-o", (dir_ / "out").string(),
@@ -173,16 +187,20 @@ conversations:
   ASSERT_EQ(r.exit_code, 1) << r.err;
   std::string xml = ReadFile(xml_path);
   EXPECT_EQ(XsdProblems(xml), "") << xml;
-  EXPECT_NE(xml.find("<testsuites name=\"chatbatch\" tests=\"4\" "
-                     "failures=\"1\" errors=\"0\" skipped=\"0\""),
+  EXPECT_NE(xml.find("<testsuites name=\"chatbatch\" tests=\"6\" "
+                     "failures=\"1\" errors=\"2\" skipped=\"0\""),
             std::string::npos)
       << xml;
-  EXPECT_NE(xml.find("<testsuite name=\"mx.plain\" tests=\"2\" failures=\"0\""),
+  EXPECT_NE(xml.find("<testsuite name=\"mx.plain\" tests=\"3\" failures=\"0\" "
+                     "errors=\"1\""),
             std::string::npos)
       << xml;
-  EXPECT_NE(xml.find("<testsuite name=\"mx.fives\" tests=\"2\" failures=\"1\""),
+  EXPECT_NE(xml.find("<testsuite name=\"mx.fives\" tests=\"3\" failures=\"1\" "
+                     "errors=\"1\""),
             std::string::npos)
       << xml;
+  // "fives" fails sum-then-down's expectation before its turn 2 errors.
+  EXPECT_EQ(testing_report::CountOf(xml, "<failure "), 2) << xml;
 }
 
 TEST_F(IntegrationTest, ReportUsageErrors) {

@@ -14,6 +14,7 @@
 
 #include "report/golden.h"
 #include "report/text_diff.h"
+#include "support/run_pair_fixture.h"
 
 namespace chatbatch {
 namespace {
@@ -155,30 +156,7 @@ class CompareTest : public ::testing::Test {
   static std::string Record(int turn, const std::string& user,
                             const std::string& reply,
                             const std::string& status = "ok") {
-    json r = {{"turn", turn},
-              {"user", user},
-              {"reply", reply},
-              {"reasoning", ""},
-              {"finish_reason", "stop"},
-              {"usage", nullptr},
-              {"provider", ""},
-              {"model", "m"},
-              {"conversation_id", "cid"},
-              {"status", status},
-              {"error", status == "ok" ? json(nullptr) : json("HTTP 500")},
-              {"error_kind", status == "ok" ? json(nullptr) : json("http")},
-              {"http_status", status == "ok" ? 200 : 500},
-              {"ttft_ms", 1.0},
-              {"duration_ms", 2.0},
-              {"chunks", 1},
-              {"started_at", "2026-01-01T00:00:00.000Z"},
-              {"attempts", 1},
-              {"attempt_errors", json::array()},
-              {"conversation", nullptr},
-              {"tool_calls", nullptr},
-              {"invalid_lines", 0},
-              {"bytes", 10}};
-    return r.dump() + "\n";
+    return testing_report::RecordLine(turn, user, reply, status);
   }
   void Write(const std::string& side, const std::string& name,
              const std::string& content) {

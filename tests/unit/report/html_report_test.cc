@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "report/svg_chart.h"
+#include "report/text_diff.h"
 #include "support/report_test_util.h"
 
 namespace chatbatch {
@@ -63,6 +64,8 @@ TEST(HtmlReportTest, UntrustedTextRendersAsText) {
 
 TEST(HtmlReportTest, ComparisonMarksChangedAndShowsDiff) {
   ReportRun base = SampleRun();
+  // Recorded in the baseline, so compare knows it (it lists <id>.jsonl).
+  base.conversations.back().turns = {testing_report::Turn(1, "q", "a")};
   ReportRun run = SampleRun();
   run.conversations[0].turns[1].reply = "Goodbye and good luck";
   run.conversations.pop_back();  // "later" is missing from this run
@@ -80,8 +83,10 @@ TEST(HtmlReportTest, ComparisonMarksChangedAndShowsDiff) {
             std::string::npos);
 }
 
-TEST(WordDiffTest, MarksRemovedAndAddedWords) {
-  std::vector<DiffPiece> d = WordDiff("the quick fox", "the slow fox");
+// One word diff (report/text_diff.h) behind compare's "[-a-]{+b+}" text and
+// the report's <del>/<ins>; both headers in one file must compile.
+TEST(WordDiffTest, PiecesBehindCompareAndTheReport) {
+  std::vector<DiffPiece> d = WordDiffPieces("the quick fox", "the slow fox");
   ASSERT_EQ(d.size(), 4u);
   EXPECT_EQ(d[0].kind, DiffPiece::kSame);
   EXPECT_EQ(d[0].text, "the ");
@@ -90,7 +95,22 @@ TEST(WordDiffTest, MarksRemovedAndAddedWords) {
   EXPECT_EQ(d[2].kind, DiffPiece::kAdded);
   EXPECT_EQ(d[2].text, "slow");
   EXPECT_EQ(d[3].text, " fox");
-  EXPECT_TRUE(WordDiff("", "").empty());
+  EXPECT_TRUE(WordDiffPieces("", "").empty());
+  EXPECT_EQ(WordDiff("the quick fox", "the slow fox"),
+            "the [-quick-]{+slow+} fox");
+}
+
+TEST(WordDiffTest, BoundedDiffKeepsTheCommonEnds) {
+  std::vector<DiffPiece> d =
+      WordDiffPieces("keep a b c end", "keep x y z end", /*max_cells=*/4);
+  ASSERT_EQ(d.size(), 4u);
+  EXPECT_EQ(d[0], (DiffPiece{DiffPiece::kSame, "keep "}));
+  EXPECT_EQ(d[1], (DiffPiece{DiffPiece::kRemoved, "a b c"}));
+  EXPECT_EQ(d[2], (DiffPiece{DiffPiece::kAdded, "x y z"}));
+  EXPECT_EQ(d[3], (DiffPiece{DiffPiece::kSame, " end"}));
+  // Within the bound, the exact diff.
+  EXPECT_EQ(WordDiffPieces("keep a b c end", "keep x y z end", 25),
+            WordDiffPieces("keep a b c end", "keep x y z end"));
 }
 
 TEST(SvgChartTest, PercentilesAndMarkers) {

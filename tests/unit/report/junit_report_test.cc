@@ -112,6 +112,38 @@ TEST(JunitReportTest, EmptyRunIsValid) {
   EXPECT_EQ(XsdProblems(xml), "") << xml;
 }
 
+// Turn 1 failed an expectation, turn 2 then errored: CI must see both, not
+// only the error that ended the conversation.
+TEST(JunitReportTest, ErroredConversationAlsoShowsEarlierFailedExpectation) {
+  ReportRun run = SampleRun();
+  ReportConversation& conv = run.conversations[1];  // "math"
+  conv.status = "error";
+  conv.error = "connection reset";
+  ReportTurn bad = testing_report::Turn(2, "and 3+3?", "", "error");
+  bad.error = "connection reset";
+  bad.error_kind = "network";
+  conv.turns.push_back(bad);
+  std::string xml = RenderJunit(run, "smoke");
+  size_t begin = xml.find("name=\"math\"");
+  ASSERT_NE(begin, std::string::npos) << xml;
+  std::string testcase =
+      xml.substr(begin, xml.find("</testcase>", begin) - begin);
+  EXPECT_NE(testcase.find("<error message=\"connection reset\" "
+                          "type=\"network\">turn 2"),
+            std::string::npos)
+      << testcase;
+  EXPECT_NE(testcase.find("<failure message=\"turn 1: contains &quot;4&quot;: "
+                          "reply does not contain 4\" type=\"expectation\">"),
+            std::string::npos)
+      << testcase;
+  // Counted once, by its outcome, so tests = passed + failures + errors +
+  // skipped still holds.
+  EXPECT_NE(xml.find("tests=\"4\" failures=\"0\" errors=\"2\" skipped=\"1\""),
+            std::string::npos)
+      << xml;
+  EXPECT_EQ(XsdProblems(xml), "") << xml;
+}
+
 class ReportDirTest : public ::testing::Test {
  protected:
   void SetUp() override {
