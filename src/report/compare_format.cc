@@ -147,8 +147,15 @@ std::string FormatText(const Comparison& cmp,
   for (const ConversationComparison& conv : cmp.conversations) {
     if (conv.change == Change::kUnchanged) continue;
     out += "\n" + std::string(ChangeName(conv.change)) + " " + conv.id + "\n";
-    if (conv.transcript_changed)
+    // With diffs shown, a changed turn's diff already explains a changed
+    // transcript; the line is for a transcript-only change and for the
+    // diff-less golden summary.
+    const bool turn_changed = std::any_of(
+        conv.turns.begin(), conv.turns.end(),
+        [](const TurnComparison& t) { return t.change != Change::kUnchanged; });
+    if (conv.transcript_changed && (!diffs || !turn_changed)) {
       out += "  transcript (" + conv.id + ".md) differs\n";
+    }
     for (const TurnComparison& t : conv.turns) {
       if (t.change == Change::kUnchanged) continue;
       std::string detail = TurnDetail(t);

@@ -306,7 +306,8 @@ nlohmann::ordered_json ReadmeCompareExample() {
   std::string readme((std::istreambuf_iterator<char>(in)),
                      std::istreambuf_iterator<char>());
   const size_t at = readme.find("```json\n{\"version\": 1,");
-  EXPECT_NE(at, std::string::npos) << "no compare --json example in docs/comparing.md";
+  EXPECT_NE(at, std::string::npos)
+      << "no compare --json example in docs/comparing.md";
   if (at == std::string::npos) return {};
   const size_t begin = at + 8;
   const size_t end = readme.find("```", begin);
@@ -448,6 +449,35 @@ TEST_F(CompareTest, GoldenRoundTrip) {
   Result<Comparison> withb = CompareWithGolden(golden, run, {"b"});
   ASSERT_TRUE(withb.has_value());
   EXPECT_EQ(withb->conversation_counts.added, 1);
+}
+
+// The transcript line: with diffs, a changed turn's diff explains it, so it
+// is shown only for a transcript-only change; the diff-less (golden)
+// summary always shows it.
+TEST(CompareFormatTest, TranscriptLineOnlyWhereNothingElseExplainsIt) {
+  Comparison cmp;
+  cmp.baseline_dir = "a";
+  cmp.run_dir = "b";
+  ConversationComparison only_transcript{.id = "only",
+                                         .change = Change::kChanged};
+  only_transcript.turns.push_back(TurnComparison{.turn = 1});
+  only_transcript.transcript_changed = true;
+  ConversationComparison with_turn{.id = "turn", .change = Change::kChanged};
+  with_turn.turns.push_back(
+      TurnComparison{.turn = 1, .change = Change::kChanged});
+  with_turn.transcript_changed = true;
+  cmp.conversations = {only_transcript, with_turn};
+
+  const std::string with_diffs = FormatText(cmp, {}, true, false);
+  EXPECT_NE(with_diffs.find("changed only\n  transcript (only.md) differs\n"),
+            std::string::npos)
+      << with_diffs;
+  EXPECT_EQ(with_diffs.find("turn.md"), std::string::npos) << with_diffs;
+
+  const std::string summary = FormatText(cmp, {}, false, false);
+  EXPECT_NE(summary.find("changed turn\n  transcript (turn.md) differs\n"),
+            std::string::npos)
+      << summary;
 }
 
 }  // namespace
