@@ -416,12 +416,12 @@ Result<TurnRecord> TurnRecordFromJson(std::string_view line) {
   }
 }
 
-Result<std::vector<TurnRecord>> ReadTurnRecords(const std::string& path,
-                                                bool repair) {
+Result<RecordsOnDisk> ReadRecordsOnDisk(const std::string& path) {
   Result<std::optional<std::string>> text = ReadFileIfExists(path);
   if (!text) return std::unexpected(text.error());
-  std::vector<TurnRecord> records;
-  if (!text->has_value()) return records;
+  RecordsOnDisk disk;
+  if (!text->has_value()) return disk;
+  disk.exists = true;
   const std::string& data = **text;
 
   size_t start = 0;     // of the current line
@@ -439,27 +439,18 @@ Result<std::vector<TurnRecord>> ReadTurnRecords(const std::string& path,
     if (!complete || (!record && last)) {
       // What a kill -9 mid-append can leave: a final record cut short (no
       // newline), or ending in one but unreadable. Nothing after it to lose.
-      const std::string why =
-          complete ? record.error().message : "no newline at the end";
-      if (!repair) {
-        return Fail(ErrorCode::kIo,
-                    where + "torn last record (" + why +
-                        "); --resume repairs it by removing the line");
-      }
-      if (Status cut = TruncateFile(path, static_cast<off_t>(good_end)); !cut) {
-        return std::unexpected(cut.error());
-      }
-      spdlog::warn(
-          "{}removed a torn last record ({}, {} bytes) left by an "
-          "interrupted run",
-          where, why, data.size() - good_end);
+      TornTail& torn = disk.torn_tail.emplace();
+      torn.keep_bytes = good_end;
+      torn.cut_bytes = data.size() - good_end;
+      torn.where = where;
+      torn.why = complete ? record.error().message : "no newline at the end";
       break;
     }
     if (!record) {
       return Fail(ErrorCode::kIo,
                   where + "not a turn record: " + record.error().message);
     }
-    const int expected = static_cast<int>(records.size()) + 1;
+    const int expected = static_cast<int>(disk.records.size()) + 1;
     if (record->turn != expected) {
       return Fail(ErrorCode::kIo, where + "not a turn record: turn " +
                                       std::to_string(record->turn) +
@@ -468,11 +459,41 @@ Result<std::vector<TurnRecord>> ReadTurnRecords(const std::string& path,
                                       " was expected (turns must be 1, 2, "
                                       "3, ... in order)");
     }
-    records.push_back(std::move(*record));
+    disk.records.push_back(std::move(*record));
     start = end + 1;
     good_end = start;
   }
-  return records;
+  return disk;
+}
+
+Status RepairTornTail(const std::string& path, const TornTail& torn) {
+  if (Status cut = TruncateFile(path, static_cast<off_t>(torn.keep_bytes));
+      !cut) {
+    return cut;
+  }
+  spdlog::warn(
+      "{}removed a torn last record ({}, {} bytes) left by an "
+      "interrupted run",
+      torn.where, torn.why, torn.cut_bytes);
+  return {};
+}
+
+Result<std::vector<TurnRecord>> ReadTurnRecords(const std::string& path,
+                                                bool repair) {
+  Result<RecordsOnDisk> disk = ReadRecordsOnDisk(path);
+  if (!disk) return std::unexpected(disk.error());
+  if (disk->torn_tail) {
+    const TornTail& torn = *disk->torn_tail;
+    if (!repair) {
+      return Fail(ErrorCode::kIo,
+                  torn.where + "torn last record (" + torn.why +
+                      "); --resume repairs it by removing the line");
+    }
+    if (Status cut = RepairTornTail(path, torn); !cut) {
+      return std::unexpected(cut.error());
+    }
+  }
+  return std::move(disk->records);
 }
 
 }  // namespace chatbatch
