@@ -15,7 +15,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class RunDirTest : public testing::Test {
+class RunDirReaderTest : public testing::Test {
  protected:
   void SetUp() override {
     std::string tmpl = testing::TempDir() + "chatbatch_rundir_XXXXXX";
@@ -34,7 +34,7 @@ class RunDirTest : public testing::Test {
   fs::path root_;
 };
 
-TEST_F(RunDirTest, RefusesWhatHoldsNoRun) {
+TEST_F(RunDirReaderTest, RefusesWhatHoldsNoRun) {
   for (const std::string& dir : {D("empty"), (root_ / "nope").string()}) {
     Result<RunDir> r = RunDir::Open(dir);
     ASSERT_FALSE(r.has_value()) << dir;
@@ -48,7 +48,7 @@ TEST_F(RunDirTest, RefusesWhatHoldsNoRun) {
   EXPECT_TRUE(RunDir::Open(parent + "/set").has_value());
 }
 
-TEST_F(RunDirTest, ListsConversationsSortedWithoutTemporaries) {
+TEST_F(RunDirReaderTest, ListsConversationsSortedWithoutTemporaries) {
   const std::string dir = D("run");
   Write(dir, "b.jsonl", "");
   Write(dir, "a.jsonl", "");
@@ -61,7 +61,7 @@ TEST_F(RunDirTest, ListsConversationsSortedWithoutTemporaries) {
   EXPECT_FALSE(r->Has("c"));
 }
 
-TEST_F(RunDirTest, StrictAndTolerantReading) {
+TEST_F(RunDirReaderTest, StrictAndTolerantReading) {
   const std::string dir = D("run");
   Write(dir, "a.jsonl",
         R"({"turn":1,"user":"u","reply":"r","status":"ok","expectations":)"
