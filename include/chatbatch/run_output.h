@@ -1,6 +1,9 @@
 // Writes a run's files into its output directory (README "Output files"):
 // <id>.jsonl (append-only, one whole record per write), <id>.md (atomically
-// replaced after each turn) and summary.json (atomically replaced).
+// replaced after each turn) and summary.json (atomically replaced). The
+// writer is run_output.cc; the renderers are transcript.cc (.md),
+// turn_codec.cc (.jsonl) and summary_json.cc; the readers are run_state.h
+// (strict, for --resume) and output/run_dir.h (compare, reports, golden).
 #ifndef CHATBATCH_RUN_OUTPUT_H_
 #define CHATBATCH_RUN_OUTPUT_H_
 
@@ -34,6 +37,9 @@ struct ConversationOutcome {
   std::string failure;  // the first failed expectation: "turn N: check: why"
 };
 
+// A runner returns this process's view (its latency covers the turns it
+// ran); what RunOutput writes as summary.json is the directory's, with the
+// counts, totals and latency recomputed from the records (WriteSummary).
 struct RunSummary {
   std::string job_name;
   std::string job_path;

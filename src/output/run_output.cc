@@ -2,12 +2,10 @@
 // summary.json. See run_output.h and the README's output-file reference.
 #include "chatbatch/run_output.h"
 
-#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cmath>
 #include <exception>
 #include <nlohmann/json.hpp>
 #include <utility>
