@@ -52,8 +52,9 @@ struct TurnLatency {
                              // the server sent no usage
 };
 
-// A run's figures over the turns this process ran (a resumed run counts
-// only its own turns).
+// A run's figures: a runner's over the turns this process ran (the end
+// line); summary.json's over every record in the directory, rebuilt from
+// them (output/record_tally.h).
 struct RunLatency {
   double wall_s = 0;               // first request to last reply
   int64_t turns = 0;               // turns whose reply arrived

@@ -5,6 +5,8 @@
 #define CHATBATCH_RESUME_H_
 
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,13 +32,47 @@ struct RunPlan {
   RunManifest manifest;              // to write before the first request
 };
 
-// Reads what "output" holds, checks it against "job" and "flags", and
-// prepares the directory: torn jsonl tails are repaired, conversations that
-// start over get their files reset. Replaces generated conversation_ids in
-// "*job" with the recorded ones, so a resumed conversation keeps its id.
+// What an output directory holds for the conversations a run covers, read
+// before anything is decided or written (nothing is repaired yet).
+struct RunDirState {
+  std::string dir;  // named in messages
+  std::optional<RunManifest> manifest;
+  std::set<std::string> jsonl;  // ids in scope with a <id>.jsonl
+  // Their records; read only when the directory holds a run to continue.
+  std::map<std::string, Result<RecordsOnDisk>> records;
+};
+
+// What a run does to its output directory, decided from a RunDirState
+// alone: DecideRun does no I/O, so every case is a unit test.
+struct RunDecision {
+  RunPlan plan;
+  // Conversations whose generated conversation_id is replaced by the one
+  // the server already knows.
+  std::map<std::string, std::string> conversation_ids;
+  std::map<std::string, TornTail> repair;  // torn tails to cut
+  std::vector<std::string> start_over;     // files removed
+  bool changed_definitions = false;        // start_over is plan.changed
+  // Conversations whose failed last turn is dropped (--retry-failed):
+  // their <id>.jsonl keeps plan.prior[id].turns.
+  std::vector<std::string> retry;
+};
+
+Result<RunDirState> ReadRunDirState(const Job& job, const std::string& dir,
+                                    const ResumeFlags& flags);
+
 // Errors: kUsage when DIR holds another run and neither --resume nor
-// --overwrite was given, or the job changed without --force; kIo when the
-// recorded state cannot be read.
+// --overwrite was given, the job changed without --force, or DIR holds
+// another shard or a merge; kIo when a record cannot be read.
+Result<RunDecision> DecideRun(const Job& job, const RunDirState& state,
+                              const ResumeFlags& flags);
+
+// Carries out "decision": torn tails are repaired, conversations that start
+// over get their files reset, generated conversation_ids in "*job" are
+// replaced with the recorded ones (a resumed conversation keeps its id),
+// and run.json is written last.
+Status ApplyRun(const RunDecision& decision, Job* job, RunOutput* output);
+
+// ReadRunDirState, DecideRun, ApplyRun.
 Result<RunPlan> PlanRun(Job* job, RunOutput* output, const ResumeFlags& flags);
 
 }  // namespace chatbatch

@@ -1,6 +1,9 @@
 // Writes a run's files into its output directory (README "Output files"):
 // <id>.jsonl (append-only, one whole record per write), <id>.md (atomically
-// replaced after each turn) and summary.json (atomically replaced).
+// replaced after each turn) and summary.json (atomically replaced). The
+// writer is run_output.cc; the renderers are transcript.cc (.md),
+// turn_codec.cc (.jsonl) and summary_json.cc; the readers are run_state.h
+// (strict, for --resume) and output/run_dir.h (compare, reports, golden).
 #ifndef CHATBATCH_RUN_OUTPUT_H_
 #define CHATBATCH_RUN_OUTPUT_H_
 
@@ -34,6 +37,9 @@ struct ConversationOutcome {
   std::string failure;  // the first failed expectation: "turn N: check: why"
 };
 
+// A runner returns this process's view (its latency covers the turns it
+// ran); what RunOutput writes as summary.json is the directory's, with the
+// counts, totals and latency recomputed from the records (WriteSummary).
 struct RunSummary {
   std::string job_name;
   std::string job_path;
@@ -52,7 +58,8 @@ struct RunSummary {
   RunLatency latency;
 };
 
-// "ok", "failed" (reply arrived, an expectation failed) or "error".
+// "ok", "failed" (reply arrived, an expectation failed) or "error"; see
+// output/turn_status.h.
 const char* TurnStatusName(const TurnRecord& record);
 
 // Serialises one turn as a single-line JSON object (no trailing newline).
@@ -65,10 +72,14 @@ std::string RenderTranscript(const Conversation& conv,
 // Serialises summary.json.
 std::string SummaryToJson(const RunSummary& summary);
 
+class RecordTally;  // output/record_tally.h
+
 class RunOutput {
  public:
   // Creates "dir" (and parents) if needed.
   static Result<std::unique_ptr<RunOutput>> Open(const std::string& dir);
+
+  ~RunOutput();
 
   const std::string& dir() const { return dir_; }
 
@@ -76,8 +87,18 @@ class RunOutput {
   // Refuses ids that are not IsSafeId().
   Status AppendTurn(const Conversation& conv, const TurnRecord& record);
 
-  // Atomically replaces summary.json.
+  // Atomically replaces summary.json with "summary" (this process's view:
+  // which conversations, their status, how the run ended) where everything
+  // the turn records decide (turn counts, totals, latency) is recomputed from
+  // the records in the directory. A run that recorded no turn keeps the
+  // earlier summary's started_at and ended_at: its records, so its summary,
+  // are what they were.
   Status WriteSummary(const RunSummary& summary);
+
+  // "summary" (a runner's) with the totals of the turns this process
+  // appended, not the whole directory's: for an end line that divides by
+  // this process's wall time.
+  RunSummary ThisProcess(const RunSummary& summary) const;
 
   // Seeds the in-memory transcript of "conv" with turns recorded by an
   // earlier run, so the next AppendTurn renders the whole conversation.
@@ -96,9 +117,16 @@ class RunOutput {
   Status WriteFileAtomic(const std::string& name, const std::string& content);
 
  private:
-  explicit RunOutput(std::string dir) : dir_(std::move(dir)) {}
+  explicit RunOutput(std::string dir);
+  Status CountRecordsOnDisk(const RunSummary& summary);
+
   std::string dir_;
   std::map<std::string, std::vector<TurnRecord>> turns_;  // by conv id
+  // Null until the first WriteSummary reads the records on disk.
+  std::unique_ptr<RecordTally> tally_;
+  int64_t appended_ = 0;        // turns this process recorded
+  RunSummary appended_totals_;  // chunks, bytes, tokens of those
+  std::string earlier_started_at_, earlier_ended_at_;
 };
 
 }  // namespace chatbatch

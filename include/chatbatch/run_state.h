@@ -47,6 +47,28 @@ Result<std::optional<RunManifest>> ReadManifest(const std::string& dir);
 // that were not written, like chunk timing, stay default).
 Result<TurnRecord> TurnRecordFromJson(std::string_view line);
 
+// What a kill -9 mid-append can leave at the end of a <id>.jsonl: a last
+// record cut short or unreadable.
+struct TornTail {
+  size_t keep_bytes = 0;  // the good records before it
+  size_t cut_bytes = 0;
+  std::string where;  // "FILE:LINE: "
+  std::string why;
+};
+
+struct RecordsOnDisk {
+  bool exists = false;  // the file exists
+  std::vector<TurnRecord> records;
+  std::optional<TornTail> torn_tail;  // not repaired yet
+};
+
+// Reads a <id>.jsonl without changing it: a torn tail is reported, not cut.
+// Any other unparsable line is an error naming FILE:LINE.
+Result<RecordsOnDisk> ReadRecordsOnDisk(const std::string& path);
+
+// Truncates "path" to the records before "torn" (and logs it).
+Status RepairTornTail(const std::string& path, const TornTail& torn);
+
 // Reads the records of a <id>.jsonl file (missing file: empty). A kill -9
 // can at worst leave a final line without its newline or cut short; with
 // "repair" that tail is truncated away (and logged) instead of failing.

@@ -182,7 +182,10 @@ RunOutcome RunInto(const Job& source, const std::string& dir,
     }
   }
   if (!flags.quiet) {
-    std::fputs(FormatLatencyTable(*summary).c_str(), stdout);
+    // This process's turns over this process's time: summary.json has the
+    // whole run's.
+    std::fputs(FormatLatencyTable((*output)->ThisProcess(*summary)).c_str(),
+               stdout);
   }
   if (!label.empty()) std::printf("%s: ", label.c_str());
   std::printf("%d ok, %d failed, %d error", ok, failed, errors);

@@ -2,17 +2,20 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <sstream>
 
 #include "chatbatch/job.h"
 #include "chatbatch/latency.h"
 #include "chatbatch/run_state.h"
 #include "job/job_problems.h"
 #include "job/shard.h"
+#include "output/json_numbers.h"
+#include "output/read_file.h"
+#include "output/summary_file.h"
+#include "output/turn_reader.h"
+#include "output/turn_status.h"
 #include "util/atomic_file.h"
 
 namespace chatbatch {
@@ -21,14 +24,37 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::ordered_json;
 
-Result<ordered_json> ReadJson(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Fail(ErrorCode::kUsage, path + ": cannot read");
+// One input run: its summary.json and its run.json as written (the merged
+// run.json keeps each conversation's entry verbatim).
+struct Input {
+  std::string dir;
+  SummaryFile summary;
+  ordered_json manifest;
+};
+
+Result<ordered_json> ReadManifestJson(const std::string& dir) {
+  const std::string path = dir + "/" + kManifestFile;
+  Result<std::optional<std::string>> text = ReadFileIfExists(path);
+  if (!text || !text->has_value()) {
+    return Fail(ErrorCode::kUsage, path + ": cannot read");
+  }
   try {
-    return ordered_json::parse(in);
+    return ordered_json::parse(**text);
   } catch (const std::exception& e) {
     return Fail(ErrorCode::kUsage, path + ": not valid JSON: " + e.what());
   }
+}
+
+// The conversation entries summary.json lists, as written.
+const ordered_json& ListedConversations(const Input& in) {
+  static const ordered_json kNone = ordered_json::array();
+  auto it = in.summary.document.find("conversations");
+  return it != in.summary.document.end() && it->is_array() ? *it : kNone;
+}
+
+// A summary section merge adds up ("counts", "totals", ...): {} if absent.
+ordered_json Section(const Input& in, const char* key) {
+  return in.summary.document.value(key, ordered_json::object());
 }
 
 // Adds every number of "from" into "into", recursively (counts, totals).
@@ -43,7 +69,7 @@ void AddNumbers(const ordered_json& from, ordered_json* into) {
   }
 }
 
-ordered_json PercentilesJson(std::vector<float> values) {
+ordered_json MergedPercentiles(std::vector<float> values) {
   const Percentiles p = ExactPercentiles(&values);
   auto tenth = [](double ms) { return std::round(ms * 10.0) / 10.0; };
   return {{"p50", tenth(p.p50)},
@@ -128,56 +154,38 @@ std::string JoinShards(const std::vector<std::string>& shards) {
   return out;
 }
 
-}  // namespace
-
-Result<MergeCounts> MergeRuns(const std::vector<std::string>& inputs,
-                              const std::string& out_dir,
-                              const MergeOptions& options) {
-  if (inputs.empty()) return Fail(ErrorCode::kUsage, "merge: no run directory");
-  std::error_code ec;
-  if (fs::exists(out_dir, ec) && !fs::is_empty(out_dir, ec)) {
-    return Fail(ErrorCode::kUsage,
-                "merge: " + out_dir +
-                    " is not empty; merge into a new or empty directory");
-  }
-  struct Input {
-    std::string dir;
-    ordered_json summary, manifest;
-  };
+// Reads every input, refusing runs of different jobs.
+Result<std::vector<Input>> ReadInputs(const std::vector<std::string>& dirs) {
   std::vector<Input> runs;
-  std::map<std::string, std::string> owner;  // lowercase id -> input dir
-  for (const std::string& dir : inputs) {
-    Input in{dir, {}, {}};
-    auto summary = ReadJson(dir + "/summary.json");
+  for (const std::string& dir : dirs) {
+    Result<std::optional<SummaryFile>> summary = ReadSummaryFile(dir);
     if (!summary) return std::unexpected(summary.error());
-    auto manifest = ReadJson(dir + "/run.json");
-    if (!manifest) return std::unexpected(manifest.error());
-    in.summary = std::move(*summary);
-    in.manifest = std::move(*manifest);
-    if (!runs.empty() &&
-        in.summary.value("job", "") != runs[0].summary.value("job", "")) {
+    if (!summary->has_value()) {
       return Fail(ErrorCode::kUsage,
-                  "merge: " + dir + " holds a run of job '" +
-                      in.summary.value("job", "") + "', " + runs[0].dir +
-                      " one of '" + runs[0].summary.value("job", "") + "'");
+                  dir + "/" + kSummaryFile + ": cannot read");
+    }
+    Result<ordered_json> manifest = ReadManifestJson(dir);
+    if (!manifest) return std::unexpected(manifest.error());
+    Input in{dir, std::move(**summary), std::move(*manifest)};
+    if (!runs.empty() && in.summary.job_name != runs[0].summary.job_name) {
+      return Fail(ErrorCode::kUsage, "merge: " + dir + " holds a run of job '" +
+                                         in.summary.job_name + "', " +
+                                         runs[0].dir + " one of '" +
+                                         runs[0].summary.job_name + "'");
     }
     runs.push_back(std::move(in));
   }
-  Result<std::vector<std::string>> missing = MissingShards(runs);
-  if (!missing) return std::unexpected(missing.error());
-  if (!missing->empty() && !options.allow_partial) {
-    return Fail(ErrorCode::kUsage,
-                "merge: shard " + JoinShards(*missing) +
-                    " missing (the inputs are " + std::to_string(runs.size()) +
-                    " of " + std::to_string(runs.size() + missing->size()) +
-                    " shards); pass --allow-partial to merge them anyway");
-  }
+  return runs;
+}
 
-  // After the shards: a shard given twice is named as such, not by the
-  // first conversation the two copies share.
+// Refuses an unsafe id and an id found in two inputs (ids differing only in
+// case collide on case-insensitive file systems).
+Status CheckDisjoint(const std::vector<Input>& runs) {
+  std::map<std::string, std::string> owner;  // lowercase id -> input dir
   for (const Input& in : runs) {
-    for (const auto& conv : in.summary["conversations"]) {
-      const std::string id = conv.value("id", "");
+    for (const ordered_json& conv : ListedConversations(in)) {
+      const std::string id =
+          conv.is_object() ? conv.value("id", std::string()) : "";
       if (!IsSafeId(id)) {
         return Fail(ErrorCode::kUsage,
                     "merge: " + in.dir + "/summary.json lists an unsafe id");
@@ -191,79 +199,92 @@ Result<MergeCounts> MergeRuns(const std::vector<std::string>& inputs,
       }
     }
   }
+  return {};
+}
 
-  if (Status made = MakeDirs(out_dir); !made) {
-    return std::unexpected(made.error());
-  }
-  MergeCounts counts;
-  counts.missing_shards = *missing;
-  ordered_json conversations = ordered_json::array();
-  ordered_json manifest_convs = ordered_json::object();
-  ordered_json counts_json = ordered_json::object();
-  ordered_json expectations = ordered_json::object();
-  ordered_json totals = ordered_json::object();
-  std::vector<std::string> statuses, started, ended;
+// What the merged latency section is rebuilt from: the records themselves
+// (exact TTFT and duration percentiles), and of each run's summary what
+// cannot be rebuilt (wall time, gap maximum).
+struct LatencyParts {
   std::vector<float> ttft, duration;
   std::map<std::string, int64_t> errors_by_kind;
   double wall_s = 0, gap_max = 0;
-  ordered_json shard_latency = ordered_json::array();
-  for (const Input& in : runs) {
-    for (const auto& conv : in.summary["conversations"]) {
-      const std::string id = conv["id"];
-      for (const char* ext : {".jsonl", ".md"}) {
-        if (Status s = CopyFileAtomic(in.dir + "/" + id + ext,
-                                      out_dir + "/" + id + ext);
-            !s) {
-          return std::unexpected(s.error());
-        }
-      }
-      // Exact TTFT and duration percentiles come from the records.
-      std::ifstream jsonl(in.dir + "/" + id + ".jsonl");
-      for (std::string line; std::getline(jsonl, line);) {
-        try {
-          const ordered_json r = ordered_json::parse(line);
-          ++counts.turns;
-          if (r.value("status", "") == "error") {
-            ++errors_by_kind[r.value("error_kind", "error")];
-            continue;
-          }
-          if (r.contains("ttft_ms") && r["ttft_ms"].is_number()) {
-            ttft.push_back(r["ttft_ms"].get<float>());
-          }
-          duration.push_back(r.value("duration_ms", 0.0f));
-        } catch (const std::exception&) {
-          // A torn last line of a killed run: resume repairs it.
-        }
-      }
-      conversations.push_back(conv);
-      ++counts.conversations;
-    }
-    for (const auto& [id, entry] : in.manifest["conversations"].items()) {
-      manifest_convs[id] = entry;
-    }
-    AddNumbers(in.summary.value("counts", ordered_json::object()),
-               &counts_json);
-    AddNumbers(in.summary.value("expectations", ordered_json::object()),
-               &expectations);
-    AddNumbers(in.summary.value("totals", ordered_json::object()), &totals);
-    statuses.push_back(in.summary.value("status", "finished"));
-    started.push_back(in.summary.value("started_at", ""));
-    if (in.summary["ended_at"].is_string()) {
-      ended.push_back(in.summary["ended_at"]);
-    }
-    const ordered_json latency =
-        in.summary.value("latency", ordered_json::object());
-    wall_s = std::max(wall_s, latency.value("wall_s", 0.0));
-    if (latency.contains("gap_ms")) {
-      gap_max = std::max(gap_max, latency["gap_ms"].value("max", 0.0));
-    }
-    shard_latency.push_back({{"dir", in.dir}, {"latency", latency}});
-    ++counts.runs;
-  }
+  ordered_json runs = ordered_json::array();
+};
 
+// Copies one conversation's files and adds its records to "latency".
+Status CopyConversation(const std::string& from, const std::string& id,
+                        const std::string& out_dir, LatencyParts* latency,
+                        int* turns) {
+  for (const char* ext : {".jsonl", ".md"}) {
+    if (Status s =
+            CopyFileAtomic(from + "/" + id + ext, out_dir + "/" + id + ext);
+        !s) {
+      return s;
+    }
+  }
+  // Tolerant: a torn last line of a killed run is copied but not counted.
+  Result<std::vector<TurnRecord>> records =
+      ReadTurnRecordsTolerant(from + "/" + id + ".jsonl");
+  if (!records) return std::unexpected(records.error());
+  for (const TurnRecord& r : *records) {
+    ++*turns;
+    if (TurnStatusOf(r) == TurnStatus::kError) {
+      ++latency->errors_by_kind[r.error_kind.empty() ? "error" : r.error_kind];
+      continue;
+    }
+    if (r.ttft_ms >= 0) latency->ttft.push_back(static_cast<float>(r.ttft_ms));
+    latency->duration.push_back(static_cast<float>(r.duration_ms));
+  }
+  return {};
+}
+
+void AddRunLatency(const Input& in, LatencyParts* latency) {
+  const ordered_json run = Section(in, "latency");
+  // The runs ran side by side: wall time is the longest one's.
+  latency->wall_s = std::max(latency->wall_s, run.value("wall_s", 0.0));
+  if (run.contains("gap_ms")) {
+    latency->gap_max =
+        std::max(latency->gap_max, run["gap_ms"].value("max", 0.0));
+  }
+  latency->runs.push_back({{"dir", in.dir}, {"latency", run}});
+}
+
+ordered_json LatencyJson(LatencyParts parts) {
+  ordered_json latency;
+  latency["wall_s"] = parts.wall_s;
+  latency["turns"] = parts.duration.size();
+  latency["ttft_ms"] = MergedPercentiles(std::move(parts.ttft));
+  latency["duration_ms"] = MergedPercentiles(std::move(parts.duration));
+  // Gap percentiles of the whole cannot be rebuilt from the parts' (see each
+  // run's under "runs"); the maximum can.
+  latency["gap_ms"] = {{"max", parts.gap_max}};
+  latency["errors_by_kind"] = parts.errors_by_kind;
+  latency["runs"] = std::move(parts.runs);
+  return latency;
+}
+
+// The merged summary.json: the inputs' counts added up, their conversations
+// listed, the least finished status.
+ordered_json MergedSummary(const std::vector<Input>& runs,
+                           const std::vector<std::string>& missing,
+                           ordered_json conversations, LatencyParts latency) {
+  ordered_json counts = ordered_json::object();
+  ordered_json expectations = ordered_json::object();
+  ordered_json totals = ordered_json::object();
+  std::vector<std::string> statuses, started, ended;
+  for (const Input& in : runs) {
+    AddNumbers(Section(in, "counts"), &counts);
+    AddNumbers(Section(in, "expectations"), &expectations);
+    AddNumbers(Section(in, "totals"), &totals);
+    statuses.push_back(in.summary.status.empty() ? "finished"
+                                                 : in.summary.status);
+    started.push_back(in.summary.started_at);
+    if (!in.summary.ended_at.empty()) ended.push_back(in.summary.ended_at);
+  }
   ordered_json summary;
-  summary["job"] = runs[0].summary.value("job", "");
-  summary["job_file"] = runs[0].summary.value("job_file", "");
+  summary["job"] = runs[0].summary.job_name;
+  summary["job_file"] = runs[0].summary.job_path;
   // ISO 8601 UTC strings sort by time.
   summary["started_at"] = *std::ranges::min_element(started);
   summary["ended_at"] = ended.size() == runs.size()
@@ -271,54 +292,103 @@ Result<MergeCounts> MergeRuns(const std::vector<std::string>& inputs,
                             : ordered_json();
   summary["status"] = MergedStatus(statuses);
   // Every shard that ran finished, but the job did not run whole.
-  if (!missing->empty() && summary["status"] == "finished") {
+  if (!missing.empty() && summary["status"] == "finished") {
     summary["status"] = "partial";
   }
   summary["stopped_early"] =
       std::ranges::find(statuses, "stopped") != statuses.end();
   summary["stop_reason"] = nullptr;
-  if (!missing->empty()) {
-    summary["missing_shards"] = *missing;  // --allow-partial
-  }
-  summary["counts"] = std::move(counts_json);
+  if (!missing.empty()) summary["missing_shards"] = missing;  // --allow-partial
+  summary["counts"] = std::move(counts);
   summary["expectations"] = std::move(expectations);
   summary["conversations"] = std::move(conversations);
   summary["totals"] = std::move(totals);
-  ordered_json latency;
-  // The runs ran side by side: wall time is the longest one's.
-  latency["wall_s"] = wall_s;
-  latency["turns"] = duration.size();
-  latency["ttft_ms"] = PercentilesJson(std::move(ttft));
-  latency["duration_ms"] = PercentilesJson(std::move(duration));
-  // Gap percentiles of the whole cannot be rebuilt from the parts' (see each
-  // run's under "runs"); the maximum can.
-  latency["gap_ms"] = {{"max", gap_max}};
-  latency["errors_by_kind"] = errors_by_kind;
-  latency["runs"] = std::move(shard_latency);
-  summary["latency"] = std::move(latency);
+  summary["latency"] = LatencyJson(std::move(latency));
+  return summary;
+}
 
+ordered_json MergedManifest(const std::vector<Input>& runs) {
+  ordered_json conversations = ordered_json::object();
+  ordered_json from = ordered_json::array();
+  for (const Input& in : runs) {
+    if (auto it = in.manifest.find("conversations");
+        it != in.manifest.end() && it->is_object()) {
+      for (const auto& [id, entry] : it->items()) conversations[id] = entry;
+    }
+    from.push_back(in.dir);
+  }
   ordered_json manifest;
   manifest["version"] = 1;
-  manifest["job"] = summary["job"];
-  manifest["job_file"] = summary["job_file"];
+  manifest["job"] = runs[0].summary.job_name;
+  manifest["job_file"] = runs[0].summary.job_path;
   // Not the hash of any one job file: a run into a merged directory is
   // refused (resume the shards instead).
   manifest["job_hash"] = kMergedJobHash;
-  manifest["conversations"] = std::move(manifest_convs);
-  ordered_json from = ordered_json::array();
-  for (const Input& in : runs) from.push_back(in.dir);
+  manifest["conversations"] = std::move(conversations);
   manifest["merged_from"] = std::move(from);
+  return manifest;
+}
 
-  constexpr auto kReplace = nlohmann::json::error_handler_t::replace;
-  if (Status s = ReplaceFileAtomic(
-          out_dir + "/run.json", manifest.dump(2, ' ', false, kReplace) + "\n");
+std::string Dump(const ordered_json& j) {
+  return j.dump(2, ' ', false, kReplaceInvalidUtf8) + "\n";
+}
+
+}  // namespace
+
+Result<MergeCounts> MergeRuns(const std::vector<std::string>& inputs,
+                              const std::string& out_dir,
+                              const MergeOptions& options) {
+  if (inputs.empty()) return Fail(ErrorCode::kUsage, "merge: no run directory");
+  std::error_code ec;
+  if (fs::exists(out_dir, ec) && !fs::is_empty(out_dir, ec)) {
+    return Fail(ErrorCode::kUsage,
+                "merge: " + out_dir +
+                    " is not empty; merge into a new or empty directory");
+  }
+  Result<std::vector<Input>> runs = ReadInputs(inputs);
+  if (!runs) return std::unexpected(runs.error());
+  Result<std::vector<std::string>> missing = MissingShards(*runs);
+  if (!missing) return std::unexpected(missing.error());
+  if (!missing->empty() && !options.allow_partial) {
+    return Fail(ErrorCode::kUsage,
+                "merge: shard " + JoinShards(*missing) +
+                    " missing (the inputs are " + std::to_string(runs->size()) +
+                    " of " + std::to_string(runs->size() + missing->size()) +
+                    " shards); pass --allow-partial to merge them anyway");
+  }
+  // After the shards: a shard given twice is named as such, not by the
+  // first conversation the two copies share.
+  if (Status disjoint = CheckDisjoint(*runs); !disjoint) {
+    return std::unexpected(disjoint.error());
+  }
+
+  if (Status made = MakeDirs(out_dir); !made) {
+    return std::unexpected(made.error());
+  }
+  MergeCounts counts;
+  counts.missing_shards = *missing;
+  ordered_json conversations = ordered_json::array();
+  LatencyParts latency;
+  for (const Input& in : *runs) {
+    for (const ordered_json& conv : ListedConversations(in)) {
+      Status copied = CopyConversation(in.dir, conv["id"].get<std::string>(),
+                                       out_dir, &latency, &counts.turns);
+      if (!copied) return std::unexpected(copied.error());
+      conversations.push_back(conv);
+      ++counts.conversations;
+    }
+    AddRunLatency(in, &latency);
+    ++counts.runs;
+  }
+  if (Status s = ReplaceFileAtomic(out_dir + "/" + kManifestFile,
+                                   Dump(MergedManifest(*runs)));
       !s) {
     return std::unexpected(s.error());
   }
   // Last: a directory with summary.json is a complete run for the readers.
-  if (Status s =
-          ReplaceFileAtomic(out_dir + "/summary.json",
-                            summary.dump(2, ' ', false, kReplace) + "\n");
+  const ordered_json summary = MergedSummary(
+      *runs, *missing, std::move(conversations), std::move(latency));
+  if (Status s = ReplaceFileAtomic(out_dir + "/" + kSummaryFile, Dump(summary));
       !s) {
     return std::unexpected(s.error());
   }

@@ -26,14 +26,34 @@ std::string ShardText(const std::string& shard) {
   return shard.empty() ? "the whole job" : "shard " + shard;
 }
 
-// Turns what <id>.jsonl holds into what this run does with it.
-Result<PriorConversation> Classify(const Conversation& conv,
-                                   std::vector<TurnRecord> records,
-                                   const ResumeFlags& flags,
-                                   RunOutput* output) {
+bool WantsResume(const Job& job, const ResumeFlags& flags) {
+  return flags.resume || flags.retry_failed || flags.force || job.resume;
+}
+
+// The conversations a run covers: the job's, or those --only names.
+std::vector<const Conversation*> InScope(const Job& job,
+                                         const ResumeFlags& flags) {
+  std::set<std::string> only(flags.only.begin(), flags.only.end());
+  std::vector<const Conversation*> convs;
+  for (const Conversation& c : job.conversations) {
+    if (only.empty() || only.contains(c.id)) convs.push_back(&c);
+  }
+  return convs;
+}
+
+std::string JsonlPath(const std::string& dir, const std::string& id) {
+  return (std::filesystem::path(dir) / (id + ".jsonl")).string();
+}
+
+// Turns what <id>.jsonl holds into what this run does with it. Sets
+// "*retry" when the failed last turn is to be dropped and sent again.
+PriorConversation Classify(const Conversation& conv,
+                           std::vector<TurnRecord> records,
+                           const ResumeFlags& flags, bool* retry) {
   PriorConversation prior;
   size_t ok_prefix = 0;
   while (ok_prefix < records.size() && records[ok_prefix].ok) ++ok_prefix;
+  *retry = false;
   if (ok_prefix < records.size()) {  // it ended in error
     if (!flags.retry_failed) {
       prior.status = ConversationStatus::kError;
@@ -41,11 +61,7 @@ Result<PriorConversation> Classify(const Conversation& conv,
       return prior;
     }
     records.resize(ok_prefix);
-    if (Status st = output->RewriteTurns(conv, records); !st) {
-      return std::unexpected(st.error());
-    }
-    spdlog::info("{}: retrying from turn {} (it failed before)", conv.id,
-                 ok_prefix + 1);
+    *retry = true;
   }
   if (records.size() >= conv.messages.size()) {
     // Every reply arrived. Failed expectations make it "failed", which is
@@ -55,129 +71,182 @@ Result<PriorConversation> Classify(const Conversation& conv,
                     [](const TurnRecord& r) { return r.expect_ok; });
     prior.status =
         all_held ? ConversationStatus::kOk : ConversationStatus::kFailed;
-  } else if (!records.empty()) {
-    output->Preload(conv, records);
   }
   prior.turns = std::move(records);
   return prior;
 }
 
+// Refusals of a directory that holds a run this one cannot continue.
+Status CheckContinuable(const Job& job, const std::string& dir,
+                        const RunManifest& old) {
+  // Another shard's conversations are not this one's to change, whatever
+  // --force says: each shard has an output directory of its own.
+  if (old.shard && *old.shard != job.shard) {
+    return Fail(ErrorCode::kUsage,
+                dir + " holds a run of " + old.job_path + " as " +
+                    ShardText(*old.shard) + ", but this run is " +
+                    ShardText(job.shard) +
+                    "; resume each shard in its own output directory, or "
+                    "pass --overwrite to start over");
+  }
+  // A merged directory is the sum of other runs: a run into it would
+  // rewrite run.json and summary.json and leave it neither a merge nor a
+  // run. The shards are what can be resumed.
+  if (old.job_hash == kMergedJobHash) {
+    return Fail(ErrorCode::kUsage,
+                dir +
+                    " holds the merge of several runs (chatbatch merge), "
+                    "not a run to continue; resume each shard in its own "
+                    "output directory and merge again, or pass "
+                    "--overwrite to start over");
+  }
+  return {};
+}
+
+// The resume branch of DecideRun: "old" is the run DIR holds.
+Status DecideContinue(const Job& job, const std::string& dir,
+                      const RunDirState& state, const ResumeFlags& flags,
+                      RunDecision* d) {
+  const RunManifest& old = *state.manifest;
+  if (Status ok = CheckContinuable(job, dir, old); !ok) return ok;
+  const std::vector<const Conversation*> convs = InScope(job, flags);
+  for (const Conversation* conv : convs) {
+    auto entry = old.conversations.find(conv->id);
+    if (entry == old.conversations.end() ||
+        entry->second.definition_hash !=
+            ConversationDefinitionHash(job, *conv)) {
+      d->plan.changed.push_back(conv->id);
+    }
+  }
+  if (!d->plan.changed.empty() && !flags.force) {
+    return Fail(ErrorCode::kUsage,
+                job.path + " changed since " + dir + " was started: " +
+                    Counted(d->plan.changed.size(), "conversation") +
+                    (d->plan.changed.size() == 1 ? " differs (" : " differ (") +
+                    JoinIds(d->plan.changed) +
+                    "); pass --force to re-run exactly those, or "
+                    "--overwrite to start over");
+  }
+  d->start_over = d->plan.changed;
+  d->changed_definitions = true;
+  const std::set<std::string> changed(d->plan.changed.begin(),
+                                      d->plan.changed.end());
+  for (const Conversation* conv : convs) {
+    if (changed.contains(conv->id)) continue;
+    std::vector<TurnRecord> records;
+    if (auto it = state.records.find(conv->id); it != state.records.end()) {
+      if (!it->second) return std::unexpected(it->second.error());
+      records = it->second->records;
+      if (it->second->torn_tail) d->repair[conv->id] = *it->second->torn_tail;
+    }
+    // Keep sending the conversation_id the server already knows.
+    if (conv->conversation_id_generated) {
+      const std::string& recorded =
+          old.conversations.at(conv->id).conversation_id;
+      if (!recorded.empty()) {
+        d->conversation_ids[conv->id] = recorded;
+      } else if (!records.empty()) {
+        d->conversation_ids[conv->id] = records.front().conversation_id;
+      }
+    }
+    bool retry = false;
+    d->plan.prior.emplace(conv->id,
+                          Classify(*conv, std::move(records), flags, &retry));
+    if (retry) d->retry.push_back(conv->id);
+  }
+  return {};
+}
+
 }  // namespace
 
-Result<RunPlan> PlanRun(Job* job, RunOutput* output, const ResumeFlags& flags) {
-  const bool resume =
-      flags.resume || flags.retry_failed || flags.force || job->resume;
-  const std::string& dir = output->dir();
-  Result<std::optional<RunManifest>> previous = ReadManifest(dir);
-  if (!previous) return std::unexpected(previous.error());
+Result<RunDirState> ReadRunDirState(const Job& job, const std::string& dir,
+                                    const ResumeFlags& flags) {
+  RunDirState state;
+  state.dir = dir;
+  Result<std::optional<RunManifest>> manifest = ReadManifest(dir);
+  if (!manifest) return std::unexpected(manifest.error());
+  state.manifest = std::move(*manifest);
+  const bool continuing =
+      state.manifest && !flags.overwrite && WantsResume(job, flags);
+  for (const Conversation* conv : InScope(job, flags)) {
+    const std::string path = JsonlPath(dir, conv->id);
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) continue;
+    state.jsonl.insert(conv->id);
+    if (continuing) state.records.emplace(conv->id, ReadRecordsOnDisk(path));
+  }
+  return state;
+}
 
-  std::set<std::string> only(flags.only.begin(), flags.only.end());
-  auto selected = [&only](const Conversation& c) {
-    return only.empty() || only.contains(c.id);
-  };
+Result<RunDecision> DecideRun(const Job& job, const RunDirState& state,
+                              const ResumeFlags& flags) {
+  const std::string& dir = state.dir;
+  RunDecision d;
+  RunManifest& manifest = d.plan.manifest;
+  if (state.manifest) manifest = *state.manifest;
+  manifest.version = 1;
+  manifest.job_name = job.name;
+  manifest.job_path = job.path;
+  manifest.job_hash = JobDefinitionHash(job);
+  manifest.shard = job.shard;
 
-  RunPlan plan;
-  if (previous->has_value()) plan.manifest = **previous;
-  plan.manifest.version = 1;
-  plan.manifest.job_name = job->name;
-  plan.manifest.job_path = job->path;
-  plan.manifest.job_hash = JobDefinitionHash(*job);
-  plan.manifest.shard = job->shard;
-
-  const bool start_over = flags.overwrite || !previous->has_value();
-  if (!start_over && !resume) {
+  const bool start_over = flags.overwrite || !state.manifest;
+  if (!start_over && !WantsResume(job, flags)) {
     return Fail(ErrorCode::kUsage,
-                dir + " already holds a run of " + (*previous)->job_path +
+                dir + " already holds a run of " + state.manifest->job_path +
                     "; pass --resume to continue it, or --overwrite to "
                     "start over");
   }
   if (start_over) {
-    for (const Conversation& conv : job->conversations) {
-      if (!selected(conv)) continue;
-      std::filesystem::path jsonl =
-          std::filesystem::path(dir) / (conv.id + ".jsonl");
-      std::error_code ec;
-      if (!flags.overwrite && std::filesystem::exists(jsonl, ec)) {
+    for (const Conversation* conv : InScope(job, flags)) {
+      if (!flags.overwrite && state.jsonl.contains(conv->id)) {
         return Fail(ErrorCode::kUsage,
-                    dir + " already holds " + conv.id +
+                    dir + " already holds " + conv->id +
                         ".jsonl from an unknown run; pass --overwrite to "
                         "replace it");
       }
-      if (flags.overwrite) {
-        if (Status st = output->RewriteTurns(conv, {}); !st) {
-          return std::unexpected(st.error());
-        }
-      }
+      if (flags.overwrite) d.start_over.push_back(conv->id);
     }
-  } else {
-    const RunManifest& old = **previous;
-    // Another shard's conversations are not this one's to change, whatever
-    // --force says: each shard has an output directory of its own.
-    if (old.shard && *old.shard != job->shard) {
-      return Fail(ErrorCode::kUsage,
-                  dir + " holds a run of " + old.job_path + " as " +
-                      ShardText(*old.shard) + ", but this run is " +
-                      ShardText(job->shard) +
-                      "; resume each shard in its own output directory, or "
-                      "pass --overwrite to start over");
+  } else if (Status st = DecideContinue(job, dir, state, flags, &d); !st) {
+    return std::unexpected(st.error());
+  }
+  for (const Conversation* conv : InScope(job, flags)) {
+    auto recorded = d.conversation_ids.find(conv->id);
+    manifest.conversations[conv->id] = ManifestEntry{
+        ConversationDefinitionHash(job, *conv),
+        recorded != d.conversation_ids.end() ? recorded->second
+                                             : conv->conversation_id};
+  }
+  return d;
+}
+
+Status ApplyRun(const RunDecision& decision, Job* job, RunOutput* output) {
+  const std::string& dir = output->dir();
+  std::map<std::string, Conversation*> by_id;
+  for (Conversation& conv : job->conversations) by_id[conv.id] = &conv;
+  for (const auto& [id, torn] : decision.repair) {
+    if (Status cut = RepairTornTail(JsonlPath(dir, id), torn); !cut) {
+      return cut;
     }
-    // A merged directory is the sum of other runs: a run into it would
-    // rewrite run.json and summary.json and leave it neither a merge nor a
-    // run. The shards are what can be resumed.
-    if (old.job_hash == kMergedJobHash) {
-      return Fail(ErrorCode::kUsage,
-                  dir +
-                      " holds the merge of several runs (chatbatch merge), "
-                      "not a run to continue; resume each shard in its own "
-                      "output directory and merge again, or pass "
-                      "--overwrite to start over");
+  }
+  for (const auto& [id, conversation_id] : decision.conversation_ids) {
+    by_id.at(id)->conversation_id = conversation_id;
+  }
+  for (const std::string& id : decision.start_over) {
+    if (decision.changed_definitions) {
+      spdlog::info("{}: definition changed, running it again", id);
     }
-    for (const Conversation& conv : job->conversations) {
-      if (!selected(conv)) continue;
-      auto entry = old.conversations.find(conv.id);
-      if (entry == old.conversations.end() ||
-          entry->second.definition_hash !=
-              ConversationDefinitionHash(*job, conv)) {
-        plan.changed.push_back(conv.id);
-      }
-    }
-    if (!plan.changed.empty() && !flags.force) {
-      return Fail(ErrorCode::kUsage,
-                  job->path + " changed since " + dir + " was started: " +
-                      Counted(plan.changed.size(), "conversation") +
-                      (plan.changed.size() == 1 ? " differs (" : " differ (") +
-                      JoinIds(plan.changed) +
-                      "); pass --force to re-run exactly those, or "
-                      "--overwrite to start over");
-    }
-    std::set<std::string> changed(plan.changed.begin(), plan.changed.end());
-    for (Conversation& conv : job->conversations) {
-      if (!selected(conv)) continue;
-      if (changed.contains(conv.id)) {
-        spdlog::info("{}: definition changed, running it again", conv.id);
-        if (Status st = output->RewriteTurns(conv, {}); !st) {
-          return std::unexpected(st.error());
-        }
-        continue;
-      }
-      Result<std::vector<TurnRecord>> records = ReadTurnRecords(
-          (std::filesystem::path(dir) / (conv.id + ".jsonl")).string(),
-          /*repair=*/true);
-      if (!records) return std::unexpected(records.error());
-      // Keep sending the conversation_id the server already knows.
-      if (conv.conversation_id_generated) {
-        const std::string& recorded =
-            old.conversations.at(conv.id).conversation_id;
-        if (!recorded.empty()) {
-          conv.conversation_id = recorded;
-        } else if (!records->empty()) {
-          conv.conversation_id = records->front().conversation_id;
-        }
-      }
-      Result<PriorConversation> prior =
-          Classify(conv, std::move(*records), flags, output);
-      if (!prior) return std::unexpected(prior.error());
-      plan.prior.emplace(conv.id, std::move(*prior));
+    if (Status st = output->RewriteTurns(*by_id.at(id), {}); !st) return st;
+  }
+  for (const std::string& id : decision.retry) {
+    const std::vector<TurnRecord>& kept = decision.plan.prior.at(id).turns;
+    if (Status st = output->RewriteTurns(*by_id.at(id), kept); !st) return st;
+    spdlog::info("{}: retrying from turn {} (it failed before)", id,
+                 kept.size() + 1);
+  }
+  for (const auto& [id, prior] : decision.plan.prior) {
+    if (prior.status == ConversationStatus::kPending && !prior.turns.empty()) {
+      output->Preload(*by_id.at(id), prior.turns);
     }
   }
   // A run killed mid-rename leaves its temporary file; the directory should
@@ -187,17 +256,19 @@ Result<RunPlan> PlanRun(Job* job, RunOutput* output, const ResumeFlags& flags) {
   if (*removed > 0) {
     spdlog::info("removed {} temporary file(s) left by a killed run", *removed);
   }
-  for (const Conversation& conv : job->conversations) {
-    if (!selected(conv)) continue;
-    plan.manifest.conversations[conv.id] = ManifestEntry{
-        ConversationDefinitionHash(*job, conv), conv.conversation_id};
+  return output->WriteFileAtomic(kManifestFile,
+                                 ManifestToJson(decision.plan.manifest));
+}
+
+Result<RunPlan> PlanRun(Job* job, RunOutput* output, const ResumeFlags& flags) {
+  Result<RunDirState> state = ReadRunDirState(*job, output->dir(), flags);
+  if (!state) return std::unexpected(state.error());
+  Result<RunDecision> decision = DecideRun(*job, *state, flags);
+  if (!decision) return std::unexpected(decision.error());
+  if (Status applied = ApplyRun(*decision, job, output); !applied) {
+    return std::unexpected(applied.error());
   }
-  if (Status st =
-          output->WriteFileAtomic(kManifestFile, ManifestToJson(plan.manifest));
-      !st) {
-    return std::unexpected(st.error());
-  }
-  return plan;
+  return std::move(decision->plan);
 }
 
 }  // namespace chatbatch

@@ -13,6 +13,8 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "output/read_file.h"
+#include "output/turn_status.h"
 #include "util/atomic_file.h"
 
 namespace chatbatch {
@@ -211,12 +213,11 @@ bool ParseRecord(const ordered_json& j, TurnRecord* record, std::string* why) {
       !r.String("status", &status)) {
     return false;
   }
-  if (status != "ok" && status != "failed" && status != "error") {
+  const std::optional<TurnStatus> parsed = ParseTurnStatus(status);
+  if (!parsed) {
     return r.WrongType("status", "\"ok\", \"failed\" or \"error\"");
   }
-  // "failed": the reply arrived but an expectation did not hold.
-  record->ok = status != "error";
-  record->expect_ok = status != "failed";
+  SetTurnStatus(*parsed, record);
   // Records written before expectations existed have no "expectations".
   if (const auto it = j.find("expectations"); it != j.end()) {
     if (!ParseExpectations(*it, &record->expectations, why)) return false;
@@ -242,34 +243,30 @@ bool ParseRecord(const ordered_json& j, TurnRecord* record, std::string* why) {
   if (const auto it = j.find("attempt_errors"); it != j.end()) {
     if (!ParseAttemptErrors(*it, &record->failed_attempts, why)) return false;
   }
+  // The turn's chunk timing, written only when the reply arrived: kept so
+  // that a rewritten record (--retry-failed) and the summary recomputed
+  // from disk still have it.
+  if (const auto it = j.find("gaps_ms"); it != j.end() && it->is_object()) {
+    FieldReader g(*it, why);
+    Percentiles& p = record->latency.gaps_ms;
+    if (!g.Number("p50", &p.p50, 0) || !g.Number("p90", &p.p90, 0) ||
+        !g.Number("p99", &p.p99, 0) || !g.Number("max", &p.max, 0)) {
+      *why = "in \"gaps_ms\": " + *why;
+      return false;
+    }
+  }
+  if (j.contains("chunks_per_s") &&
+      !r.Number("chunks_per_s", &record->latency.chunks_per_s, 0)) {
+    return false;
+  }
+  if (j.contains("tokens_per_s") &&
+      !r.Number("tokens_per_s", &record->latency.tokens_per_s, -1)) {
+    return false;
+  }
   return r.RawJson("conversation", &reply.conversation_json) &&
          r.RawJson("tool_calls", &reply.tool_calls_json) &&
          r.Int64("invalid_lines", &reply.invalid_lines) &&
          r.Int64("bytes", &reply.bytes);
-}
-
-// Reads all of "path". ENOENT is reported as nullopt.
-Result<std::optional<std::string>> ReadWholeFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return std::nullopt;
-    return std::unexpected(IoError("cannot open", path, errno));
-  }
-  std::string data;
-  char buffer[65536];
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      return std::unexpected(IoError("cannot read", path, err));
-    }
-    if (n == 0) break;
-    data.append(buffer, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return data;
 }
 
 Status TruncateFile(const std::string& path, off_t length) {
@@ -295,6 +292,29 @@ Error ManifestError(const std::string& path, const std::string& why) {
 
 }  // namespace
 
+Result<std::optional<std::string>> ReadFileIfExists(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::nullopt;
+    return std::unexpected(IoError("cannot open", path, errno));
+  }
+  std::string data;
+  char buffer[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      return std::unexpected(IoError("cannot read", path, err));
+    }
+    if (n == 0) break;
+    data.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return data;
+}
+
 std::string ManifestToJson(const RunManifest& manifest) {
   ordered_json j;
   j["version"] = manifest.version;
@@ -318,7 +338,7 @@ std::string ManifestToJson(const RunManifest& manifest) {
 
 Result<std::optional<RunManifest>> ReadManifest(const std::string& dir) {
   const std::string path = dir + "/" + kManifestFile;
-  Result<std::optional<std::string>> text = ReadWholeFile(path);
+  Result<std::optional<std::string>> text = ReadFileIfExists(path);
   if (!text) return std::unexpected(text.error());
   if (!text->has_value()) return std::optional<RunManifest>();
   try {
@@ -396,12 +416,12 @@ Result<TurnRecord> TurnRecordFromJson(std::string_view line) {
   }
 }
 
-Result<std::vector<TurnRecord>> ReadTurnRecords(const std::string& path,
-                                                bool repair) {
-  Result<std::optional<std::string>> text = ReadWholeFile(path);
+Result<RecordsOnDisk> ReadRecordsOnDisk(const std::string& path) {
+  Result<std::optional<std::string>> text = ReadFileIfExists(path);
   if (!text) return std::unexpected(text.error());
-  std::vector<TurnRecord> records;
-  if (!text->has_value()) return records;
+  RecordsOnDisk disk;
+  if (!text->has_value()) return disk;
+  disk.exists = true;
   const std::string& data = **text;
 
   size_t start = 0;     // of the current line
@@ -419,27 +439,18 @@ Result<std::vector<TurnRecord>> ReadTurnRecords(const std::string& path,
     if (!complete || (!record && last)) {
       // What a kill -9 mid-append can leave: a final record cut short (no
       // newline), or ending in one but unreadable. Nothing after it to lose.
-      const std::string why =
-          complete ? record.error().message : "no newline at the end";
-      if (!repair) {
-        return Fail(ErrorCode::kIo,
-                    where + "torn last record (" + why +
-                        "); --resume repairs it by removing the line");
-      }
-      if (Status cut = TruncateFile(path, static_cast<off_t>(good_end)); !cut) {
-        return std::unexpected(cut.error());
-      }
-      spdlog::warn(
-          "{}removed a torn last record ({}, {} bytes) left by an "
-          "interrupted run",
-          where, why, data.size() - good_end);
+      TornTail& torn = disk.torn_tail.emplace();
+      torn.keep_bytes = good_end;
+      torn.cut_bytes = data.size() - good_end;
+      torn.where = where;
+      torn.why = complete ? record.error().message : "no newline at the end";
       break;
     }
     if (!record) {
       return Fail(ErrorCode::kIo,
                   where + "not a turn record: " + record.error().message);
     }
-    const int expected = static_cast<int>(records.size()) + 1;
+    const int expected = static_cast<int>(disk.records.size()) + 1;
     if (record->turn != expected) {
       return Fail(ErrorCode::kIo, where + "not a turn record: turn " +
                                       std::to_string(record->turn) +
@@ -448,11 +459,41 @@ Result<std::vector<TurnRecord>> ReadTurnRecords(const std::string& path,
                                       " was expected (turns must be 1, 2, "
                                       "3, ... in order)");
     }
-    records.push_back(std::move(*record));
+    disk.records.push_back(std::move(*record));
     start = end + 1;
     good_end = start;
   }
-  return records;
+  return disk;
+}
+
+Status RepairTornTail(const std::string& path, const TornTail& torn) {
+  if (Status cut = TruncateFile(path, static_cast<off_t>(torn.keep_bytes));
+      !cut) {
+    return cut;
+  }
+  spdlog::warn(
+      "{}removed a torn last record ({}, {} bytes) left by an "
+      "interrupted run",
+      torn.where, torn.why, torn.cut_bytes);
+  return {};
+}
+
+Result<std::vector<TurnRecord>> ReadTurnRecords(const std::string& path,
+                                                bool repair) {
+  Result<RecordsOnDisk> disk = ReadRecordsOnDisk(path);
+  if (!disk) return std::unexpected(disk.error());
+  if (disk->torn_tail) {
+    const TornTail& torn = *disk->torn_tail;
+    if (!repair) {
+      return Fail(ErrorCode::kIo,
+                  torn.where + "torn last record (" + torn.why +
+                      "); --resume repairs it by removing the line");
+    }
+    if (Status cut = RepairTornTail(path, torn); !cut) {
+      return std::unexpected(cut.error());
+    }
+  }
+  return std::move(disk->records);
 }
 
 }  // namespace chatbatch

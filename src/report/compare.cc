@@ -2,77 +2,27 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 
-#include "chatbatch/run_state.h"
-#include "util/atomic_file.h"
+#include "output/run_dir.h"
+#include "output/turn_status.h"
 #include "util/counted.h"
 
 namespace chatbatch {
 namespace {
 
-namespace fs = std::filesystem;
-
-// The record's jsonl `status`: "error", "failed" (the reply arrived but an
-// expectation failed; only once TurnRecord carries expect_ok) or "ok".
-template <typename Record>
-std::string StatusOf(const Record& record) {
-  if (!record.ok) return "error";
-  if constexpr (requires { record.expect_ok; }) {
-    if (!record.expect_ok) return "failed";
-  }
-  return "ok";
-}
-
-// The ids of the <id>.jsonl files in "dir" (hidden temporaries skipped).
-Result<std::set<std::string>> ListConversations(const std::string& dir) {
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) {
-    return Fail(
-        ErrorCode::kIo,
-        ec ? "cannot read run directory '" + dir + "': " + ec.message()
-           : "'" + dir + "' is not a run directory (no such directory)");
-  }
-  std::set<std::string> ids;
-  fs::directory_iterator it(dir, ec), end;
-  for (; !ec && it != end; it.increment(ec)) {
-    const fs::path& p = it->path();
-    std::string name = p.filename().string();
-    if (p.extension() == ".jsonl" && !name.starts_with(".")) {
-      ids.insert(p.stem().string());
-    }
-  }
-  if (ec) {
-    return Fail(ErrorCode::kIo,
-                "cannot read run directory '" + dir + "': " + ec.message());
-  }
-  return ids;
-}
-
-Result<TurnSides> ReadTurns(const std::string& dir, const std::string& id) {
+Result<TurnSides> ReadTurns(const RunDir& dir, const std::string& id) {
   Result<std::vector<TurnRecord>> records =
-      ReadTurnRecords(dir + "/" + id + ".jsonl", /*repair=*/false);
+      dir.ReadRecords(id, RecordReading::kStrict);
   if (!records) return std::unexpected(records.error());
   TurnSides turns;
   for (TurnRecord& r : *records) {
     // A later record of the same turn (a retried turn) wins.
-    turns[r.turn] =
-        TurnSide{std::move(r.user), std::move(r.reply.content), StatusOf(r),
-                 std::move(r.error_kind), std::move(r.error)};
+    turns[r.turn] = TurnSide{std::move(r.user), std::move(r.reply.content),
+                             TurnStatusName(TurnStatusOf(r)),
+                             std::move(r.error_kind), std::move(r.error)};
   }
   return turns;
-}
-
-// Whole file, or nullopt if it cannot be read.
-std::optional<std::string> Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 void Count(Change change, ChangeCounts* counts) {
@@ -179,27 +129,31 @@ void AddConversation(ConversationComparison conv, Comparison* cmp) {
 Result<Comparison> CompareRuns(const std::string& baseline_dir,
                                const std::string& run_dir,
                                const CompareOptions& options) {
-  Result<std::set<std::string>> base_ids = ListConversations(baseline_dir);
-  if (!base_ids) return std::unexpected(base_ids.error());
-  Result<std::set<std::string>> run_ids = ListConversations(run_dir);
-  if (!run_ids) return std::unexpected(run_ids.error());
-  std::set<std::string> ids = *base_ids;
-  ids.insert(run_ids->begin(), run_ids->end());
+  // Both are refused unless they hold a run: a folder of runs, or an empty
+  // one, is not a baseline with every conversation missing.
+  Result<RunDir> base_dir = RunDir::Open(baseline_dir);
+  if (!base_dir) return std::unexpected(base_dir.error());
+  Result<RunDir> later_dir = RunDir::Open(run_dir);
+  if (!later_dir) return std::unexpected(later_dir.error());
+  std::set<std::string> ids(base_dir->conversations().begin(),
+                            base_dir->conversations().end());
+  ids.insert(later_dir->conversations().begin(),
+             later_dir->conversations().end());
 
   Comparison cmp;
   cmp.baseline_dir = baseline_dir;
   cmp.run_dir = run_dir;
   for (const std::string& id : ids) {
     if (options.only && !options.only->contains(id)) continue;
-    bool in_base = base_ids->contains(id), in_run = run_ids->contains(id);
+    bool in_base = base_dir->Has(id), in_run = later_dir->Has(id);
     TurnSides base_turns, run_turns;
     if (in_base) {
-      Result<TurnSides> t = ReadTurns(baseline_dir, id);
+      Result<TurnSides> t = ReadTurns(*base_dir, id);
       if (!t) return std::unexpected(t.error());
       base_turns = std::move(*t);
     }
     if (in_run) {
-      Result<TurnSides> t = ReadTurns(run_dir, id);
+      Result<TurnSides> t = ReadTurns(*later_dir, id);
       if (!t) return std::unexpected(t.error());
       run_turns = std::move(*t);
     }
@@ -209,8 +163,8 @@ Result<Comparison> CompareRuns(const std::string& baseline_dir,
     // Reported whether or not it counts as a change; a conversation on one
     // side only has no transcript to pair.
     if (in_base && in_run) {
-      conv.transcript_changed = Slurp(baseline_dir + "/" + id + ".md") !=
-                                Slurp(run_dir + "/" + id + ".md");
+      conv.transcript_changed =
+          base_dir->ReadTranscript(id) != later_dir->ReadTranscript(id);
     }
     if (options.transcripts && conv.transcript_changed &&
         conv.change == Change::kUnchanged) {

@@ -103,8 +103,9 @@ void AddConversation(ConversationComparison conversation,
                      Comparison* comparison);
 
 // Reads the <id>.jsonl files of both directories (never writing anything)
-// and compares them. kIo naming the path when a directory cannot be read
-// or a record cannot be parsed.
+// and compares them. kUsage naming the folder when one is not a run
+// (output/run_dir.h: no run.json, summary.json or <id>.jsonl); kIo naming
+// the path when a record cannot be parsed.
 Result<Comparison> CompareRuns(const std::string& baseline_dir,
                                const std::string& run_dir,
                                const CompareOptions& options);

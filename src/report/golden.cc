@@ -1,11 +1,8 @@
 #include "report/golden.h"
 
-#include <cerrno>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
-#include "util/atomic_file.h"
+#include "output/run_dir.h"
 
 namespace chatbatch {
 namespace {
@@ -41,16 +38,7 @@ Result<Comparison> CompareWithGolden(const std::string& golden_dir,
 
 Status UpdateGolden(const std::string& golden_dir, const std::string& run_dir,
                     const std::set<std::string>& ids) {
-  if (Status made = MakeDirs(golden_dir); !made) return made;
-  for (const std::string& id : ids) {
-    for (const char* ext : {".md", ".jsonl"}) {
-      Status copied =
-          CopyFileAtomic(run_dir + "/" + id + ext, golden_dir + "/" + id + ext);
-      if (!copied) return copied;
-    }
-  }
-  return CopyFileAtomic(run_dir + "/summary.json",
-                        golden_dir + "/summary.json");
+  return ExportConversations(run_dir, golden_dir, ids);
 }
 
 }  // namespace chatbatch

@@ -2,10 +2,11 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
+
+#include "output/run_dir.h"
+#include "output/turn_status.h"
 
 namespace chatbatch {
 namespace {
@@ -13,72 +14,43 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string Str(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return "";
-  if (it->is_string()) return it->get<std::string>();
-  return it->dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-double Num(const json& j, const char* key, double if_missing) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_number()) return if_missing;
-  return it->get<double>();
-}
-
-bool ReadAll(const fs::path& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream s;
-  s << in.rdbuf();
-  *out = s.str();
-  return true;
-}
-
-ReportTurn TurnFromJson(const json& j) {
+ReportTurn FromRecord(TurnRecord&& r) {
   ReportTurn t;
-  t.turn = static_cast<int>(Num(j, "turn", 0));
-  t.user = Str(j, "user");
-  t.reply = Str(j, "reply");
-  t.reasoning = Str(j, "reasoning");
-  t.finish_reason = Str(j, "finish_reason");
-  t.status = Str(j, "status");
-  t.error = Str(j, "error");
-  t.error_kind = Str(j, "error_kind");
-  t.http_status = static_cast<int>(Num(j, "http_status", 0));
-  t.provider = Str(j, "provider");
-  t.model = Str(j, "model");
-  t.ttft_ms = Num(j, "ttft_ms", -1);
-  t.duration_ms = Num(j, "duration_ms", 0);
-  t.attempts = static_cast<int>(Num(j, "attempts", 1));
-  if (auto it = j.find("expectations"); it != j.end() && it->is_array()) {
-    for (const json& e : *it) {
-      if (!e.is_object()) continue;
-      ReportExpectation x;
-      x.check = Str(e, "check");
-      x.expected = Str(e, "expected");
-      x.ok = e.value("ok", true);
-      x.detail = Str(e, "detail");
-      t.expectations.push_back(std::move(x));
-    }
+  t.turn = r.turn;
+  t.user = std::move(r.user);
+  t.reply = std::move(r.reply.content);
+  t.reasoning = std::move(r.reply.reasoning);
+  t.finish_reason = std::move(r.reply.finish_reason);
+  t.status = TurnStatusName(TurnStatusOf(r));
+  t.error = std::move(r.error);
+  t.error_kind = std::move(r.error_kind);
+  t.http_status = r.http_status;
+  t.provider = std::move(r.reply.provider);
+  t.model = std::move(r.reply.model);
+  t.ttft_ms = r.ttft_ms;
+  t.duration_ms = r.duration_ms;
+  t.attempts = r.attempts;
+  for (ExpectationResult& e : r.expectations) {
+    ReportExpectation x;
+    x.check = std::move(e.check);
+    x.expected =
+        e.expected.is_null() ? ""
+        : e.expected.is_string()
+            ? e.expected.get<std::string>()
+            : e.expected.dump(-1, ' ', false, json::error_handler_t::replace);
+    x.ok = e.ok;
+    x.detail = std::move(e.detail);
+    t.expectations.push_back(std::move(x));
   }
-  if (t.status.empty()) t.status = t.error.empty() ? "ok" : "error";
-  // An older writer knew only ok/error; a failed expectation marks the
-  // turn "failed" even if a record says "ok".
-  if (t.status == "ok" && t.expectations_failed()) t.status = "failed";
   return t;
 }
 
-std::vector<ReportTurn> ReadTurns(const fs::path& path) {
+std::vector<ReportTurn> ReadTurns(const RunDir& dir, const std::string& id) {
   std::vector<ReportTurn> turns;
-  std::string text;
-  if (!ReadAll(path, &text)) return turns;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (!j.is_object()) continue;
-    turns.push_back(TurnFromJson(j));
-  }
+  Result<std::vector<TurnRecord>> records =
+      dir.ReadRecords(id, RecordReading::kTolerant);
+  if (!records) return turns;
+  for (TurnRecord& r : *records) turns.push_back(FromRecord(std::move(r)));
   return turns;
 }
 
@@ -122,48 +94,33 @@ std::string StatusFromTurns(const std::vector<ReportTurn>& turns) {
 Result<ReportRun> LoadReportRun(const std::string& dir) {
   ReportRun run;
   run.dir = dir;
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) {
-    return Fail(ErrorCode::kUsage, "'" + dir + "' is not a directory");
-  }
+  Result<RunDir> opened = RunDir::Open(dir);
+  if (!opened) return std::unexpected(opened.error());
   std::set<std::string> seen;
-  std::string text;
   bool have_summary = false;
-  if (ReadAll(fs::path(dir) / "summary.json", &text)) {
-    json s = json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (s.is_object()) {
-      have_summary = true;
-      run.job = Str(s, "job");
-      run.job_file = Str(s, "job_file");
-      run.started_at = Str(s, "started_at");
-      run.ended_at = Str(s, "ended_at");
-      run.status = Str(s, "status");
-      if (auto it = s.find("conversations"); it != s.end() && it->is_array()) {
-        for (const json& c : *it) {
-          if (!c.is_object()) continue;
-          ReportConversation conv;
-          conv.id = Str(c, "id");
-          if (conv.id.empty() || !seen.insert(conv.id).second) continue;
-          conv.status = Str(c, "status");
-          conv.error = Str(c, "error");
-          run.conversations.push_back(std::move(conv));
-        }
-      }
+  // Tolerant: a summary.json that cannot be read leaves the records.
+  if (Result<std::optional<SummaryFile>> s = opened->ReadSummary();
+      s && s->has_value()) {
+    have_summary = true;
+    run.job = (*s)->job_name;
+    run.job_file = (*s)->job_path;
+    run.started_at = (*s)->started_at;
+    run.ended_at = (*s)->ended_at;
+    run.status = (*s)->status;
+    for (const SummaryFile::Conversation& c : (*s)->conversations) {
+      if (!seen.insert(c.id).second) continue;
+      ReportConversation conv;
+      conv.id = c.id;
+      conv.status = c.status;
+      conv.error = c.error;
+      run.conversations.push_back(std::move(conv));
     }
   }
   // Conversations with records but missing from the summary, in name order.
-  std::vector<std::string> extra;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    const fs::path& p = entry.path();
-    if (p.extension() != ".jsonl") continue;
-    std::string id = p.stem().string();
-    if (id.empty() || id.front() == '.') continue;
-    if (!seen.contains(id)) extra.push_back(id);
-  }
-  std::sort(extra.begin(), extra.end());
-  for (std::string& id : extra) {
+  for (const std::string& id : opened->conversations()) {
+    if (seen.contains(id)) continue;
     ReportConversation conv;
-    conv.id = std::move(id);
+    conv.id = id;
     run.conversations.push_back(std::move(conv));
   }
   if (!have_summary && run.conversations.empty()) {
@@ -171,7 +128,7 @@ Result<ReportRun> LoadReportRun(const std::string& dir) {
                 "'" + dir + "' holds no chatbatch run (no summary.json)");
   }
   for (ReportConversation& conv : run.conversations) {
-    conv.turns = ReadTurns(fs::path(dir) / (conv.id + ".jsonl"));
+    conv.turns = ReadTurns(*opened, conv.id);
     std::string derived = StatusFromTurns(conv.turns);
     if (conv.status.empty()) {
       conv.status = derived;

@@ -256,6 +256,8 @@ TEST_F(CompareTest, UnreadableDirectoryAndBadRecordNameThePath) {
   EXPECT_NE(c.error().message.find((root_ / "nope").string()),
             std::string::npos);
   Write("run", "bad.jsonl", "{not json}\n");
+  // An empty folder is no baseline (issue 11): the base holds a run.
+  Write("base", "fine.jsonl", Record(1, "q", "r"));
   c = CompareRuns((root_ / "base").string(), (root_ / "run").string(), {});
   ASSERT_FALSE(c.has_value());
   EXPECT_NE(c.error().message.find("bad.jsonl"), std::string::npos);

@@ -1,0 +1,132 @@
+#include "output/record_tally.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+
+#include "output/turn_status.h"
+
+namespace chatbatch {
+namespace {
+
+// "2026-11-26T06:36:45.123Z" in ms since the epoch; -1 if it is not one.
+double IsoUtcMs(const std::string& text) {
+  std::tm tm{};
+  int ms = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year,
+                  &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
+                  &ms) != 7) {
+    return -1;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<double>(timegm(&tm)) * 1000.0 + ms;
+}
+
+// A record keeps its turn's gap percentiles, not the gaps: the run's gap
+// histogram gets each percentile weighted by the share of the turn's gaps
+// it stands for (exact max, approximate percentiles), which is what can be
+// rebuilt from disk.
+void AddGaps(const TurnRecord& record, LatencyHistogram* gaps) {
+  const int64_t n = record.reply.chunks - 1;
+  const Percentiles& p = record.latency.gaps_ms;
+  if (n <= 0 || p.max <= 0) return;
+  auto add = [gaps](double ms, int64_t count) {
+    const auto micros = static_cast<int64_t>(std::llround(ms * 1000.0));
+    for (int64_t i = 0; i < count; ++i) gaps->Add(micros);
+  };
+  const int64_t at_p50 = std::max<int64_t>(1, n / 2);
+  const int64_t at_p90 = std::max<int64_t>(0, n * 4 / 10);
+  const int64_t at_p99 = std::max<int64_t>(0, n * 9 / 100);
+  add(p.p50, at_p50);
+  add(p.p90, at_p90);
+  add(p.p99, at_p99);
+  add(p.max, std::max<int64_t>(1, n - at_p50 - at_p90 - at_p99));
+}
+
+}  // namespace
+
+void RecordTotals::Add(const TurnRecord& record) {
+  chunks += record.reply.chunks;
+  bytes += record.reply.bytes;
+  if (record.reply.usage) {
+    prompt_tokens += record.reply.usage->prompt_tokens;
+    completion_tokens += record.reply.usage->completion_tokens;
+    total_tokens += record.reply.usage->total_tokens;
+  }
+}
+
+void CountTurn(const TurnRecord& r, ConversationOutcome* outcome) {
+  for (const ExpectationResult& e : r.expectations) {
+    (e.ok ? outcome->expectations_passed : outcome->expectations_failed) += 1;
+  }
+  switch (TurnStatusOf(r)) {
+    case TurnStatus::kError:
+      ++outcome->turns_error;
+      outcome->error = r.error;
+      break;
+    case TurnStatus::kFailed:
+      ++outcome->turns_failed;
+      if (!outcome->failure.empty()) break;
+      for (const ExpectationResult& e : r.expectations) {
+        if (e.ok) continue;
+        outcome->failure =
+            "turn " + std::to_string(r.turn) + ": " + e.check + ": " + e.detail;
+        break;
+      }
+      break;
+    case TurnStatus::kOk:
+      ++outcome->turns_ok;
+      break;
+  }
+}
+
+void RecordTally::Add(const std::string& id, const TurnRecord& record) {
+  CountTurn(record, &by_id_[id]);
+  totals_.Add(record);
+  RunLatency& run = latency_;
+  for (const AttemptFailure& failure : record.failed_attempts) {
+    ++run.retries_by_kind[failure.error_kind];
+  }
+  const double start = IsoUtcMs(record.started_at);
+  if (start >= 0) {
+    if (first_start_ms_ < 0 || start < first_start_ms_) first_start_ms_ = start;
+    last_end_ms_ = std::max(last_end_ms_, start + record.duration_ms);
+  }
+  if (!record.ok) {
+    ++run.errors_by_kind[record.error_kind];
+    return;
+  }
+  ++run.turns;
+  if (record.ttft_ms >= 0) {
+    run.ttft_ms.push_back(static_cast<float>(record.ttft_ms));
+  }
+  run.duration_ms.push_back(static_cast<float>(record.duration_ms));
+  AddGaps(record, &run.gaps);
+}
+
+RunSummary RecordTally::Apply(const RunSummary& summary) const {
+  RunSummary out = summary;
+  for (ConversationOutcome& c : out.conversations) {
+    ConversationOutcome counted;
+    if (auto it = by_id_.find(c.id); it != by_id_.end()) counted = it->second;
+    counted.id = c.id;
+    counted.status = c.status;
+    c = std::move(counted);
+  }
+  out.chunks = totals_.chunks;
+  out.bytes = totals_.bytes;
+  out.prompt_tokens = totals_.prompt_tokens;
+  out.completion_tokens = totals_.completion_tokens;
+  out.total_tokens = totals_.total_tokens;
+  out.latency = latency_;
+  // The span of the records: first request to last reply, across every
+  // process that wrote them (a pause between a kill and --resume counts).
+  out.latency.wall_s =
+      first_start_ms_ < 0 ? 0
+                          : std::round(last_end_ms_ - first_start_ms_) / 1000.0;
+  return out;
+}
+
+}  // namespace chatbatch

@@ -1,0 +1,58 @@
+// summary.json recomputed from the turn records on disk, never from one
+// process's counters: a resumed run's summary counts every turn the
+// directory holds, and a resume that sends nothing leaves it as it was.
+// The records are read once (the first summary) and each turn written
+// after that is added as it is appended, so no turn costs work in
+// proportion to the job.
+#ifndef CHATBATCH_OUTPUT_RECORD_TALLY_H_
+#define CHATBATCH_OUTPUT_RECORD_TALLY_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "chatbatch/latency.h"
+#include "chatbatch/run_output.h"
+#include "chatbatch/turn_record.h"
+
+namespace chatbatch {
+
+// What a set of records adds up to: summary.json's totals.
+struct RecordTotals {
+  int64_t chunks = 0;
+  int64_t bytes = 0;
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+  int64_t total_tokens = 0;
+
+  void Add(const TurnRecord& record);
+};
+
+// Adds one record to its conversation's counts (turns by status,
+// expectations, the error and first failure).
+void CountTurn(const TurnRecord& record, ConversationOutcome* outcome);
+
+class RecordTally {
+ public:
+  // Adds a record of conversation "id" as it reads back from its line.
+  void Add(const std::string& id, const TurnRecord& record);
+
+  // Has "id" any record?
+  bool Has(const std::string& id) const { return by_id_.contains(id); }
+
+  // "summary" (this process's: conversation statuses, how the run ended)
+  // with everything the records decide replaced by what they say.
+  RunSummary Apply(const RunSummary& summary) const;
+
+ private:
+  std::map<std::string, ConversationOutcome> by_id_;
+  RecordTotals totals_;
+  RunLatency latency_;  // wall_s from "first_start_ms_" .. "last_end_ms_"
+  double first_start_ms_ = -1;
+  double last_end_ms_ = -1;
+};
+
+}  // namespace chatbatch
+
+#endif  // CHATBATCH_OUTPUT_RECORD_TALLY_H_
