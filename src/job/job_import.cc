@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "job/job_loader.h"
+#include "util/utf8.h"
 
 namespace chatbatch {
 namespace {

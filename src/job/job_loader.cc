@@ -18,6 +18,7 @@
 
 #include "job/env_expand.h"
 #include "util/quantity.h"
+#include "util/utf8.h"
 #include "yaml-cpp/eventhandler.h"
 #include "yaml-cpp/parser.h"
 

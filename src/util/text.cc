@@ -1,5 +1,9 @@
 #include "util/text.h"
 
+#include <algorithm>
+
+#include "util/utf8.h"
+
 namespace chatbatch {
 
 std::string ToLower(std::string_view s) {
@@ -26,6 +30,18 @@ std::string Quote(std::string_view s) {
   }
   if (s.size() > kMax) out += "...";
   return out + "'";
+}
+
+std::string Excerpt(std::string_view text, size_t max_bytes) {
+  size_t cut = std::min(text.size(), max_bytes);
+  for (int k = 0; k < 3 && cut > 0 && cut < text.size() &&
+                  (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80;
+       ++k) {
+    --cut;
+  }
+  std::string out;
+  SanitizeUtf8(text.substr(0, cut), &out, /*json_escapes=*/false);
+  return out;
 }
 
 }  // namespace chatbatch

@@ -2,6 +2,7 @@
 #ifndef CHATBATCH_UTIL_TEXT_H_
 #define CHATBATCH_UTIL_TEXT_H_
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -14,6 +15,10 @@ std::string ToLower(std::string_view s);
 // so that an odd key or id cannot garble the report. Never use it for
 // values that may be secret (header values, the endpoint).
 std::string Quote(std::string_view s);
+
+// At most "max_bytes" of "text", cut at a UTF-8 character boundary and made
+// valid UTF-8 (for log excerpts and error messages).
+std::string Excerpt(std::string_view text, size_t max_bytes);
 
 }  // namespace chatbatch
 

@@ -73,16 +73,6 @@ class ChunkDecoder {
   std::unique_ptr<Impl> impl_;
 };
 
-// Replaces every invalid UTF-8 sequence in "in" with U+FFFD (maximal
-// subparts, as the WHATWG decoder does) and, when "json_escapes" is set, every
-// unpaired \uD800-\uDFFF escape with \uFFFD. Returns false if nothing needed
-// replacing ("*out" is then a copy of "in").
-bool SanitizeUtf8(std::string_view in, std::string* out, bool json_escapes);
-
-// At most "max_bytes" of "text", cut at a UTF-8 character boundary and made
-// valid UTF-8 (for log excerpts and error messages).
-std::string Excerpt(std::string_view text, size_t max_bytes);
-
 }  // namespace chatbatch
 
 #endif  // CHATBATCH_CHUNK_DECODER_H_

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "util/counted.h"
+#include "util/text.h"
 #include "wire/chunk_decoder.h"
 #include "wire/sse_framer.h"
 
