@@ -83,6 +83,7 @@ struct JobDraft {
 };
 
 class Loader;
+class PromptFileReader;
 
 template <typename Target>
 struct KeySpec {
@@ -156,11 +157,11 @@ class Loader {
   void ParseConversationsFrom(const Field& f, JobDraft* d);
   void ImportConversations(const ImportSpec& spec, const Job& job,
                            std::vector<ConversationDraft>* drafts);
-  void ImportJsonl(const ImportSpec& spec, std::istream& in,
+  void ImportJsonl(const ImportSpec& spec, PromptFileReader& reader,
                    std::vector<ConversationDraft>* drafts);
-  void ImportCsv(const ImportSpec& spec, std::istream& in,
+  void ImportCsv(const ImportSpec& spec, PromptFileReader& reader,
                  std::vector<ConversationDraft>* drafts);
-  void ImportText(const ImportSpec& spec, std::istream& in,
+  void ImportText(const ImportSpec& spec, PromptFileReader& reader,
                   std::vector<ConversationDraft>* drafts);
   // True (and says so, once) when an imported file has had too many
   // problems since "problems_before" to go on reading it.
