@@ -4,17 +4,12 @@
 #include <cmath>
 #include <optional>
 
+#include "util/text.h"
+
 namespace chatbatch {
 namespace {
 
 constexpr size_t kExcerpt = 120;  // code points of reply shown in a detail
-
-std::string_view Trim(std::string_view s) {
-  constexpr std::string_view kSpace = " \t\r\n\f\v";
-  const size_t begin = s.find_first_not_of(kSpace);
-  if (begin == std::string_view::npos) return {};
-  return s.substr(begin, s.find_last_not_of(kSpace) - begin + 1);
-}
 
 // The first "limit" code points of "text", JSON-quoted, with "…" if cut.
 std::string Excerpt(std::string_view text, size_t limit = kExcerpt) {

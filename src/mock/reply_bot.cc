@@ -7,16 +7,10 @@
 #include <string_view>
 
 #include "mock/mock_replies.h"
+#include "util/text.h"
 
 namespace chatbatch::mock {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
 
 bool IsNameByte(unsigned char c) {
   // Bytes >= 0x80 keep UTF-8 names such as "Jürgen" whole.
@@ -52,7 +46,7 @@ std::optional<std::string> NameAfter(std::string_view text,
 }  // namespace
 
 std::optional<std::string> FindName(std::string_view text) {
-  std::string lower = Lower(text);
+  std::string lower = ToLower(text);
   for (std::string_view pattern :
        {"my name is ", "i am ", "i'm ", "i\xe2\x80\x99m "}) {
     if (auto name = NameAfter(text, lower, pattern)) return name;
@@ -69,7 +63,7 @@ Facts FactsFrom(const std::vector<std::string>& user_messages) {
 }
 
 std::string ReplyText(std::string_view last_user, const Facts& facts) {
-  std::string lower = Lower(last_user);
+  std::string lower = ToLower(last_user);
   if (auto name = FindName(last_user)) {
     return "Hello " + *name +
            "! I am fine, thank you. How can I help you today?";
@@ -81,7 +75,7 @@ std::string ReplyText(std::string_view last_user, const Facts& facts) {
     }
     const std::string& n = *facts.name;
     std::string out = "Your name is " + n + ". ";
-    if (Lower(n) == "heiner") {
+    if (ToLower(n) == "heiner") {
       out +=
           "Heiner is a German name, a short form of Heinrich, which means "
           "\"ruler of the home\".";

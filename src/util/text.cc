@@ -6,6 +6,18 @@
 
 namespace chatbatch {
 
+std::string_view Trim(std::string_view s, std::string_view space) {
+  const size_t begin = s.find_first_not_of(space);
+  if (begin == std::string_view::npos) return {};
+  return s.substr(begin, s.find_last_not_of(space) - begin + 1);
+}
+
+std::string_view TrimRight(std::string_view s, std::string_view space) {
+  const size_t end = s.find_last_not_of(space);
+  return end == std::string_view::npos ? std::string_view()
+                                       : s.substr(0, end + 1);
+}
+
 std::string ToLower(std::string_view s) {
   std::string out(s);
   for (char& c : out) {

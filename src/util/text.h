@@ -8,6 +8,16 @@
 
 namespace chatbatch {
 
+// isspace() in the C locale, and the whitespace JSON allows between tokens.
+inline constexpr std::string_view kWhitespace = " \t\r\n\f\v";
+inline constexpr std::string_view kJsonWhitespace = " \t\r\n";
+
+// "s" without leading and trailing characters of "space".
+std::string_view Trim(std::string_view s, std::string_view space = kWhitespace);
+// "s" without trailing characters of "space".
+std::string_view TrimRight(std::string_view s,
+                           std::string_view space = kWhitespace);
+
 // ASCII lowercase.
 std::string ToLower(std::string_view s);
 

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "util/text.h"
 #include "util/utf8.h"
 #include "wire/chunk_decoder_impl.h"
 
@@ -182,12 +183,7 @@ void ChunkDecoder::Impl::Commit(ReplyState* state) {
   }
   if (staged_.usage) reply.usage = staged_.usage;
   if (staged_.has_error && !state->server_error) {
-    std::string_view message = staged_.error;
-    while (!message.empty() &&
-           (message.back() == ' ' || message.back() == '\n' ||
-            message.back() == '\r')) {
-      message.remove_suffix(1);
-    }
+    const std::string_view message = TrimRight(staged_.error, " \n\r");
     state->server_error.emplace(message.empty() ? "the server sent an error"
                                                 : message);
   }

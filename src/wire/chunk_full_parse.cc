@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <string>
 
+#include "util/text.h"
 #include "util/utf8.h"
 #include "wire/chunk_decoder_impl.h"
 
@@ -47,15 +48,6 @@ bool GetOptionalString(ondemand::value value, std::string_view* out) {
   if (value.type().get(type)) return false;
   if (type != ondemand::json_type::string) return true;
   return !value.get_string().get(*out);
-}
-
-// raw_json_token() keeps the whitespace after a token.
-std::string_view TrimRight(std::string_view s) {
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\n' ||
-                        s.back() == '\r' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
 }
 
 }  // namespace
@@ -288,7 +280,7 @@ bool ChunkDecoder::Impl::StageError(ondemand::value value) {
     default: {
       // `"error": true` or a number: keep its text.
       staged_.has_error = true;
-      staged_.error = TrimRight(value.raw_json_token());
+      staged_.error = TrimRight(value.raw_json_token(), kJsonWhitespace);
       return true;
     }
   }
@@ -374,7 +366,7 @@ bool ChunkDecoder::Impl::StageErrorBody(std::string_view body,
               if (part_type == ondemand::json_type::string) {
                 if (part.get_string().get(text)) return false;
               } else {
-                text = TrimRight(part.raw_json_token());
+                text = TrimRight(part.raw_json_token(), kJsonWhitespace);
               }
               if (!loc.empty()) loc += '.';
               loc += text;
