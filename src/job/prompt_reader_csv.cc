@@ -76,7 +76,7 @@ class CsvReader final : public PromptFileReader {
     ++line_number_;
     std::string_view text = line;
     if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
-    const bool blank = text.find_first_not_of(" \t") == std::string_view::npos;
+    const bool blank = Trim(text, " \t").empty();
     line += '\n';
     if (csv_parse(&parser_, line.data(), line.size(), CsvCollector::OnField,
                   CsvCollector::OnRecord, &collector_) != line.size()) {

@@ -1,12 +1,9 @@
 // Line-based prompt files (jsonl, txt): every non-blank line is a row.
 #include "job/prompt_file_reader.h"
+#include "util/text.h"
 
 namespace chatbatch {
 namespace {
-
-bool IsBlank(std::string_view line) {
-  return line.find_first_not_of(" \t") == std::string_view::npos;
-}
 
 class LineReader final : public PromptFileReader {
  public:
@@ -15,7 +12,7 @@ class LineReader final : public PromptFileReader {
     while (std::getline(in_, row_.text)) {
       ++line_;
       if (!row_.text.empty() && row_.text.back() == '\r') row_.text.pop_back();
-      if (IsBlank(row_.text)) continue;
+      if (Trim(row_.text, " \t").empty()) continue;  // a blank line
       row_.line = line_;
       row_.number = ++rows_;
       return &row_;
