@@ -3,7 +3,8 @@
 // the loop; runner_attempt.cc carries one attempt (request, deadlines,
 // decoding, the retry decision); runner_tally.cc records finished turns and
 // keeps the run's counts.
-#pragma once
+#ifndef CHATBATCH_RUN_RUNNER_IMPL_H_
+#define CHATBATCH_RUN_RUNNER_IMPL_H_
 
 #include <chrono>
 #include <deque>
@@ -22,8 +23,6 @@
 
 namespace chatbatch {
 
-using Clock = std::chrono::steady_clock;
-
 // Adds one recorded turn to its conversation's counts.
 void CountTurn(const TurnRecord& r, ConversationOutcome* outcome);
 
@@ -32,6 +31,8 @@ std::string Seconds(std::chrono::milliseconds d);
 
 class Runner::Impl {
  public:
+  using Clock = std::chrono::steady_clock;
+
   Impl(const Job& job, RunOptions options, Transport* transport,
        RunOutput* output, RunObserver* observer)
       : job_(job),
@@ -169,3 +170,5 @@ class Runner::Impl {
 };
 
 }  // namespace chatbatch
+
+#endif  // CHATBATCH_RUN_RUNNER_IMPL_H_
