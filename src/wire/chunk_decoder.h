@@ -67,8 +67,10 @@ class ChunkDecoder {
   bool ExtractErrorMessage(std::string_view body, std::string* message);
 
  private:
-  // simdjson stays in chunk_decoder.cc, so the ondemand types (whose layout
-  // depends on the -march of the translation unit) never cross files.
+  // simdjson stays behind wire/chunk_decoder_impl.h, included only by
+  // chunk_decoder.cc and chunk_full_parse.cc: the ondemand types' layout
+  // depends on the -march of the translation unit, so no file built with
+  // other flags may see them.
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
