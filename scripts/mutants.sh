@@ -22,13 +22,13 @@ MUTANTS=$(cat <<'EOF'
 src/wire/request_builder.cc|      body["conversation"] = std::move(conversation);|      (void)conversation;|drop the `conversation` echo
 src/wire/chunk_decoder.cc|  if (staged_.has_error && !state->server_error) {|  if (false && staged_.has_error && !state->server_error) {|skip an error frame
 src/run/retry_policy.cc|  if (retry_after) {|  if (false) {|ignore Retry-After
-src/run/runner.cc|  if (t.idle.count() > 0 && sink->body_started_) {|  if (false) {|never arm the idle timer
-src/run/runner.cc|        impl_->RearmDeadline(conv_);|        (void)0;|do not re-arm deadlines when the body begins
+src/run/runner_attempt.cc|  if (t.idle.count() > 0 && sink->body_started_) {|  if (false) {|never arm the idle timer
+src/run/runner_attempt.cc|    impl_->RearmDeadline(conv_);|    (void)0;|do not re-arm deadlines when the body begins
 src/run/endpoint_gate.cc|  if (now < earliest) {|  if (false) {|let the rate gate pass at once
 src/output/run_output.cc|  if (IsSafeId(id)) return {};|  return {};|write an id unsanitised (no output-side check)
 src/util/safe_id.cc|  if (id.empty() \|\| id.size() > kMaxIdLength) return false;|  return !id.empty();|accept any id as a file name
-src/run/runner.cc|  c->exchanges.push_back(Exchange{record.user, record.reply.content});|  c->exchanges.insert(c->exchanges.begin(), Exchange{record.user, record.reply.content});|mis-order turns in the history
-src/run/runner.cc|  } else if (!r.expect_ok) {|  } else if (false) {|count `failed` as `ok`
+src/run/runner_tally.cc|  c->exchanges.push_back(Exchange{record.user, record.reply.content});|  c->exchanges.insert(c->exchanges.begin(), Exchange{record.user, record.reply.content});|mis-order turns in the history
+src/run/runner_tally.cc|  } else if (!r.expect_ok) {|  } else if (false) {|count `failed` as `ok`
 src/wire/sse_framer.cc|  // A last line without its line end still counts (servers end that way).\n  if (!line_.empty()) {|  if (false) {|lose the last chunk (a final line without its line end)
 src/run/runner.cc|  c->next_turn = prior.turns.size();|  c->next_turn = prior.turns.size() > 0 ? prior.turns.size() - 1 : 0;|append a record twice on resume (re-send the last finished turn)
 src/run/trace.cc|      out.replace(pos, value.size(), kMask);|      (void)pos;|let a secret value reach the trace
@@ -36,7 +36,7 @@ src/run/trace.cc|        return secret.size() == name.size() &&|        return f
 src/run/endpoint_health.cc|  if (!down_) return true;|  return true;|every conversation probes a down endpoint on its own
 src/run/retry_policy.cc|      if (error.code == ErrorCode::kServer && produced_output &&|      if (false \&\& error.code == ErrorCode::kServer && produced_output \&\&|retry an error frame after text by default
 src/output/resume.cc|    if (old.job_hash == kMergedJobHash) {|    if (false) {|accept a merged run's resume
-src/job/job_import.cc|  if (!nlohmann::json::accept(text)) {|  if (false) {|accept a JSONL row that is not JSON
+src/job/prompt_reader_jsonl.cc|  if (!nlohmann::json::accept(text)) {|  if (false) {|accept a JSONL row that is not JSON
 EOF
 )
 

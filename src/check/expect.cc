@@ -4,20 +4,16 @@
 #include <cmath>
 #include <optional>
 
+#include "util/text.h"
+
 namespace chatbatch {
 namespace {
 
 constexpr size_t kExcerpt = 120;  // code points of reply shown in a detail
 
-std::string_view Trim(std::string_view s) {
-  constexpr std::string_view kSpace = " \t\r\n\f\v";
-  const size_t begin = s.find_first_not_of(kSpace);
-  if (begin == std::string_view::npos) return {};
-  return s.substr(begin, s.find_last_not_of(kSpace) - begin + 1);
-}
-
-// The first "limit" code points of "text", JSON-quoted, with "…" if cut.
-std::string Excerpt(std::string_view text, size_t limit = kExcerpt) {
+// The first "limit" code points of "text", JSON-quoted, with "…" if cut
+// (util/text.h's Excerpt cuts bytes and does not quote).
+std::string QuotedExcerpt(std::string_view text, size_t limit = kExcerpt) {
   size_t count = 0, end = 0;
   while (end < text.size()) {
     if ((static_cast<unsigned char>(text[end]) & 0xC0) != 0x80) {
@@ -33,15 +29,7 @@ std::string Excerpt(std::string_view text, size_t limit = kExcerpt) {
   return out;
 }
 
-std::string Quoted(std::string_view s) { return Excerpt(s, 60); }
-
-char AsciiLower(char c) { return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c; }
-
-std::string AsciiLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = AsciiLower(c);
-  return out;
-}
+std::string Quoted(std::string_view s) { return QuotedExcerpt(s, 60); }
 
 std::string Number(double value) {
   if (value == std::floor(value) && std::fabs(value) < 1e15) {
@@ -105,36 +93,38 @@ std::string StringDetail(const Check& check, std::string_view reply) {
       case CheckKind::kContains:
         if (reply.find(s) == std::string_view::npos) {
           return "reply does not contain " + Quoted(s) + "; reply " +
-                 Excerpt(reply);
+                 QuotedExcerpt(reply);
         }
         break;
       case CheckKind::kNotContains:
         if (size_t at = reply.find(s); at != std::string_view::npos) {
           const size_t from = at > 40 ? at - 40 : 0;
           return "reply contains " + Quoted(s) + " at byte " +
-                 std::to_string(at) + ": …" + Excerpt(reply.substr(from), 100);
+                 std::to_string(at) + ": …" +
+                 QuotedExcerpt(reply.substr(from), 100);
         }
         break;
       case CheckKind::kIContains:
-        if (AsciiLower(reply).find(AsciiLower(s)) == std::string::npos) {
+        if (ToLower(reply).find(ToLower(s)) == std::string::npos) {
           return "reply does not contain " + Quoted(s) +
-                 " (ignoring case); reply " + Excerpt(reply);
+                 " (ignoring case); reply " + QuotedExcerpt(reply);
         }
         break;
       case CheckKind::kRegex:
         if (!RE2::PartialMatch(reply, *check.regexes[i])) {
-          return "no match for /" + s + "/ in reply " + Excerpt(reply);
+          return "no match for /" + s + "/ in reply " + QuotedExcerpt(reply);
         }
         break;
       case CheckKind::kEquals:
         if (trimmed != s) {
-          return "reply is " + Excerpt(trimmed) + ", expected " + Quoted(s);
+          return "reply is " + QuotedExcerpt(trimmed) + ", expected " +
+                 Quoted(s);
         }
         break;
       case CheckKind::kStartsWith:
         if (!trimmed.starts_with(s)) {
-          return "reply starts with " + Excerpt(trimmed, 40) + ", expected " +
-                 Quoted(s);
+          return "reply starts with " + QuotedExcerpt(trimmed, 40) +
+                 ", expected " + Quoted(s);
         }
         break;
       default:
@@ -157,14 +147,15 @@ std::string Detail(const Check& check, const TurnFacts& facts) {
     case CheckKind::kJson: {
       const bool parses = ParseReplyJson(facts.reply).has_value();
       if (parses == check.json) return "";
-      return parses
-                 ? "reply is JSON, expected no JSON"
-                 : "reply is not JSON, expected JSON: " + Excerpt(facts.reply);
+      return parses ? "reply is JSON, expected no JSON"
+                    : "reply is not JSON, expected JSON: " +
+                          QuotedExcerpt(facts.reply);
     }
     case CheckKind::kJsonPath: {
       std::optional<nlohmann::json> root = ParseReplyJson(facts.reply);
       if (!root) {
-        return "reply is not JSON, expected JSON: " + Excerpt(facts.reply);
+        return "reply is not JSON, expected JSON: " +
+               QuotedExcerpt(facts.reply);
       }
       for (const JsonPathCheck& p : check.paths) {
         std::string why;

@@ -35,7 +35,7 @@ int RunReport(const ReportFlags& flags) {
   if (!flags.html_path.empty()) {
     if (Status s = WriteHtmlReport(baseline, run_dir, flags.html_path); !s) {
       std::fprintf(stderr, "report: %s\n", s.error().message.c_str());
-      return s.error().code == ErrorCode::kIo ? kExitOutput : kExitUsage;
+      return ExitCodeFor(s.error());
     }
     std::printf("HTML report in %s\n", flags.html_path.c_str());
   }

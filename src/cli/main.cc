@@ -134,7 +134,7 @@ RunOutcome RunInto(const Job& source, const std::string& dir,
   Result<RunPlan> plan = PlanRun(&job, output->get(), resume);
   if (!plan) {
     spdlog::error("{}", plan.error().message);
-    return {plan.error().code == ErrorCode::kUsage ? kExitUsage : kExitOutput};
+    return {ExitCodeFor(plan.error())};
   }
 
   Runner* runner_ptr = nullptr;
@@ -166,8 +166,7 @@ RunOutcome RunInto(const Job& source, const std::string& dir,
   printer.Finish();
   if (!summary) {
     spdlog::error("{}", summary.error().message);
-    return {summary.error().code == ErrorCode::kUsage ? kExitUsage
-                                                      : kExitOutput};
+    return {ExitCodeFor(summary.error())};
   }
   int ok = 0, failed = 0, errors = 0, pending = 0;
   for (const ConversationOutcome& c : summary->conversations) {
@@ -308,7 +307,7 @@ int Merge(const std::vector<std::string>& inputs, const std::string& out,
   Result<MergeCounts> merged = MergeRuns(inputs, out, options);
   if (!merged) {
     PrintError(merged.error());
-    return merged.error().code == ErrorCode::kUsage ? kExitUsage : kExitOutput;
+    return ExitCodeFor(merged.error());
   }
   std::printf("merged %s: %s, %s into %s/\n",
               Counted(merged->runs, "run").c_str(),

@@ -3,7 +3,6 @@
 // of 100,000 prompts is never held as text; each row is validated like an
 // inline conversation, and problems name the file and line of the row.
 
-#include <csv.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -14,6 +13,8 @@
 #include <optional>
 
 #include "job/job_loader.h"
+#include "job/prompt_file_reader.h"
+#include "util/utf8.h"
 
 namespace chatbatch {
 namespace {
@@ -22,15 +23,6 @@ namespace {
 // reading: the file is probably not what the job says it is.
 constexpr size_t kMaxImportProblems = 50;
 
-std::string_view ChompCr(std::string_view line) {
-  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  return line;
-}
-
-bool IsBlank(std::string_view line) {
-  return line.find_first_not_of(" \t") == std::string_view::npos;
-}
-
 std::optional<ImportSpec::Format> FormatFromName(std::string_view name) {
   const std::string lower = ToLower(name);
   if (lower == "jsonl" || lower == "ndjson") return ImportSpec::Format::kJsonl;
@@ -38,151 +30,6 @@ std::optional<ImportSpec::Format> FormatFromName(std::string_view name) {
   if (lower == "txt" || lower == "text") return ImportSpec::Format::kText;
   return std::nullopt;
 }
-
-// Turn columns found by name when the job lists none: turn1, turn2, ... (or
-// message1/prompt1, with an optional '_'), else one column named like a
-// single prompt. Empty if there is none.
-std::vector<std::string> FindTurnColumns(
-    const std::vector<std::string>& header) {
-  std::vector<std::pair<int, std::string>> numbered;
-  for (const std::string& name : header) {
-    const std::string lower = ToLower(name);
-    for (std::string_view stem : {"turn", "message", "prompt"}) {
-      if (!lower.starts_with(stem)) continue;
-      std::string_view rest = std::string_view(lower).substr(stem.size());
-      if (rest.starts_with('_')) rest.remove_prefix(1);
-      if (rest.empty() || rest.size() > 4 ||
-          rest.find_first_not_of("0123456789") != std::string_view::npos) {
-        continue;
-      }
-      numbered.emplace_back(std::stoi(std::string(rest)), name);
-    }
-  }
-  std::vector<std::string> turns;
-  if (!numbered.empty()) {
-    std::stable_sort(
-        numbered.begin(), numbered.end(),
-        [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (auto& [n, name] : numbered) turns.push_back(std::move(name));
-    return turns;
-  }
-  for (std::string_view single :
-       {"prompt", "message", "turn", "content", "question", "input"}) {
-    for (const std::string& name : header) {
-      if (ToLower(name) == single) return {name};
-    }
-  }
-  return {};
-}
-
-// The 1-based turn an expect column applies to: "expect" -> the last turn
-// (0 here), "expect2" / "expect_2" -> turn 2; -1 if not an expect column.
-int ExpectColumnTurn(std::string_view name) {
-  const std::string lower = ToLower(name);
-  if (!lower.starts_with("expect")) return -1;
-  std::string_view rest = std::string_view(lower).substr(6);
-  if (rest.empty()) return 0;
-  if (rest.starts_with('_')) rest.remove_prefix(1);
-  if (rest.empty() || rest.size() > 4 ||
-      rest.find_first_not_of("0123456789") != std::string_view::npos) {
-    return -1;
-  }
-  return std::stoi(std::string(rest));
-}
-
-// Calls fn(text, line, row) for every non-blank line of "in" (without its
-// CR), counting lines and rows from 1, until fn returns false.
-template <typename Fn>
-void ForEachRow(std::istream& in, Fn fn) {
-  std::string line;
-  int line_number = 0;
-  int64_t row = 0;
-  while (std::getline(in, line)) {
-    ++line_number;
-    const std::string_view text = ChompCr(line);
-    if (IsBlank(text)) continue;
-    if (!fn(text, line_number, ++row)) return;
-  }
-}
-
-// "a number", "an object", "null": a JSON value's type for a message.
-std::string JsonTypeWithArticle(const nlohmann::json& value) {
-  const std::string type = value.type_name();
-  if (type == "null") return type;
-  return (type[0] == 'a' || type[0] == 'o' ? "an " : "a ") + type;
-}
-
-// Why "text" is not a row of a .jsonl prompt file (strict JSON: an object,
-// a string or a list), with "*mark" at the column where it goes wrong; or
-// nullopt if it is a row.
-std::optional<std::string> NotAJsonlRow(std::string_view text,
-                                        YAML::Mark* mark) {
-  *mark = YAML::Mark();
-  if (!nlohmann::json::accept(text)) {
-    try {
-      (void)nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
-      // e.what() is "[json.exception.parse_error.101] parse error at line 1,
-      // column 2: syntax error ..."; the mark has the column.
-      mark->column = static_cast<int>(e.byte > 0 ? e.byte - 1 : 0);
-      std::string_view why = e.what();
-      if (const size_t at = why.find(": "); at != why.npos) {
-        why.remove_prefix(at + 2);
-      }
-      return "not valid JSON: " + std::string(why);
-    }
-    return "not valid JSON";
-  }
-  const size_t first = text.find_first_not_of(" \t\r\n");
-  if (text[first] == '{' || text[first] == '[') {
-    // YAML would read a number or true in a list of turns as the text
-    // "42" or "true": JSON says what they are, so a turn must be a string
-    // (or, in "messages", a message object).
-    const nlohmann::json row = nlohmann::json::parse(text);
-    const bool bare = row.is_array();
-    const nlohmann::json* turns = bare ? &row : nullptr;
-    if (!bare) {
-      if (auto it = row.find("messages"); it != row.end() && it->is_array()) {
-        turns = &*it;
-      }
-    }
-    if (turns == nullptr) return std::nullopt;
-    int index = 0;
-    for (const nlohmann::json& turn : *turns) {
-      ++index;
-      if (turn.is_string() || (!bare && turn.is_object())) continue;
-      mark->column = static_cast<int>(first);
-      return std::string(bare ? "" : "'messages' ") + "item " +
-             std::to_string(index) + ": expected a string" +
-             (bare ? "" : " or a message object") + ", got " +
-             JsonTypeWithArticle(turn) + " (" + turn.dump() + ")";
-    }
-    return std::nullopt;
-  }
-  if (text[first] == '"') return std::nullopt;
-  mark->column = static_cast<int>(first);
-  // accept() held: a number, true, false or null, all short.
-  return "expected a JSON object with 'messages', a string or a list of "
-         "strings, got " +
-         JsonTypeWithArticle(nlohmann::json::parse(text)) + " (" +
-         std::string(text.substr(first)) + ")";
-}
-
-// Collects libcsv's callbacks into records.
-struct CsvCollector {
-  std::vector<std::string> fields;
-  std::vector<std::vector<std::string>> records;
-
-  static void OnField(void* data, size_t len, void* self) {
-    static_cast<CsvCollector*>(self)->fields.emplace_back(
-        static_cast<const char*>(data), len);
-  }
-  static void OnRecord(int, void* self) {
-    auto* c = static_cast<CsvCollector*>(self);
-    c->records.push_back(std::move(c->fields));
-    c->fields.clear();
-  }
-};
 
 }  // namespace
 
@@ -293,15 +140,17 @@ void Loader::ImportConversations(const ImportSpec& spec, const Job& job,
   const size_t before = drafts->size();
   const size_t problems_before = problems_.size();
   problems_.BeginSource(spec.resolved, 1);
+  std::unique_ptr<PromptFileReader> reader =
+      MakePromptFileReader(spec.format, in);
   switch (spec.format) {
     case ImportSpec::Format::kJsonl:
-      ImportJsonl(spec, in, drafts);
+      ImportJsonl(spec, *reader, drafts);
       break;
     case ImportSpec::Format::kCsv:
-      ImportCsv(spec, in, drafts);
+      ImportCsv(spec, *reader, drafts);
       break;
     case ImportSpec::Format::kText:
-      ImportText(spec, in, drafts);
+      ImportText(spec, *reader, drafts);
       break;
   }
   problems_.EndSource();
@@ -330,11 +179,14 @@ ConversationDraft Loader::ImportedDraft(const ImportSpec& spec, int64_t row,
 // One JSON value per line: an object with the keys of an inline conversation
 // (id, system, params, messages with expect, vars, ...), or a string (one
 // turn), or a list of strings (the turns).
-void Loader::ImportJsonl(const ImportSpec& spec, std::istream& in,
+void Loader::ImportJsonl(const ImportSpec& spec, PromptFileReader& reader,
                          std::vector<ConversationDraft>* drafts) {
   const size_t problems_before = problems_.size();
-  ForEachRow(in, [&](std::string_view text, int line, int64_t row) {
-    if (TooManyImportProblems(problems_before)) return false;
+  while (const PromptRow* r = reader.Next()) {
+    if (TooManyImportProblems(problems_before)) return;
+    const std::string_view text = r->text;
+    const int line = r->line;
+    const int64_t row = r->number;
     ConversationDraft draft = ImportedDraft(spec, row, line);
     const std::string where = "row " + std::to_string(row);
     // JSON first: YAML would also take `not json`, `42` or `{a: [b]}`.
@@ -342,14 +194,14 @@ void Loader::ImportJsonl(const ImportSpec& spec, std::istream& in,
     YAML::Mark mark;
     if (std::optional<std::string> wrong = NotAJsonlRow(text, &mark)) {
       Report(mark, where + ": " + *wrong);
-      return true;
+      continue;
     }
     YAML::Node node;
     try {
       node = YAML::Load(std::string(text));
     } catch (const YAML::Exception& e) {
       Report(e.mark, where + ": not valid JSON: " + e.msg);
-      return true;
+      continue;
     }
     vars_ = job_vars_;
     if (node.IsMap()) {
@@ -369,28 +221,29 @@ void Loader::ImportJsonl(const ImportSpec& spec, std::istream& in,
                               TypeName(node));
     }
     if (!draft.conv.messages.empty()) drafts->push_back(std::move(draft));
-    return true;
-  });
+  }
 }
 
 // Plain text: every non-blank line is a one-turn conversation, sent as
 // written.
-void Loader::ImportText(const ImportSpec& spec, std::istream& in,
+void Loader::ImportText(const ImportSpec& spec, PromptFileReader& reader,
                         std::vector<ConversationDraft>* drafts) {
   const size_t problems_before = problems_.size();
-  ForEachRow(in, [&](std::string_view text, int line, int64_t row) {
-    if (TooManyImportProblems(problems_before)) return false;
+  while (const PromptRow* r = reader.Next()) {
+    if (TooManyImportProblems(problems_before)) return;
+    const std::string_view text = r->text;
+    const int line = r->line;
+    const int64_t row = r->number;
     ConversationDraft draft = ImportedDraft(spec, row, line);
     if (!IsValidUtf8(text)) {
       Report(YAML::Mark(),
              "line " + std::to_string(line) + ": text is not valid UTF-8");
-      return true;
+      continue;
     }
     draft.conv.messages.emplace_back(text);
     draft.conv.expects.emplace_back(nullptr);
     drafts->push_back(std::move(draft));
-    return true;
-  });
+  }
 }
 
 bool Loader::TooManyImportProblems(size_t problems_before) {
@@ -407,27 +260,15 @@ bool Loader::TooManyImportProblems(size_t problems_before) {
 // 'expectN' (turn N). A cell of an expect column is an expectation in YAML
 // flow form ({regex: ...}, [..]) or else plain text the reply must contain.
 // Other columns are ignored, so a spreadsheet may carry notes.
-void Loader::ImportCsv(const ImportSpec& spec, std::istream& in,
+void Loader::ImportCsv(const ImportSpec& spec, PromptFileReader& reader,
                        std::vector<ConversationDraft>* drafts) {
-  csv_parser parser;
-  if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI) != 0) {
-    Report(YAML::Mark(), "cannot start the CSV parser");
-    return;
-  }
-  struct Freer {
-    csv_parser* p;
-    ~Freer() { csv_free(p); }
-  } freer{&parser};
-
   const size_t problems_before = problems_.size();
-  CsvCollector collector;
   std::vector<std::string> header;
   std::vector<size_t> turn_index;  // column of each turn
   std::optional<size_t> id_index;
   std::optional<size_t> system_index;
   std::vector<std::pair<size_t, int>> expect_index;  // column, turn (0 = last)
   int64_t row = 0;
-  int record_line = 1;  // where the record being read started
 
   auto column = [&](std::string_view name) -> std::optional<size_t> {
     for (size_t i = 0; i < header.size(); ++i) {
@@ -556,42 +397,18 @@ void Loader::ImportCsv(const ImportSpec& spec, std::istream& in,
     return problems_.size() - problems_before < kMaxImportProblems;
   };
 
-  // Fed a line at a time, so the line where each record ends is known.
-  std::string line;
-  int line_number = 0;
   bool go_on = true;
-  while (go_on && std::getline(in, line)) {
-    ++line_number;
-    const bool blank = IsBlank(ChompCr(line));
-    line += '\n';
-    if (csv_parse(&parser, line.data(), line.size(), CsvCollector::OnField,
-                  CsvCollector::OnRecord, &collector) != line.size()) {
-      problems_.BeginSource(spec.resolved, line_number);
-      Report(YAML::Mark(),
-             std::string("not valid CSV: ") + csv_strerror(csv_error(&parser)));
-      return;
-    }
-    for (auto& record : collector.records) {
-      if (!(go_on = on_record(record, record_line))) break;
-      record_line = line_number + 1;
-    }
-    if (collector.records.empty() && collector.fields.empty() && blank) {
-      record_line = line_number + 1;  // libcsv skips blank lines
-    }
-    collector.records.clear();
+  while (PromptRow* r = reader.Next()) {
+    if (!(go_on = on_record(r->cells, r->line))) break;
   }
   if (!go_on) {
     TooManyImportProblems(problems_before);
     return;
   }
-  if (csv_fini(&parser, CsvCollector::OnField, CsvCollector::OnRecord,
-               &collector) != 0) {
-    problems_.BeginSource(spec.resolved, record_line);
-    Report(YAML::Mark(), "not valid CSV: a quoted field is never closed");
+  if (const std::optional<PromptFileError>& error = reader.error()) {
+    problems_.BeginSource(spec.resolved, error->line);
+    Report(YAML::Mark(), error->message);
     return;
-  }
-  for (auto& record : collector.records) {
-    if (!on_record(record, record_line)) break;
   }
   if (header.empty()) {
     problems_.BeginSource(spec.resolved, 1);

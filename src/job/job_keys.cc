@@ -5,6 +5,7 @@
 #include <limits>
 #include <map>
 
+#include "job/expectation_parser.h"
 #include "job/job_loader.h"
 
 namespace chatbatch {
@@ -286,6 +287,14 @@ void Loader::ParseContent(const Field& f, MessageDraft* m) {
 
 void Loader::ParseMessageExpect(const Field& f, MessageDraft* m) {
   m->expect = ReadExpect(f);
+}
+
+void Loader::ParseExpectEachTurn(const Field& f, JobDraft* d) {
+  d->job.expect_each_turn = ReadExpect(f);
+}
+
+std::shared_ptr<const CheckGroup> Loader::ReadExpect(const Field& f) {
+  return ExpectationParser(this).Read(f);
 }
 
 }  // namespace chatbatch

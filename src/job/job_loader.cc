@@ -5,8 +5,6 @@
 
 #include "job/job_loader.h"
 
-#include <fcntl.h>
-#include <unistd.h>
 #include <uuid/uuid.h>
 
 #include <cerrno>
@@ -18,6 +16,8 @@
 
 #include "job/env_expand.h"
 #include "util/quantity.h"
+#include "util/read_file.h"
+#include "util/utf8.h"
 #include "yaml-cpp/eventhandler.h"
 #include "yaml-cpp/parser.h"
 
@@ -420,27 +420,11 @@ Result<Job> ParseJob(std::string_view yaml_text, std::string_view path,
 }
 
 Result<Job> LoadJob(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return Fail(ErrorCode::kIo,
-                path + ": cannot read: " + std::strerror(errno));
-  }
   std::string text;
-  char buffer[65536];
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n > 0) {
-      text.append(buffer, static_cast<size_t>(n));
-    } else if (n == 0) {
-      break;
-    } else if (errno != EINTR) {
-      const int saved = errno;
-      ::close(fd);
-      return Fail(ErrorCode::kIo,
-                  path + ": cannot read: " + std::strerror(saved));
-    }
+  if (std::optional<ReadFailure> failed = ReadWholeFileInto(path, &text)) {
+    return Fail(ErrorCode::kIo,
+                path + ": cannot read: " + std::strerror(failed->err));
   }
-  ::close(fd);
   return ParseJob(text, path, ProcessEnv());
 }
 

@@ -24,6 +24,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "chatbatch/job.h"
@@ -83,11 +84,15 @@ struct JobDraft {
 };
 
 class Loader;
+class PromptFileReader;
+class ExpectationParser;
 
-template <typename Target>
+// A key of a mapping and the member of "Owner" (the Loader, or a parser it
+// hands part of the job to) that reads it.
+template <typename Target, typename Owner = Loader>
 struct KeySpec {
   std::string_view name;
-  void (Loader::*parse)(const Field& field, Target* target);
+  void (Owner::*parse)(const Field& field, Target* target);
   bool required = false;
 };
 
@@ -99,21 +104,24 @@ class Loader {
   Result<Job> Load(std::string_view text);
 
  private:
+  friend class ExpectationParser;
+
   void Report(const YAML::Mark& mark, std::string message) {
     problems_.Report(mark, std::move(message));
   }
 
   // Reads every key of "map" with "keys". "where" names the mapping in
   // messages ("job", "conversation 2"); "prefix" ("retry.") names a
-  // sub-mapping's keys.
-  template <typename Target, size_t N>
+  // sub-mapping's keys. The keys' parsers are members of "owner" (this
+  // Loader when null).
+  template <typename Target, size_t N, typename Owner = Loader>
   void ParseMapping(const YAML::Node& map, const std::string& where,
-                    const KeySpec<Target> (&keys)[N], Target* target,
-                    std::string_view prefix = "");
-  template <typename Target, size_t N>
+                    const KeySpec<Target, Owner> (&keys)[N], Target* target,
+                    std::string_view prefix = "", Owner* owner = nullptr);
+  template <typename Target, size_t N, typename Owner>
   void ReportUnknownKey(const YAML::Node& key, const std::string& where,
                         std::string_view prefix,
-                        const KeySpec<Target> (&keys)[N]);
+                        const KeySpec<Target, Owner> (&keys)[N]);
   // Checks that "f" holds a mapping, then ParseMapping with prefix
   // "<key>.".
   template <typename Target, size_t N>
@@ -156,11 +164,11 @@ class Loader {
   void ParseConversationsFrom(const Field& f, JobDraft* d);
   void ImportConversations(const ImportSpec& spec, const Job& job,
                            std::vector<ConversationDraft>* drafts);
-  void ImportJsonl(const ImportSpec& spec, std::istream& in,
+  void ImportJsonl(const ImportSpec& spec, PromptFileReader& reader,
                    std::vector<ConversationDraft>* drafts);
-  void ImportCsv(const ImportSpec& spec, std::istream& in,
+  void ImportCsv(const ImportSpec& spec, PromptFileReader& reader,
                  std::vector<ConversationDraft>* drafts);
-  void ImportText(const ImportSpec& spec, std::istream& in,
+  void ImportText(const ImportSpec& spec, PromptFileReader& reader,
                   std::vector<ConversationDraft>* drafts);
   // True (and says so, once) when an imported file has had too many
   // problems since "problems_before" to go on reading it.
@@ -197,17 +205,9 @@ class Loader {
 
   // Expectations (job_expect_keys.cc).
   void ParseExpectEachTurn(const Field& f, JobDraft* d);
-  // An `expect` value: a mapping of checks or a list of them. Null when it
-  // had problems (reported).
+  // An `expect` value: a mapping of checks or a list of them, read by an
+  // ExpectationParser. Null when it had problems (reported).
   std::shared_ptr<const CheckGroup> ReadExpect(const Field& f);
-  bool ReadCheckMapping(const YAML::Node& map, const std::string& what,
-                        CheckGroup* group);
-  void ParseStringCheck(const Field& f, CheckGroup* g);
-  void ParseJsonCheck(const Field& f, CheckGroup* g);
-  void ParseJsonPathCheck(const Field& f, CheckGroup* g);
-  void ParseLengthCheck(const Field& f, CheckGroup* g);
-  void ParseTimeCheck(const Field& f, CheckGroup* g);
-  void ParseAnyCheck(const Field& f, CheckGroup* g);
 
   // Reliability keys (job_reliability_keys.cc).
   void ParseJobRetry(const Field& f, JobDraft* d);
@@ -281,22 +281,6 @@ class Loader {
       {"content", &Loader::ParseContent, true},
       {"expect", &Loader::ParseMessageExpect},
   };
-  static constexpr KeySpec<CheckGroup> kCheckKeys[] = {
-      {"contains", &Loader::ParseStringCheck},
-      {"not_contains", &Loader::ParseStringCheck},
-      {"icontains", &Loader::ParseStringCheck},
-      {"regex", &Loader::ParseStringCheck},
-      {"equals", &Loader::ParseStringCheck},
-      {"starts_with", &Loader::ParseStringCheck},
-      {"json", &Loader::ParseJsonCheck},
-      {"json_path", &Loader::ParseJsonPathCheck},
-      {"min_length", &Loader::ParseLengthCheck},
-      {"max_length", &Loader::ParseLengthCheck},
-      {"finish_reason", &Loader::ParseStringCheck},
-      {"max_ttft_ms", &Loader::ParseTimeCheck},
-      {"max_duration_ms", &Loader::ParseTimeCheck},
-      {"any", &Loader::ParseAnyCheck},
-  };
   static constexpr KeySpec<RetryPolicy> kRetryKeys[] = {
       {"attempts", &Loader::ParseRetryAttempts},
       {"backoff", &Loader::ParseRetryBackoff},
@@ -326,7 +310,6 @@ class Loader {
   YamlJsonConverter json_{&problems_};
   std::map<std::string, std::string> job_vars_;
   std::map<std::string, std::string> vars_;  // in effect: job's + conv's
-  int any_depth_ = 0;                        // nesting of `any:`
 };
 
 // Request fields people tend to put next to `messages` instead of in
@@ -340,10 +323,14 @@ inline constexpr char kUnsafeIdHelp[] =
     " is not a safe file name (1-128 of A-Z a-z 0-9 . _ -, not starting with "
     "'.' or '-', not ending with '.', not a device name such as 'con')";
 
-template <typename Target, size_t N>
+template <typename Target, size_t N, typename Owner>
 void Loader::ParseMapping(const YAML::Node& map, const std::string& where,
-                          const KeySpec<Target> (&keys)[N], Target* target,
-                          std::string_view prefix) {
+                          const KeySpec<Target, Owner> (&keys)[N],
+                          Target* target, std::string_view prefix,
+                          Owner* owner) {
+  if constexpr (std::is_same_v<Owner, Loader>) {
+    if (owner == nullptr) owner = this;
+  }
   std::map<std::string, YAML::Mark> seen;
   for (auto it = map.begin(); it != map.end(); ++it) {
     const YAML::Node key = it->first;  // a copy: "it->" yields a temporary
@@ -368,7 +355,7 @@ void Loader::ParseMapping(const YAML::Node& map, const std::string& where,
     }
     const std::string what = (where == "job" ? "" : where + ": ") + "'" +
                              std::string(prefix) + name + "'";
-    (this->*(spec->parse))(Field{key, it->second, what}, target);
+    (owner->*(spec->parse))(Field{key, it->second, what}, target);
   }
   for (const auto& spec : keys) {
     if (spec.required && !seen.contains(std::string(spec.name))) {
@@ -378,10 +365,10 @@ void Loader::ParseMapping(const YAML::Node& map, const std::string& where,
   }
 }
 
-template <typename Target, size_t N>
+template <typename Target, size_t N, typename Owner>
 void Loader::ReportUnknownKey(const YAML::Node& key, const std::string& where,
                               std::string_view prefix,
-                              const KeySpec<Target> (&keys)[N]) {
+                              const KeySpec<Target, Owner> (&keys)[N]) {
   const std::string& name = key.Scalar();
   const std::string prefix_text(prefix);
   std::string message = where + ": unknown key " + Quote(prefix_text + name);

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <limits>
 
+#include "util/utf8.h"
+
 namespace chatbatch {
 namespace {
 
@@ -46,39 +48,6 @@ bool IsCoreFloat(std::string_view s) {
 }
 
 }  // namespace
-
-bool IsValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    int extra;
-    unsigned min;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xe0) == 0xc0) {
-      extra = 1, min = 0x80;
-    } else if ((c & 0xf0) == 0xe0) {
-      extra = 2, min = 0x800;
-    } else if ((c & 0xf8) == 0xf0) {
-      extra = 3, min = 0x10000;
-    } else {
-      return false;
-    }
-    if (s.size() - i <= static_cast<size_t>(extra)) return false;
-    unsigned cp = c & (0x3f >> extra);
-    for (int k = 1; k <= extra; ++k) {
-      const unsigned char cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-      return false;
-    }
-    i += extra + 1;
-  }
-  return true;
-}
 
 bool IsCoreNull(std::string_view s) {
   return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL";

@@ -17,8 +17,6 @@
 
 namespace chatbatch {
 
-bool IsValidUtf8(std::string_view s);
-
 // Plain-scalar resolution of the core schema.
 bool IsCoreNull(std::string_view s);
 std::optional<bool> CoreBool(std::string_view s);

@@ -4,18 +4,13 @@
 #include <cctype>
 #include <charconv>
 
+#include "util/text.h"
+
 namespace chatbatch::mock {
 namespace {
 
 constexpr std::string_view kDirectiveOpen = "[[mock";
 constexpr std::string_view kDirectiveClose = "]]";
-
-std::string Trim(std::string_view s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return std::string(s.substr(b, e - b));
-}
 
 std::expected<int, std::string> ParseInt(std::string_view key,
                                          std::string_view value) {
@@ -140,8 +135,8 @@ std::expected<Directive, std::string> ExtractDirective(std::string_view text) {
     }
     d.values.emplace_back(std::move(key), std::move(value));
   }
-  std::string before = Trim(text.substr(0, open));
-  std::string after = Trim(text.substr(close + kDirectiveClose.size()));
+  std::string before(Trim(text.substr(0, open)));
+  std::string after(Trim(text.substr(close + kDirectiveClose.size())));
   d.stripped_text = before;
   if (!before.empty() && !after.empty()) d.stripped_text += ' ';
   d.stripped_text += after;

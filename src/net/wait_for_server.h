@@ -14,10 +14,6 @@
 
 namespace chatbatch {
 
-// Exit code when the server never answered (README "Exit codes"): an
-// environment failure, apart from usage errors (2) and failed runs (1).
-inline constexpr int kExitServerUnreachable = 4;
-
 // The URL polled for "endpoint": a trailing "/chat/completions" becomes
 // "/models" ("http://h:1337/v1/chat/completions" ->
 // "http://h:1337/v1/models"); any other endpoint gives its origin +

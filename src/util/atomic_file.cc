@@ -9,12 +9,11 @@
 #include <atomic>
 #include <cerrno>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <system_error>
 #include <vector>
 
 #include "util/fault_injection.h"
+#include "util/read_file.h"
 
 namespace chatbatch {
 namespace {
@@ -229,15 +228,12 @@ Result<int> RemoveStaleTempFiles(const std::string& dir) {
 }
 
 Status CopyFileAtomic(const std::string& from, const std::string& to) {
-  std::ifstream in(from, std::ios::binary);
-  if (!in) {
-    if (errno == ENOENT) return {};
-    return std::unexpected(IoError("cannot open", from, errno));
+  std::string content;
+  if (std::optional<ReadFailure> failed = ReadWholeFileInto(from, &content)) {
+    if (failed->err == ENOENT) return {};
+    return std::unexpected(IoError(failed->what, from, failed->err));
   }
-  std::stringstream content;
-  content << in.rdbuf();
-  if (in.bad()) return std::unexpected(IoError("cannot read", from, errno));
-  return ReplaceFileAtomic(to, content.str());
+  return ReplaceFileAtomic(to, content);
 }
 
 }  // namespace chatbatch

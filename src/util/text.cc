@@ -1,6 +1,22 @@
 #include "util/text.h"
 
+#include <algorithm>
+
+#include "util/utf8.h"
+
 namespace chatbatch {
+
+std::string_view Trim(std::string_view s, std::string_view space) {
+  const size_t begin = s.find_first_not_of(space);
+  if (begin == std::string_view::npos) return {};
+  return s.substr(begin, s.find_last_not_of(space) - begin + 1);
+}
+
+std::string_view TrimRight(std::string_view s, std::string_view space) {
+  const size_t end = s.find_last_not_of(space);
+  return end == std::string_view::npos ? std::string_view()
+                                       : s.substr(0, end + 1);
+}
 
 std::string ToLower(std::string_view s) {
   std::string out(s);
@@ -26,6 +42,18 @@ std::string Quote(std::string_view s) {
   }
   if (s.size() > kMax) out += "...";
   return out + "'";
+}
+
+std::string Excerpt(std::string_view text, size_t max_bytes) {
+  size_t cut = std::min(text.size(), max_bytes);
+  for (int k = 0; k < 3 && cut > 0 && cut < text.size() &&
+                  (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80;
+       ++k) {
+    --cut;
+  }
+  std::string out;
+  SanitizeUtf8(text.substr(0, cut), &out, /*json_escapes=*/false);
+  return out;
 }
 
 }  // namespace chatbatch

@@ -67,21 +67,13 @@ class ChunkDecoder {
   bool ExtractErrorMessage(std::string_view body, std::string* message);
 
  private:
-  // simdjson stays in chunk_decoder.cc, so the ondemand types (whose layout
-  // depends on the -march of the translation unit) never cross files.
+  // simdjson stays behind wire/chunk_decoder_impl.h, included only by
+  // chunk_decoder.cc and chunk_full_parse.cc: the ondemand types' layout
+  // depends on the -march of the translation unit, so no file built with
+  // other flags may see them.
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-// Replaces every invalid UTF-8 sequence in "in" with U+FFFD (maximal
-// subparts, as the WHATWG decoder does) and, when "json_escapes" is set, every
-// unpaired \uD800-\uDFFF escape with \uFFFD. Returns false if nothing needed
-// replacing ("*out" is then a copy of "in").
-bool SanitizeUtf8(std::string_view in, std::string* out, bool json_escapes);
-
-// At most "max_bytes" of "text", cut at a UTF-8 character boundary and made
-// valid UTF-8 (for log excerpts and error messages).
-std::string Excerpt(std::string_view text, size_t max_bytes);
 
 }  // namespace chatbatch
 

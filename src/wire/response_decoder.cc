@@ -8,6 +8,7 @@
 #include <string>
 
 #include "util/counted.h"
+#include "util/text.h"
 #include "wire/chunk_decoder.h"
 #include "wire/sse_framer.h"
 
@@ -23,18 +24,10 @@ constexpr size_t kSniffKeep = 64 << 10;
 constexpr size_t kLogExcerpt = 200;
 constexpr size_t kMessageExcerpt = 500;
 
-std::string_view Trim(std::string_view s) {
-  auto space = [](char c) {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-  };
-  while (!s.empty() && space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && space(s.back())) s.remove_suffix(1);
-  return s;
-}
-
 // "Text/Event-Stream; charset=utf-8" -> "text/event-stream".
 std::string MediaType(std::string_view content_type) {
-  content_type = Trim(content_type.substr(0, content_type.find(';')));
+  content_type =
+      Trim(content_type.substr(0, content_type.find(';')), kJsonWhitespace);
   std::string out(content_type);
   for (char& c : out) c = static_cast<char>(std::tolower(c));
   return out;
@@ -137,7 +130,7 @@ struct ResponseDecoder::Impl : SseFramer::Listener {
   void OnEvent(const SseEvent& event) override {
     if (failure) return;
     events_seen = true;
-    std::string_view payload = Trim(event.data);
+    std::string_view payload = Trim(event.data, kJsonWhitespace);
     if (payload.empty()) return;  // keep-alive without content
     if (payload == "[DONE]") {
       state.reply.done = true;
@@ -198,7 +191,7 @@ struct ResponseDecoder::Impl : SseFramer::Listener {
     if (failure) return std::unexpected(*failure);
     if (mode == Mode::kJson) {
       if (auto result = FinishJson();
-          result || !StartsWith(Trim(body), "data:")) {
+          result || !StartsWith(Trim(body, kJsonWhitespace), "data:")) {
         return result;
       }
       // Mislabelled: an event stream sent as JSON.
@@ -210,12 +203,13 @@ struct ResponseDecoder::Impl : SseFramer::Listener {
     if (!failure) framer.Finish();
     if (failure) return std::unexpected(*failure);
     if (mode == Mode::kUnknown && !events_seen) {
-      if (sniffing && StartsWith(Trim(body), "{")) return FinishJson();
+      if (sniffing && StartsWith(Trim(body, kJsonWhitespace), "{"))
+        return FinishJson();
       if (state.reply.bytes > 0) {
         return Fail(ErrorCode::kProtocol,
                     "response (content type \"" + content_type_ +
                         "\") is neither an event stream nor JSON: " +
-                        Excerpt(Trim(body), kMessageExcerpt),
+                        Excerpt(Trim(body, kJsonWhitespace), kMessageExcerpt),
                     status);
       }
     }
@@ -241,7 +235,7 @@ struct ResponseDecoder::Impl : SseFramer::Listener {
     int64_t bytes = state.reply.bytes;
     state.Clear();
     state.reply.bytes = bytes;
-    std::string_view json = Trim(body);
+    std::string_view json = Trim(body, kJsonWhitespace);
     switch (decoder.Decode(json, &state)) {
       case ChunkDecoder::Result::kOk:
         break;
@@ -275,10 +269,10 @@ struct ResponseDecoder::Impl : SseFramer::Listener {
 
   Result<Reply> HttpError() {
     std::string message;
-    std::string_view text = Trim(body);
+    std::string_view text = Trim(body, kJsonWhitespace);
     std::string_view first_data;  // an error sent as an event stream
     if (StartsWith(text, "data:")) {
-      first_data = Trim(text.substr(5, text.find('\n') - 5));
+      first_data = Trim(text.substr(5, text.find('\n') - 5), kJsonWhitespace);
     }
     if (!decoder.ExtractErrorMessage(text, &message) &&
         (first_data.empty() ||

@@ -2,6 +2,7 @@
 // `run --wait-for-server` with the real binaries against the mock server.
 #include <regex>
 
+#include "cli/exit_codes.h"
 #include "net/wait_for_server.h"
 #include "support/mock_fixture.h"
 

@@ -1,8 +1,4 @@
-// `expect:` of a message and the job's `expect_each_turn:` (README
-// "Expectations"): every check is validated and compiled here, once.
-
-#include "check/expect.h"
-#include "job/job_loader.h"
+#include "job/expectation_parser.h"
 
 namespace chatbatch {
 namespace {
@@ -26,13 +22,9 @@ constexpr StringCheckKind kStringChecks[] = {
 
 }  // namespace
 
-void Loader::ParseExpectEachTurn(const Field& f, JobDraft* d) {
-  d->job.expect_each_turn = ReadExpect(f);
-}
-
-std::shared_ptr<const CheckGroup> Loader::ReadExpect(const Field& f) {
+std::shared_ptr<const CheckGroup> ExpectationParser::Read(const Field& f) {
   auto group = std::make_shared<CheckGroup>();
-  const size_t before = problems_.size();
+  const size_t before = ProblemCount();
   if (f.value.IsMap()) {
     ReadCheckMapping(f.value, f.what, group.get());
   } else if (f.value.IsSequence() && f.value.size() > 0) {
@@ -53,13 +45,14 @@ std::shared_ptr<const CheckGroup> Loader::ReadExpect(const Field& f) {
                          "json_path, ...) or a non-empty list of them, got " +
                          TypeName(f.value));
   }
-  if (problems_.size() != before) return nullptr;
+  if (ProblemCount() != before) return nullptr;
   return group;
 }
 
-bool Loader::ReadCheckMapping(const YAML::Node& map, const std::string& what,
-                              CheckGroup* group) {
-  const size_t before = problems_.size();
+bool ExpectationParser::ReadCheckMapping(const YAML::Node& map,
+                                         const std::string& what,
+                                         CheckGroup* group) {
+  const size_t before = ProblemCount();
   if (map.size() == 0) {
     Report(map.Mark(), what + ": is empty; give at least one check");
     return false;
@@ -76,11 +69,11 @@ bool Loader::ReadCheckMapping(const YAML::Node& map, const std::string& what,
     where = "job";
     prefix = what.substr(1, what.size() - 2) + ".";
   }
-  ParseMapping(map, where, kCheckKeys, group, prefix);
-  return problems_.size() == before;
+  loader_->ParseMapping(map, where, kCheckKeys, group, prefix, this);
+  return ProblemCount() == before;
 }
 
-void Loader::ParseStringCheck(const Field& f, CheckGroup* g) {
+void ExpectationParser::ParseStringCheck(const Field& f, CheckGroup* g) {
   const std::string& name = f.key.Scalar();
   Check check;
   for (const StringCheckKind& k : kStringChecks) {
@@ -102,7 +95,7 @@ void Loader::ParseStringCheck(const Field& f, CheckGroup* g) {
   }
   bool ok = true;
   for (const Field& item : items) {
-    std::optional<std::string> text = ReadText(item);
+    std::optional<std::string> text = loader_->ReadText(item);
     if (!text) {
       ok = false;
       continue;
@@ -130,8 +123,8 @@ void Loader::ParseStringCheck(const Field& f, CheckGroup* g) {
   g->checks.push_back(std::move(check));
 }
 
-void Loader::ParseJsonCheck(const Field& f, CheckGroup* g) {
-  std::optional<bool> must_parse = ReadBool(f);
+void ExpectationParser::ParseJsonCheck(const Field& f, CheckGroup* g) {
+  std::optional<bool> must_parse = loader_->ReadBool(f);
   if (!must_parse) return;
   Check check;
   check.kind = CheckKind::kJson;
@@ -140,7 +133,7 @@ void Loader::ParseJsonCheck(const Field& f, CheckGroup* g) {
   g->checks.push_back(std::move(check));
 }
 
-void Loader::ParseJsonPathCheck(const Field& f, CheckGroup* g) {
+void ExpectationParser::ParseJsonPathCheck(const Field& f, CheckGroup* g) {
   std::vector<YAML::Node> items;
   if (f.value.IsSequence() && f.value.size() > 0) {
     for (const YAML::Node& item : f.value) items.push_back(item);
@@ -168,7 +161,7 @@ void Loader::ParseJsonPathCheck(const Field& f, CheckGroup* g) {
     JsonPathCheck path;
     const YAML::Node path_node = item["path"];
     std::optional<std::string> text =
-        ReadText(Field{path_node, path_node, what + " 'path'"});
+        loader_->ReadText(Field{path_node, path_node, what + " 'path'"});
     if (!text) {
       ok = false;
       continue;
@@ -181,7 +174,8 @@ void Loader::ParseJsonPathCheck(const Field& f, CheckGroup* g) {
       continue;
     }
     path.path = *text;
-    std::optional<nlohmann::json> equals = json_.Convert(item["equals"]);
+    std::optional<nlohmann::json> equals =
+        loader_->json_.Convert(item["equals"]);
     if (!equals) {
       ok = false;
       continue;
@@ -189,7 +183,7 @@ void Loader::ParseJsonPathCheck(const Field& f, CheckGroup* g) {
     // Strings in `equals` take vars too.
     if (equals->is_string()) {
       const YAML::Node node = item["equals"];
-      std::optional<std::string> s = Substitute(
+      std::optional<std::string> s = loader_->Substitute(
           Field{node, node, what + " 'equals'"}, equals->get<std::string>());
       if (!s) {
         ok = false;
@@ -206,8 +200,9 @@ void Loader::ParseJsonPathCheck(const Field& f, CheckGroup* g) {
   g->checks.push_back(std::move(check));
 }
 
-void Loader::ParseLengthCheck(const Field& f, CheckGroup* g) {
-  std::optional<int> n = ReadIntInRange(f, 0, std::numeric_limits<int>::max());
+void ExpectationParser::ParseLengthCheck(const Field& f, CheckGroup* g) {
+  std::optional<int> n =
+      loader_->ReadIntInRange(f, 0, std::numeric_limits<int>::max());
   if (!n) return;
   Check check;
   check.kind = f.key.Scalar() == "min_length" ? CheckKind::kMinLength
@@ -217,8 +212,8 @@ void Loader::ParseLengthCheck(const Field& f, CheckGroup* g) {
   g->checks.push_back(std::move(check));
 }
 
-void Loader::ParseTimeCheck(const Field& f, CheckGroup* g) {
-  std::optional<double> ms = ReadNumber(f);
+void ExpectationParser::ParseTimeCheck(const Field& f, CheckGroup* g) {
+  std::optional<double> ms = loader_->ReadNumber(f);
   if (!ms) return;
   if (!(*ms > 0) || *ms > 2147483647.0) {
     Report(f.mark(), f.what + ": must be a number of milliseconds > 0");
@@ -235,7 +230,7 @@ void Loader::ParseTimeCheck(const Field& f, CheckGroup* g) {
   g->checks.push_back(std::move(check));
 }
 
-void Loader::ParseAnyCheck(const Field& f, CheckGroup* g) {
+void ExpectationParser::ParseAnyCheck(const Field& f, CheckGroup* g) {
   if (!f.value.IsSequence() || f.value.size() == 0) {
     Report(f.mark(), f.what +
                          ": expected a non-empty list of alternatives, each "

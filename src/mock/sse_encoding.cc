@@ -1,76 +1,13 @@
-#include "mock/mock_replies.h"
-
+// SSE encoding: a reply as chat.completion.chunk frames (or one JSON
+// chat.completion), with the script's delays, cuts and stream errors.
 #include <algorithm>
-#include <array>
-#include <cctype>
-#include <initializer_list>
-#include <nlohmann/json.hpp>
 #include <string_view>
+
+#include "mock/mock_json.h"
+#include "mock/mock_replies.h"
 
 namespace chatbatch::mock {
 namespace {
-
-using Json = nlohmann::ordered_json;
-
-// User text is echoed back; invalid UTF-8 in it must not throw.
-std::string Dump(const Json& j, int indent = -1) {
-  return j.dump(indent, ' ', false, Json::error_handler_t::replace);
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
-
-bool IsNameByte(unsigned char c) {
-  // Bytes >= 0x80 keep UTF-8 names such as "Jürgen" whole.
-  return std::isalpha(c) || c == '-' || c >= 0x80;
-}
-
-// Words after "i am" that describe a state, not a name.
-bool IsStopWord(std::string_view lower) {
-  static constexpr std::array<std::string_view, 24> kWords = {
-      "a",    "an",   "the",   "fine",  "good",  "ok",     "okay",    "not",
-      "here", "back", "sorry", "happy", "glad",  "well",   "so",      "very",
-      "just", "also", "tired", "sure",  "going", "trying", "looking", "new"};
-  return std::find(kWords.begin(), kWords.end(), lower) != kWords.end();
-}
-
-std::optional<std::string> NameAfter(std::string_view text,
-                                     std::string_view lower,
-                                     std::string_view pattern) {
-  for (size_t at = lower.find(pattern); at != std::string_view::npos;
-       at = lower.find(pattern, at + 1)) {
-    if (at > 0 && std::isalpha(static_cast<unsigned char>(lower[at - 1])))
-      continue;
-    size_t start = at + pattern.size();
-    size_t end = start;
-    while (end < text.size() && IsNameByte(text[end])) ++end;
-    if (end == start) continue;
-    if (IsStopWord(lower.substr(start, end - start))) continue;
-    return std::string(text.substr(start, end - start));
-  }
-  return std::nullopt;
-}
-
-const char* ErrorType(int status) {
-  switch (status) {
-    case 401:
-      return "authentication_error";
-    case 403:
-      return "permission_error";
-    case 404:
-      return "not_found_error";
-    case 429:
-      return "rate_limit_error";
-    case 503:
-      return "unavailable_error";
-    default:
-      return status >= 500 ? "server_error" : "invalid_request_error";
-  }
-}
 
 Json Usage(int prompt, int completion) {
   return Json{{"prompt_tokens", prompt},
@@ -179,12 +116,6 @@ Json Choice(Json delta, const char* finish_reason) {
   return Json::array({std::move(choice)});
 }
 
-std::string G4fErrorFrame(std::string_view message, std::string_view provider) {
-  Json j{
-      {"error", {{"message", message}}}, {"model", ""}, {"provider", provider}};
-  return Dump(j);
-}
-
 Response RenderCompletion(const ChatRequest& req, const Script& s,
                           std::string_view text, const ReplyMeta& meta) {
   Response r;
@@ -249,93 +180,6 @@ Response RenderCompletion(const ChatRequest& req, const Script& s,
 }
 
 }  // namespace
-
-std::optional<std::string> FindName(std::string_view text) {
-  std::string lower = Lower(text);
-  for (std::string_view pattern :
-       {"my name is ", "i am ", "i'm ", "i\xe2\x80\x99m "}) {
-    if (auto name = NameAfter(text, lower, pattern)) return name;
-  }
-  return std::nullopt;
-}
-
-Facts FactsFrom(const std::vector<std::string>& user_messages) {
-  Facts facts;
-  for (const auto& m : user_messages) {
-    if (auto name = FindName(m)) facts.name = std::move(name);
-  }
-  return facts;
-}
-
-std::string ReplyText(std::string_view last_user, const Facts& facts) {
-  std::string lower = Lower(last_user);
-  if (auto name = FindName(last_user)) {
-    return "Hello " + *name +
-           "! I am fine, thank you. How can I help you today?";
-  }
-  if (lower.find("my name") != std::string::npos ||
-      lower.find("who am i") != std::string::npos) {
-    if (!facts.name) {
-      return "I don't know your name yet. Please tell me your name first.";
-    }
-    const std::string& n = *facts.name;
-    std::string out = "Your name is " + n + ". ";
-    if (Lower(n) == "heiner") {
-      out +=
-          "Heiner is a German name, a short form of Heinrich, which means "
-          "\"ruler of the home\".";
-    } else {
-      out += n + " is a fine name, and I will remember it.";
-    }
-    return out;
-  }
-  std::string said(last_user.empty() ? std::string_view("nothing") : last_user);
-  return "You said: " + said +
-         ". This is a deterministic reply from the mock server. It arrives in "
-         "several chunks so that clients can test reassembly.";
-}
-
-std::vector<std::string> SplitReply(std::string_view text, int chunks) {
-  // Tokens keep their trailing whitespace so that joining is lossless.
-  std::vector<std::string> tokens;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = pos;
-    while (end < text.size() &&
-           !std::isspace(static_cast<unsigned char>(text[end])))
-      ++end;
-    while (end < text.size() &&
-           std::isspace(static_cast<unsigned char>(text[end])))
-      ++end;
-    tokens.emplace_back(text.substr(pos, end - pos));
-    pos = end;
-  }
-  if (chunks > 0 && static_cast<size_t>(chunks) > tokens.size()) {
-    // More chunks than words: fall back to UTF-8 characters, then pad.
-    tokens.clear();
-    for (size_t i = 0; i < text.size();) {
-      size_t len = 1;
-      while (i + len < text.size() &&
-             (static_cast<unsigned char>(text[i + len]) & 0xC0) == 0x80)
-        ++len;
-      tokens.emplace_back(text.substr(i, len));
-      i += len;
-    }
-    while (tokens.size() < static_cast<size_t>(chunks)) tokens.emplace_back();
-  }
-  size_t n = tokens.size();
-  // At least one piece, so that even an empty reply has a content chunk.
-  size_t count = chunks > 0 ? static_cast<size_t>(chunks)
-                            : std::max<size_t>(1, (n + 2) / 3);
-  std::vector<std::string> pieces;
-  for (size_t i = 0; i < count; ++i) {
-    std::string piece;
-    for (size_t t = i * n / count; t < (i + 1) * n / count; ++t)
-      piece += tokens[t];
-    pieces.push_back(std::move(piece));
-  }
-  return pieces;
-}
 
 Response RenderChat(const ChatRequest& req, const Script& s,
                     std::string_view text, const ReplyMeta& meta) {
@@ -452,52 +296,6 @@ Response RenderChat(const ChatRequest& req, const Script& s,
   return r;
 }
 
-Response RenderError(const Script& s, std::string_view provider) {
-  Response r;
-  r.status = s.status >= 400 ? s.status : 500;
-  r.outcome = "error";
-  std::string message = s.message ? *s.message
-                                  : "mock: HTTP " + std::to_string(r.status) +
-                                        " " + ReasonPhrase(r.status);
-  std::string body;
-  switch (s.shape) {
-    case ErrorShape::kG4f:
-      body = G4fErrorFrame(s.message ? message : "RuntimeError: " + message,
-                           provider);
-      break;
-    case ErrorShape::kLlama:
-      body = Dump(Json{{"error",
-                        {{"code", r.status},
-                         {"message", message},
-                         {"type", ErrorType(r.status)}}}});
-      break;
-    case ErrorShape::kOpenAi: {
-      Json code = r.status == 429 ? Json("rate_limit_exceeded") : Json(nullptr);
-      body = Dump(Json{{"error",
-                        {{"message", message},
-                         {"type", ErrorType(r.status)},
-                         {"code", code}}}});
-      break;
-    }
-    case ErrorShape::kG4f422:
-      // FastAPI says "msg"; g4f's own handler says "message": send both.
-      body = Dump(Json{{"detail", Json::array({{{"loc", {"body", "messages"}},
-                                                {"msg", message},
-                                                {"message", message},
-                                                {"type", "value_error"}}})}});
-      break;
-    case ErrorShape::kText:
-      body = message;
-      break;
-  }
-  r.headers.emplace_back("Content-Type", s.shape == ErrorShape::kText
-                                             ? "text/plain; charset=utf-8"
-                                             : "application/json");
-  if (s.retry_after) r.headers.emplace_back("Retry-After", *s.retry_after);
-  r.steps.push_back({0, std::move(body)});
-  return r;
-}
-
 Response RenderJson(int status, std::string body) {
   Response r;
   r.status = status;
@@ -505,41 +303,6 @@ Response RenderJson(int status, std::string body) {
   r.headers.emplace_back("Content-Type", "application/json");
   r.steps.push_back({0, std::move(body)});
   return r;
-}
-
-const char* ReasonPhrase(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 408:
-      return "Request Timeout";
-    case 413:
-      return "Payload Too Large";
-    case 422:
-      return "Unprocessable Entity";
-    case 429:
-      return "Too Many Requests";
-    case 500:
-      return "Internal Server Error";
-    case 502:
-      return "Bad Gateway";
-    case 503:
-      return "Service Unavailable";
-    case 504:
-      return "Gateway Timeout";
-    default:
-      return status >= 500 ? "Server Error" : "Client Error";
-  }
 }
 
 }  // namespace chatbatch::mock

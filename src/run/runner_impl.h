@@ -1,0 +1,174 @@
+// Internal to run/: the Runner's state, shared by the files that implement
+// it. runner.cc schedules conversations over the in-flight slots and drives
+// the loop; runner_attempt.cc carries one attempt (request, deadlines,
+// decoding, the retry decision); runner_tally.cc records finished turns and
+// keeps the run's counts.
+#ifndef CHATBATCH_RUN_RUNNER_IMPL_H_
+#define CHATBATCH_RUN_RUNNER_IMPL_H_
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "chatbatch/request_builder.h"
+#include "chatbatch/response_decoder.h"
+#include "chatbatch/runner.h"
+#include "chatbatch/trace.h"
+#include "run/endpoint_gate.h"
+#include "run/endpoint_health.h"
+
+namespace chatbatch {
+
+// Adds one recorded turn to its conversation's counts.
+void CountTurn(const TurnRecord& r, ConversationOutcome* outcome);
+
+// "1.5 s": a duration for log lines and error messages.
+std::string Seconds(std::chrono::milliseconds d);
+
+class Runner::Impl {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  Impl(const Job& job, RunOptions options, Transport* transport,
+       RunOutput* output, RunObserver* observer)
+      : job_(job),
+        options_(std::move(options)),
+        transport_(transport),
+        output_(output),
+        observer_(observer),
+        gate_(job.rate),
+        health_(job.retry.backoff, job.retry.max_backoff,
+                job.retry.give_up_after),
+        rng_(options_.random_seed != 0
+                 ? options_.random_seed
+                 : static_cast<uint64_t>(
+                       Clock::now().time_since_epoch().count())) {}
+
+  Result<RunSummary> Run();
+  void Interrupt();
+
+ private:
+  struct ConvState;
+
+  // Receives one attempt's response and watches its deadlines.
+  class AttemptSink final : public ResponseSink {
+   public:
+    AttemptSink(Impl* impl, ConvState* conv) : impl_(impl), conv_(conv) {}
+    void OnStatus(const ResponseHead& head) override;
+    bool OnBody(std::string_view bytes) override;
+    void OnComplete(Status transport) override;
+    void OnWire(WireEvent event, std::string_view bytes) override;
+
+    ResponseDecoder* decoder_ = nullptr;
+    Clock::time_point start_;
+    Clock::time_point last_activity_;
+    std::string started_at_;
+    double ttft_ms_ = -1;
+    // Inter-chunk gaps in ms: the conversation's vector, reused turn after
+    // turn so that steady streaming does not allocate.
+    std::vector<float>* gaps_ = nullptr;
+    int64_t chunks_seen_ = 0;
+    Clock::time_point last_chunk_;
+    bool body_started_ = false;
+    int http_status_ = 0;
+    std::optional<std::chrono::seconds> retry_after_;
+    std::optional<Error> timeout_;  // set when a deadline cancelled it
+    TimerId deadline_timer_ = 0;
+    bool probe_ = false;                   // sent while the endpoint was down
+    std::unique_ptr<AttemptTrace> trace_;  // null unless --trace
+
+   private:
+    Impl* impl_;
+    ConvState* conv_;
+  };
+
+  struct ConvState {
+    const Conversation* conv = nullptr;
+    size_t summary_index = 0;
+    bool started = false;
+    size_t next_turn = 0;  // index into conv->messages
+    std::vector<Exchange> exchanges;
+    std::string last_conversation_json;
+    std::unique_ptr<AttemptSink> sink;  // non-null while a request is out
+    TransferId transfer = 0;
+    int attempt = 0;  // attempts made for the current turn
+    // Attempts that found the endpoint unreachable: they wait for it
+    // instead of using up "attempt".
+    int unreachable_attempts = 0;
+    bool parked = false;  // in ready_, waiting for the endpoint to come back
+    Clock::time_point turn_start;
+    std::vector<AttemptFailure> failures;
+    std::string turn_started_at;
+    TimerId backoff_timer = 0;
+    std::vector<float> gaps;  // the current attempt's (AttemptSink::gaps_)
+  };
+
+  ConversationOutcome& OutcomeOf(ConvState* c) {
+    return summary_.conversations[c->summary_index];
+  }
+
+  void Dispatch();
+  void ArmWake(Clock::time_point when);
+  void StartAttempt(ConvState* c);
+  void ArmDeadline(ConvState* c);
+  void RearmDeadline(ConvState* c);
+  void OnConnected();
+  bool ParkUnreachable(ConvState* c, AttemptSink* sink, const Error& error);
+  void ExpireParked(ConvState* c);
+  void GiveUp();
+  void CheckDeadline(ConvState* c);
+  void FinishAttempt(ConvState* c, Status transport);
+  std::optional<Error> AttemptError(AttemptSink* sink, const Status& transport,
+                                    const Result<Reply>& reply);
+  bool ScheduleRetry(ConvState* c, AttemptSink* sink, const Error& error);
+  void RecordTurn(ConvState* c, AttemptSink* sink, std::optional<Error> error);
+  void AddLatency(ConvState* c, TurnRecord* record);
+  void Evaluate(const ConvState& c, TurnRecord* record) const;
+  void FinishConversation(ConvState* c);
+  void AfterCompletion();
+  void StopTimers();
+  void Fatal(Error error);
+  void CancelAll();
+  void WriteSummary();
+  void WriteSummarySoon();
+  void AddPrior(ConvState* c, const PriorConversation& prior);
+
+  ResponseDecoder* AcquireDecoder();
+  void ReleaseDecoder(ResponseDecoder* decoder);
+
+  const Job& job_;
+  RunOptions options_;
+  Transport* transport_;
+  RunOutput* output_;
+  RunObserver* observer_;
+  EndpointGate gate_;
+  EndpointHealth health_;
+  TimerId give_up_timer_ = 0;
+  std::mt19937_64 rng_;
+
+  std::vector<ConvState> convs_;
+  std::deque<ConvState*> ready_;    // started, want to send now (first)
+  std::deque<ConvState*> waiting_;  // not started yet
+  int in_flight_ = 0;
+  int concurrency_ = 1;
+  int interrupts_ = 0;
+  int failures_ = 0;  // conversations that ended failed or error this run
+  TimerId grace_timer_ = 0;
+  TimerId wake_timer_ = 0;
+  Clock::time_point wake_at_{};
+  std::optional<Error> fatal_;
+  RunSummary summary_;
+  std::optional<Clock::time_point> run_started_;  // first request
+  std::optional<Clock::time_point> last_summary_write_;
+  TimerId summary_timer_ = 0;
+  std::vector<std::unique_ptr<ResponseDecoder>> decoders_;
+  std::vector<ResponseDecoder*> free_decoders_;
+};
+
+}  // namespace chatbatch
+
+#endif  // CHATBATCH_RUN_RUNNER_IMPL_H_

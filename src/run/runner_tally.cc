@@ -1,0 +1,209 @@
+// The tally: a finished turn becomes a record, the conversation's and the
+// run's counts and latencies, and summary.json.
+#include <algorithm>
+#include <cmath>
+
+#include "check/expect.h"
+#include "run/runner_impl.h"
+#include "spdlog/spdlog.h"
+#include "util/quantity.h"
+#include "util/time_format.h"
+
+namespace chatbatch {
+
+using std::chrono::milliseconds;
+
+// Adds one recorded turn to its conversation's counts.
+void CountTurn(const TurnRecord& r, ConversationOutcome* outcome) {
+  for (const ExpectationResult& e : r.expectations) {
+    (e.ok ? outcome->expectations_passed : outcome->expectations_failed) += 1;
+  }
+  if (!r.ok) {
+    ++outcome->turns_error;
+    outcome->error = r.error;
+  } else if (!r.expect_ok) {
+    ++outcome->turns_failed;
+    if (outcome->failure.empty()) {
+      for (const ExpectationResult& e : r.expectations) {
+        if (e.ok) continue;
+        outcome->failure =
+            "turn " + std::to_string(r.turn) + ": " + e.check + ": " + e.detail;
+        break;
+      }
+    }
+  } else {
+    ++outcome->turns_ok;
+  }
+}
+
+std::string Seconds(milliseconds d) {
+  return fmt::format("{:.3g} s", static_cast<double>(d.count()) / 1000.0);
+}
+
+// The turn's own figures, and the run's: only replies that arrived count
+// toward TTFT, duration and gaps; errors are counted by kind.
+void Runner::Impl::AddLatency(ConvState* c, TurnRecord* record) {
+  RunLatency& run = summary_.latency;
+  for (const AttemptFailure& failure : record->failed_attempts) {
+    ++run.retries_by_kind[failure.error_kind];
+  }
+  if (run_started_) {
+    run.wall_s = ElapsedMs(*run_started_, transport_->Now()) / 1000.0;
+  }
+  if (!record->ok) {
+    ++run.errors_by_kind[record->error_kind];
+    return;
+  }
+  ++run.turns;
+  if (record->ttft_ms >= 0) {
+    run.ttft_ms.push_back(static_cast<float>(record->ttft_ms));
+  }
+  run.duration_ms.push_back(static_cast<float>(record->duration_ms));
+  for (float gap : c->gaps) {
+    run.gaps.Add(static_cast<int64_t>(std::llround(gap * 1000.0f)));
+  }
+  TurnLatency& t = record->latency;
+  t.gaps_ms = ExactPercentiles(&c->gaps);
+  if (record->duration_ms > 0) {
+    t.chunks_per_s = static_cast<double>(record->reply.chunks) * 1000.0 /
+                     record->duration_ms;
+  }
+  const double generating_ms = record->duration_ms - record->ttft_ms;
+  if (record->reply.usage && record->reply.usage->completion_tokens > 0 &&
+      record->ttft_ms >= 0 && generating_ms > 0) {
+    t.tokens_per_s =
+        static_cast<double>(record->reply.usage->completion_tokens) * 1000.0 /
+        generating_ms;
+  }
+}
+
+void Runner::Impl::RecordTurn(ConvState* c, AttemptSink* sink,
+                              std::optional<Error> error) {
+  const Conversation& conv = *c->conv;
+  TurnRecord record;
+  record.turn = static_cast<int>(c->next_turn) + 1;
+  record.user = conv.messages[c->next_turn];
+  record.conversation_id = conv.conversation_id;
+  record.started_at = sink->started_at_;
+  record.ttft_ms = sink->ttft_ms_;
+  record.duration_ms = ElapsedMs(sink->start_, transport_->Now());
+  record.reply = sink->decoder_->reply();
+  record.http_status = sink->http_status_;
+  record.ok = !error.has_value();
+  record.attempts = c->attempt;
+  record.unreachable_attempts = c->unreachable_attempts;
+  record.failed_attempts = std::move(c->failures);
+  c->failures.clear();
+  c->attempt = 0;
+  c->unreachable_attempts = 0;
+  if (error) {
+    record.error = error->message;
+    record.error_kind = ErrorCodeName(error->code);
+    if (error->http_status != 0) record.http_status = error->http_status;
+  } else {
+    Evaluate(*c, &record);
+  }
+
+  AddLatency(c, &record);
+  summary_.chunks += record.reply.chunks;
+  summary_.bytes += record.reply.bytes;
+  if (record.reply.usage) {
+    summary_.prompt_tokens += record.reply.usage->prompt_tokens;
+    summary_.completion_tokens += record.reply.usage->completion_tokens;
+    summary_.total_tokens += record.reply.usage->total_tokens;
+  }
+  if (Status st = output_->AppendTurn(conv, record); !st) {
+    Fatal(st.error());
+    return;
+  }
+  ConversationOutcome& outcome = OutcomeOf(c);
+  CountTurn(record, &outcome);
+  if (!record.ok) {
+    spdlog::warn("{}: turn {} error: {}", conv.id, record.turn, record.error);
+  } else if (!record.expect_ok) {
+    spdlog::warn("{}: turn {} failed expectations: {}", conv.id, record.turn,
+                 outcome.failure);
+  } else {
+    spdlog::debug("{}: turn {} ok ({} chunks)", conv.id, record.turn,
+                  record.reply.chunks);
+  }
+  if (observer_ != nullptr) observer_->OnTurnDone(conv, record);
+
+  if (!record.ok) {
+    // Later turns would lack their context: the conversation ends here.
+    outcome.status = ConversationStatus::kError;
+    FinishConversation(c);
+    return;
+  }
+  c->exchanges.push_back(Exchange{record.user, record.reply.content});
+  if (!record.reply.conversation_json.empty()) {
+    c->last_conversation_json = record.reply.conversation_json;
+  }
+  // A failed expectation does not end the conversation: the reply arrived,
+  // so later turns have their context.
+  if (++c->next_turn == conv.messages.size()) {
+    outcome.status = outcome.turns_failed > 0 ? ConversationStatus::kFailed
+                                              : ConversationStatus::kOk;
+    FinishConversation(c);
+  } else if (summary_.stopped_early) {
+    // Stays unfinished (pending) and resumable.
+  } else {
+    ready_.push_front(c);  // its next turn goes out at once
+  }
+}
+
+// Only a reply that arrived is checked: the job's expect_each_turn first,
+// then the turn's own.
+void Runner::Impl::Evaluate(const ConvState& c, TurnRecord* record) const {
+  const Conversation& conv = *c.conv;
+  TurnFacts facts;
+  facts.reply = record->reply.content;
+  facts.finish_reason = record->reply.finish_reason;
+  facts.ttft_ms = record->ttft_ms;
+  facts.duration_ms = record->duration_ms;
+  if (job_.expect_each_turn) {
+    EvaluateChecks(*job_.expect_each_turn, facts, &record->expectations);
+  }
+  if (c.next_turn < conv.expects.size() && conv.expects[c.next_turn]) {
+    EvaluateChecks(*conv.expects[c.next_turn], facts, &record->expectations);
+  }
+  record->expect_ok =
+      std::all_of(record->expectations.begin(), record->expectations.end(),
+                  [](const ExpectationResult& r) { return r.ok; });
+}
+
+// summary.json holds every conversation: rewriting it after each one made a
+// run of N conversations cost O(N^2) (10,000 conversations: hours). At most
+// one rewrite per second; the end of the run always writes it. Resume never
+// reads it (the jsonl records are the truth), so a stale one loses nothing.
+void Runner::Impl::WriteSummarySoon() {
+  constexpr milliseconds kEvery(1000);
+  // Nothing left to start: the run is ending and writes it then (a timer
+  // would keep the loop alive).
+  if (in_flight_ == 0 && ready_.empty() && waiting_.empty()) {
+    if (summary_timer_ != 0) transport_->CancelTimer(summary_timer_);
+    summary_timer_ = 0;
+    return;
+  }
+  if (summary_timer_ != 0) return;
+  const Clock::time_point now = transport_->Now();
+  if (!last_summary_write_ || now - *last_summary_write_ >= kEvery) {
+    last_summary_write_ = now;
+    WriteSummary();
+    return;
+  }
+  summary_timer_ =
+      transport_->AddTimer(std::chrono::duration_cast<milliseconds>(
+                               kEvery - (now - *last_summary_write_)),
+                           [this] {
+                             summary_timer_ = 0;
+                             last_summary_write_ = transport_->Now();
+                             WriteSummary();
+                           });
+}
+
+void Runner::Impl::WriteSummary() {
+  if (Status st = output_->WriteSummary(summary_); !st) Fatal(st.error());
+}
+
+}  // namespace chatbatch

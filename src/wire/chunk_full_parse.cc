@@ -1,0 +1,395 @@
+// The full parse: one walk of a chunk, completion or error body with
+// simdjson On-Demand, staging what it finds (views into the parser's
+// buffers) for Commit.
+#include <simdjson.h>
+
+#include <algorithm>
+#include <string>
+
+#include "util/text.h"
+#include "util/utf8.h"
+#include "wire/chunk_decoder_impl.h"
+
+namespace chatbatch {
+
+using simdjson::error_code;
+using simdjson::SUCCESS;
+
+namespace {
+
+// Reads a JSON number as int64 (accepting 5.0 too); false if not a number.
+// Clamped to +-2^40 (a trillion tokens): a bogus 1e21 must neither hit the
+// undefined double->int cast (found by fuzz_stream) nor overflow the run's
+// sums of millions of turns.
+bool GetInt(ondemand::value value, int64_t* out) {
+  constexpr int64_t kLimit = int64_t{1} << 40;
+  ondemand::json_type type;
+  if (value.type().get(type) || type != ondemand::json_type::number) {
+    return false;
+  }
+  int64_t i;
+  if (!value.get_int64().get(i)) {
+    *out = std::clamp(i, -kLimit, kLimit);
+    return true;
+  }
+  double d;
+  if (!value.get_double().get(d)) {
+    constexpr auto kLimitD = static_cast<double>(kLimit);
+    *out = static_cast<int64_t>(std::clamp(d, -kLimitD, kLimitD));
+    return true;
+  }
+  return false;
+}
+
+// The string value of "value" in "*out" if it is a string. Returns false only
+// on a malformed document; a value of another type (null) leaves "*out".
+bool GetOptionalString(ondemand::value value, std::string_view* out) {
+  ondemand::json_type type;
+  if (value.type().get(type)) return false;
+  if (type != ondemand::json_type::string) return true;
+  return !value.get_string().get(*out);
+}
+
+}  // namespace
+
+bool ChunkDecoder::Impl::Stage(std::string_view json) {
+  ondemand::document doc;
+  if (Iterate(json, &doc)) return false;
+  ondemand::object top;
+  if (doc.get_object().get(top)) return false;
+  for (auto field_result : top) {
+    ondemand::field field;
+    std::string_view key;
+    if (std::move(field_result).get(field) || field.unescaped_key().get(key)) {
+      return false;
+    }
+    ondemand::value value = field.value();
+    ondemand::json_type type;
+    if (value.type().get(type)) return false;
+    if (key == "choices") {
+      if (type != ondemand::json_type::array) continue;
+      ondemand::array choices;
+      if (value.get_array().get(choices)) return false;
+      bool first = true;
+      for (auto choice_result : choices) {
+        ondemand::value choice;
+        if (choice_result.get(choice)) return false;
+        if (!first) continue;  // only choices[0]; the rest are skipped
+        first = false;
+        ondemand::object choice_object;
+        ondemand::json_type choice_type;
+        if (choice.type().get(choice_type)) return false;
+        if (choice_type != ondemand::json_type::object) continue;
+        if (choice.get_object().get(choice_object) ||
+            !StageChoice(choice_object)) {
+          return false;
+        }
+      }
+    } else if (key == "usage") {
+      if (type != ondemand::json_type::object) continue;
+      ondemand::object usage_object;
+      if (value.get_object().get(usage_object)) return false;
+      Usage usage;
+      for (auto usage_field : usage_object) {
+        ondemand::field f;
+        std::string_view k;
+        if (std::move(usage_field).get(f) || f.unescaped_key().get(k))
+          return false;
+        if (k == "prompt_tokens") {
+          GetInt(f.value(), &usage.prompt_tokens);
+        } else if (k == "completion_tokens") {
+          GetInt(f.value(), &usage.completion_tokens);
+        } else if (k == "total_tokens") {
+          GetInt(f.value(), &usage.total_tokens);
+        }
+      }
+      staged_.usage = usage;
+    } else if (key == "model") {
+      if (!GetOptionalString(value, &staged_.model)) return false;
+    } else if (key == "provider") {
+      if (!GetOptionalString(value, &staged_.provider)) return false;
+    } else if (key == "conversation") {
+      if (type != ondemand::json_type::object) continue;
+      ondemand::object conversation;
+      if (value.get_object().get(conversation) ||
+          conversation.raw_json().get(staged_.conversation)) {
+        return false;
+      }
+    } else if (key == "error") {
+      if (!StageError(value)) return false;
+    }
+  }
+  // Anything after the top-level object makes the document invalid.
+  const char* trailing;
+  if (doc.current_location().get(trailing) == SUCCESS) return false;
+  return true;
+}
+
+bool ChunkDecoder::Impl::StageChoice(ondemand::object choice) {
+  staged_.has_choice = true;
+  for (auto field_result : choice) {
+    ondemand::field field;
+    std::string_view key;
+    if (std::move(field_result).get(field) || field.unescaped_key().get(key)) {
+      return false;
+    }
+    ondemand::value value = field.value();
+    if (key == "delta" || key == "message") {
+      ondemand::json_type type;
+      if (value.type().get(type)) return false;
+      if (type != ondemand::json_type::object) continue;
+      ondemand::object message;
+      if (value.get_object().get(message) || !StageMessage(message)) {
+        return false;
+      }
+    } else if (key == "finish_reason") {
+      if (!GetOptionalString(value, &staged_.finish_reason)) return false;
+    }
+  }
+  return true;
+}
+
+bool ChunkDecoder::Impl::StageMessage(ondemand::object message) {
+  for (auto field_result : message) {
+    ondemand::field field;
+    std::string_view key;
+    if (std::move(field_result).get(field) || field.unescaped_key().get(key)) {
+      return false;
+    }
+    ondemand::value value = field.value();
+    if (key == "content") {
+      const std::string_view token = value.raw_json_token();
+      if (!GetOptionalString(value, &staged_.content)) return false;
+      if (!token.empty() && token.front() == '"') {
+        staged_.content_at = static_cast<size_t>(token.data() - padded_.data());
+      }
+    } else if (key == "reasoning") {
+      if (!GetOptionalString(value, &staged_.reasoning)) return false;
+    } else if (key == "reasoning_content") {
+      if (!GetOptionalString(value, &staged_.reasoning_content)) return false;
+    } else if (key == "tool_calls") {
+      ondemand::json_type type;
+      if (value.type().get(type)) return false;
+      if (type != ondemand::json_type::array) continue;
+      ondemand::array calls;
+      if (value.get_array().get(calls) || !StageToolCalls(calls)) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+bool ChunkDecoder::Impl::StageToolCalls(ondemand::array calls) {
+  int64_t position = 0;
+  for (auto call_result : calls) {
+    ondemand::value call_value;
+    ondemand::json_type type;
+    if (call_result.get(call_value) || call_value.type().get(type)) {
+      return false;
+    }
+    StagedToolCall call;
+    call.index = position++;
+    if (type != ondemand::json_type::object) continue;
+    ondemand::object call_object;
+    if (call_value.get_object().get(call_object)) return false;
+    for (auto field_result : call_object) {
+      ondemand::field field;
+      std::string_view key;
+      if (std::move(field_result).get(field) ||
+          field.unescaped_key().get(key)) {
+        return false;
+      }
+      ondemand::value value = field.value();
+      if (key == "index") {
+        GetInt(value, &call.index);
+      } else if (key == "id") {
+        if (!GetOptionalString(value, &call.id)) return false;
+      } else if (key == "type") {
+        if (!GetOptionalString(value, &call.type)) return false;
+      } else if (key == "function") {
+        ondemand::json_type function_type;
+        if (value.type().get(function_type)) return false;
+        if (function_type != ondemand::json_type::object) continue;
+        ondemand::object function;
+        if (value.get_object().get(function)) return false;
+        for (auto function_field : function) {
+          ondemand::field f;
+          std::string_view k;
+          if (std::move(function_field).get(f) || f.unescaped_key().get(k))
+            return false;
+          ondemand::value v = f.value();
+          if (k == "name") {
+            if (!GetOptionalString(v, &call.name)) return false;
+          } else if (k == "arguments") {
+            ondemand::json_type arguments_type;
+            if (v.type().get(arguments_type)) return false;
+            if (arguments_type == ondemand::json_type::string) {
+              if (v.get_string().get(call.arguments)) return false;
+            } else if (arguments_type == ondemand::json_type::object) {
+              // Some servers send the arguments as an object: keep its text.
+              ondemand::object arguments;
+              if (v.get_object().get(arguments) ||
+                  arguments.raw_json().get(call.arguments)) {
+                return false;
+              }
+            }
+          }
+        }
+      }
+    }
+    staged_.tool_calls.push_back(call);
+  }
+  return true;
+}
+
+bool ChunkDecoder::Impl::StageError(ondemand::value value) {
+  ondemand::json_type type;
+  if (value.type().get(type)) return false;
+  switch (type) {
+    case ondemand::json_type::null:
+      return true;
+    case ondemand::json_type::string:
+      staged_.has_error = true;
+      return !value.get_string().get(staged_.error);
+    case ondemand::json_type::object: {
+      staged_.has_error = true;
+      ondemand::object error;
+      if (value.get_object().get(error)) return false;
+      std::string_view message;
+      for (auto field_result : error) {
+        ondemand::field field;
+        std::string_view key;
+        if (std::move(field_result).get(field) ||
+            field.unescaped_key().get(key)) {
+          return false;
+        }
+        if (key == "message" && !GetOptionalString(field.value(), &message)) {
+          return false;
+        }
+      }
+      if (message.empty()) {
+        // No message: the object itself is the most honest description.
+        if (error.reset().error() || error.raw_json().get(message)) {
+          return false;
+        }
+      }
+      staged_.error = message;
+      return true;
+    }
+    default: {
+      // `"error": true` or a number: keep its text.
+      staged_.has_error = true;
+      staged_.error = TrimRight(value.raw_json_token(), kJsonWhitespace);
+      return true;
+    }
+  }
+}
+
+bool ChunkDecoder::Impl::ExtractErrorMessage(std::string_view body,
+                                             std::string* message) {
+  if (StageErrorBody(body, message)) return true;
+  if (!SanitizeUtf8(body, &sanitized_, /*json_escapes=*/true)) return false;
+  return StageErrorBody(sanitized_, message);
+}
+
+bool ChunkDecoder::Impl::StageErrorBody(std::string_view body,
+                                        std::string* message) {
+  staged_.Clear();
+  ondemand::document doc;
+  if (Iterate(body, &doc)) return false;
+  ondemand::object top;
+  if (doc.get_object().get(top)) return false;
+  std::string detail;  // 422: "loc: msg; loc: msg"
+  std::string_view top_message;
+  for (auto field_result : top) {
+    ondemand::field field;
+    std::string_view key;
+    if (std::move(field_result).get(field) || field.unescaped_key().get(key)) {
+      return false;
+    }
+    ondemand::value value = field.value();
+    ondemand::json_type type;
+    if (value.type().get(type)) return false;
+    if (key == "error") {
+      if (!StageError(value)) return false;
+    } else if (key == "message") {
+      if (!GetOptionalString(value, &top_message)) return false;
+    } else if (key == "detail") {
+      if (type == ondemand::json_type::string) {
+        std::string_view text;
+        if (value.get_string().get(text)) return false;
+        detail.assign(text);
+        continue;
+      }
+      if (type != ondemand::json_type::array) continue;
+      ondemand::array items;
+      if (value.get_array().get(items)) return false;
+      detail.clear();
+      for (auto item_result : items) {
+        ondemand::value item;
+        ondemand::json_type item_type;
+        if (item_result.get(item) || item.type().get(item_type)) return false;
+        if (item_type == ondemand::json_type::string) {
+          std::string_view text;
+          if (item.get_string().get(text)) return false;
+          if (!detail.empty()) detail += "; ";
+          detail += text;
+          continue;
+        }
+        if (item_type != ondemand::json_type::object) continue;
+        ondemand::object item_object;
+        if (item.get_object().get(item_object)) return false;
+        std::string loc;
+        std::string_view msg;
+        for (auto item_field : item_object) {
+          ondemand::field f;
+          std::string_view k;
+          if (std::move(item_field).get(f) || f.unescaped_key().get(k))
+            return false;
+          ondemand::value v = f.value();
+          if (k == "msg" || (k == "message" && msg.empty())) {
+            if (!GetOptionalString(v, &msg)) return false;
+          } else if (k == "loc") {
+            ondemand::json_type loc_type;
+            if (v.type().get(loc_type)) return false;
+            if (loc_type != ondemand::json_type::array) continue;
+            ondemand::array parts;
+            if (v.get_array().get(parts)) return false;
+            for (auto part_result : parts) {
+              ondemand::value part;
+              ondemand::json_type part_type;
+              if (part_result.get(part) || part.type().get(part_type)) {
+                return false;
+              }
+              std::string_view text;
+              if (part_type == ondemand::json_type::string) {
+                if (part.get_string().get(text)) return false;
+              } else {
+                text = TrimRight(part.raw_json_token(), kJsonWhitespace);
+              }
+              if (!loc.empty()) loc += '.';
+              loc += text;
+            }
+          }
+        }
+        if (msg.empty()) continue;
+        if (!detail.empty()) detail += "; ";
+        if (!loc.empty()) detail.append(loc).append(": ");
+        detail += msg;
+      }
+    }
+  }
+  if (staged_.has_error && !staged_.error.empty()) {
+    message->assign(staged_.error);
+  } else if (!detail.empty()) {
+    message->assign(detail);
+  } else if (!top_message.empty()) {
+    message->assign(top_message);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace chatbatch
