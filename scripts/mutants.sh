@@ -28,14 +28,14 @@ src/run/endpoint_gate.cc|  if (now < earliest) {|  if (false) {|let the rate gat
 src/output/run_output.cc|  if (IsSafeId(id)) return {};|  return {};|write an id unsanitised (no output-side check)
 src/util/safe_id.cc|  if (id.empty() \|\| id.size() > kMaxIdLength) return false;|  return !id.empty();|accept any id as a file name
 src/run/runner_tally.cc|  c->exchanges.push_back(Exchange{record.user, record.reply.content});|  c->exchanges.insert(c->exchanges.begin(), Exchange{record.user, record.reply.content});|mis-order turns in the history
-src/run/runner_tally.cc|  } else if (!r.expect_ok) {|  } else if (false) {|count `failed` as `ok`
+src/output/turn_status.cc|  return record.expect_ok ? TurnStatus::kOk : TurnStatus::kFailed;|  return TurnStatus::kOk;|count `failed` as `ok`
 src/wire/sse_framer.cc|  // A last line without its line end still counts (servers end that way).\n  if (!line_.empty()) {|  if (false) {|lose the last chunk (a final line without its line end)
 src/run/runner.cc|  c->next_turn = prior.turns.size();|  c->next_turn = prior.turns.size() > 0 ? prior.turns.size() - 1 : 0;|append a record twice on resume (re-send the last finished turn)
 src/run/trace.cc|      out.replace(pos, value.size(), kMask);|      (void)pos;|let a secret value reach the trace
 src/run/trace.cc|        return secret.size() == name.size() &&|        return false \&\& secret.size() == name.size() \&\&|let a secret header reach the trace
 src/run/endpoint_health.cc|  if (!down_) return true;|  return true;|every conversation probes a down endpoint on its own
 src/run/retry_policy.cc|      if (error.code == ErrorCode::kServer && produced_output &&|      if (false \&\& error.code == ErrorCode::kServer && produced_output \&\&|retry an error frame after text by default
-src/output/resume.cc|    if (old.job_hash == kMergedJobHash) {|    if (false) {|accept a merged run's resume
+src/output/resume.cc|  if (old.job_hash == kMergedJobHash) {|  if (false) {|accept a merged run's resume
 src/job/prompt_reader_jsonl.cc|  if (!nlohmann::json::accept(text)) {|  if (false) {|accept a JSONL row that is not JSON
 EOF
 )

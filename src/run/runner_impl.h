@@ -18,13 +18,11 @@
 #include "chatbatch/response_decoder.h"
 #include "chatbatch/runner.h"
 #include "chatbatch/trace.h"
+#include "output/record_tally.h"
 #include "run/endpoint_gate.h"
 #include "run/endpoint_health.h"
 
 namespace chatbatch {
-
-// Adds one recorded turn to its conversation's counts.
-void CountTurn(const TurnRecord& r, ConversationOutcome* outcome);
 
 // "1.5 s": a duration for log lines and error messages.
 std::string Seconds(std::chrono::milliseconds d);

@@ -13,29 +13,6 @@ namespace chatbatch {
 
 using std::chrono::milliseconds;
 
-// Adds one recorded turn to its conversation's counts.
-void CountTurn(const TurnRecord& r, ConversationOutcome* outcome) {
-  for (const ExpectationResult& e : r.expectations) {
-    (e.ok ? outcome->expectations_passed : outcome->expectations_failed) += 1;
-  }
-  if (!r.ok) {
-    ++outcome->turns_error;
-    outcome->error = r.error;
-  } else if (!r.expect_ok) {
-    ++outcome->turns_failed;
-    if (outcome->failure.empty()) {
-      for (const ExpectationResult& e : r.expectations) {
-        if (e.ok) continue;
-        outcome->failure =
-            "turn " + std::to_string(r.turn) + ": " + e.check + ": " + e.detail;
-        break;
-      }
-    }
-  } else {
-    ++outcome->turns_ok;
-  }
-}
-
 std::string Seconds(milliseconds d) {
   return fmt::format("{:.3g} s", static_cast<double>(d.count()) / 1000.0);
 }
