@@ -293,25 +293,11 @@ Error ManifestError(const std::string& path, const std::string& why) {
 }  // namespace
 
 Result<std::optional<std::string>> ReadFileIfExists(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return std::nullopt;
-    return std::unexpected(IoError("cannot open", path, errno));
-  }
   std::string data;
-  char buffer[65536];
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      return std::unexpected(IoError("cannot read", path, err));
-    }
-    if (n == 0) break;
-    data.append(buffer, static_cast<size_t>(n));
+  if (std::optional<ReadFailure> failed = ReadWholeFileInto(path, &data)) {
+    if (failed->err == ENOENT) return std::nullopt;
+    return std::unexpected(IoError(failed->what, path, failed->err));
   }
-  ::close(fd);
   return data;
 }
 
