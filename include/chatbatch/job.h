@@ -1,5 +1,5 @@
 // A job: the conversations to run and how to reach the server. Loaded from
-// YAML (see README "Job file"); everything here is already validated and
+// YAML (see docs/job-file.md); everything here is already validated and
 // ${VAR}-expanded.
 #ifndef CHATBATCH_JOB_H_
 #define CHATBATCH_JOB_H_
@@ -19,13 +19,14 @@
 
 namespace chatbatch {
 
-// How much of the conversation each request carries (PROTOCOL.md §5).
+// How much of the conversation each request carries (docs/protocol.md §5).
 enum class HistoryMode {
   kFull,  // system + every earlier exchange + the new message (default)
   kLast,  // only the new user message: the server keeps the state
 };
 
-// When a failed attempt of a turn is tried again (README "Reliability").
+// When a failed attempt of a turn is tried again (docs/job-file.md,
+// "Reliability").
 struct RetryPolicy {
   int attempts = 4;  // total attempts per turn, including the first
   std::chrono::milliseconds backoff{1000};       // base of the exponential
@@ -68,8 +69,9 @@ struct SizeLimits {
   size_t max_body_bytes = 256 << 20;  // one response body
 };
 
-// Compiled checks on a reply (src/expect.h; README "Expectations"). Opaque
-// here: they hold compiled regular expressions.
+// Compiled checks on a reply (src/check/expect.h; docs/job-file.md,
+// "Expectations and vars"). Opaque here: they hold compiled regular
+// expressions.
 struct CheckGroup;
 
 struct Conversation {

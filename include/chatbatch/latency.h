@@ -1,6 +1,6 @@
-// Latency figures of turns and runs (README "Latency metrics"): what people
-// read when they load-test their own server, so they are measured on the
-// monotonic clock from the start of the request.
+// Latency figures of turns and runs (docs/output-format.md, "Latency metrics"):
+// what people read when they load-test their own server, so they are measured
+// on the monotonic clock from the start of the request.
 #ifndef CHATBATCH_LATENCY_H_
 #define CHATBATCH_LATENCY_H_
 

@@ -21,7 +21,7 @@ struct Reply {
   std::string provider;       // g4f's serving backend, "" if never sent
   std::string model;          // last non-empty "model" seen
   // Raw JSON text of the last `conversation` object the server sent (g4f,
-  // PROTOCOL.md §5); "" if none. Echoed back verbatim on the next turn.
+  // docs/protocol.md §5); "" if none. Echoed back verbatim on the next turn.
   std::string conversation_json;
   // JSON array text of the assembled tool calls (deltas merged by index:
   // id/type/function.name kept, function.arguments concatenated); "" if none.

@@ -1,4 +1,4 @@
-// Builds the JSON body of one turn's request (PROTOCOL.md §1 and §5).
+// Builds the JSON body of one turn's request (docs/protocol.md §1 and §5).
 #ifndef CHATBATCH_REQUEST_BUILDER_H_
 #define CHATBATCH_REQUEST_BUILDER_H_
 

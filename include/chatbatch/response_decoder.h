@@ -1,7 +1,7 @@
 // Turns one HTTP response (status, content type, body bytes in arbitrary
 // pieces) into a Reply or the Error that fails the turn. Handles SSE streams,
 // plain JSON `chat.completion` bodies and the three error shapes of
-// PROTOCOL.md §4.
+// docs/protocol.md §4.
 #ifndef CHATBATCH_RESPONSE_DECODER_H_
 #define CHATBATCH_RESPONSE_DECODER_H_
 
@@ -19,7 +19,8 @@ struct DecoderLimits {
   size_t max_reply_bytes = 64 << 20;  // content + reasoning
   size_t max_body_bytes = 256 << 20;  // whole response body
   // Off only in tests and fuzzers: they compare the repeated-layout fast
-  // path (README "How it works") against the full parse of every chunk.
+  // path (docs/benchmarks.md, "How it works") against the full parse of every
+  // chunk.
   bool layout_fast_path = true;
 };
 

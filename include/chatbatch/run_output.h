@@ -1,4 +1,4 @@
-// Writes a run's files into its output directory (README "Output files"):
+// Writes a run's files into its output directory (docs/output-format.md):
 // <id>.jsonl (append-only, one whole record per write), <id>.md (atomically
 // replaced after each turn) and summary.json (atomically replaced). The
 // writer is run_output.cc; the renderers are transcript.cc (.md),

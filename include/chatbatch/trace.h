@@ -1,5 +1,5 @@
 // `--trace FILE`: what each attempt sent and received, in the spirit of
-// curl's --trace-ascii, with secrets masked (README "Tracing").
+// curl's --trace-ascii, with secrets masked (docs/cli.md, "Tracing").
 //
 // Records of concurrent attempts interleave in arrival order; every record
 // line names its attempt ("c1/1/2" = conversation c1, turn 1, attempt 2).

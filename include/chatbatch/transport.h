@@ -99,7 +99,7 @@ struct CurlTransportOptions {
 // A read costs two system calls whatever its size, so a few fast streams
 // want large buffers; thousands of streams want small ones, because the
 // buffer is most of a stream's memory. A fixed total budget, split evenly
-// and clamped, serves both (figures in README "Benchmarks").
+// and clamped, serves both (figures in docs/benchmarks.md).
 long ReceiveBufferBytes(int streams);
 
 // The libcurl-multi + epoll implementation. SIGINT/SIGTERM are delivered to

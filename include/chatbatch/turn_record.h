@@ -20,7 +20,8 @@ struct AttemptFailure {
   std::string at;  // ISO 8601 UTC, when the attempt ended
 };
 
-// The outcome of one check of a turn's `expect:` (README "Expectations").
+// The outcome of one check of a turn's `expect:` (docs/job-file.md,
+// "Expectations and vars").
 struct ExpectationResult {
   std::string check;        // "contains", "regex", "json_path", "any", ...
   nlohmann::json expected;  // the check's value as written in the job
@@ -49,8 +50,8 @@ struct TurnRecord {
   std::string started_at;  // ISO 8601 UTC with milliseconds (first attempt)
   int attempts = 1;        // attempts made, including the last one
   // Attempts that could not connect while the endpoint was down: they wait
-  // for the endpoint and are not counted in "attempts" (README
-  // "Reliability").
+  // for the endpoint and are not counted in "attempts" (
+  // docs/job-file.md, "Reliability").
   int unreachable_attempts = 0;
   // Every attempt that failed before the last one (the last one's error,
   // if any, is in "error").

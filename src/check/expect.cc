@@ -1,4 +1,5 @@
-// Evaluation of a turn's expectations (README "Expectations").
+// Evaluation of a turn's expectations (docs/job-file.md, "Expectations and
+// vars").
 #include "check/expect.h"
 
 #include <cmath>

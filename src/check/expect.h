@@ -1,6 +1,6 @@
-// Expectations on a turn's reply (README "Expectations"): the checks a
-// message's `expect:` and the job's `expect_each_turn:` hold, compiled once
-// by the job loader, and their evaluation after a reply arrived.
+// Expectations on a turn's reply (docs/job-file.md, "Expectations and vars"):
+// the checks a message's `expect:` and the job's `expect_each_turn:` hold,
+// compiled once by the job loader, and their evaluation after a reply arrived.
 #ifndef CHATBATCH_EXPECT_H_
 #define CHATBATCH_EXPECT_H_
 

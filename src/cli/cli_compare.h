@@ -1,6 +1,6 @@
 // Command-line wiring of `chatbatch compare` and of the run options that
-// build on it: --golden, --update-golden, --wait-for-server (README
-// "Comparing runs", "Command line"). Kept out of main.cc so the subcommand
+// build on it: --golden, --update-golden, --wait-for-server (
+// docs/comparing.md, "Command line"). Kept out of main.cc so the subcommand
 // reads as one piece.
 #ifndef CHATBATCH_CLI_COMPARE_H_
 #define CHATBATCH_CLI_COMPARE_H_

@@ -1,4 +1,4 @@
-// Process exit codes (README "Exit codes"); scripts and CI rely on them.
+// Process exit codes (docs/cli.md, "Exit codes"); scripts and CI rely on them.
 // Every command maps an Error to its exit code with ExitCodeFor.
 #ifndef CHATBATCH_EXIT_CODES_H_
 #define CHATBATCH_EXIT_CODES_H_

@@ -320,7 +320,8 @@ int Merge(const std::vector<std::string>& inputs, const std::string& out,
 }
 
 // Every conversation in flight holds a socket, and the soft limit on open
-// files is often 1024: raise it to the hard limit (README "Scale").
+// files is often 1024: raise it to the hard limit (docs/cli.md, "Scale and
+// sharding").
 void RaiseOpenFileLimit() {
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) == 0 &&

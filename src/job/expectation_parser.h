@@ -1,7 +1,8 @@
-// `expect:` of a message and the job's `expect_each_turn:` (README
-// "Expectations"): every check is validated and compiled here, once. The
-// Loader hands each expect value to a parser of its own; the parser reports
-// through the Loader and reads vars and typed values with it.
+// `expect:` of a message and the job's `expect_each_turn:` (
+// docs/job-file.md, "Expectations and vars"): every check is validated and
+// compiled here, once. The Loader hands each expect value to a parser of its
+// own; the parser reports through the Loader and reads vars and typed values
+// with it.
 #ifndef CHATBATCH_JOB_EXPECTATION_PARSER_H_
 #define CHATBATCH_JOB_EXPECTATION_PARSER_H_
 

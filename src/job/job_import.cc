@@ -1,7 +1,8 @@
 // `conversations_from:`: conversations generated from a prompt file, one per
-// row (README "Prompt files"). The file is read a line at a time, so a suite
-// of 100,000 prompts is never held as text; each row is validated like an
-// inline conversation, and problems name the file and line of the row.
+// row (docs/job-file.md, "Matrix and prompt files"). The file is read a line at
+// a time, so a suite of 100,000 prompts is never held as text; each row is
+// validated like an inline conversation, and problems name the file and line of
+// the row.
 
 #include <sys/stat.h>
 

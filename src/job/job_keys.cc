@@ -1,5 +1,5 @@
 // The job and conversation keys that say what is sent: name, endpoint,
-// headers, defaults, conversations, messages, ... (README "Job file").
+// headers, defaults, conversations, messages, ... (docs/job-file.md).
 
 #include <cstdlib>
 #include <limits>

@@ -24,7 +24,7 @@
 namespace chatbatch {
 namespace {
 
-// Keys chatbatch sets in every request itself (PROTOCOL.md §1, §5).
+// Keys chatbatch sets in every request itself (docs/protocol.md §1, §5).
 constexpr std::string_view kReservedBodyKeys[] = {"messages", "conversation_id",
                                                   "conversation"};
 

@@ -1,5 +1,5 @@
 // `matrix:`: parameter sets a job runs every conversation under, one output
-// subfolder each (README "Matrix").
+// subfolder each (docs/job-file.md, "Matrix and prompt files").
 
 #include <map>
 

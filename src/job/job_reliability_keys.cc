@@ -1,6 +1,6 @@
-// The keys that say how a job copes with a flaky server (README
-// "Reliability"): retry and timeouts (job level, overridable per
-// conversation field by field), rate, limits, resume and grace (job level).
+// The keys that say how a job copes with a flaky server (
+// docs/job-file.md, "Reliability"): retry and timeouts (job level, overridable
+// per conversation field by field), rate, limits, resume and grace (job level).
 
 #include <limits>
 #include <set>

@@ -1,5 +1,5 @@
 // `vars:` and `{{name}}` substitution in messages, system prompts and
-// expectation strings (README "Job file", "Vars").
+// expectation strings (docs/job-file.md).
 
 #include "job/job_loader.h"
 

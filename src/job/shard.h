@@ -1,5 +1,5 @@
 // --shard K/N: a deterministic partition of a job's conversations by id, so
-// N machines run one job together (README "Sharding").
+// N machines run one job together (docs/cli.md, "Scale and sharding").
 #ifndef CHATBATCH_SHARD_H_
 #define CHATBATCH_SHARD_H_
 

@@ -1,6 +1,6 @@
 // Conversations that g4f may join. Its conversation cache is process-wide
 // and keyed by the model and every message but the last user and assistant
-// ones (PROTOCOL.md section 7), so conversations of one batch that open
+// ones (docs/protocol.md section 7), so conversations of one batch that open
 // with the same messages can be handed each other's upstream session from
 // turn 2 on, whatever the client sends.
 #ifndef CHATBATCH_SHARED_OPENINGS_H_

@@ -1,5 +1,5 @@
 // chatbatch-mock: a local OpenAI/g4f-compatible streaming server for tests,
-// the README example and benchmarks.
+// the README tour, the demo (docs/mock.md) and benchmarks.
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>

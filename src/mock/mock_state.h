@@ -30,8 +30,8 @@ struct Session {
 
 class Conversations {
  public:
-  // "strict_g4f": behave like the real g4f server (PROTOCOL.md §7): mint the
-  // id, ignore the body's conversation_id and continue a conversation only
+  // "strict_g4f": behave like the real g4f server (docs/protocol.md §7): mint
+  // the id, ignore the body's conversation_id and continue a conversation only
   // when the echoed `conversation` object names it. Otherwise the mock also
   // accepts conversation_id, so a client that drops the echo goes unnoticed.
   explicit Conversations(bool strict_g4f = false) : strict_(strict_g4f) {}

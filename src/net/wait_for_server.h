@@ -1,5 +1,5 @@
 // `chatbatch run --wait-for-server DURATION`: before a run, poll the
-// server's model list until it answers (README "Command line"). Blocking
+// server's model list until it answers (docs/cli.md). Blocking
 // libcurl easy calls: this runs before the event loop starts.
 #ifndef CHATBATCH_WAIT_FOR_SERVER_H_
 #define CHATBATCH_WAIT_FOR_SERVER_H_

@@ -1,7 +1,7 @@
 // `chatbatch merge`: joins the output directories of a sharded run (or any
 // runs of one job with disjoint conversations) into one, which summary,
-// reports and compare read like any run directory (README "Scale and
-// sharding").
+// reports and compare read like any run directory (docs/cli.md,
+// "Scale and sharding").
 #ifndef CHATBATCH_MERGE_H_
 #define CHATBATCH_MERGE_H_
 

@@ -1,5 +1,5 @@
 // The run's files (issue 2 §6, a contract): <id>.jsonl, <id>.md,
-// summary.json. See run_output.h and the README's output-file reference.
+// summary.json. See run_output.h and docs/output-format.md.
 #include "chatbatch/run_output.h"
 
 #include <unistd.h>

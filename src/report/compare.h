@@ -1,4 +1,4 @@
-// Compares two run directories turn by turn (README "Comparing runs"):
+// Compares two run directories turn by turn (docs/comparing.md):
 // conversations are paired by id, turns by number. Used by `chatbatch
 // compare` and by `chatbatch run --golden`.
 #ifndef CHATBATCH_COMPARE_H_
@@ -125,7 +125,7 @@ std::string FormatText(const Comparison& comparison,
                        const std::vector<std::string>& gate_failures,
                        bool diffs, bool color);
 
-// The stable JSON document of README "Comparing runs" (pretty-printed).
+// The stable JSON document of docs/comparing.md (pretty-printed).
 std::string FormatJson(const Comparison& comparison, const Gates& gates,
                        const std::vector<std::string>& gate_failures);
 

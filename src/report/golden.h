@@ -1,6 +1,6 @@
 // Golden files: `chatbatch run JOB --golden DIR [--update-golden]` checks a
-// finished run against stored outputs of an earlier run (README "Comparing
-// runs").
+// finished run against stored outputs of an earlier run (docs/comparing.md,
+// "Golden files").
 #ifndef CHATBATCH_GOLDEN_H_
 #define CHATBATCH_GOLDEN_H_
 

@@ -1,5 +1,5 @@
 // Differences between two replies: a similarity score (1 - normalised edit
-// distance) and a human-readable diff (README "Comparing runs").
+// distance) and a human-readable diff (docs/comparing.md).
 #ifndef CHATBATCH_TEXT_DIFF_H_
 #define CHATBATCH_TEXT_DIFF_H_
 

@@ -1,4 +1,4 @@
-// Request bodies (PROTOCOL.md §1, §5; issue 2 §3 "What is sent").
+// Request bodies (docs/protocol.md §1, §5; issue 2 §3 "What is sent").
 //
 // Decisions beyond the header's contract:
 // - params are applied to defaults as an RFC 7386 merge patch: objects merge

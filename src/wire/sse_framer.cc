@@ -1,4 +1,4 @@
-// Incremental WHATWG event-stream framing (PROTOCOL.md §2).
+// Incremental WHATWG event-stream framing (docs/protocol.md §2).
 //
 // Steady state allocates nothing: complete lines are processed straight from
 // the caller's view, and only a line split across Feed calls is copied into

@@ -1,5 +1,5 @@
-// Incremental Server-Sent Events framer (WHATWG "event stream", PROTOCOL.md
-// §2). Bytes may arrive split anywhere; events come out whole.
+// Incremental Server-Sent Events framer (WHATWG "event stream",
+// docs/protocol.md §2). Bytes may arrive split anywhere; events come out whole.
 #ifndef CHATBATCH_SSE_FRAMER_H_
 #define CHATBATCH_SSE_FRAMER_H_
 

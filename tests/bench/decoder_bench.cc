@@ -1,4 +1,4 @@
-// Google Benchmark of the stream decoding path (README "Benchmarks"): the
+// Google Benchmark of the stream decoding path (docs/benchmarks.md): the
 // SSE framer alone, and framer + chunk decoder, on g4f-shaped streams (the
 // recorded tests/data/streams/g4f_copilot.sse chunk layout, repeated) and on
 // the recorded files themselves. Reports bytes/s and chunks/s; ns per chunk

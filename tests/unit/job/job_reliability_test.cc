@@ -1,5 +1,6 @@
 // The reliability keys of a job file: retry, timeouts, rate, limits, resume,
-// grace (README "Reliability"), and the duration and size syntax they use.
+// grace (docs/job-file.md, "Reliability"), and the duration and size syntax
+// they use.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -143,7 +144,7 @@ TEST(JobReliabilityTest, EmptyRetryListRetriesNothing) {
 }
 
 // g4f reports a provider failure as an error event in a 200 stream (section
-// 7 of PROTOCOL.md): by default retried only while nothing was received.
+// 7 of docs/protocol.md): by default retried only while nothing was received.
 TEST(JobReliabilityTest, ServerErrorRetriedByDefaultOnlyBeforeOutput) {
   Result<Job> job = Parse(R"(conversations:
   - {id: plain, messages: [hi]}

@@ -1,5 +1,5 @@
 // Conversations that g4f's process-wide conversation cache may join
-// (PROTOCOL.md section 7), as `validate` reports them.
+// (docs/protocol.md section 7), as `validate` reports them.
 #include "job/shared_openings.h"
 
 #include <gmock/gmock.h>

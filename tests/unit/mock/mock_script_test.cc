@@ -228,7 +228,7 @@ TEST(MockConversations, CopilotTurnsCountInTheConversationObject) {
   EXPECT_EQ(reply["conversation"]["turn"], 2);
 }
 
-// The real g4f server (PROTOCOL.md §7) mints the id and continues only
+// The real g4f server (docs/protocol.md §7) mints the id and continues only
 // through the echoed `conversation` object; conversation_id does nothing.
 TEST(MockConversations, StrictG4fContinuesOnlyThroughTheEchoedObject) {
   Conversations conversations(/*strict_g4f=*/true);

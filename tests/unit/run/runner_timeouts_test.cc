@@ -231,7 +231,7 @@ TEST_P(TimeoutRetryTest, RetriedOnlyWhenListed) {
   EXPECT_LE(gap, static_cast<double>(Deadline(kind).count()) + 101.0);
   if (kind == Kind::kConnect) {
     // A connect failure is the endpoint's: the turn waits for it without
-    // spending an attempt (README "Reliability").
+    // spending an attempt (docs/job-file.md, "Reliability").
     EXPECT_EQ(record["attempts"], 1);
     EXPECT_EQ(record["unreachable_attempts"], 1);
   } else {

@@ -95,7 +95,7 @@ TEST(RequestBuilderTest, EchoesConversationObject) {
   ASSERT_TRUE(body["conversation"].is_object());
   EXPECT_EQ(body["conversation"], json::parse(conversation));
   EXPECT_EQ(body["conversation_id"], conv.conversation_id);
-  // Full history is still sent alongside it (PROTOCOL.md §5).
+  // Full history is still sent alongside it (docs/protocol.md §5).
   EXPECT_EQ(body["messages"].size(), 4u);
 }
 

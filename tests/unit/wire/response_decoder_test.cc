@@ -449,7 +449,7 @@ TEST(ResponseDecoderTest, BeginResetsForReuse) {
   EXPECT_EQ(r->invalid_lines, 0);
 }
 
-// --- HTTP errors (PROTOCOL.md §4.1) ---
+// --- HTTP errors (docs/protocol.md §4.1) ---
 
 struct HttpErrorCase {
   const char* name;
