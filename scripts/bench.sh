@@ -18,7 +18,9 @@
 # recv per event, chunks counted, not parsed) and "curl-bare" (libcurl multi
 # and simdjson, nothing else). Environment: BENCH_WORKLOADS (names to run,
 # default all), BENCH_PEERS (default "aiohttp openai"; "" = chatbatch only),
-# BENCH_FLOOR=0 (skip the reference clients).
+# BENCH_FLOOR=0 (skip the reference clients), BENCH_BEFORE=PATH (an earlier
+# chatbatch binary, run as client "before" beside this one: a change's
+# before/after measured in one run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -86,9 +88,10 @@ run_one() {
   local t0 chunks out
   t0=$(mock_ticks)
   case "$client" in
-    chatbatch)
+    chatbatch|before)
+      local bin=build/chatbatch; [[ "$client" == before ]] && bin="$BENCH_BEFORE"
       timeout 600 /usr/bin/time -f "%U %S %M" -o "$work/time" taskset -c "$client_cpu" \
-        build/chatbatch run "$job" -o "$outdir/$name" --overwrite -q >/dev/null
+        "$bin" run "$job" -o "$outdir/$name" --overwrite -q >/dev/null
       chunks=$($PY -c "import json,sys; print(json.load(open(sys.argv[1]))['totals']['chunks'])" "$outdir/$name/summary.json")
       ;;
     aiohttp)
@@ -130,7 +133,7 @@ PY
 
 # The floor clients run unless BENCH_FLOOR=0.
 floor="kernel curl-bare"; [[ "${BENCH_FLOOR:-1}" == 0 ]] && floor=""
-clients=(chatbatch $peers $floor)
+clients=(chatbatch ${BENCH_BEFORE:+before} $peers $floor)
 for w in "${workloads[@]}"; do
   read -r name streams chunks pace <<<"$w"
   if [[ -n "${BENCH_WORKLOADS:-}" && " $BENCH_WORKLOADS " != *" $name "* ]]; then continue; fi
@@ -184,7 +187,7 @@ for name in names:
         us = statistics.median(v[0] for v in vals)
         kb = statistics.median(v[1] for v in vals)
         mock = statistics.median(v[2] for v in vals)
-        ratio = "" if client == "chatbatch" else "%.1fx" % (us / base)
+        ratio = "" if client == "chatbatch" else "%.2fx" % (us / base)
         print("%-11s %-10s %12.3f %12.1f %14.3f %10d %9s" % (name, client, us, kb, mock,
               vals[0][3], ratio))
 PY
