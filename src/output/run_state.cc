@@ -16,6 +16,7 @@
 #include "output/read_file.h"
 #include "output/turn_status.h"
 #include "util/atomic_file.h"
+#include "util/read_file.h"
 
 namespace chatbatch {
 namespace {
