@@ -185,10 +185,8 @@ void Loader::ImportJsonl(const ImportSpec& spec, PromptFileReader& reader,
   while (const PromptRow* r = reader.Next()) {
     if (TooManyImportProblems(problems_before)) return;
     const std::string_view text = r->text;
-    const int line = r->line;
-    const int64_t row = r->number;
-    ConversationDraft draft = ImportedDraft(spec, row, line);
-    const std::string where = "row " + std::to_string(row);
+    ConversationDraft draft = ImportedDraft(spec, r->number, r->line);
+    const std::string where = "row " + std::to_string(r->number);
     // JSON first: YAML would also take `not json`, `42` or `{a: [b]}`.
     // YAML then reads the (valid JSON) row again for the columns of marks.
     YAML::Mark mark;
@@ -232,12 +230,10 @@ void Loader::ImportText(const ImportSpec& spec, PromptFileReader& reader,
   while (const PromptRow* r = reader.Next()) {
     if (TooManyImportProblems(problems_before)) return;
     const std::string_view text = r->text;
-    const int line = r->line;
-    const int64_t row = r->number;
-    ConversationDraft draft = ImportedDraft(spec, row, line);
+    ConversationDraft draft = ImportedDraft(spec, r->number, r->line);
     if (!IsValidUtf8(text)) {
       Report(YAML::Mark(),
-             "line " + std::to_string(line) + ": text is not valid UTF-8");
+             "line " + std::to_string(r->line) + ": text is not valid UTF-8");
       continue;
     }
     draft.conv.messages.emplace_back(text);
