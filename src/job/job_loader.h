@@ -136,6 +136,11 @@ class Loader {
   std::optional<double> ReadNumber(const Field& f);
   std::optional<bool> ReadBool(const Field& f);
   std::optional<HistoryMode> ReadHistory(const Field& f);
+  // A plain scalar as the JSON value it resolves to, if "accept" takes it;
+  // otherwise reports why not ("expected <expected>, got ...").
+  std::optional<nlohmann::json> ReadPlainScalar(
+      const Field& f, bool (*accept)(const nlohmann::json&),
+      std::string_view expected);
   std::optional<nlohmann::json> ReadBodyFields(const Field& f);
   std::optional<std::string> Expand(const Field& f, const std::string& text);
   // "allow_off": `off` (and 0) disable the deadline.
