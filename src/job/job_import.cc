@@ -182,8 +182,7 @@ ConversationDraft Loader::ImportedDraft(const ImportSpec& spec, int64_t row,
 void Loader::ImportJsonl(const ImportSpec& spec, PromptFileReader& reader,
                          std::vector<ConversationDraft>* drafts) {
   const size_t problems_before = problems_.size();
-  while (const PromptRow* r = reader.Next()) {
-    if (TooManyImportProblems(problems_before)) return;
+  while (const PromptRow* r = NextImportRow(reader, problems_before)) {
     const std::string_view text = r->text;
     ConversationDraft draft = ImportedDraft(spec, r->number, r->line);
     const std::string where = "row " + std::to_string(r->number);
@@ -227,8 +226,7 @@ void Loader::ImportJsonl(const ImportSpec& spec, PromptFileReader& reader,
 void Loader::ImportText(const ImportSpec& spec, PromptFileReader& reader,
                         std::vector<ConversationDraft>* drafts) {
   const size_t problems_before = problems_.size();
-  while (const PromptRow* r = reader.Next()) {
-    if (TooManyImportProblems(problems_before)) return;
+  while (const PromptRow* r = NextImportRow(reader, problems_before)) {
     const std::string_view text = r->text;
     ConversationDraft draft = ImportedDraft(spec, r->number, r->line);
     if (!IsValidUtf8(text)) {
@@ -240,6 +238,13 @@ void Loader::ImportText(const ImportSpec& spec, PromptFileReader& reader,
     draft.conv.expects.emplace_back(nullptr);
     drafts->push_back(std::move(draft));
   }
+}
+
+const PromptRow* Loader::NextImportRow(PromptFileReader& reader,
+                                       size_t problems_before) {
+  const PromptRow* row = reader.Next();
+  if (row == nullptr || TooManyImportProblems(problems_before)) return nullptr;
+  return row;
 }
 
 bool Loader::TooManyImportProblems(size_t problems_before) {

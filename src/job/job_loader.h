@@ -85,6 +85,7 @@ struct JobDraft {
 
 class Loader;
 class PromptFileReader;
+struct PromptRow;
 class ExpectationParser;
 
 // A key of a mapping and the member of "Owner" (the Loader, or a parser it
@@ -178,11 +179,19 @@ class Loader {
   // True (and says so, once) when an imported file has had too many
   // problems since "problems_before" to go on reading it.
   bool TooManyImportProblems(size_t problems_before);
+  // The next row of a jsonl or text file, or null at its end or once
+  // TooManyImportProblems stops the reading.
+  const PromptRow* NextImportRow(PromptFileReader& reader,
+                                 size_t problems_before);
   // A draft for data row "row" (1-based) at "line" of the imported file,
   // starting from the job's values, with the default id <stem>-<row>.
   ConversationDraft ImportedDraft(const ImportSpec& spec, int64_t row,
                                   int line);
   const Job* import_job_ = nullptr;  // while importing
+  // True when "f" is a list with at least one item; otherwise reports that
+  // a list of "items" (at least one "item") was expected.
+  bool IsNonEmptyList(const Field& f, std::string_view items,
+                      std::string_view item);
 
   // Conversation keys (job_keys.cc).
   void ParseId(const Field& f, ConversationDraft* c);
