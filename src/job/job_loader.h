@@ -236,16 +236,16 @@ class Loader {
   void ParseTimeouts(const Field& f, Timeouts* timeouts);
 
   void ParseRetryAttempts(const Field& f, RetryPolicy* r);
-  void ParseRetryBackoff(const Field& f, RetryPolicy* r);
-  void ParseRetryMaxBackoff(const Field& f, RetryPolicy* r);
-  void ParseRetryGiveUpAfter(const Field& f, RetryPolicy* r);
   void ParseRetryOn(const Field& f, RetryPolicy* r);
   std::optional<std::string> ReadRetryCondition(const YAML::Node& item,
                                                 const std::string& what);
-  void ParseConnectTimeout(const Field& f, Timeouts* t);
-  void ParseFirstTokenTimeout(const Field& f, Timeouts* t);
-  void ParseIdleTimeout(const Field& f, Timeouts* t);
-  void ParseTotalTimeout(const Field& f, Timeouts* t);
+  // A duration key stored in "target->*member"; "allow_off" as for
+  // ReadDuration.
+  template <typename Target, std::chrono::milliseconds Target::*member,
+            bool allow_off>
+  void ParseDurationKey(const Field& f, Target* target) {
+    if (auto d = ReadDuration(f, allow_off)) target->*member = *d;
+  }
   void ParseRequestsPerMinute(const Field& f, RateLimit* r);
   void ParseMaxInFlight(const Field& f, RateLimit* r);
   void ParseMaxLineBytes(const Field& f, SizeLimits* l);
@@ -297,16 +297,23 @@ class Loader {
   };
   static constexpr KeySpec<RetryPolicy> kRetryKeys[] = {
       {"attempts", &Loader::ParseRetryAttempts},
-      {"backoff", &Loader::ParseRetryBackoff},
-      {"max_backoff", &Loader::ParseRetryMaxBackoff},
-      {"give_up_after", &Loader::ParseRetryGiveUpAfter},
+      {"backoff",
+       &Loader::ParseDurationKey<RetryPolicy, &RetryPolicy::backoff, false>},
+      {"max_backoff",
+       &Loader::ParseDurationKey<RetryPolicy, &RetryPolicy::max_backoff,
+                                 false>},
+      {"give_up_after",
+       &Loader::ParseDurationKey<RetryPolicy, &RetryPolicy::give_up_after,
+                                 true>},
       {"on", &Loader::ParseRetryOn},
   };
   static constexpr KeySpec<Timeouts> kTimeoutKeys[] = {
-      {"connect", &Loader::ParseConnectTimeout},
-      {"first_token", &Loader::ParseFirstTokenTimeout},
-      {"idle", &Loader::ParseIdleTimeout},
-      {"total", &Loader::ParseTotalTimeout},
+      {"connect",
+       &Loader::ParseDurationKey<Timeouts, &Timeouts::connect, true>},
+      {"first_token",
+       &Loader::ParseDurationKey<Timeouts, &Timeouts::first_token, true>},
+      {"idle", &Loader::ParseDurationKey<Timeouts, &Timeouts::idle, true>},
+      {"total", &Loader::ParseDurationKey<Timeouts, &Timeouts::total, true>},
   };
   static constexpr KeySpec<RateLimit> kRateKeys[] = {
       {"requests_per_minute", &Loader::ParseRequestsPerMinute},
