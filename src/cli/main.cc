@@ -1,7 +1,6 @@
 // chatbatch: run batches of multi-turn chat conversations against
 // OpenAI-compatible streaming servers. See README.md.
 #include <signal.h>
-#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -27,6 +26,7 @@
 #include "spdlog/sinks/basic_file_sink.h"
 #include "spdlog/spdlog.h"
 #include "util/counted.h"
+#include "util/open_files.h"
 
 namespace chatbatch {
 namespace {
@@ -317,18 +317,6 @@ int Merge(const std::vector<std::string>& inputs, const std::string& out,
     std::printf("partial: shard %s is missing\n", shard.c_str());
   }
   return kExitOk;
-}
-
-// Every conversation in flight holds a socket, and the soft limit on open
-// files is often 1024: raise it to the hard limit (docs/cli.md, "Scale and
-// sharding").
-void RaiseOpenFileLimit() {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 &&
-      limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &limit);
-  }
 }
 
 int Main(int argc, char** argv) {

@@ -183,13 +183,10 @@ ConversationDraft Loader::ImportedDraft(const ImportSpec& spec, int64_t row,
 void Loader::ImportJsonl(const ImportSpec& spec, PromptFileReader& reader,
                          std::vector<ConversationDraft>* drafts) {
   const size_t problems_before = problems_.size();
-  while (const PromptRow* r = reader.Next()) {
-    if (TooManyImportProblems(problems_before)) return;
+  while (const PromptRow* r = NextImportRow(reader, problems_before)) {
     const std::string_view text = r->text;
-    const int line = r->line;
-    const int64_t row = r->number;
-    ConversationDraft draft = ImportedDraft(spec, row, line);
-    const std::string where = "row " + std::to_string(row);
+    ConversationDraft draft = ImportedDraft(spec, r->number, r->line);
+    const std::string where = "row " + std::to_string(r->number);
     // JSON first: YAML would also take `not json`, `42` or `{a: [b]}`.
     // YAML then reads the (valid JSON) row again for the columns of marks.
     YAML::Mark mark;
@@ -230,21 +227,25 @@ void Loader::ImportJsonl(const ImportSpec& spec, PromptFileReader& reader,
 void Loader::ImportText(const ImportSpec& spec, PromptFileReader& reader,
                         std::vector<ConversationDraft>* drafts) {
   const size_t problems_before = problems_.size();
-  while (const PromptRow* r = reader.Next()) {
-    if (TooManyImportProblems(problems_before)) return;
+  while (const PromptRow* r = NextImportRow(reader, problems_before)) {
     const std::string_view text = r->text;
-    const int line = r->line;
-    const int64_t row = r->number;
-    ConversationDraft draft = ImportedDraft(spec, row, line);
+    ConversationDraft draft = ImportedDraft(spec, r->number, r->line);
     if (!IsValidUtf8(text)) {
       Report(YAML::Mark(),
-             "line " + std::to_string(line) + ": text is not valid UTF-8");
+             "line " + std::to_string(r->line) + ": text is not valid UTF-8");
       continue;
     }
     draft.conv.messages.emplace_back(text);
     draft.conv.expects.emplace_back(nullptr);
     drafts->push_back(std::move(draft));
   }
+}
+
+const PromptRow* Loader::NextImportRow(PromptFileReader& reader,
+                                       size_t problems_before) {
+  const PromptRow* row = reader.Next();
+  if (row == nullptr || TooManyImportProblems(problems_before)) return nullptr;
+  return row;
 }
 
 bool Loader::TooManyImportProblems(size_t problems_before) {

@@ -186,17 +186,24 @@ void Loader::ParseTlsVerify(const Field& f, JobDraft* d) {
   if (auto verify = ReadBool(f)) d->job.verify_tls = *verify;
 }
 
-void Loader::ParseConversationsKey(const Field& f, JobDraft* d) {
-  d->has_conversations = true;
+bool Loader::IsNonEmptyList(const Field& f, std::string_view items,
+                            std::string_view item) {
   if (!f.value.IsSequence()) {
-    Report(f.mark(), f.what + ": expected a list of conversations, got " +
-                         TypeName(f.value));
-    return;
+    Report(f.mark(), f.what + ": expected a list of " + std::string(items) +
+                         ", got " + TypeName(f.value));
+    return false;
   }
   if (f.value.size() == 0) {
-    Report(f.mark(), f.what + ": is empty; give at least one conversation");
-    return;
+    Report(f.mark(),
+           f.what + ": is empty; give at least one " + std::string(item));
+    return false;
   }
+  return true;
+}
+
+void Loader::ParseConversationsKey(const Field& f, JobDraft* d) {
+  d->has_conversations = true;
+  if (!IsNonEmptyList(f, "conversations", "conversation")) return;
   d->conversations = f.value;
 }
 
@@ -242,15 +249,7 @@ void Loader::ParseConversationHistory(const Field& f, ConversationDraft* c) {
 }
 
 void Loader::ParseMessages(const Field& f, ConversationDraft* c) {
-  if (!f.value.IsSequence()) {
-    Report(f.mark(), f.what + ": expected a list of user messages, got " +
-                         TypeName(f.value));
-    return;
-  }
-  if (f.value.size() == 0) {
-    Report(f.mark(), f.what + ": is empty; give at least one user message");
-    return;
-  }
+  if (!IsNonEmptyList(f, "user messages", "user message")) return;
   int index = 0;
   for (const YAML::Node& item : f.value) {
     ++index;

@@ -54,24 +54,33 @@ std::optional<std::string> Loader::ReadString(const Field& f) {
   return f.value.Scalar();
 }
 
-std::optional<int64_t> Loader::ReadInt(const Field& f) {
+std::optional<nlohmann::json> Loader::ReadPlainScalar(
+    const Field& f, bool (*accept)(const nlohmann::json&),
+    std::string_view expected) {
   if (f.value.IsScalar() && IsPlain(f.value)) {
     auto value = ResolvePlain(f.value.Scalar());
     if (!value) {
       Report(f.mark(), f.what + ": " + value.error());
       return std::nullopt;
     }
-    if (value->is_number_integer()) {
-      if (value->is_number_unsigned() &&
-          value->get<uint64_t>() >
-              static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-        return std::numeric_limits<int64_t>::max();
-      }
-      return value->get<int64_t>();
-    }
+    if (accept(*value)) return *std::move(value);
   }
-  Report(f.mark(), f.what + ": expected an integer, got " + TypeName(f.value));
+  Report(f.mark(), f.what + ": expected " + std::string(expected) + ", got " +
+                       TypeName(f.value));
   return std::nullopt;
+}
+
+std::optional<int64_t> Loader::ReadInt(const Field& f) {
+  std::optional<nlohmann::json> value = ReadPlainScalar(
+      f, [](const nlohmann::json& v) { return v.is_number_integer(); },
+      "an integer");
+  if (!value) return std::nullopt;
+  if (value->is_number_unsigned() &&
+      value->get<uint64_t>() >
+          static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return std::numeric_limits<int64_t>::max();
+  }
+  return value->get<int64_t>();
 }
 
 std::optional<bool> Loader::ReadBool(const Field& f) {
@@ -114,16 +123,10 @@ std::optional<int> Loader::ReadIntInRange(const Field& f, int64_t min,
 
 // An integer or a float.
 std::optional<double> Loader::ReadNumber(const Field& f) {
-  if (f.value.IsScalar() && IsPlain(f.value)) {
-    auto value = ResolvePlain(f.value.Scalar());
-    if (!value) {
-      Report(f.mark(), f.what + ": " + value.error());
-      return std::nullopt;
-    }
-    if (value->is_number()) return value->get<double>();
-  }
-  Report(f.mark(), f.what + ": expected a number, got " + TypeName(f.value));
-  return std::nullopt;
+  std::optional<nlohmann::json> value = ReadPlainScalar(
+      f, [](const nlohmann::json& v) { return v.is_number(); }, "a number");
+  if (!value) return std::nullopt;
+  return value->get<double>();
 }
 
 std::optional<std::chrono::milliseconds> Loader::ReadDuration(const Field& f,

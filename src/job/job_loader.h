@@ -85,6 +85,7 @@ struct JobDraft {
 
 class Loader;
 class PromptFileReader;
+struct PromptRow;
 class ExpectationParser;
 
 // A key of a mapping and the member of "Owner" (the Loader, or a parser it
@@ -136,6 +137,11 @@ class Loader {
   std::optional<double> ReadNumber(const Field& f);
   std::optional<bool> ReadBool(const Field& f);
   std::optional<HistoryMode> ReadHistory(const Field& f);
+  // A plain scalar as the JSON value it resolves to, if "accept" takes it;
+  // otherwise reports why not ("expected <expected>, got ...").
+  std::optional<nlohmann::json> ReadPlainScalar(
+      const Field& f, bool (*accept)(const nlohmann::json&),
+      std::string_view expected);
   std::optional<nlohmann::json> ReadBodyFields(const Field& f);
   std::optional<std::string> Expand(const Field& f, const std::string& text);
   // "allow_off": `off` (and 0) disable the deadline.
@@ -173,11 +179,19 @@ class Loader {
   // True (and says so, once) when an imported file has had too many
   // problems since "problems_before" to go on reading it.
   bool TooManyImportProblems(size_t problems_before);
+  // The next row of a jsonl or text file, or null at its end or once
+  // TooManyImportProblems stops the reading.
+  const PromptRow* NextImportRow(PromptFileReader& reader,
+                                 size_t problems_before);
   // A draft for data row "row" (1-based) at "line" of the imported file,
   // starting from the job's values, with the default id <stem>-<row>.
   ConversationDraft ImportedDraft(const ImportSpec& spec, int64_t row,
                                   int line);
   const Job* import_job_ = nullptr;  // while importing
+  // True when "f" is a list with at least one item; otherwise reports that
+  // a list of "items" (at least one "item") was expected.
+  bool IsNonEmptyList(const Field& f, std::string_view items,
+                      std::string_view item);
 
   // Conversation keys (job_keys.cc).
   void ParseId(const Field& f, ConversationDraft* c);
@@ -222,16 +236,16 @@ class Loader {
   void ParseTimeouts(const Field& f, Timeouts* timeouts);
 
   void ParseRetryAttempts(const Field& f, RetryPolicy* r);
-  void ParseRetryBackoff(const Field& f, RetryPolicy* r);
-  void ParseRetryMaxBackoff(const Field& f, RetryPolicy* r);
-  void ParseRetryGiveUpAfter(const Field& f, RetryPolicy* r);
   void ParseRetryOn(const Field& f, RetryPolicy* r);
   std::optional<std::string> ReadRetryCondition(const YAML::Node& item,
                                                 const std::string& what);
-  void ParseConnectTimeout(const Field& f, Timeouts* t);
-  void ParseFirstTokenTimeout(const Field& f, Timeouts* t);
-  void ParseIdleTimeout(const Field& f, Timeouts* t);
-  void ParseTotalTimeout(const Field& f, Timeouts* t);
+  // A duration key stored in "target->*member"; "allow_off" as for
+  // ReadDuration.
+  template <typename Target, std::chrono::milliseconds Target::*member,
+            bool allow_off>
+  void ParseDurationKey(const Field& f, Target* target) {
+    if (auto d = ReadDuration(f, allow_off)) target->*member = *d;
+  }
   void ParseRequestsPerMinute(const Field& f, RateLimit* r);
   void ParseMaxInFlight(const Field& f, RateLimit* r);
   void ParseMaxLineBytes(const Field& f, SizeLimits* l);
@@ -283,16 +297,23 @@ class Loader {
   };
   static constexpr KeySpec<RetryPolicy> kRetryKeys[] = {
       {"attempts", &Loader::ParseRetryAttempts},
-      {"backoff", &Loader::ParseRetryBackoff},
-      {"max_backoff", &Loader::ParseRetryMaxBackoff},
-      {"give_up_after", &Loader::ParseRetryGiveUpAfter},
+      {"backoff",
+       &Loader::ParseDurationKey<RetryPolicy, &RetryPolicy::backoff, false>},
+      {"max_backoff",
+       &Loader::ParseDurationKey<RetryPolicy, &RetryPolicy::max_backoff,
+                                 false>},
+      {"give_up_after",
+       &Loader::ParseDurationKey<RetryPolicy, &RetryPolicy::give_up_after,
+                                 true>},
       {"on", &Loader::ParseRetryOn},
   };
   static constexpr KeySpec<Timeouts> kTimeoutKeys[] = {
-      {"connect", &Loader::ParseConnectTimeout},
-      {"first_token", &Loader::ParseFirstTokenTimeout},
-      {"idle", &Loader::ParseIdleTimeout},
-      {"total", &Loader::ParseTotalTimeout},
+      {"connect",
+       &Loader::ParseDurationKey<Timeouts, &Timeouts::connect, true>},
+      {"first_token",
+       &Loader::ParseDurationKey<Timeouts, &Timeouts::first_token, true>},
+      {"idle", &Loader::ParseDurationKey<Timeouts, &Timeouts::idle, true>},
+      {"total", &Loader::ParseDurationKey<Timeouts, &Timeouts::total, true>},
   };
   static constexpr KeySpec<RateLimit> kRateKeys[] = {
       {"requests_per_minute", &Loader::ParseRequestsPerMinute},

@@ -66,18 +66,6 @@ void Loader::ParseRetryAttempts(const Field& f, RetryPolicy* r) {
   if (auto n = ReadIntInRange(f, 1, 1000)) r->attempts = *n;
 }
 
-void Loader::ParseRetryBackoff(const Field& f, RetryPolicy* r) {
-  if (auto d = ReadDuration(f, /*allow_off=*/false)) r->backoff = *d;
-}
-
-void Loader::ParseRetryMaxBackoff(const Field& f, RetryPolicy* r) {
-  if (auto d = ReadDuration(f, /*allow_off=*/false)) r->max_backoff = *d;
-}
-
-void Loader::ParseRetryGiveUpAfter(const Field& f, RetryPolicy* r) {
-  if (auto d = ReadDuration(f, /*allow_off=*/true)) r->give_up_after = *d;
-}
-
 void Loader::ParseRetryOn(const Field& f, RetryPolicy* r) {
   if (!f.value.IsSequence()) {
     Report(f.mark(), f.what +
@@ -158,22 +146,6 @@ void Loader::ParseConversationTimeouts(const Field& f, ConversationDraft* c) {
 
 void Loader::ParseTimeouts(const Field& f, Timeouts* timeouts) {
   ParseSubMapping(f, kTimeoutKeys, timeouts);
-}
-
-void Loader::ParseConnectTimeout(const Field& f, Timeouts* t) {
-  if (auto d = ReadDuration(f, /*allow_off=*/true)) t->connect = *d;
-}
-
-void Loader::ParseFirstTokenTimeout(const Field& f, Timeouts* t) {
-  if (auto d = ReadDuration(f, /*allow_off=*/true)) t->first_token = *d;
-}
-
-void Loader::ParseIdleTimeout(const Field& f, Timeouts* t) {
-  if (auto d = ReadDuration(f, /*allow_off=*/true)) t->idle = *d;
-}
-
-void Loader::ParseTotalTimeout(const Field& f, Timeouts* t) {
-  if (auto d = ReadDuration(f, /*allow_off=*/true)) t->total = *d;
 }
 
 // ---------------------------------------------------------------------------

@@ -1,7 +1,5 @@
 // chatbatch-mock: a local OpenAI/g4f-compatible streaming server for tests,
 // the README tour, the demo (docs/mock.md) and benchmarks.
-#include <sys/resource.h>
-
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
@@ -10,18 +8,9 @@
 #include <string>
 
 #include "mock/mock_server.h"
+#include "util/open_files.h"
 
 namespace {
-
-// Thousands of concurrent streams need thousands of descriptors.
-void RaiseFileLimit() {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 &&
-      limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &limit);
-  }
-}
 
 // A parent polls "path"; it must never see a half-written number.
 bool WritePortFile(const std::string& path, int port, std::string* err) {
@@ -66,7 +55,7 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", quiet, "Print nothing but errors");
   CLI11_PARSE(app, argc, argv);
 
-  RaiseFileLimit();
+  chatbatch::RaiseOpenFileLimit();
   std::signal(SIGPIPE, SIG_IGN);  // A vanished client must not kill us.
   options.handle_signals = true;
 

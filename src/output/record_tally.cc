@@ -47,16 +47,6 @@ void AddGaps(const TurnRecord& record, LatencyHistogram* gaps) {
 
 }  // namespace
 
-void RecordTotals::Add(const TurnRecord& record) {
-  chunks += record.reply.chunks;
-  bytes += record.reply.bytes;
-  if (record.reply.usage) {
-    prompt_tokens += record.reply.usage->prompt_tokens;
-    completion_tokens += record.reply.usage->completion_tokens;
-    total_tokens += record.reply.usage->total_tokens;
-  }
-}
-
 void CountTurn(const TurnRecord& r, ConversationOutcome* outcome) {
   for (const ExpectationResult& e : r.expectations) {
     (e.ok ? outcome->expectations_passed : outcome->expectations_failed) += 1;
@@ -115,11 +105,7 @@ RunSummary RecordTally::Apply(const RunSummary& summary) const {
     counted.status = c.status;
     c = std::move(counted);
   }
-  out.chunks = totals_.chunks;
-  out.bytes = totals_.bytes;
-  out.prompt_tokens = totals_.prompt_tokens;
-  out.completion_tokens = totals_.completion_tokens;
-  out.total_tokens = totals_.total_tokens;
+  CopyTotals(totals_, &out);
   out.latency = latency_;
   // The span of the records: first request to last reply, across every
   // process that wrote them (a pause between a kill and --resume counts).

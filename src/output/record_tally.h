@@ -18,6 +18,29 @@
 
 namespace chatbatch {
 
+// Adds "record"'s chunks, bytes and tokens to "totals": a RecordTotals or a
+// RunSummary, which keep them under the same names.
+template <typename Totals>
+void AddTotals(const TurnRecord& record, Totals* totals) {
+  totals->chunks += record.reply.chunks;
+  totals->bytes += record.reply.bytes;
+  if (record.reply.usage) {
+    totals->prompt_tokens += record.reply.usage->prompt_tokens;
+    totals->completion_tokens += record.reply.usage->completion_tokens;
+    totals->total_tokens += record.reply.usage->total_tokens;
+  }
+}
+
+// The chunks, bytes and tokens of "from" in "*to", the rest of "*to" kept.
+template <typename To, typename From>
+void CopyTotals(const From& from, To* to) {
+  to->chunks = from.chunks;
+  to->bytes = from.bytes;
+  to->prompt_tokens = from.prompt_tokens;
+  to->completion_tokens = from.completion_tokens;
+  to->total_tokens = from.total_tokens;
+}
+
 // What a set of records adds up to: summary.json's totals.
 struct RecordTotals {
   int64_t chunks = 0;
@@ -26,7 +49,7 @@ struct RecordTotals {
   int64_t completion_tokens = 0;
   int64_t total_tokens = 0;
 
-  void Add(const TurnRecord& record);
+  void Add(const TurnRecord& record) { AddTotals(record, this); }
 };
 
 // Adds one record to its conversation's counts (turns by status,

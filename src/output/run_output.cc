@@ -135,13 +135,7 @@ Status RunOutput::AppendTurn(const Conversation& conv,
     const TurnRecord& recorded = turns.back();
     if (tally_) tally_->Add(conv.id, recorded);
     ++appended_;
-    RecordTotals totals;
-    totals.Add(recorded);
-    appended_totals_.chunks += totals.chunks;
-    appended_totals_.bytes += totals.bytes;
-    appended_totals_.prompt_tokens += totals.prompt_tokens;
-    appended_totals_.completion_tokens += totals.completion_tokens;
-    appended_totals_.total_tokens += totals.total_tokens;
+    AddTotals(recorded, &appended_totals_);
     return written;
   } catch (const std::exception& e) {
     return Fail(ErrorCode::kInternal, "cannot write turn of conversation " +
@@ -243,11 +237,7 @@ Status RunOutput::WriteSummary(const RunSummary& summary) {
 
 RunSummary RunOutput::ThisProcess(const RunSummary& summary) const {
   RunSummary mine = summary;
-  mine.chunks = appended_totals_.chunks;
-  mine.bytes = appended_totals_.bytes;
-  mine.prompt_tokens = appended_totals_.prompt_tokens;
-  mine.completion_tokens = appended_totals_.completion_tokens;
-  mine.total_tokens = appended_totals_.total_tokens;
+  CopyTotals(appended_totals_, &mine);
   return mine;
 }
 

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "chatbatch/run_output.h"
 #include "output/json_numbers.h"
@@ -25,6 +27,18 @@ ordered_json RawJson(const std::string& text, const char* what) {
     return nullptr;
   }
   return value;
+}
+
+// A JSON array of one object per item, its keys as "fill" writes them.
+template <typename T, typename Fill>
+ordered_json ArrayOf(const std::vector<T>& items, Fill fill) {
+  ordered_json array = ordered_json::array();
+  for (const T& item : items) {
+    ordered_json entry;
+    fill(item, entry);
+    array.push_back(std::move(entry));
+  }
+  return array;
 }
 
 }  // namespace
@@ -53,16 +67,13 @@ std::string TurnRecordToJson(const TurnRecord& record) {
   j["conversation_id"] = record.conversation_id;
   j["status"] = TurnStatusName(record);
   j["expect_ok"] = record.expect_ok;
-  ordered_json expectations = ordered_json::array();
-  for (const ExpectationResult& e : record.expectations) {
-    ordered_json entry;
-    entry["check"] = e.check;
-    entry["expected"] = e.expected;
-    entry["ok"] = e.ok;
-    entry["detail"] = e.detail;
-    expectations.push_back(std::move(entry));
-  }
-  j["expectations"] = std::move(expectations);
+  j["expectations"] = ArrayOf(
+      record.expectations, [](const ExpectationResult& e, ordered_json& entry) {
+        entry["check"] = e.check;
+        entry["expected"] = e.expected;
+        entry["ok"] = e.ok;
+        entry["detail"] = e.detail;
+      });
   j["error"] = record.ok ? ordered_json() : ordered_json(record.error);
   j["error_kind"] =
       record.ok ? ordered_json() : ordered_json(record.error_kind);
@@ -84,17 +95,15 @@ std::string TurnRecordToJson(const TurnRecord& record) {
   if (record.unreachable_attempts > 0) {
     j["unreachable_attempts"] = record.unreachable_attempts;
   }
-  ordered_json attempt_errors = ordered_json::array();
-  for (const AttemptFailure& failure : record.failed_attempts) {
-    ordered_json entry;
-    entry["attempt"] = failure.attempt;
-    entry["error_kind"] = failure.error_kind;
-    entry["error"] = failure.error;
-    entry["http_status"] = failure.http_status;
-    entry["at"] = failure.at;
-    attempt_errors.push_back(std::move(entry));
-  }
-  j["attempt_errors"] = std::move(attempt_errors);
+  j["attempt_errors"] =
+      ArrayOf(record.failed_attempts,
+              [](const AttemptFailure& failure, ordered_json& entry) {
+                entry["attempt"] = failure.attempt;
+                entry["error_kind"] = failure.error_kind;
+                entry["error"] = failure.error;
+                entry["http_status"] = failure.http_status;
+                entry["at"] = failure.at;
+              });
   j["conversation"] = RawJson(reply.conversation_json, "conversation object");
   j["tool_calls"] = RawJson(reply.tool_calls_json, "tool_calls");
   j["invalid_lines"] = reply.invalid_lines;

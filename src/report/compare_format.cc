@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "report/compare.h"
+#include "report/markup.h"
 
 namespace chatbatch {
 namespace {
@@ -94,18 +95,10 @@ std::string Fence(std::string_view text) {
 std::string EscapeHtml(std::string_view text) {
   std::string out;
   for (char c : text) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      default:
-        out += c;
+    if (const char* entity = MarkupEntity(c)) {
+      out += entity;
+    } else {
+      out += c;
     }
   }
   return out;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "report/markup.h"
 #include "util/atomic_file.h"
 #include "util/time_format.h"
 
@@ -104,37 +105,32 @@ std::string XmlEscape(std::string_view text, bool attribute) {
     }
     if (n == 1) {
       char c = text[i];
-      switch (c) {
-        case '&':
-          out += "&amp;";
-          break;
-        case '<':
-          out += "&lt;";
-          break;
-        case '>':
-          out += "&gt;";
-          break;
-        case '"':
-          out += attribute ? "&quot;" : "\"";
-          break;
-        case '\'':
-          out += attribute ? "&apos;" : "'";
-          break;
-        case '\t':
-          out += attribute ? "&#9;" : "\t";
-          break;
-        case '\n':
-          out += attribute ? "&#10;" : "\n";
-          break;
-        case '\r':
-          out += "&#13;";
-          break;
-        default:
-          if (cp < 0x20 || cp == 0x7F) {
-            out += cp == 0x7F ? std::string(1, c) : "\xEF\xBF\xBD";
-          } else {
-            out += c;
-          }
+      if (const char* entity = MarkupEntity(c)) {
+        out += entity;
+      } else {
+        switch (c) {
+          case '"':
+            out += attribute ? "&quot;" : "\"";
+            break;
+          case '\'':
+            out += attribute ? "&apos;" : "'";
+            break;
+          case '\t':
+            out += attribute ? "&#9;" : "\t";
+            break;
+          case '\n':
+            out += attribute ? "&#10;" : "\n";
+            break;
+          case '\r':
+            out += "&#13;";
+            break;
+          default:
+            if (cp < 0x20 || cp == 0x7F) {
+              out += cp == 0x7F ? std::string(1, c) : "\xEF\xBF\xBD";
+            } else {
+              out += c;
+            }
+        }
       }
     } else if (cp == 0xFFFE || cp == 0xFFFF) {
       out += "\xEF\xBF\xBD";

@@ -233,24 +233,20 @@ std::string UnifiedDiff(std::string_view a, std::string_view b, int context) {
       body += line;
       body += '\n';
     }
-    // An empty side is reported as "start,0" with start = the line before.
-    if (a_len == 0) {
-      a_start = 0;
+    // An empty side is reported as "start,0" with start = the line before:
+    // the last one above the hunk that is on that side (not "other_only").
+    auto line_before = [&](dtl::edit_t other_only,
+                           long long dtl::elemInfo::*index) {
       for (size_t k = start; k-- > 0;) {
-        if (ses[k].second.type != dtl::SES_ADD) {
-          a_start = ses[k].second.beforeIdx;
-          break;
-        }
+        if (ses[k].second.type != other_only) return ses[k].second.*index;
       }
+      return 0LL;
+    };
+    if (a_len == 0) {
+      a_start = line_before(dtl::SES_ADD, &dtl::elemInfo::beforeIdx);
     }
     if (b_len == 0) {
-      b_start = 0;
-      for (size_t k = start; k-- > 0;) {
-        if (ses[k].second.type != dtl::SES_DELETE) {
-          b_start = ses[k].second.afterIdx;
-          break;
-        }
-      }
+      b_start = line_before(dtl::SES_DELETE, &dtl::elemInfo::afterIdx);
     }
     out += "@@ -" + std::to_string(a_start) + "," + std::to_string(a_len) +
            " +" + std::to_string(b_start) + "," + std::to_string(b_len) +

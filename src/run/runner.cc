@@ -82,13 +82,7 @@ void Runner::Impl::AddPrior(ConvState* c, const PriorConversation& prior) {
   ConversationOutcome& outcome = OutcomeOf(c);
   for (const TurnRecord& r : prior.turns) {
     CountTurn(r, &outcome);
-    summary_.chunks += r.reply.chunks;
-    summary_.bytes += r.reply.bytes;
-    if (r.reply.usage) {
-      summary_.prompt_tokens += r.reply.usage->prompt_tokens;
-      summary_.completion_tokens += r.reply.usage->completion_tokens;
-      summary_.total_tokens += r.reply.usage->total_tokens;
-    }
+    AddTotals(r, &summary_);
   }
   outcome.status = prior.status;
   if (prior.status != ConversationStatus::kPending) return;

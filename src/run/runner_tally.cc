@@ -82,13 +82,7 @@ void Runner::Impl::RecordTurn(ConvState* c, AttemptSink* sink,
   }
 
   AddLatency(c, &record);
-  summary_.chunks += record.reply.chunks;
-  summary_.bytes += record.reply.bytes;
-  if (record.reply.usage) {
-    summary_.prompt_tokens += record.reply.usage->prompt_tokens;
-    summary_.completion_tokens += record.reply.usage->completion_tokens;
-    summary_.total_tokens += record.reply.usage->total_tokens;
-  }
+  AddTotals(record, &summary_);
   if (Status st = output_->AppendTurn(conv, record); !st) {
     Fatal(st.error());
     return;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <string>
+#include <type_traits>
 
 #include "util/text.h"
 #include "util/utf8.h"
@@ -50,6 +51,32 @@ bool GetOptionalString(ondemand::value value, std::string_view* out) {
   return !value.get_string().get(*out);
 }
 
+// The key and value of one field of an object being walked; false on a
+// malformed document.
+inline bool ReadField(simdjson::simdjson_result<ondemand::field> result,
+                      std::string_view* key, ondemand::value* value) {
+  ondemand::field field;
+  if (std::move(result).get(field) || field.unescaped_key().get(*key)) {
+    return false;
+  }
+  *value = field.value();
+  return true;
+}
+
+// "value" as an object or array in "*out" when it is one ("*is" says whether
+// it was). Returns false only on a malformed document: a value of another
+// type is skipped by the caller, not refused.
+template <typename T>
+inline bool TakeIf(ondemand::value value, T* out, bool* is) {
+  constexpr ondemand::json_type kWant = std::is_same_v<T, ondemand::object>
+                                            ? ondemand::json_type::object
+                                            : ondemand::json_type::array;
+  ondemand::json_type type;
+  if (value.type().get(type)) return false;
+  *is = type == kWant;
+  return !*is || !value.get(*out);
+}
+
 }  // namespace
 
 bool ChunkDecoder::Impl::Stage(std::string_view json) {
@@ -58,12 +85,9 @@ bool ChunkDecoder::Impl::Stage(std::string_view json) {
   ondemand::object top;
   if (doc.get_object().get(top)) return false;
   for (auto field_result : top) {
-    ondemand::field field;
     std::string_view key;
-    if (std::move(field_result).get(field) || field.unescaped_key().get(key)) {
-      return false;
-    }
-    ondemand::value value = field.value();
+    ondemand::value value;
+    if (!ReadField(field_result, &key, &value)) return false;
     ondemand::json_type type;
     if (value.type().get(type)) return false;
     if (key == "choices") {
@@ -77,13 +101,9 @@ bool ChunkDecoder::Impl::Stage(std::string_view json) {
         if (!first) continue;  // only choices[0]; the rest are skipped
         first = false;
         ondemand::object choice_object;
-        ondemand::json_type choice_type;
-        if (choice.type().get(choice_type)) return false;
-        if (choice_type != ondemand::json_type::object) continue;
-        if (choice.get_object().get(choice_object) ||
-            !StageChoice(choice_object)) {
-          return false;
-        }
+        bool is_object;
+        if (!TakeIf(choice, &choice_object, &is_object)) return false;
+        if (is_object && !StageChoice(choice_object)) return false;
       }
     } else if (key == "usage") {
       if (type != ondemand::json_type::object) continue;
@@ -91,16 +111,15 @@ bool ChunkDecoder::Impl::Stage(std::string_view json) {
       if (value.get_object().get(usage_object)) return false;
       Usage usage;
       for (auto usage_field : usage_object) {
-        ondemand::field f;
         std::string_view k;
-        if (std::move(usage_field).get(f) || f.unescaped_key().get(k))
-          return false;
+        ondemand::value v;
+        if (!ReadField(usage_field, &k, &v)) return false;
         if (k == "prompt_tokens") {
-          GetInt(f.value(), &usage.prompt_tokens);
+          GetInt(v, &usage.prompt_tokens);
         } else if (k == "completion_tokens") {
-          GetInt(f.value(), &usage.completion_tokens);
+          GetInt(v, &usage.completion_tokens);
         } else if (k == "total_tokens") {
-          GetInt(f.value(), &usage.total_tokens);
+          GetInt(v, &usage.total_tokens);
         }
       }
       staged_.usage = usage;
@@ -128,20 +147,14 @@ bool ChunkDecoder::Impl::Stage(std::string_view json) {
 bool ChunkDecoder::Impl::StageChoice(ondemand::object choice) {
   staged_.has_choice = true;
   for (auto field_result : choice) {
-    ondemand::field field;
     std::string_view key;
-    if (std::move(field_result).get(field) || field.unescaped_key().get(key)) {
-      return false;
-    }
-    ondemand::value value = field.value();
+    ondemand::value value;
+    if (!ReadField(field_result, &key, &value)) return false;
     if (key == "delta" || key == "message") {
-      ondemand::json_type type;
-      if (value.type().get(type)) return false;
-      if (type != ondemand::json_type::object) continue;
       ondemand::object message;
-      if (value.get_object().get(message) || !StageMessage(message)) {
-        return false;
-      }
+      bool is_object;
+      if (!TakeIf(value, &message, &is_object)) return false;
+      if (is_object && !StageMessage(message)) return false;
     } else if (key == "finish_reason") {
       if (!GetOptionalString(value, &staged_.finish_reason)) return false;
     }
@@ -151,12 +164,9 @@ bool ChunkDecoder::Impl::StageChoice(ondemand::object choice) {
 
 bool ChunkDecoder::Impl::StageMessage(ondemand::object message) {
   for (auto field_result : message) {
-    ondemand::field field;
     std::string_view key;
-    if (std::move(field_result).get(field) || field.unescaped_key().get(key)) {
-      return false;
-    }
-    ondemand::value value = field.value();
+    ondemand::value value;
+    if (!ReadField(field_result, &key, &value)) return false;
     if (key == "content") {
       const std::string_view token = value.raw_json_token();
       if (!GetOptionalString(value, &staged_.content)) return false;
@@ -168,13 +178,10 @@ bool ChunkDecoder::Impl::StageMessage(ondemand::object message) {
     } else if (key == "reasoning_content") {
       if (!GetOptionalString(value, &staged_.reasoning_content)) return false;
     } else if (key == "tool_calls") {
-      ondemand::json_type type;
-      if (value.type().get(type)) return false;
-      if (type != ondemand::json_type::array) continue;
       ondemand::array calls;
-      if (value.get_array().get(calls) || !StageToolCalls(calls)) {
-        return false;
-      }
+      bool is_array;
+      if (!TakeIf(value, &calls, &is_array)) return false;
+      if (is_array && !StageToolCalls(calls)) return false;
     }
   }
   return true;
@@ -184,23 +191,19 @@ bool ChunkDecoder::Impl::StageToolCalls(ondemand::array calls) {
   int64_t position = 0;
   for (auto call_result : calls) {
     ondemand::value call_value;
-    ondemand::json_type type;
-    if (call_result.get(call_value) || call_value.type().get(type)) {
+    ondemand::object call_object;
+    bool is_object;
+    if (call_result.get(call_value) ||
+        !TakeIf(call_value, &call_object, &is_object)) {
       return false;
     }
     StagedToolCall call;
     call.index = position++;
-    if (type != ondemand::json_type::object) continue;
-    ondemand::object call_object;
-    if (call_value.get_object().get(call_object)) return false;
+    if (!is_object) continue;
     for (auto field_result : call_object) {
-      ondemand::field field;
       std::string_view key;
-      if (std::move(field_result).get(field) ||
-          field.unescaped_key().get(key)) {
-        return false;
-      }
-      ondemand::value value = field.value();
+      ondemand::value value;
+      if (!ReadField(field_result, &key, &value)) return false;
       if (key == "index") {
         GetInt(value, &call.index);
       } else if (key == "id") {
@@ -208,17 +211,14 @@ bool ChunkDecoder::Impl::StageToolCalls(ondemand::array calls) {
       } else if (key == "type") {
         if (!GetOptionalString(value, &call.type)) return false;
       } else if (key == "function") {
-        ondemand::json_type function_type;
-        if (value.type().get(function_type)) return false;
-        if (function_type != ondemand::json_type::object) continue;
         ondemand::object function;
-        if (value.get_object().get(function)) return false;
+        bool is_object;
+        if (!TakeIf(value, &function, &is_object)) return false;
+        if (!is_object) continue;
         for (auto function_field : function) {
-          ondemand::field f;
           std::string_view k;
-          if (std::move(function_field).get(f) || f.unescaped_key().get(k))
-            return false;
-          ondemand::value v = f.value();
+          ondemand::value v;
+          if (!ReadField(function_field, &k, &v)) return false;
           if (k == "name") {
             if (!GetOptionalString(v, &call.name)) return false;
           } else if (k == "arguments") {
@@ -258,13 +258,10 @@ bool ChunkDecoder::Impl::StageError(ondemand::value value) {
       if (value.get_object().get(error)) return false;
       std::string_view message;
       for (auto field_result : error) {
-        ondemand::field field;
         std::string_view key;
-        if (std::move(field_result).get(field) ||
-            field.unescaped_key().get(key)) {
-          return false;
-        }
-        if (key == "message" && !GetOptionalString(field.value(), &message)) {
+        ondemand::value field_value;
+        if (!ReadField(field_result, &key, &field_value)) return false;
+        if (key == "message" && !GetOptionalString(field_value, &message)) {
           return false;
         }
       }
@@ -303,12 +300,9 @@ bool ChunkDecoder::Impl::StageErrorBody(std::string_view body,
   std::string detail;  // 422: "loc: msg; loc: msg"
   std::string_view top_message;
   for (auto field_result : top) {
-    ondemand::field field;
     std::string_view key;
-    if (std::move(field_result).get(field) || field.unescaped_key().get(key)) {
-      return false;
-    }
-    ondemand::value value = field.value();
+    ondemand::value value;
+    if (!ReadField(field_result, &key, &value)) return false;
     ondemand::json_type type;
     if (value.type().get(type)) return false;
     if (key == "error") {
@@ -343,19 +337,16 @@ bool ChunkDecoder::Impl::StageErrorBody(std::string_view body,
         std::string loc;
         std::string_view msg;
         for (auto item_field : item_object) {
-          ondemand::field f;
           std::string_view k;
-          if (std::move(item_field).get(f) || f.unescaped_key().get(k))
-            return false;
-          ondemand::value v = f.value();
+          ondemand::value v;
+          if (!ReadField(item_field, &k, &v)) return false;
           if (k == "msg" || (k == "message" && msg.empty())) {
             if (!GetOptionalString(v, &msg)) return false;
           } else if (k == "loc") {
-            ondemand::json_type loc_type;
-            if (v.type().get(loc_type)) return false;
-            if (loc_type != ondemand::json_type::array) continue;
             ondemand::array parts;
-            if (v.get_array().get(parts)) return false;
+            bool is_array;
+            if (!TakeIf(v, &parts, &is_array)) return false;
+            if (!is_array) continue;
             for (auto part_result : parts) {
               ondemand::value part;
               ondemand::json_type part_type;
