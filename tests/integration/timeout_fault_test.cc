@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include "support/mock_fixture.h"
+#include "support/socket_util.h"
 
 namespace chatbatch {
 namespace {
@@ -78,15 +79,10 @@ TEST_F(TimeoutFaultTest, TotalCutsAStreamThatKeepsSending) {
 // A listener whose accept queue is full drops new SYNs: the connection
 // never comes up, which is what a connect timeout is for.
 TEST_F(TimeoutFaultTest, ConnectTimesOutOnAFullBacklog) {
-  const int listener = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr;
+  const int listener = testnet::BindLoopback(&addr);
   ASSERT_GE(listener, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   ASSERT_EQ(listen(listener, 0), 0);
-  socklen_t len = sizeof addr;
-  getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
   std::vector<int> fillers;
   for (int i = 0; i < 4; ++i) {
     const int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -144,27 +140,15 @@ conversations:
 
 // A port nobody listens on (bound, then closed).
 std::string DeadEndpoint(int* port_out = nullptr) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
+  sockaddr_in addr;
+  const int fd = testnet::BindLoopback(&addr);
+  if (fd >= 0) close(fd);
   if (port_out != nullptr) *port_out = ntohs(addr.sin_port);
   return "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) +
          "/v1/chat/completions";
 }
 
-int Count(const std::string& text, const std::string& needle) {
-  int n = 0;
-  for (size_t at = text.find(needle); at != std::string::npos;
-       at = text.find(needle, at + 1)) {
-    ++n;
-  }
-  return n;
-}
+using testnet::Count;
 
 constexpr char kDownJob[] = R"(
 name: down
