@@ -196,7 +196,7 @@ TEST_F(InterruptTest, OverwriteStartsOver) {
     EXPECT_EQ(RunToEnd(p.get()), 130);
   }
   const std::string before = ReadFile(out / "run.json");
-  RunResult refused = Chatbatch({"run", job.string(), "-o", out.string()});
+  RunResult refused = RunInto(job, out);
   EXPECT_EQ(refused.exit_code, 2) << refused.err;
   EXPECT_NE(refused.err.find("--resume"), std::string::npos) << refused.err;
   EXPECT_EQ(ReadFile(out / "run.json"), before);

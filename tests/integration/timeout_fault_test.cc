@@ -179,7 +179,7 @@ TEST_F(TimeoutFaultTest, ServerDownGivesUpThenResumeContinues) {
   fs::path job = dir_ / "down.yaml";
   WriteFile(job, DownJobYaml(DeadEndpoint(&port), "1s"));
   const fs::path out = dir_ / "out";
-  RunResult r = Chatbatch({"run", job.string(), "-o", out.string()});
+  RunResult r = RunInto(job, out);
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_EQ(Count(r.err, "is unreachable"), 1) << r.err;
   EXPECT_EQ(Count(r.err, "retrying"), 0) << r.err;
