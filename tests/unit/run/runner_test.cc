@@ -577,12 +577,19 @@ TEST_F(RunnerTest, FailedExpectationIsFailedNotErrorAndTheConversationGoesOn) {
   EXPECT_EQ(s["stopped_early"], false);
 }
 
+// Stops the run after "max_failures" failed conversations, "concurrency"
+// at a time.
+RunOptions StopAfterFailures(int max_failures, int concurrency) {
+  RunOptions options;
+  options.concurrency = concurrency;
+  options.max_failures = max_failures;
+  return options;
+}
+
 TEST_F(RunnerTest, FailFastStartsNoNewTurnsAfterTheFirstFailure) {
   Job job = MakeJob(4, 2);
   ExpectOnTurn1(&job, 0, "nope");
-  RunOptions options;
-  options.concurrency = 1;
-  options.max_failures = 1;
+  const RunOptions options = StopAfterFailures(1, 1);
   FakeTransport transport(Echo);
   Runner runner(job, options, &transport, output_.get(), nullptr);
   Result<RunSummary> summary = runner.Run();
@@ -604,9 +611,7 @@ TEST_F(RunnerTest, FailFastStartsNoNewTurnsAfterTheFirstFailure) {
 TEST_F(RunnerTest, FailFastLetsInFlightTurnsFinish) {
   Job job = MakeJob(3, 3);
   for (Conversation& c : job.conversations) c.retry.attempts = 1;
-  RunOptions options;
-  options.concurrency = 3;
-  options.max_failures = 1;
+  const RunOptions options = StopAfterFailures(1, 3);
   FakeTransport transport(DownOn("c1 turn 1"));
   Runner runner(job, options, &transport, output_.get(), nullptr);
   Result<RunSummary> summary = runner.Run();
@@ -625,9 +630,7 @@ TEST_F(RunnerTest, FailFastLetsInFlightTurnsFinish) {
 TEST_F(RunnerTest, MaxFailuresStopsAfterN) {
   Job job = MakeJob(6, 1);
   for (size_t i = 0; i < 6; ++i) ExpectOnTurn1(&job, i, "nope");
-  RunOptions options;
-  options.concurrency = 1;
-  options.max_failures = 2;
+  const RunOptions options = StopAfterFailures(2, 1);
   FakeTransport transport(Echo);
   Runner runner(job, options, &transport, output_.get(), nullptr);
   Result<RunSummary> summary = runner.Run();
