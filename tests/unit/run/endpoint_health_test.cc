@@ -178,9 +178,7 @@ TEST_F(EndpointDownTest, WaitsBehindOneProbeAndSaysSoOnce) {
       r.refused = true;
       return r;
     }
-    r.pieces = {{milliseconds(2), SseReply("ok")}};
-    r.end_at = milliseconds(3);
-    return r;
+    return OnePiece(SseReply("ok"), milliseconds(2));
   });
   sim = &transport;
   Runner runner(job, {}, &transport, output_.get(), nullptr);
