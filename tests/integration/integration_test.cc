@@ -19,7 +19,7 @@ conversations:
       - Tell me somethings about my name
 )");
   fs::path out = dir_ / "out";
-  RunResult r = Chatbatch({"run", job.string(), "-o", out.string()});
+  RunResult r = RunInto(job, out);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::vector<json> records = Records(out / "heiner.jsonl");
   ASSERT_EQ(records.size(), 2u);
@@ -177,7 +177,7 @@ conversations:
     messages: ["[[mock no_done=true]] hi"]
 )");
   fs::path out = dir_ / "out";
-  RunResult r = Chatbatch({"run", job.string(), "-o", out.string()});
+  RunResult r = RunInto(job, out);
   EXPECT_EQ(r.exit_code, 1) << r.err;
   json summary = json::parse(ReadFile(out / "summary.json"));
   std::map<std::string, std::string> status;
@@ -237,7 +237,7 @@ conversations:
     messages: [two]
 )");
   fs::path out = dir_ / "out";
-  RunResult r = Chatbatch({"run", job.string(), "-o", out.string()});
+  RunResult r = RunInto(job, out);
   ASSERT_EQ(r.exit_code, 1) << r.err;
 
   std::vector<json> records = Records(out / "paced.jsonl");
@@ -286,7 +286,7 @@ conversations:
   - messages: [hi]
 )");
   fs::path out = dir_ / "out";
-  RunResult r = Chatbatch({"run", job.string(), "-o", out.string()});
+  RunResult r = RunInto(job, out);
   EXPECT_EQ(r.exit_code, 1) << r.err;
   std::vector<json> records = Records(out / "c1.jsonl");
   ASSERT_EQ(records.size(), 1u);

@@ -4,6 +4,10 @@
 // end with every turn recorded exactly once.
 #include <signal.h>
 
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "support/mock_fixture.h"
 
 namespace chatbatch {
@@ -63,6 +67,37 @@ class InterruptTest : public IntegrationTest {
     EXPECT_TRUE(code.has_value()) << "still running after 60 s";
     return code.value_or(-1);
   }
+
+  // "chatbatch run job -o out" in the background, its output in
+  // dir_/run.out and dir_/run.err.
+  std::unique_ptr<Process> StartRun(const fs::path& job, const fs::path& out) {
+    return std::make_unique<Process>(
+        std::vector<std::string>{CHATBATCH_BIN, "run", job.string(), "-o",
+                                 out.string()},
+        dir_ / "run.out", dir_ / "run.err");
+  }
+
+  // What the background run wrote to stderr so far.
+  std::string RunErr() const { return ReadFile(dir_ / "run.err"); }
+
+  // The run's summary says it was interrupted.
+  static void ExpectInterrupted(const fs::path& out) {
+    json summary = json::parse(ReadFile(out / "summary.json"));
+    EXPECT_EQ(summary["status"], "interrupted");
+  }
+
+  // "chatbatch run job -o out --resume" (and "extra") exits 0 and leaves
+  // every turn recorded once.
+  void ExpectResumeCompletes(const fs::path& job, const fs::path& out,
+                             int convs, int turns,
+                             const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {"run", job.string(), "-o", out.string(),
+                                     "--resume"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    RunResult resumed = Chatbatch(args);
+    EXPECT_EQ(resumed.exit_code, 0) << resumed.err;
+    ExpectComplete(out, convs, turns);
+  }
 };
 
 // One SIGINT: the turns in flight finish and are recorded, nothing new
@@ -70,17 +105,15 @@ class InterruptTest : public IntegrationTest {
 TEST_F(InterruptTest, OneSigintFinishesInFlightTurns) {
   fs::path job = Job(4, 3, "pace_ms=40 chunks=10");
   const fs::path out = dir_ / "out";
-  Process p({CHATBATCH_BIN, "run", job.string(), "-o", out.string()},
-            dir_ / "run.out", dir_ / "run.err");
+  std::unique_ptr<Process> p = StartRun(job, out);
   WaitForFile(out / "c1.jsonl");
   WaitInFlight(1);
-  p.Signal(SIGINT);
-  EXPECT_EQ(RunToEnd(&p), 130) << ReadFile(dir_ / "run.err");
-  const std::string err = ReadFile(dir_ / "run.err");
+  p->Signal(SIGINT);
+  EXPECT_EQ(RunToEnd(p.get()), 130) << RunErr();
+  const std::string err = RunErr();
   EXPECT_NE(err.find("interrupted: finishing"), std::string::npos) << err;
   EXPECT_EQ(err.find("cancelled"), std::string::npos) << err;
-  json summary = json::parse(ReadFile(out / "summary.json"));
-  EXPECT_EQ(summary["status"], "interrupted");
+  ExpectInterrupted(out);
   // Whatever is on disk finished: no cancelled or error records, and at
   // least c1's first turn and the one in flight at the interrupt.
   size_t records = 0;
@@ -92,10 +125,7 @@ TEST_F(InterruptTest, OneSigintFinishesInFlightTurns) {
     }
   }
   EXPECT_GE(records, 2u);
-  RunResult resumed =
-      Chatbatch({"run", job.string(), "-o", out.string(), "--resume"});
-  EXPECT_EQ(resumed.exit_code, 0) << resumed.err;
-  ExpectComplete(out, 4, 3);
+  ExpectResumeCompletes(job, out, 4, 3);
 }
 
 // Streams that never end: the grace period runs out, they are cancelled
@@ -104,23 +134,18 @@ TEST_F(InterruptTest, GraceExpiryCancelsHungStreams) {
   fs::path job = Job(2, 1, "stall_after=1 stall_ms=-1",
                      "grace: 300ms\ntimeouts: {idle: off, total: off}\n");
   const fs::path out = dir_ / "out";
-  Process p({CHATBATCH_BIN, "run", job.string(), "-o", out.string()},
-            dir_ / "run.out", dir_ / "run.err");
+  std::unique_ptr<Process> p = StartRun(job, out);
   WaitInFlight(2);
-  p.Signal(SIGINT);
-  EXPECT_EQ(RunToEnd(&p), 130);
-  const std::string err = ReadFile(dir_ / "run.err");
+  p->Signal(SIGINT);
+  EXPECT_EQ(RunToEnd(p.get()), 130);
+  const std::string err = RunErr();
   EXPECT_NE(err.find("grace period over"), std::string::npos) << err;
   EXPECT_TRUE(Records(out / "c1.jsonl").empty());
   EXPECT_TRUE(Records(out / "c2.jsonl").empty());
-  json summary = json::parse(ReadFile(out / "summary.json"));
-  EXPECT_EQ(summary["status"], "interrupted");
+  ExpectInterrupted(out);
   // Resumed against replies that end, both turns are sent again.
   fs::path fixed = Job(2, 1, "pace_ms=1", "grace: 300ms\n");
-  RunResult resumed = Chatbatch(
-      {"run", fixed.string(), "-o", out.string(), "--resume", "--force"});
-  EXPECT_EQ(resumed.exit_code, 0) << resumed.err;
-  ExpectComplete(out, 2, 1);
+  ExpectResumeCompletes(fixed, out, 2, 1, {"--force"});
 }
 
 // A second SIGINT does not wait for the (long) grace period.
@@ -128,21 +153,19 @@ TEST_F(InterruptTest, SecondSigintCancelsAtOnce) {
   fs::path job = Job(2, 1, "stall_after=1 stall_ms=-1",
                      "grace: 10m\ntimeouts: {idle: off, total: off}\n");
   const fs::path out = dir_ / "out";
-  Process p({CHATBATCH_BIN, "run", job.string(), "-o", out.string()},
-            dir_ / "run.out", dir_ / "run.err");
+  std::unique_ptr<Process> p = StartRun(job, out);
   WaitInFlight(2);
-  p.Signal(SIGINT);
+  p->Signal(SIGINT);
   // Two pending SIGINTs would arrive as one: send the second only once
   // the first was taken.
   for (int i = 0;
-       i < 1000 && ReadFile(dir_ / "run.err").find("interrupted: finishing") ==
-                       std::string::npos;
+       i < 1000 && RunErr().find("interrupted: finishing") == std::string::npos;
        ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  p.Signal(SIGINT);
-  EXPECT_EQ(RunToEnd(&p), 130);
-  const std::string err = ReadFile(dir_ / "run.err");
+  p->Signal(SIGINT);
+  EXPECT_EQ(RunToEnd(p.get()), 130);
+  const std::string err = RunErr();
   EXPECT_EQ(err.find("grace period over"), std::string::npos) << err;
   EXPECT_NE(err.find("cancelled"), std::string::npos) << err;
   EXPECT_TRUE(Records(out / "c1.jsonl").empty());
@@ -152,18 +175,13 @@ TEST_F(InterruptTest, SecondSigintCancelsAtOnce) {
 TEST_F(InterruptTest, SigtermIsAnInterrupt) {
   fs::path job = Job(4, 3, "pace_ms=40 chunks=10");
   const fs::path out = dir_ / "out";
-  Process p({CHATBATCH_BIN, "run", job.string(), "-o", out.string()},
-            dir_ / "run.out", dir_ / "run.err");
+  std::unique_ptr<Process> p = StartRun(job, out);
   WaitForFile(out / "c1.jsonl");
   WaitInFlight(1);
-  p.Signal(SIGTERM);
-  EXPECT_EQ(RunToEnd(&p), 130) << ReadFile(dir_ / "run.err");
-  json summary = json::parse(ReadFile(out / "summary.json"));
-  EXPECT_EQ(summary["status"], "interrupted");
-  RunResult resumed =
-      Chatbatch({"run", job.string(), "-o", out.string(), "--resume"});
-  EXPECT_EQ(resumed.exit_code, 0) << resumed.err;
-  ExpectComplete(out, 4, 3);
+  p->Signal(SIGTERM);
+  EXPECT_EQ(RunToEnd(p.get()), 130) << RunErr();
+  ExpectInterrupted(out);
+  ExpectResumeCompletes(job, out, 4, 3);
 }
 
 // An interrupted directory is not touched by a plain run; --overwrite
@@ -172,14 +190,13 @@ TEST_F(InterruptTest, OverwriteStartsOver) {
   fs::path job = Job(3, 2, "pace_ms=40 chunks=10");
   const fs::path out = dir_ / "out";
   {
-    Process p({CHATBATCH_BIN, "run", job.string(), "-o", out.string()},
-              dir_ / "run.out", dir_ / "run.err");
+    std::unique_ptr<Process> p = StartRun(job, out);
     WaitForFile(out / "c1.jsonl");
-    p.Signal(SIGINT);
-    EXPECT_EQ(RunToEnd(&p), 130);
+    p->Signal(SIGINT);
+    EXPECT_EQ(RunToEnd(p.get()), 130);
   }
   const std::string before = ReadFile(out / "run.json");
-  RunResult refused = Chatbatch({"run", job.string(), "-o", out.string()});
+  RunResult refused = RunInto(job, out);
   EXPECT_EQ(refused.exit_code, 2) << refused.err;
   EXPECT_NE(refused.err.find("--resume"), std::string::npos) << refused.err;
   EXPECT_EQ(ReadFile(out / "run.json"), before);

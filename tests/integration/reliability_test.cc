@@ -64,7 +64,7 @@ TEST_F(ReliabilityTest, FaultMatrix) {
   yaml.replace(yaml.find("LONG"), 4, std::string(6000, 'x'));
   fs::path job = WriteJob(yaml);
   fs::path out = dir_ / "out";
-  RunResult r = Chatbatch({"run", job.string(), "-o", out.string()});
+  RunResult r = RunInto(job, out);
   EXPECT_EQ(r.exit_code, 1) << r.err;
 
   const std::vector<Expectation> matrix = {
@@ -137,7 +137,7 @@ conversations:
   - messages: ["[[mock status=429 retry_after=2 fail_times=1]] hi"]
 )");
   fs::path out = dir_ / "out";
-  RunResult r = Chatbatch({"run", job.string(), "-o", out.string()});
+  RunResult r = RunInto(job, out);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   json stats = Stats();
   ASSERT_EQ(stats["log"].size(), 2u);
@@ -175,10 +175,10 @@ std::map<std::string, std::string> Transcripts(const fs::path& dir) {
 TEST_F(ReliabilityTest, ResumeSkipsFinishedWorkAndRefusesSurprises) {
   fs::path job = WriteJob(ResumeJob(3, 2));
   fs::path out = dir_ / "out";
-  ASSERT_EQ(Chatbatch({"run", job.string(), "-o", out.string()}).exit_code, 0);
+  ASSERT_EQ(RunInto(job, out).exit_code, 0);
   int64_t sent = Stats()["requests"];
   // A plain re-run must not silently append to or wipe the earlier run.
-  RunResult again = Chatbatch({"run", job.string(), "-o", out.string()});
+  RunResult again = RunInto(job, out);
   EXPECT_EQ(again.exit_code, 2);
   EXPECT_NE(again.err.find("--resume"), std::string::npos) << again.err;
   // Resuming a finished run sends nothing.
@@ -222,7 +222,7 @@ conversations:
     messages: [first, "[[mock status=500 fail_times=1]] second", third]
 )");
   fs::path out = dir_ / "out";
-  ASSERT_EQ(Chatbatch({"run", job.string(), "-o", out.string()}).exit_code, 1);
+  ASSERT_EQ(RunInto(job, out).exit_code, 1);
   EXPECT_EQ(Records(out / "flaky.jsonl").size(), 2u);
   // --resume alone leaves a failed conversation alone.
   EXPECT_EQ(Chatbatch({"run", job.string(), "-o", out.string(), "--resume"})
@@ -345,7 +345,7 @@ TEST_F(ReliabilityTest, UnwritableOutputStopsTheRunWithAnError) {
   fs::path job = WriteJob(ResumeJob(1, 20));
   fs::path out = dir_ / "out";
   // A file-size limit makes the writes fail part-way, like a full disk.
-  RunResult r = Chatbatch({"run", job.string(), "-o", out.string()});
+  RunResult r = RunInto(job, out);
   ASSERT_EQ(r.exit_code, 0);
   fs::path limited = dir_ / "limited";
   Process p({"/usr/bin/prlimit", "--fsize=6000", CHATBATCH_BIN, "run",

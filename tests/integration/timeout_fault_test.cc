@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include "support/mock_fixture.h"
+#include "support/socket_util.h"
 
 namespace chatbatch {
 namespace {
@@ -35,6 +36,13 @@ class TimeoutFaultTest : public IntegrationTest {
                    std::to_string(records[0]["duration_ms"].get<double>()));
     return records[0];
   }
+
+  // The turn ended in "kind", no sooner than "at_least_ms" after it began.
+  static void ExpectTimedOut(const json& record, const std::string& kind,
+                             double at_least_ms) {
+    EXPECT_EQ(record["error_kind"], kind);
+    EXPECT_GE(record["duration_ms"].get<double>(), at_least_ms);
+  }
 };
 
 // The issue's case: idle 500ms, first_token off, a stall of 4 s after two
@@ -42,8 +50,7 @@ class TimeoutFaultTest : public IntegrationTest {
 TEST_F(TimeoutFaultTest, IdleFiresDuringAStall) {
   json record = RunOne("{idle: 500ms, first_token: off, total: 10m}",
                        "[[mock chunks=6 stall_after=2 stall_ms=4000]] hi");
-  EXPECT_EQ(record["error_kind"], "idle_timeout");
-  EXPECT_GE(record["duration_ms"].get<double>(), 500.0);
+  ExpectTimedOut(record, "idle_timeout", 500.0);
 }
 
 // With first_token on, idle used to be looked at only when the first_token
@@ -52,38 +59,30 @@ TEST_F(TimeoutFaultTest, IdleFiresDuringAStall) {
 TEST_F(TimeoutFaultTest, IdleIsNotHeldBackByFirstToken) {
   json record = RunOne("{idle: 500ms, first_token: 3s, total: 10m}",
                        "[[mock chunks=6 stall_after=2 stall_ms=1500]] hi");
-  EXPECT_EQ(record["error_kind"], "idle_timeout");
-  EXPECT_GE(record["duration_ms"].get<double>(), 500.0);
+  ExpectTimedOut(record, "idle_timeout", 500.0);
 }
 
 TEST_F(TimeoutFaultTest, FirstTokenFiresBeforeTheSlowFirstChunk) {
   json record = RunOne("{first_token: 500ms, idle: off, total: off}",
                        "[[mock first_token_ms=4000]] hi");
-  EXPECT_EQ(record["error_kind"], "first_token_timeout");
-  EXPECT_GE(record["duration_ms"].get<double>(), 500.0);
+  ExpectTimedOut(record, "first_token_timeout", 500.0);
 }
 
 // A stream that keeps sending is still cut at the total.
 TEST_F(TimeoutFaultTest, TotalCutsAStreamThatKeepsSending) {
   json record = RunOne("{total: 1s, idle: 500ms, first_token: off}",
                        "[[mock chunks=100 pace_ms=50]] hi");
-  EXPECT_EQ(record["error_kind"], "total_timeout");
-  EXPECT_GE(record["duration_ms"].get<double>(), 1000.0);
+  ExpectTimedOut(record, "total_timeout", 1000.0);
   EXPECT_GT(record["chunks"].get<int>(), 5);
 }
 
 // A listener whose accept queue is full drops new SYNs: the connection
 // never comes up, which is what a connect timeout is for.
 TEST_F(TimeoutFaultTest, ConnectTimesOutOnAFullBacklog) {
-  const int listener = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr;
+  const int listener = testnet::BindLoopback(&addr);
   ASSERT_GE(listener, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   ASSERT_EQ(listen(listener, 0), 0);
-  socklen_t len = sizeof addr;
-  getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
   std::vector<int> fillers;
   for (int i = 0; i < 4; ++i) {
     const int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -96,8 +95,7 @@ TEST_F(TimeoutFaultTest, ConnectTimesOutOnAFullBacklog) {
       "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) +
       "/v1/chat/completions";
   json record = RunOne("{connect: 500ms}", "hi", endpoint);
-  EXPECT_EQ(record["error_kind"], "connect_timeout");
-  EXPECT_GE(record["duration_ms"].get<double>(), 500.0);
+  ExpectTimedOut(record, "connect_timeout", 500.0);
   for (int fd : fillers) close(fd);
   close(listener);
 }
@@ -142,27 +140,15 @@ conversations:
 
 // A port nobody listens on (bound, then closed).
 std::string DeadEndpoint(int* port_out = nullptr) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
+  sockaddr_in addr;
+  const int fd = testnet::BindLoopback(&addr);
+  if (fd >= 0) close(fd);
   if (port_out != nullptr) *port_out = ntohs(addr.sin_port);
   return "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) +
          "/v1/chat/completions";
 }
 
-int Count(const std::string& text, const std::string& needle) {
-  int n = 0;
-  for (size_t at = text.find(needle); at != std::string::npos;
-       at = text.find(needle, at + 1)) {
-    ++n;
-  }
-  return n;
-}
+using testnet::Count;
 
 constexpr char kDownJob[] = R"(
 name: down
@@ -193,7 +179,7 @@ TEST_F(TimeoutFaultTest, ServerDownGivesUpThenResumeContinues) {
   fs::path job = dir_ / "down.yaml";
   WriteFile(job, DownJobYaml(DeadEndpoint(&port), "1s"));
   const fs::path out = dir_ / "out";
-  RunResult r = Chatbatch({"run", job.string(), "-o", out.string()});
+  RunResult r = RunInto(job, out);
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_EQ(Count(r.err, "is unreachable"), 1) << r.err;
   EXPECT_EQ(Count(r.err, "retrying"), 0) << r.err;

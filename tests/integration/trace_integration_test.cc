@@ -109,7 +109,7 @@ TEST_F(IntegrationTest, NoTraceFlagWritesNoTrace) {
   ASSERT_EQ(setenv("CB_TRACE_TEST_KEY", kKey, 1), 0);
   fs::path job = WriteJob(kJob);
   fs::path out = dir_ / "out";
-  RunResult r = Chatbatch({"run", job.string(), "-o", out.string()});
+  RunResult r = RunInto(job, out);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::set<std::string> names;
   for (const auto& [path, text] : AllFiles(dir_)) {

@@ -127,6 +127,11 @@ class IntegrationTest : public ::testing::Test {
     return r;
   }
 
+  // "chatbatch run job -o out".
+  RunResult RunInto(const fs::path& job, const fs::path& out) {
+    return Chatbatch({"run", job.string(), "-o", out.string()});
+  }
+
   static std::vector<json> Records(const fs::path& path) {
     std::vector<json> out;
     std::istringstream in(ReadFile(path));

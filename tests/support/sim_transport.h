@@ -36,6 +36,14 @@ struct SimResponse {
   Status end;
 };
 
+// A response of one "piece" at "at" that ends 1 ms later.
+inline SimResponse OnePiece(std::string piece, std::chrono::milliseconds at) {
+  SimResponse r;
+  r.pieces = {{at, std::move(piece)}};
+  r.end_at = at + std::chrono::milliseconds(1);
+  return r;
+}
+
 class SimTransport final : public Transport {
  public:
   using Clock = std::chrono::steady_clock;

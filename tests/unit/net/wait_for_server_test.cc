@@ -11,6 +11,8 @@
 #include <regex>
 #include <string>
 
+#include "support/socket_util.h"
+
 namespace chatbatch {
 namespace {
 
@@ -77,14 +79,10 @@ TEST(WaitForServerTest, ClosedPortFailsAfterTheDeadline) {
 
 // A listener that never answers: each GET ends by its own short timeout.
 TEST(WaitForServerTest, SilentServerTimesOutPerRequest) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  sockaddr_in addr;
+  const int fd = testnet::BindLoopback(&addr);
+  ASSERT_GE(fd, 0);
   ASSERT_EQ(listen(fd, 16), 0);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   WaitForServerOptions options;
   options.timeout = std::chrono::milliseconds(800);
   options.request_timeout = std::chrono::milliseconds(300);

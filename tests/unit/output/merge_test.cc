@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "support/temp_dir.h"
+
 namespace chatbatch {
 namespace {
 
@@ -95,13 +97,6 @@ constexpr char kGammaMd[] = "# gamma\n\n## Turn 1\n\nfive";  // no newline
 
 class MergeTest : public testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = testing::TempDir() + "chatbatch_merge_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    root_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(root_); }
-
   std::string D(const std::string& name) const { return root_ / name; }
 
   void Write(const std::string& path, const std::string& text) {
@@ -167,7 +162,8 @@ class MergeTest : public testing::Test {
     return json::parse(Read(D("out/summary.json")));
   }
 
-  fs::path root_;
+  testfs::TempDir tmp_{"chatbatch_merge_"};  // removed at the end of a test
+  const fs::path root_ = tmp_.path();
 };
 
 TEST_F(MergeTest, TwoShardsGiveExactSummaryManifestAndFiles) {

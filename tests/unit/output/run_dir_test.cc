@@ -9,6 +9,7 @@
 
 #include "output/turn_reader.h"
 #include "output/turn_status.h"
+#include "support/temp_dir.h"
 
 namespace chatbatch {
 namespace {
@@ -17,12 +18,6 @@ namespace fs = std::filesystem;
 
 class RunDirReaderTest : public testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = testing::TempDir() + "chatbatch_rundir_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    root_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(root_); }
   std::string D(const std::string& name) {
     fs::create_directories(root_ / name);
     return (root_ / name).string();
@@ -31,7 +26,8 @@ class RunDirReaderTest : public testing::Test {
              const std::string& text) {
     std::ofstream(fs::path(dir) / name, std::ios::binary) << text;
   }
-  fs::path root_;
+  testfs::TempDir tmp_{"chatbatch_rundir_"};  // removed at the end of a test
+  const fs::path root_ = tmp_.path();
 };
 
 TEST_F(RunDirReaderTest, RefusesWhatHoldsNoRun) {

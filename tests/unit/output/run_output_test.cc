@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "chatbatch/run_state.h"
+#include "support/temp_dir.h"
 #include "util/atomic_file.h"
 #include "util/time_format.h"
 
@@ -25,45 +26,10 @@ namespace {
 using nlohmann::json;
 using nlohmann::ordered_json;
 
-// A fresh directory under the test temp dir, removed at the end of a test.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = testing::TempDir() + "chatbatch_out_XXXXXX";
-    char* made = mkdtemp(tmpl.data());
-    EXPECT_NE(made, nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() { std::system(("rm -rf '" + path_ + "'").c_str()); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-bool Exists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
-}
-
-std::set<std::string> ListDir(const std::string& path) {
-  std::set<std::string> names;
-  DIR* dir = ::opendir(path.c_str());
-  if (dir == nullptr) return names;
-  while (dirent* e = ::readdir(dir)) {
-    std::string name = e->d_name;
-    if (name != "." && name != "..") names.insert(name);
-  }
-  ::closedir(dir);
-  return names;
-}
+using testfs::Exists;
+using testfs::ListDir;
+using testfs::ReadFile;
+using testfs::TempDir;
 
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> lines;

@@ -13,53 +13,25 @@
 #include <vector>
 
 #include "chatbatch/run_output.h"
+#include "support/temp_dir.h"
 
 namespace chatbatch {
 namespace {
 
 using nlohmann::json;
 
-class TempDir {
+using testfs::Exists;
+using testfs::ListDir;
+using testfs::ReadFile;
+
+// A fresh directory under the test temp dir, removed at the end of a test.
+class TempDir : public testfs::TempDir {
  public:
-  TempDir() {
-    std::string tmpl = testing::TempDir() + "chatbatch_state_XXXXXX";
-    char* made = mkdtemp(tmpl.data());
-    EXPECT_NE(made, nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() { std::system(("rm -rf '" + path_ + "'").c_str()); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  TempDir() : testfs::TempDir("chatbatch_state_") {}
 };
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 void WriteFile(const std::string& path, const std::string& content) {
   std::ofstream(path, std::ios::binary) << content;
-}
-
-bool Exists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
-}
-
-std::set<std::string> ListDir(const std::string& path) {
-  std::set<std::string> names;
-  DIR* dir = ::opendir(path.c_str());
-  if (dir == nullptr) return names;
-  while (dirent* e = ::readdir(dir)) {
-    std::string name = e->d_name;
-    if (name != "." && name != "..") names.insert(name);
-  }
-  ::closedir(dir);
-  return names;
 }
 
 Conversation MakeConversation(std::string id = "c1") {

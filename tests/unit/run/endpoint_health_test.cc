@@ -16,6 +16,7 @@
 #include "support/fake_transport.h"
 #include "support/output_dir_fixture.h"
 #include "support/sim_transport.h"
+#include "support/socket_util.h"
 
 namespace chatbatch {
 namespace {
@@ -136,13 +137,13 @@ Job DownJob(int conversations, int turns) {
   return job;
 }
 
-int Count(const std::string& text, const std::string& needle) {
-  int n = 0;
-  for (size_t at = text.find(needle); at != std::string::npos;
-       at = text.find(needle, at + 1)) {
-    ++n;
-  }
-  return n;
+using testnet::Count;
+
+// A refused connection, for every request.
+SimResponse Refused(const HttpRequest&) {
+  SimResponse r;
+  r.refused = true;
+  return r;
 }
 
 class EndpointDownTest : public OutputDirFixture<> {
@@ -177,9 +178,7 @@ TEST_F(EndpointDownTest, WaitsBehindOneProbeAndSaysSoOnce) {
       r.refused = true;
       return r;
     }
-    r.pieces = {{milliseconds(2), SseReply("ok")}};
-    r.end_at = milliseconds(3);
-    return r;
+    return OnePiece(SseReply("ok"), milliseconds(2));
   });
   sim = &transport;
   Runner runner(job, {}, &transport, output_.get(), nullptr);
@@ -214,11 +213,7 @@ TEST_F(EndpointDownTest, WaitsBehindOneProbeAndSaysSoOnce) {
 TEST_F(EndpointDownTest, GivesUpAfterGiveUpAfterLeavingTurnsUnsent) {
   Job job = DownJob(3, 2);
   job.retry.give_up_after = milliseconds(5000);
-  SimTransport transport([](const HttpRequest&) {
-    SimResponse r;
-    r.refused = true;
-    return r;
-  });
+  SimTransport transport(Refused);
   Runner runner(job, {}, &transport, output_.get(), nullptr);
   Result<RunSummary> summary = runner.Run();
   ASSERT_TRUE(summary.has_value());
@@ -242,11 +237,7 @@ TEST_F(EndpointDownTest, TurnTotalStillAppliesWhileWaiting) {
   Job job = DownJob(1, 1);
   job.retry.give_up_after = milliseconds(60000);
   job.conversations[0].timeouts.total = milliseconds(2000);
-  SimTransport transport([](const HttpRequest&) {
-    SimResponse r;
-    r.refused = true;
-    return r;
-  });
+  SimTransport transport(Refused);
   Runner runner(job, {}, &transport, output_.get(), nullptr);
   ASSERT_TRUE(runner.Run().has_value());
   std::vector<json> records = ReadJsonl(dir_ / "c1.jsonl");
@@ -262,11 +253,7 @@ TEST_F(EndpointDownTest, TurnTotalStillAppliesWhileWaiting) {
 TEST_F(EndpointDownTest, ConnectNotRetriedMeansNoWaiting) {
   Job job = DownJob(2, 1);
   for (Conversation& c : job.conversations) c.retry.on = {"5xx"};
-  SimTransport transport([](const HttpRequest&) {
-    SimResponse r;
-    r.refused = true;
-    return r;
-  });
+  SimTransport transport(Refused);
   Runner runner(job, {}, &transport, output_.get(), nullptr);
   ASSERT_TRUE(runner.Run().has_value());
   EXPECT_EQ(ReadJsonl(dir_ / "c1.jsonl")[0]["error_kind"], "connect");

@@ -215,10 +215,7 @@ TEST_F(SpacingTest, RequestsPerMinuteSpacesEveryStartExactly) {
   Job job = SpacedJob(3, 2);
   job.rate.requests_per_minute = 600;
   SimTransport transport([](const HttpRequest&) {
-    SimResponse r;
-    r.pieces = {{milliseconds(5), SseReply("ok")}};
-    r.end_at = milliseconds(6);
-    return r;
+    return OnePiece(SseReply("ok"), milliseconds(5));
   });
   Runner runner(job, {}, &transport, output_.get(), nullptr);
   ASSERT_TRUE(runner.Run().has_value());
@@ -233,17 +230,14 @@ TEST_F(SpacingTest, A429WithoutRetryAfterPausesTheEndpoint) {
   job.concurrency = 2;
   int calls = 0;
   SimTransport transport([&calls](const HttpRequest&) {
-    SimResponse r;
     if (++calls == 1) {
+      SimResponse r =
+          OnePiece("{\"error\":{\"message\":\"slow\"}}", milliseconds(2));
       r.status = 429;
       r.content_type = "application/json";
-      r.pieces = {{milliseconds(2), "{\"error\":{\"message\":\"slow\"}}"}};
-      r.end_at = milliseconds(3);
       return r;
     }
-    r.pieces = {{milliseconds(5), SseReply("ok")}};
-    r.end_at = milliseconds(6);
-    return r;
+    return OnePiece(SseReply("ok"), milliseconds(5));
   });
   RunOptions options;
   options.random_seed = 7;

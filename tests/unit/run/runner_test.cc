@@ -237,6 +237,34 @@ FakeResponse HttpError(int status, std::string message) {
                       .body = R"({"error":{"message":")" + message + "\"}}"};
 }
 
+// Answers the first request with "first" and every later one with an echo.
+FakeTransport::Responder FirstThenEcho(FakeResponse first) {
+  return [first = std::move(first),
+          answered = false](const HttpRequest& r) mutable {
+    if (answered) return Echo(r);
+    answered = true;
+    return first;
+  };
+}
+
+// A 429 whose Retry-After asks for "wait".
+FakeResponse RateLimited(std::chrono::seconds wait) {
+  FakeResponse resp = HttpError(429, "slow down");
+  resp.retry_after = wait;
+  return resp;
+}
+
+// HTTP 500 "down" for the turn whose user message is "content"; an echo
+// for every other.
+FakeTransport::Responder DownOn(std::string content) {
+  return [content = std::move(content)](const HttpRequest& r) {
+    if (json::parse(r.body)["messages"].back()["content"] == content) {
+      return HttpError(500, "down");
+    }
+    return Echo(r);
+  };
+}
+
 TEST_F(RunnerTest, RetriesRetryableErrorsAndRecordsEachAttempt) {
   Job job = MakeJob(1, 2);
   job.conversations[0].retry.backoff = std::chrono::milliseconds(100);
@@ -305,14 +333,8 @@ TEST_F(RunnerTest, DoesNotRetryOtherClientErrorsOrErrorFramesAfterText) {
 TEST_F(RunnerTest, RetriesAnErrorFrameBeforeAnyTextByDefault) {
   Job job = MakeJob(1, 1);
   job.conversations[0].retry.backoff = std::chrono::milliseconds(10);
-  int calls = 0;
-  FakeTransport transport([&calls](const HttpRequest& r) {
-    if (++calls == 1) {
-      return FakeResponse{
-          .body = "data: {\"error\":{\"message\":\"x\"}}\n\ndata: [DONE]\n\n"};
-    }
-    return Echo(r);
-  });
+  FakeTransport transport(FirstThenEcho(FakeResponse{
+      .body = "data: {\"error\":{\"message\":\"x\"}}\n\ndata: [DONE]\n\n"}));
   Runner runner(job, {}, &transport, output_.get(), nullptr);
   ASSERT_TRUE(runner.Run().has_value());
   std::vector<json> records = ReadJsonl(dir_ / "c1.jsonl");
@@ -327,11 +349,8 @@ TEST_F(RunnerTest, RetryOnCanWidenThePolicy) {
   job.conversations[0].retry.on = {"server"};
   job.conversations[0].retry.on_given = true;  // as a job file sets it
   job.conversations[0].retry.backoff = std::chrono::milliseconds(10);
-  int calls = 0;
-  FakeTransport transport([&calls](const HttpRequest& r) {
-    if (++calls == 1) return FakeResponse{.body = kTextThenErrorFrame};
-    return Echo(r);
-  });
+  FakeTransport transport(
+      FirstThenEcho(FakeResponse{.body = kTextThenErrorFrame}));
   Runner runner(job, {}, &transport, output_.get(), nullptr);
   ASSERT_TRUE(runner.Run().has_value());
   EXPECT_EQ(ReadJsonl(dir_ / "c1.jsonl")[0]["attempts"], 2);
@@ -340,16 +359,7 @@ TEST_F(RunnerTest, RetryOnCanWidenThePolicy) {
 TEST_F(RunnerTest, RetryAfterIsHonouredAndPausesTheWholeEndpoint) {
   Job job = MakeJob(3, 1);
   job.concurrency = 3;
-  bool limited = false;
-  FakeTransport transport([&limited](const HttpRequest& r) {
-    if (!limited) {
-      limited = true;
-      FakeResponse resp = HttpError(429, "slow down");
-      resp.retry_after = std::chrono::seconds(2);
-      return resp;
-    }
-    return Echo(r);
-  });
+  FakeTransport transport(FirstThenEcho(RateLimited(std::chrono::seconds(2))));
   Runner runner(job, {}, &transport, output_.get(), nullptr);
   ASSERT_TRUE(runner.Run().has_value());
   ASSERT_EQ(transport.requests.size(), 4u);
@@ -362,16 +372,7 @@ TEST_F(RunnerTest, RetryAfterIsHonouredAndPausesTheWholeEndpoint) {
 TEST_F(RunnerTest, A429HoldsBackConversationsThatHaveNotStartedYet) {
   Job job = MakeJob(3, 1);
   job.concurrency = 1;
-  bool limited = false;
-  FakeTransport transport([&limited](const HttpRequest& r) {
-    if (!limited) {
-      limited = true;
-      FakeResponse resp = HttpError(429, "slow down");
-      resp.retry_after = std::chrono::seconds(1);
-      return resp;
-    }
-    return Echo(r);
-  });
+  FakeTransport transport(FirstThenEcho(RateLimited(std::chrono::seconds(1))));
   Runner runner(job, {}, &transport, output_.get(), nullptr);
   ASSERT_TRUE(runner.Run().has_value());
   ASSERT_EQ(transport.requests.size(), 4u);
@@ -385,14 +386,7 @@ TEST_F(RunnerTest, WaitingConversationHoldsNoSlot) {
   job.concurrency = 1;
   job.conversations[0].retry.backoff = std::chrono::milliseconds(5000);
   job.conversations[0].retry.max_backoff = std::chrono::milliseconds(5000);
-  bool failed = false;
-  FakeTransport transport([&failed](const HttpRequest& r) {
-    if (!failed) {
-      failed = true;
-      return HttpError(503, "later");
-    }
-    return Echo(r);
-  });
+  FakeTransport transport(FirstThenEcho(HttpError(503, "later")));
   RunOptions options;
   options.random_seed = 3;
   Runner runner(job, options, &transport, output_.get(), nullptr);
@@ -421,15 +415,9 @@ TEST_F(RunnerTest, TimeoutsAreRetried) {
   Job job = MakeJob(1, 1);
   job.conversations[0].timeouts.idle = std::chrono::milliseconds(100);
   job.conversations[0].retry.backoff = std::chrono::milliseconds(10);
-  int calls = 0;
-  FakeTransport transport([&calls](const HttpRequest& r) {
-    if (++calls == 1) {
-      return FakeResponse{
-          .body = "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n",
-          .hang = true};
-    }
-    return Echo(r);
-  });
+  FakeTransport transport(FirstThenEcho(FakeResponse{
+      .body = "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n",
+      .hang = true}));
   Runner runner(job, {}, &transport, output_.get(), nullptr);
   ASSERT_TRUE(runner.Run().has_value());
   json record = ReadJsonl(dir_ / "c1.jsonl")[0];
@@ -538,15 +526,7 @@ TEST_F(RunnerTest, FailedExpectationIsFailedNotErrorAndTheConversationGoesOn) {
   ExpectOnTurn1(&job, 0, "c1 turn 1");  // holds
   ExpectOnTurn1(&job, 1, "nope");       // fails
   job.expect_each_turn = Contains("re: ");
-  FakeTransport transport([](const HttpRequest& r) {
-    json body = json::parse(r.body);
-    if (body["messages"].back()["content"] == "c3 turn 2") {
-      return FakeResponse{.status = 500,
-                          .content_type = "application/json",
-                          .body = R"({"error":{"message":"down"}})"};
-    }
-    return Echo(r);
-  });
+  FakeTransport transport(DownOn("c3 turn 2"));
   job.conversations[2].retry.attempts = 1;
   Runner runner(job, {}, &transport, output_.get(), nullptr);
   Result<RunSummary> summary = runner.Run();
@@ -597,12 +577,19 @@ TEST_F(RunnerTest, FailedExpectationIsFailedNotErrorAndTheConversationGoesOn) {
   EXPECT_EQ(s["stopped_early"], false);
 }
 
+// Stops the run after "max_failures" failed conversations, "concurrency"
+// at a time.
+RunOptions StopAfterFailures(int max_failures, int concurrency) {
+  RunOptions options;
+  options.concurrency = concurrency;
+  options.max_failures = max_failures;
+  return options;
+}
+
 TEST_F(RunnerTest, FailFastStartsNoNewTurnsAfterTheFirstFailure) {
   Job job = MakeJob(4, 2);
   ExpectOnTurn1(&job, 0, "nope");
-  RunOptions options;
-  options.concurrency = 1;
-  options.max_failures = 1;
+  const RunOptions options = StopAfterFailures(1, 1);
   FakeTransport transport(Echo);
   Runner runner(job, options, &transport, output_.get(), nullptr);
   Result<RunSummary> summary = runner.Run();
@@ -624,18 +611,8 @@ TEST_F(RunnerTest, FailFastStartsNoNewTurnsAfterTheFirstFailure) {
 TEST_F(RunnerTest, FailFastLetsInFlightTurnsFinish) {
   Job job = MakeJob(3, 3);
   for (Conversation& c : job.conversations) c.retry.attempts = 1;
-  RunOptions options;
-  options.concurrency = 3;
-  options.max_failures = 1;
-  FakeTransport transport([](const HttpRequest& r) {
-    json body = json::parse(r.body);
-    if (body["messages"].back()["content"] == "c1 turn 1") {
-      return FakeResponse{.status = 500,
-                          .content_type = "application/json",
-                          .body = R"({"error":{"message":"down"}})"};
-    }
-    return Echo(r);
-  });
+  const RunOptions options = StopAfterFailures(1, 3);
+  FakeTransport transport(DownOn("c1 turn 1"));
   Runner runner(job, options, &transport, output_.get(), nullptr);
   Result<RunSummary> summary = runner.Run();
   ASSERT_TRUE(summary.has_value());
@@ -653,9 +630,7 @@ TEST_F(RunnerTest, FailFastLetsInFlightTurnsFinish) {
 TEST_F(RunnerTest, MaxFailuresStopsAfterN) {
   Job job = MakeJob(6, 1);
   for (size_t i = 0; i < 6; ++i) ExpectOnTurn1(&job, i, "nope");
-  RunOptions options;
-  options.concurrency = 1;
-  options.max_failures = 2;
+  const RunOptions options = StopAfterFailures(2, 1);
   FakeTransport transport(Echo);
   Runner runner(job, options, &transport, output_.get(), nullptr);
   Result<RunSummary> summary = runner.Run();

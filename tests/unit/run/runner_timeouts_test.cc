@@ -206,10 +206,7 @@ TEST_P(TimeoutRetryTest, RetriedOnlyWhenListed) {
   int calls = 0;
   SimTransport transport([&calls, kind](const HttpRequest&) {
     if (++calls == 1) return Trip(kind);
-    SimResponse ok;
-    ok.pieces = {{milliseconds(3), SseReply("fine")}};
-    ok.end_at = milliseconds(4);
-    return ok;
+    return OnePiece(SseReply("fine"), milliseconds(3));
   });
   RunOptions options;
   options.random_seed = 7;

@@ -41,6 +41,15 @@ Job JobWithHeaders() {
 }
 
 // Reads back everything "writer" wrote to "file" so far.
+// A request to "url" carrying JobWithHeaders()'s headers and "body".
+HttpRequest RequestWithHeaders(std::string url, std::string body) {
+  HttpRequest request;
+  request.url = std::move(url);
+  request.headers = JobWithHeaders().headers;
+  request.body = std::move(body);
+  return request;
+}
+
 std::string Contents(TraceWriter* writer, std::FILE* file) {
   EXPECT_TRUE(writer->Flush());
   std::rewind(file);
@@ -111,10 +120,9 @@ TEST(TraceWriterTest, WritesOneAttemptLikeCurlTraceAscii) {
   std::FILE* file = std::tmpfile();
   ASSERT_NE(file, nullptr);
   TraceWriter writer(file, JobWithHeaders());
-  HttpRequest request;
-  request.url = "http://user:pw@localhost:1/v1/chat/completions";
-  request.headers = JobWithHeaders().headers;
-  request.body = R"({"messages":[{"role":"user","content":"hi"}]})";
+  const HttpRequest request =
+      RequestWithHeaders("http://user:pw@localhost:1/v1/chat/completions",
+                         R"({"messages":[{"role":"user","content":"hi"}]})");
   const Clock::time_point t0 = Clock::now();
   std::unique_ptr<AttemptTrace> a =
       writer.BeginAttempt("c1", 2, 3, request, t0);
@@ -162,10 +170,8 @@ TEST(TraceWriterTest, UnsentRequestIsShownAsBuiltWithSecretsMasked) {
   std::FILE* file = std::tmpfile();
   ASSERT_NE(file, nullptr);
   TraceWriter writer(file, JobWithHeaders());
-  HttpRequest request;
-  request.url = "http://localhost:1/v1";
-  request.headers = JobWithHeaders().headers;
-  request.body = "{\"k\":\"tok-456\"}";
+  const HttpRequest request =
+      RequestWithHeaders("http://localhost:1/v1", "{\"k\":\"tok-456\"}");
   const Clock::time_point t0 = Clock::now();
   std::unique_ptr<AttemptTrace> a =
       writer.BeginAttempt("c9", 1, 1, request, t0);
