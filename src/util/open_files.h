@@ -7,7 +7,8 @@
 namespace chatbatch {
 
 // Every stream in flight holds a socket, and the soft limit on open files
-// is often 1024: raises it to the hard limit (README "Scale").
+// is often 1024: raises it to the hard limit (docs/cli.md, "Scale and
+// sharding").
 inline void RaiseOpenFileLimit() {
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) == 0 &&
