@@ -306,7 +306,8 @@ TEST_F(ReadmeTest, JobFileExamplesValidate) {
       Fences(Doc("docs/job-file.md"), "yaml");
   ASSERT_GE(blocks.size(), 3u);
   for (size_t i = 0; i < blocks.size(); ++i) {
-    const fs::path job = WriteJob(blocks[i], "job" + std::to_string(i) + ".yaml");
+    const fs::path job =
+        WriteJob(blocks[i], "job" + std::to_string(i) + ".yaml");
     RunResult r = Chatbatch({"validate", job.string()});
     EXPECT_EQ(r.exit_code, 0) << "block " << i << ":\n"
                               << blocks[i] << r.out << r.err;
@@ -326,9 +327,9 @@ TEST_F(ReadmeTest, TourRunsAsWritten) {
   RunResult validate = RunInDir("build/chatbatch validate tour.yaml");
   EXPECT_EQ(validate.exit_code, 0) << validate.err;
   ASSERT_FALSE(validate.out.empty());
-  EXPECT_NE(tour.find("(`" + validate.out.substr(0, validate.out.size() - 1) +
-                      "`)"),
-            std::string::npos)
+  EXPECT_NE(
+      tour.find("(`" + validate.out.substr(0, validate.out.size() - 1) + "`)"),
+      std::string::npos)
       << validate.out;
 
   // The commands of the tour's sh blocks (the mock is the fixture's).
@@ -345,8 +346,8 @@ TEST_F(ReadmeTest, TourRunsAsWritten) {
 
   RunResult run = RunInDir(commands[0]);
   EXPECT_EQ(run.exit_code, 0) << run.err;
-  const std::string last_line = plain[0].substr(
-      plain[0].rfind('\n', plain[0].size() - 2) + 1);
+  const std::string last_line =
+      plain[0].substr(plain[0].rfind('\n', plain[0].size() - 2) + 1);
   EXPECT_TRUE(run.out.ends_with(last_line)) << run.out;
   std::set<std::string> files;
   for (const auto& entry : fs::directory_iterator(dir_ / "runs" / "tour")) {
