@@ -2,9 +2,11 @@
 // vars").
 #include "check/expect.h"
 
+#include <array>
 #include <cmath>
 #include <optional>
 
+#include "util/enum_table.h"
 #include "util/text.h"
 
 namespace chatbatch {
@@ -233,38 +235,14 @@ std::string Detail(const Check& check, const TurnFacts& facts) {
 
 }  // namespace
 
+constexpr auto kCheckKindNames = std::to_array<const char*>(
+    {"contains", "not_contains", "icontains", "regex", "equals", "starts_with",
+     "json", "json_path", "min_length", "max_length", "finish_reason",
+     "max_ttft_ms", "max_duration_ms", "any"});
+static_assert(CoversEnum(kCheckKindNames, CheckKind::kAny));
+
 const char* CheckKindName(CheckKind kind) {
-  switch (kind) {
-    case CheckKind::kContains:
-      return "contains";
-    case CheckKind::kNotContains:
-      return "not_contains";
-    case CheckKind::kIContains:
-      return "icontains";
-    case CheckKind::kRegex:
-      return "regex";
-    case CheckKind::kEquals:
-      return "equals";
-    case CheckKind::kStartsWith:
-      return "starts_with";
-    case CheckKind::kJson:
-      return "json";
-    case CheckKind::kJsonPath:
-      return "json_path";
-    case CheckKind::kMinLength:
-      return "min_length";
-    case CheckKind::kMaxLength:
-      return "max_length";
-    case CheckKind::kFinishReason:
-      return "finish_reason";
-    case CheckKind::kMaxTtftMs:
-      return "max_ttft_ms";
-    case CheckKind::kMaxDurationMs:
-      return "max_duration_ms";
-    case CheckKind::kAny:
-      return "any";
-  }
-  return "?";
+  return EnumName(kCheckKindNames, kind, "?");
 }
 
 size_t CodePoints(std::string_view text) {

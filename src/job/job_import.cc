@@ -177,75 +177,78 @@ ConversationDraft Loader::ImportedDraft(const ImportSpec& spec, int64_t row,
   return draft;
 }
 
+template <typename ReadRow>
+void Loader::ImportRows(const ImportSpec& spec, PromptFileReader& reader,
+                        std::vector<ConversationDraft>* drafts,
+                        ReadRow read_row) {
+  const size_t problems_before = problems_.size();
+  for (const PromptRow* r = reader.Next();
+       r != nullptr && !TooManyImportProblems(problems_before);
+       r = reader.Next()) {
+    ConversationDraft draft = ImportedDraft(spec, r->number, r->line);
+    if (read_row(*r, &draft)) drafts->push_back(std::move(draft));
+  }
+}
+
 // One JSON value per line: an object with the keys of an inline conversation
 // (id, system, params, messages with expect, vars, ...), or a string (one
 // turn), or a list of strings (the turns).
 void Loader::ImportJsonl(const ImportSpec& spec, PromptFileReader& reader,
                          std::vector<ConversationDraft>* drafts) {
-  const size_t problems_before = problems_.size();
-  while (const PromptRow* r = NextImportRow(reader, problems_before)) {
-    const std::string_view text = r->text;
-    ConversationDraft draft = ImportedDraft(spec, r->number, r->line);
-    const std::string where = "row " + std::to_string(r->number);
-    // JSON first: YAML would also take `not json`, `42` or `{a: [b]}`.
-    // YAML then reads the (valid JSON) row again for the columns of marks.
-    YAML::Mark mark;
-    if (std::optional<std::string> wrong = NotAJsonlRow(text, &mark)) {
-      Report(mark, where + ": " + *wrong);
-      continue;
-    }
-    YAML::Node node;
-    try {
-      node = YAML::Load(std::string(text));
-    } catch (const YAML::Exception& e) {
-      Report(e.mark, where + ": not valid JSON: " + e.msg);
-      continue;
-    }
-    vars_ = job_vars_;
-    if (node.IsMap()) {
-      ReadVars(node, where, &vars_);
-      ParseMapping(node, where, kConversationKeys, &draft);
-    } else if (node.IsScalar() || node.IsSequence()) {
-      // The bare forms: one turn, or the turns. (Not "Node turns = node":
-      // assigning to an aliased Node rewrites the node it aliases.)
-      YAML::Node wrapped(YAML::NodeType::Sequence);
-      if (node.IsScalar()) wrapped.push_back(node);
-      ParseMessages(Field{node, node.IsScalar() ? wrapped : node, where},
-                    &draft);
-    } else {
-      Report(node.Mark(), where +
-                              ": expected an object with 'messages', a "
-                              "string or a list of strings, got " +
-                              TypeName(node));
-    }
-    if (!draft.conv.messages.empty()) drafts->push_back(std::move(draft));
-  }
+  ImportRows(
+      spec, reader, drafts, [&](const PromptRow& r, ConversationDraft* draft) {
+        const std::string_view text = r.text;
+        const std::string where = "row " + std::to_string(r.number);
+        // JSON first: YAML would also take `not json`, `42` or `{a: [b]}`.
+        // YAML then reads the (valid JSON) row again for the columns of marks.
+        YAML::Mark mark;
+        if (std::optional<std::string> wrong = NotAJsonlRow(text, &mark)) {
+          Report(mark, where + ": " + *wrong);
+          return false;
+        }
+        YAML::Node node;
+        try {
+          node = YAML::Load(std::string(text));
+        } catch (const YAML::Exception& e) {
+          Report(e.mark, where + ": not valid JSON: " + e.msg);
+          return false;
+        }
+        vars_ = job_vars_;
+        if (node.IsMap()) {
+          ReadVars(node, where, &vars_);
+          ParseMapping(node, where, kConversationKeys, draft);
+        } else if (node.IsScalar() || node.IsSequence()) {
+          // The bare forms: one turn, or the turns. (Not "Node turns = node":
+          // assigning to an aliased Node rewrites the node it aliases.)
+          YAML::Node wrapped(YAML::NodeType::Sequence);
+          if (node.IsScalar()) wrapped.push_back(node);
+          ParseMessages(Field{node, node.IsScalar() ? wrapped : node, where},
+                        draft);
+        } else {
+          Report(node.Mark(), where +
+                                  ": expected an object with 'messages', a "
+                                  "string or a list of strings, got " +
+                                  TypeName(node));
+        }
+        return !draft->conv.messages.empty();
+      });
 }
 
 // Plain text: every non-blank line is a one-turn conversation, sent as
 // written.
 void Loader::ImportText(const ImportSpec& spec, PromptFileReader& reader,
                         std::vector<ConversationDraft>* drafts) {
-  const size_t problems_before = problems_.size();
-  while (const PromptRow* r = NextImportRow(reader, problems_before)) {
-    const std::string_view text = r->text;
-    ConversationDraft draft = ImportedDraft(spec, r->number, r->line);
-    if (!IsValidUtf8(text)) {
-      Report(YAML::Mark(),
-             "line " + std::to_string(r->line) + ": text is not valid UTF-8");
-      continue;
-    }
-    draft.conv.messages.emplace_back(text);
-    draft.conv.expects.emplace_back(nullptr);
-    drafts->push_back(std::move(draft));
-  }
-}
-
-const PromptRow* Loader::NextImportRow(PromptFileReader& reader,
-                                       size_t problems_before) {
-  const PromptRow* row = reader.Next();
-  if (row == nullptr || TooManyImportProblems(problems_before)) return nullptr;
-  return row;
+  ImportRows(spec, reader, drafts,
+             [&](const PromptRow& r, ConversationDraft* draft) {
+               if (!IsValidUtf8(r.text)) {
+                 Report(YAML::Mark(), "line " + std::to_string(r.line) +
+                                          ": text is not valid UTF-8");
+                 return false;
+               }
+               draft->conv.messages.emplace_back(r.text);
+               draft->conv.expects.emplace_back(nullptr);
+               return true;
+             });
 }
 
 bool Loader::TooManyImportProblems(size_t problems_before) {

@@ -97,23 +97,14 @@ void Loader::ParseEndpoint(const Field& f, JobDraft* d) {
 }
 
 void Loader::ParseHeaders(const Field& f, JobDraft* d) {
-  if (!f.value.IsMap()) {
-    Report(f.mark(), f.what +
-                         ": expected a mapping of header names to "
-                         "values, got " +
-                         TypeName(f.value));
+  if (!HoldsType(f, YAML::NodeType::Map,
+                 "a mapping of header names to values")) {
     return;
   }
   std::map<std::string, int> seen;  // lowercase name -> line
   for (auto it = f.value.begin(); it != f.value.end(); ++it) {
     const YAML::Node key = it->first;  // a copy: "it->" yields a temporary
-    if (!key.IsScalar() || !AllOf(key.Scalar(), IsHeaderNameChar)) {
-      Report(key.Mark(),
-             f.what + ": " +
-                 (key.IsScalar() ? Quote(key.Scalar()) : TypeName(key)) +
-                 " is not a valid HTTP header name");
-      continue;
-    }
+    if (!IsHeaderName(f, key)) continue;
     const std::string& name = key.Scalar();
     auto [prev, inserted] = seen.emplace(ToLower(name), key.Mark().line + 1);
     if (!inserted) {
@@ -144,21 +135,23 @@ void Loader::ParseHeaders(const Field& f, JobDraft* d) {
 }
 
 void Loader::ParseSecretHeaders(const Field& f, JobDraft* d) {
-  if (!f.value.IsSequence()) {
-    Report(f.mark(), f.what + ": expected a list of header names, got " +
-                         TypeName(f.value));
+  if (!HoldsType(f, YAML::NodeType::Sequence, "a list of header names")) {
     return;
   }
   for (const YAML::Node& item : f.value) {
-    if (!item.IsScalar() || !AllOf(item.Scalar(), IsHeaderNameChar)) {
-      Report(item.Mark(),
-             f.what + ": " +
-                 (item.IsScalar() ? Quote(item.Scalar()) : TypeName(item)) +
-                 " is not a valid HTTP header name");
-      continue;
+    if (IsHeaderName(f, item)) {
+      d->job.secret_headers.push_back(ToLower(item.Scalar()));
     }
-    d->job.secret_headers.push_back(ToLower(item.Scalar()));
   }
+}
+
+bool Loader::IsHeaderName(const Field& f, const YAML::Node& name) {
+  if (name.IsScalar() && AllOf(name.Scalar(), IsHeaderNameChar)) return true;
+  Report(name.Mark(),
+         f.what + ": " +
+             (name.IsScalar() ? Quote(name.Scalar()) : TypeName(name)) +
+             " is not a valid HTTP header name");
+  return false;
 }
 
 void Loader::ParseConcurrency(const Field& f, JobDraft* d) {
@@ -174,23 +167,10 @@ void Loader::ParseConcurrency(const Field& f, JobDraft* d) {
   }
 }
 
-void Loader::ParseDefaults(const Field& f, JobDraft* d) {
-  if (auto json = ReadBodyFields(f)) d->job.defaults = std::move(*json);
-}
-
-void Loader::ParseJobHistory(const Field& f, JobDraft* d) {
-  if (auto mode = ReadHistory(f)) d->job.history = *mode;
-}
-
-void Loader::ParseTlsVerify(const Field& f, JobDraft* d) {
-  if (auto verify = ReadBool(f)) d->job.verify_tls = *verify;
-}
-
 bool Loader::IsNonEmptyList(const Field& f, std::string_view items,
                             std::string_view item) {
-  if (!f.value.IsSequence()) {
-    Report(f.mark(), f.what + ": expected a list of " + std::string(items) +
-                         ", got " + TypeName(f.value));
+  if (!HoldsType(f, YAML::NodeType::Sequence,
+                 "a list of " + std::string(items))) {
     return false;
   }
   if (f.value.size() == 0) {
@@ -242,10 +222,6 @@ void Loader::ParseSystem(const Field& f, ConversationDraft* c) {
 
 void Loader::ParseParams(const Field& f, ConversationDraft* c) {
   if (auto json = ReadBodyFields(f)) c->conv.params = std::move(*json);
-}
-
-void Loader::ParseConversationHistory(const Field& f, ConversationDraft* c) {
-  if (auto mode = ReadHistory(f)) c->conv.history = *mode;
 }
 
 void Loader::ParseMessages(const Field& f, ConversationDraft* c) {

@@ -174,11 +174,17 @@ std::optional<size_t> Loader::ReadSize(const Field& f) {
   return static_cast<size_t>(*size);
 }
 
+bool Loader::HoldsType(const Field& f, YAML::NodeType::value type,
+                       std::string_view expected) {
+  if (f.value.Type() == type) return true;
+  Report(f.mark(), f.what + ": expected " + std::string(expected) + ", got " +
+                       TypeName(f.value));
+  return false;
+}
+
 // A mapping merged into request bodies (`defaults`, `params`).
 std::optional<nlohmann::json> Loader::ReadBodyFields(const Field& f) {
-  if (!f.value.IsMap()) {
-    Report(f.mark(), f.what + ": expected a mapping of request fields, got " +
-                         TypeName(f.value));
+  if (!HoldsType(f, YAML::NodeType::Map, "a mapping of request fields")) {
     return std::nullopt;
   }
   for (auto it = f.value.begin(); it != f.value.end(); ++it) {

@@ -148,16 +148,20 @@ class Loader {
   std::optional<std::chrono::milliseconds> ReadDuration(const Field& f,
                                                         bool allow_off);
   std::optional<size_t> ReadSize(const Field& f);
+  // Whether "f" holds a node of "type"; otherwise reports that "expected"
+  // was expected, and what it got.
+  bool HoldsType(const Field& f, YAML::NodeType::value type,
+                 std::string_view expected);
 
   // Job keys (job_keys.cc).
   void ParseName(const Field& f, JobDraft* d);
   void ParseEndpoint(const Field& f, JobDraft* d);
   void ParseHeaders(const Field& f, JobDraft* d);
   void ParseSecretHeaders(const Field& f, JobDraft* d);
+  // Whether "name" (an item of "f") is a valid HTTP header name; reports it
+  // otherwise.
+  bool IsHeaderName(const Field& f, const YAML::Node& name);
   void ParseConcurrency(const Field& f, JobDraft* d);
-  void ParseDefaults(const Field& f, JobDraft* d);
-  void ParseJobHistory(const Field& f, JobDraft* d);
-  void ParseTlsVerify(const Field& f, JobDraft* d);
   void ParseConversationsKey(const Field& f, JobDraft* d);
 
   // `matrix:` (job_matrix.cc).
@@ -179,10 +183,12 @@ class Loader {
   // True (and says so, once) when an imported file has had too many
   // problems since "problems_before" to go on reading it.
   bool TooManyImportProblems(size_t problems_before);
-  // The next row of a jsonl or text file, or null at its end or once
-  // TooManyImportProblems stops the reading.
-  const PromptRow* NextImportRow(PromptFileReader& reader,
-                                 size_t problems_before);
+  // Calls "read_row(row, &draft)" with a new draft (ImportedDraft) for each
+  // row of a jsonl or text file until its end or until
+  // TooManyImportProblems stops the reading; keeps the drafts it accepts.
+  template <typename ReadRow>
+  void ImportRows(const ImportSpec& spec, PromptFileReader& reader,
+                  std::vector<ConversationDraft>* drafts, ReadRow read_row);
   // A draft for data row "row" (1-based) at "line" of the imported file,
   // starting from the job's values, with the default id <stem>-<row>.
   ConversationDraft ImportedDraft(const ImportSpec& spec, int64_t row,
@@ -198,8 +204,26 @@ class Loader {
   void ParseConversationId(const Field& f, ConversationDraft* c);
   void ParseSystem(const Field& f, ConversationDraft* c);
   void ParseParams(const Field& f, ConversationDraft* c);
-  void ParseConversationHistory(const Field& f, ConversationDraft* c);
   void ParseMessages(const Field& f, ConversationDraft* c);
+
+  // A job key that is one value, read by "read" into "d->job.*member".
+  template <auto member, auto read>
+  void ParseJobValue(const Field& f, JobDraft* d) {
+    if (auto value = (this->*read)(f)) d->job.*member = *std::move(value);
+  }
+
+  // Keys a job and a conversation both take, each into its own settings (a
+  // conversation's start as the job's).
+  static Job& Settings(JobDraft* d) { return d->job; }
+  static Conversation& Settings(ConversationDraft* c) { return c->conv; }
+  template <typename Draft>
+  void ParseHistoryKey(const Field& f, Draft* draft) {
+    if (auto mode = ReadHistory(f)) Settings(draft).history = *mode;
+  }
+  template <typename Draft>
+  void ParseTimeoutsKey(const Field& f, Draft* draft) {
+    ParseTimeouts(f, &Settings(draft).timeouts);
+  }
 
   // Message keys (the mapping form of a message).
   void ParseContent(const Field& f, MessageDraft* m);
@@ -209,8 +233,9 @@ class Loader {
   // the other keys of their mapping, so order in the file does not matter.
   void ReadVars(const YAML::Node& map, const std::string& where,
                 std::map<std::string, std::string>* vars);
-  void ParseJobVars(const Field&, JobDraft*) {}  // read by ReadVars
-  void ParseConversationVars(const Field&, ConversationDraft*) {}
+  // Listed among the keys so that `vars` is known; ReadVars reads it.
+  template <typename Draft>
+  void ParseVarsKey(const Field&, Draft*) {}
   // "text" with every {{name}} replaced from vars_; {{{{ is a literal {{.
   std::optional<std::string> Substitute(const Field& f,
                                         const std::string& text);
@@ -225,13 +250,10 @@ class Loader {
 
   // Reliability keys (job_reliability_keys.cc).
   void ParseJobRetry(const Field& f, JobDraft* d);
-  void ParseJobTimeouts(const Field& f, JobDraft* d);
   void ParseRate(const Field& f, JobDraft* d);
   void ParseLimits(const Field& f, JobDraft* d);
-  void ParseResume(const Field& f, JobDraft* d);
   void ParseGrace(const Field& f, JobDraft* d);
   void ParseConversationRetry(const Field& f, ConversationDraft* c);
-  void ParseConversationTimeouts(const Field& f, ConversationDraft* c);
   void ParseRetry(const Field& f, RetryPolicy* retry);
   void ParseTimeouts(const Field& f, Timeouts* timeouts);
 
@@ -248,9 +270,11 @@ class Loader {
   }
   void ParseRequestsPerMinute(const Field& f, RateLimit* r);
   void ParseMaxInFlight(const Field& f, RateLimit* r);
-  void ParseMaxLineBytes(const Field& f, SizeLimits* l);
-  void ParseMaxReplyBytes(const Field& f, SizeLimits* l);
-  void ParseMaxBodyBytes(const Field& f, SizeLimits* l);
+  // A size key stored in "limits->*member".
+  template <size_t SizeLimits::*member>
+  void ParseSizeKey(const Field& f, SizeLimits* limits) {
+    if (auto n = ReadSize(f)) limits->*member = *n;
+  }
 
   void ParseConversations(JobDraft* d, const YAML::Node& job_node);
   // A conversation starting from the job's history, retry and timeouts;
@@ -265,16 +289,18 @@ class Loader {
       {"headers", &Loader::ParseHeaders},
       {"secret_headers", &Loader::ParseSecretHeaders},
       {"concurrency", &Loader::ParseConcurrency},
-      {"defaults", &Loader::ParseDefaults},
-      {"history", &Loader::ParseJobHistory},
-      {"tls_verify", &Loader::ParseTlsVerify},
+      {"defaults",
+       &Loader::ParseJobValue<&Job::defaults, &Loader::ReadBodyFields>},
+      {"history", &Loader::ParseHistoryKey<JobDraft>},
+      {"tls_verify",
+       &Loader::ParseJobValue<&Job::verify_tls, &Loader::ReadBool>},
       {"retry", &Loader::ParseJobRetry},
-      {"timeouts", &Loader::ParseJobTimeouts},
+      {"timeouts", &Loader::ParseTimeoutsKey<JobDraft>},
       {"rate", &Loader::ParseRate},
       {"limits", &Loader::ParseLimits},
-      {"resume", &Loader::ParseResume},
+      {"resume", &Loader::ParseJobValue<&Job::resume, &Loader::ReadBool>},
       {"grace", &Loader::ParseGrace},
-      {"vars", &Loader::ParseJobVars},
+      {"vars", &Loader::ParseVarsKey<JobDraft>},
       {"expect_each_turn", &Loader::ParseExpectEachTurn},
       {"conversations", &Loader::ParseConversationsKey},
       {"conversations_from", &Loader::ParseConversationsFrom},
@@ -285,10 +311,10 @@ class Loader {
       {"conversation_id", &Loader::ParseConversationId},
       {"system", &Loader::ParseSystem},
       {"params", &Loader::ParseParams},
-      {"history", &Loader::ParseConversationHistory},
+      {"history", &Loader::ParseHistoryKey<ConversationDraft>},
       {"retry", &Loader::ParseConversationRetry},
-      {"timeouts", &Loader::ParseConversationTimeouts},
-      {"vars", &Loader::ParseConversationVars},
+      {"timeouts", &Loader::ParseTimeoutsKey<ConversationDraft>},
+      {"vars", &Loader::ParseVarsKey<ConversationDraft>},
       {"messages", &Loader::ParseMessages, true},
   };
   static constexpr KeySpec<MessageDraft> kMessageKeys[] = {
@@ -320,9 +346,9 @@ class Loader {
       {"max_in_flight", &Loader::ParseMaxInFlight},
   };
   static constexpr KeySpec<SizeLimits> kLimitKeys[] = {
-      {"max_line_bytes", &Loader::ParseMaxLineBytes},
-      {"max_reply_bytes", &Loader::ParseMaxReplyBytes},
-      {"max_body_bytes", &Loader::ParseMaxBodyBytes},
+      {"max_line_bytes", &Loader::ParseSizeKey<&SizeLimits::max_line_bytes>},
+      {"max_reply_bytes", &Loader::ParseSizeKey<&SizeLimits::max_reply_bytes>},
+      {"max_body_bytes", &Loader::ParseSizeKey<&SizeLimits::max_body_bytes>},
   };
 
   const std::string path_;

@@ -67,11 +67,9 @@ void Loader::ParseRetryAttempts(const Field& f, RetryPolicy* r) {
 }
 
 void Loader::ParseRetryOn(const Field& f, RetryPolicy* r) {
-  if (!f.value.IsSequence()) {
-    Report(f.mark(), f.what +
-                         ": expected a list of error kinds and HTTP statuses "
-                         "(e.g. [connect, timeout, 429, 5xx]), got " +
-                         TypeName(f.value));
+  if (!HoldsType(f, YAML::NodeType::Sequence,
+                 "a list of error kinds and HTTP statuses "
+                 "(e.g. [connect, timeout, 429, 5xx])")) {
     return;
   }
   std::vector<std::string> on;
@@ -136,14 +134,6 @@ std::optional<std::string> Loader::ReadRetryCondition(const YAML::Node& item,
 // ---------------------------------------------------------------------------
 // timeouts
 
-void Loader::ParseJobTimeouts(const Field& f, JobDraft* d) {
-  ParseTimeouts(f, &d->job.timeouts);
-}
-
-void Loader::ParseConversationTimeouts(const Field& f, ConversationDraft* c) {
-  ParseTimeouts(f, &c->conv.timeouts);
-}
-
 void Loader::ParseTimeouts(const Field& f, Timeouts* timeouts) {
   ParseSubMapping(f, kTimeoutKeys, timeouts);
 }
@@ -182,24 +172,8 @@ void Loader::ParseLimits(const Field& f, JobDraft* d) {
   ParseSubMapping(f, kLimitKeys, &d->job.limits);
 }
 
-void Loader::ParseMaxLineBytes(const Field& f, SizeLimits* l) {
-  if (auto n = ReadSize(f)) l->max_line_bytes = *n;
-}
-
-void Loader::ParseMaxReplyBytes(const Field& f, SizeLimits* l) {
-  if (auto n = ReadSize(f)) l->max_reply_bytes = *n;
-}
-
-void Loader::ParseMaxBodyBytes(const Field& f, SizeLimits* l) {
-  if (auto n = ReadSize(f)) l->max_body_bytes = *n;
-}
-
 // ---------------------------------------------------------------------------
-// resume, grace
-
-void Loader::ParseResume(const Field& f, JobDraft* d) {
-  if (auto resume = ReadBool(f)) d->job.resume = *resume;
-}
+// grace
 
 void Loader::ParseGrace(const Field& f, JobDraft* d) {
   if (auto grace = ReadDuration(f, /*allow_off=*/false)) d->job.grace = *grace;

@@ -6,21 +6,49 @@
 namespace chatbatch::mock {
 namespace {
 
-const char* ErrorType(int status) {
-  switch (status) {
-    case 401:
-      return "authentication_error";
-    case 403:
-      return "permission_error";
-    case 404:
-      return "not_found_error";
-    case 429:
-      return "rate_limit_error";
-    case 503:
-      return "unavailable_error";
-    default:
-      return status >= 500 ? "server_error" : "invalid_request_error";
+// What the mock says for each HTTP status it knows: the reason phrase and,
+// for the statuses an OpenAI-style body names, its error type (nullptr: the
+// type of the status's class).
+struct StatusTexts {
+  int status;
+  const char* reason;
+  const char* error_type;
+};
+
+constexpr StatusTexts kStatuses[] = {
+    {200, "OK", nullptr},
+    {400, "Bad Request", nullptr},
+    {401, "Unauthorized", "authentication_error"},
+    {403, "Forbidden", "permission_error"},
+    {404, "Not Found", "not_found_error"},
+    {405, "Method Not Allowed", nullptr},
+    {408, "Request Timeout", nullptr},
+    {413, "Payload Too Large", nullptr},
+    {422, "Unprocessable Entity", nullptr},
+    {429, "Too Many Requests", "rate_limit_error"},
+    {500, "Internal Server Error", nullptr},
+    {502, "Bad Gateway", nullptr},
+    {503, "Service Unavailable", "unavailable_error"},
+    {504, "Gateway Timeout", nullptr}};
+
+// The class's text for a status not in kStatuses: 5xx or the rest.
+const char* ByClass(int status, const char* server, const char* client) {
+  return status >= 500 ? server : client;
+}
+
+const StatusTexts* FindStatus(int status) {
+  for (const StatusTexts& entry : kStatuses) {
+    if (entry.status == status) return &entry;
   }
+  return nullptr;
+}
+
+const char* ErrorType(int status) {
+  const StatusTexts* known = FindStatus(status);
+  if (known != nullptr && known->error_type != nullptr) {
+    return known->error_type;
+  }
+  return ByClass(status, "server_error", "invalid_request_error");
 }
 
 }  // namespace
@@ -78,38 +106,9 @@ Response RenderError(const Script& s, std::string_view provider) {
 }
 
 const char* ReasonPhrase(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 408:
-      return "Request Timeout";
-    case 413:
-      return "Payload Too Large";
-    case 422:
-      return "Unprocessable Entity";
-    case 429:
-      return "Too Many Requests";
-    case 500:
-      return "Internal Server Error";
-    case 502:
-      return "Bad Gateway";
-    case 503:
-      return "Service Unavailable";
-    case 504:
-      return "Gateway Timeout";
-    default:
-      return status >= 500 ? "Server Error" : "Client Error";
-  }
+  const StatusTexts* known = FindStatus(status);
+  return known != nullptr ? known->reason
+                          : ByClass(status, "Server Error", "Client Error");
 }
 
 }  // namespace chatbatch::mock

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <type_traits>
+#include <utility>
+#include <variant>
 
 #include "util/text.h"
 
@@ -174,21 +177,46 @@ std::expected<void, std::string> ApplyScriptValue(Script* s,
     *out = std::string(value);
     return std::expected<void, std::string>();
   };
-  if (key == "message") return set_text(&s->message);
-  if (key == "retry_after") return set_text(&s->retry_after);
-  if (key == "stream_error") return set_text(&s->stream_error);
-  if (key == "error_after") return set_int(&s->error_after);
-  if (key == "cut_after") return set_int(&s->cut_after);
-  if (key == "stall_ms") return set_int(&s->stall_ms);
-  if (key == "stall_after") return set_int(&s->stall_after);
-  if (key == "fail_times") return set_int(&s->fail_times);
-  if (key == "first_token_ms") return set_int(&s->first_token_ms);
-  if (key == "pace_ms") return set_int(&s->pace_ms);
-  if (key == "malformed") return set_int(&s->malformed);
-  if (key == "crlf") return set_bool(&s->crlf);
-  if (key == "comments") return set_bool(&s->comments);
-  if (key == "multiline") return set_bool(&s->multiline);
-  if (key == "reasoning") return set_text(&s->reasoning);
+  // The keys that set one field as written, each parsed by its field's type.
+  using Field = std::variant<int Script::*, bool Script::*,
+                             std::optional<std::string> Script::*>;
+  static constexpr std::pair<std::string_view, Field> kFields[] = {
+      {"message", &Script::message},
+      {"retry_after", &Script::retry_after},
+      {"stream_error", &Script::stream_error},
+      {"error_after", &Script::error_after},
+      {"cut_after", &Script::cut_after},
+      {"stall_ms", &Script::stall_ms},
+      {"stall_after", &Script::stall_after},
+      {"fail_times", &Script::fail_times},
+      {"first_token_ms", &Script::first_token_ms},
+      {"pace_ms", &Script::pace_ms},
+      {"malformed", &Script::malformed},
+      {"crlf", &Script::crlf},
+      {"comments", &Script::comments},
+      {"multiline", &Script::multiline},
+      {"reasoning", &Script::reasoning},
+      {"tool_call", &Script::tool_call},
+      {"json_body", &Script::json_body},
+      {"no_done", &Script::no_done},
+      {"chunks", &Script::chunks},
+      {"reply", &Script::reply},
+  };
+  for (const auto& [name, field] : kFields) {
+    if (key != name) continue;
+    return std::visit(
+        [&](auto member) -> std::expected<void, std::string> {
+          auto* out = &(s->*member);
+          if constexpr (std::is_same_v<decltype(out), int*>) {
+            return set_int(out);
+          } else if constexpr (std::is_same_v<decltype(out), bool*>) {
+            return set_bool(out);
+          } else {
+            return set_text(out);
+          }
+        },
+        field);
+  }
   if (key == "reasoning_field") {
     if (value != "reasoning" && value != "reasoning_content")
       return std::unexpected(
@@ -197,11 +225,6 @@ std::expected<void, std::string> ApplyScriptValue(Script* s,
     s->reasoning_field = std::string(value);
     return {};
   }
-  if (key == "tool_call") return set_bool(&s->tool_call);
-  if (key == "json_body") return set_bool(&s->json_body);
-  if (key == "no_done") return set_bool(&s->no_done);
-  if (key == "chunks") return set_int(&s->chunks);
-  if (key == "reply") return set_text(&s->reply);
   if (key == "words") {
     // A reply of N words "w0 w1 ...", made here so that a benchmark's
     // request stays small however long its replies are.

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <exception>
 #include <nlohmann/json.hpp>
@@ -16,6 +17,7 @@
 #include "output/summary_file.h"
 #include "output/turn_reader.h"
 #include "util/atomic_file.h"
+#include "util/enum_table.h"
 
 namespace chatbatch {
 namespace {
@@ -32,20 +34,12 @@ bool IsPlainFileName(std::string_view name) {
 
 }  // namespace
 
+constexpr auto kConversationStatusNames =
+    std::to_array<const char*>({"pending", "running", "ok", "failed", "error"});
+static_assert(CoversEnum(kConversationStatusNames, ConversationStatus::kError));
+
 const char* ConversationStatusName(ConversationStatus status) {
-  switch (status) {
-    case ConversationStatus::kPending:
-      return "pending";
-    case ConversationStatus::kRunning:
-      return "running";
-    case ConversationStatus::kOk:
-      return "ok";
-    case ConversationStatus::kFailed:
-      return "failed";
-    case ConversationStatus::kError:
-      return "error";
-  }
-  return "pending";
+  return EnumName(kConversationStatusNames, status, "pending");
 }
 
 RunOutput::RunOutput(std::string dir) : dir_(std::move(dir)) {}

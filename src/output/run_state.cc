@@ -131,59 +131,64 @@ bool ParseUsage(const ordered_json& value, Usage* usage, std::string* why) {
   return true;
 }
 
-bool ParseAttemptErrors(const ordered_json& value,
-                        std::vector<AttemptFailure>* out, std::string* why) {
-  if (!value.is_array()) {
-    *why = "\"attempt_errors\" is not an array";
+// Fills "*out" from the JSON array "name", one element at a time with
+// "parse_one(element, &item)", which sets "*why" when it fails; the message
+// then says which element.
+template <typename T, typename ParseOne>
+bool ParseList(const ordered_json& list, std::string_view name,
+               std::vector<T>* out, std::string* why, ParseOne parse_one) {
+  if (!list.is_array()) {
+    *why = Quoted(name) + " is not an array";
     return false;
   }
-  for (size_t i = 0; i < value.size(); ++i) {
-    const ordered_json& entry = value[i];
-    AttemptFailure failure;
-    FieldReader r(entry, why);
-    const bool ok = entry.is_object() && r.Int("attempt", &failure.attempt) &&
-                    r.String("error_kind", &failure.error_kind, true) &&
-                    r.String("error", &failure.error, true) &&
-                    r.Int("http_status", &failure.http_status) &&
-                    r.String("at", &failure.at, true);
-    if (!ok) {
-      if (!entry.is_object()) *why = "not an object";
-      *why = "in \"attempt_errors\"[" + std::to_string(i) + "]: " + *why;
+  for (size_t i = 0; i < list.size(); ++i) {
+    T item;
+    if (!parse_one(list[i], &item)) {
+      *why = "in " + Quoted(name) + "[" + std::to_string(i) + "]: " + *why;
       return false;
     }
-    out->push_back(std::move(failure));
+    out->push_back(std::move(item));
   }
   return true;
 }
 
+bool ParseAttemptErrors(const ordered_json& value,
+                        std::vector<AttemptFailure>* out, std::string* why) {
+  return ParseList(value, "attempt_errors", out, why,
+                   [why](const ordered_json& entry, AttemptFailure* failure) {
+                     FieldReader r(entry, why);
+                     const bool ok =
+                         entry.is_object() &&
+                         r.Int("attempt", &failure->attempt) &&
+                         r.String("error_kind", &failure->error_kind, true) &&
+                         r.String("error", &failure->error, true) &&
+                         r.Int("http_status", &failure->http_status) &&
+                         r.String("at", &failure->at, true);
+                     if (!entry.is_object()) *why = "not an object";
+                     return ok;
+                   });
+}
+
 bool ParseExpectations(const ordered_json& list,
                        std::vector<ExpectationResult>* out, std::string* why) {
-  if (!list.is_array()) {
-    *why = "\"expectations\" is not an array";
-    return false;
-  }
-  for (size_t i = 0; i < list.size(); ++i) {
-    const ordered_json& e = list[i];
-    ExpectationResult result;
-    const bool ok = e.is_object() && e.contains("check") &&
-                    e["check"].is_string() && e.contains("ok") &&
-                    e["ok"].is_boolean();
-    if (!ok) {
-      *why = "in \"expectations\"[" + std::to_string(i) +
-             "]: expected {check, expected, ok, detail}";
-      return false;
-    }
-    result.check = e["check"].get<std::string>();
-    result.ok = e["ok"].get<bool>();
-    if (auto x = e.find("expected"); x != e.end()) {
-      result.expected = nlohmann::json::parse(x->dump());
-    }
-    if (auto d = e.find("detail"); d != e.end() && d->is_string()) {
-      result.detail = d->get<std::string>();
-    }
-    out->push_back(std::move(result));
-  }
-  return true;
+  return ParseList(
+      list, "expectations", out, why,
+      [why](const ordered_json& e, ExpectationResult* result) {
+        if (!e.is_object() || !e.contains("check") || !e["check"].is_string() ||
+            !e.contains("ok") || !e["ok"].is_boolean()) {
+          *why = "expected {check, expected, ok, detail}";
+          return false;
+        }
+        result->check = e["check"].get<std::string>();
+        result->ok = e["ok"].get<bool>();
+        if (auto x = e.find("expected"); x != e.end()) {
+          result->expected = nlohmann::json::parse(x->dump());
+        }
+        if (auto d = e.find("detail"); d != e.end() && d->is_string()) {
+          result->detail = d->get<std::string>();
+        }
+        return true;
+      });
 }
 
 // Fills "*record" from a parsed jsonl object; false with "*why" otherwise.

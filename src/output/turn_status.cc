@@ -1,5 +1,9 @@
 #include "output/turn_status.h"
 
+#include <array>
+
+#include "util/enum_table.h"
+
 namespace chatbatch {
 
 TurnStatus TurnStatusOf(const TurnRecord& record) {
@@ -7,16 +11,12 @@ TurnStatus TurnStatusOf(const TurnRecord& record) {
   return record.expect_ok ? TurnStatus::kOk : TurnStatus::kFailed;
 }
 
+constexpr auto kTurnStatusNames =
+    std::to_array<const char*>({"ok", "failed", "error"});
+static_assert(CoversEnum(kTurnStatusNames, TurnStatus::kError));
+
 const char* TurnStatusName(TurnStatus status) {
-  switch (status) {
-    case TurnStatus::kOk:
-      return "ok";
-    case TurnStatus::kFailed:
-      return "failed";
-    case TurnStatus::kError:
-      return "error";
-  }
-  return "error";
+  return EnumName(kTurnStatusNames, status, "error");
 }
 
 std::optional<TurnStatus> ParseTurnStatus(std::string_view name) {

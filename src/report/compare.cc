@@ -1,12 +1,14 @@
 #include "report/compare.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <map>
 
 #include "output/run_dir.h"
 #include "output/turn_status.h"
 #include "util/counted.h"
+#include "util/enum_table.h"
 
 namespace chatbatch {
 namespace {
@@ -26,20 +28,11 @@ Result<TurnSides> ReadTurns(const RunDir& dir, const std::string& id) {
 }
 
 void Count(Change change, ChangeCounts* counts) {
-  switch (change) {
-    case Change::kUnchanged:
-      ++counts->unchanged;
-      break;
-    case Change::kChanged:
-      ++counts->changed;
-      break;
-    case Change::kMissing:
-      ++counts->missing;
-      break;
-    case Change::kNew:
-      ++counts->added;
-      break;
-  }
+  static constexpr auto kCounters = std::to_array<int ChangeCounts::*>(
+      {&ChangeCounts::unchanged, &ChangeCounts::changed, &ChangeCounts::missing,
+       &ChangeCounts::added});
+  static_assert(CoversEnum(kCounters, Change::kNew));
+  if (const auto* counter = EnumEntry(kCounters, change)) ++(counts->**counter);
 }
 
 TurnComparison CompareTurn(int turn, const TurnSide* base, const TurnSide* run,
@@ -74,18 +67,12 @@ std::string FormatScore(double score) {
   return buf;
 }
 
+constexpr auto kChangeNames =
+    std::to_array<const char*>({"unchanged", "changed", "missing", "new"});
+static_assert(CoversEnum(kChangeNames, Change::kNew));
+
 const char* ChangeName(Change change) {
-  switch (change) {
-    case Change::kUnchanged:
-      return "unchanged";
-    case Change::kChanged:
-      return "changed";
-    case Change::kMissing:
-      return "missing";
-    case Change::kNew:
-      return "new";
-  }
-  return "?";
+  return EnumName(kChangeNames, change, "?");
 }
 
 ConversationComparison CompareConversation(std::string id,

@@ -60,6 +60,22 @@ std::string Hostname() {
   return buf;
 }
 
+// The reference "c" needs inside an attribute value (where a quote ends the
+// value and a parser folds tabs and line breaks into spaces), or null. In
+// text these characters stand for themselves.
+const char* AttributeEntity(char c) {
+  struct Entity {
+    char c;
+    const char* reference;
+  };
+  static constexpr Entity kEntities[] = {
+      {'"', "&quot;"}, {'\'', "&apos;"}, {'\t', "&#9;"}, {'\n', "&#10;"}};
+  for (const Entity& entity : kEntities) {
+    if (entity.c == c) return entity.reference;
+  }
+  return nullptr;
+}
+
 bool FailedExpectations(const ReportTurn& t) {
   return t.status == "failed" || t.expectations_failed();
 }
@@ -107,30 +123,18 @@ std::string XmlEscape(std::string_view text, bool attribute) {
       char c = text[i];
       if (const char* entity = MarkupEntity(c)) {
         out += entity;
-      } else {
-        switch (c) {
-          case '"':
-            out += attribute ? "&quot;" : "\"";
-            break;
-          case '\'':
-            out += attribute ? "&apos;" : "'";
-            break;
-          case '\t':
-            out += attribute ? "&#9;" : "\t";
-            break;
-          case '\n':
-            out += attribute ? "&#10;" : "\n";
-            break;
-          case '\r':
-            out += "&#13;";
-            break;
-          default:
-            if (cp < 0x20 || cp == 0x7F) {
-              out += cp == 0x7F ? std::string(1, c) : "\xEF\xBF\xBD";
-            } else {
-              out += c;
-            }
+      } else if (const char* reference = AttributeEntity(c)) {
+        if (attribute) {
+          out += reference;
+        } else {
+          out += c;
         }
+      } else if (c == '\r') {
+        out += "&#13;";
+      } else if (cp < 0x20 || cp == 0x7F) {
+        out += cp == 0x7F ? std::string(1, c) : "\xEF\xBF\xBD";
+      } else {
+        out += c;
       }
     } else if (cp == 0xFFFE || cp == 0xFFFF) {
       out += "\xEF\xBF\xBD";

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <dtl/dtl.hpp>
+#include <ranges>
 #include <unordered_map>
 
 namespace chatbatch {
@@ -63,13 +64,11 @@ double Score(size_t distance, size_t len_a, size_t len_b) {
 
 std::vector<std::string> SplitLines(std::string_view text) {
   std::vector<std::string> lines;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t nl = text.find('\n', start);
-    if (nl == std::string_view::npos) nl = text.size();
-    lines.emplace_back(text.substr(start, nl - start));
-    start = nl + 1;
+  for (auto line : std::views::split(text, '\n')) {
+    lines.emplace_back(line.begin(), line.end());
   }
+  // A final line break ends the last line; it does not start another.
+  if (!text.empty() && text.back() == '\n') lines.pop_back();
   return lines;
 }
 

@@ -1,41 +1,19 @@
 #include "chatbatch/error.h"
 
+#include <array>
+
+#include "util/enum_table.h"
+
 namespace chatbatch {
 
+constexpr auto kErrorCodeNames = std::to_array<const char*>(
+    {"usage", "job", "io", "connect", "connect_timeout", "first_token_timeout",
+     "idle_timeout", "total_timeout", "http", "server", "incomplete",
+     "protocol", "limit", "interrupted", "internal"});
+static_assert(CoversEnum(kErrorCodeNames, ErrorCode::kInternal));
+
 const char* ErrorCodeName(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::kUsage:
-      return "usage";
-    case ErrorCode::kJob:
-      return "job";
-    case ErrorCode::kIo:
-      return "io";
-    case ErrorCode::kConnect:
-      return "connect";
-    case ErrorCode::kConnectTimeout:
-      return "connect_timeout";
-    case ErrorCode::kFirstTokenTimeout:
-      return "first_token_timeout";
-    case ErrorCode::kIdleTimeout:
-      return "idle_timeout";
-    case ErrorCode::kTotalTimeout:
-      return "total_timeout";
-    case ErrorCode::kHttp:
-      return "http";
-    case ErrorCode::kServer:
-      return "server";
-    case ErrorCode::kIncomplete:
-      return "incomplete";
-    case ErrorCode::kProtocol:
-      return "protocol";
-    case ErrorCode::kLimit:
-      return "limit";
-    case ErrorCode::kInterrupted:
-      return "interrupted";
-    case ErrorCode::kInternal:
-      return "internal";
-  }
-  return "internal";
+  return EnumName(kErrorCodeNames, code, "internal");
 }
 
 bool IsTimeout(ErrorCode code) {

@@ -58,6 +58,7 @@ struct ChunkDecoder::Impl {
   bool StageChoice(ondemand::object choice);
   bool StageMessage(ondemand::object delta);
   bool StageToolCalls(ondemand::array calls);
+  bool StageFunction(ondemand::object function, StagedToolCall* call);
   bool StageError(ondemand::value value);
   void Commit(ReplyState* state);
   bool StageErrorBody(std::string_view body, std::string* message);

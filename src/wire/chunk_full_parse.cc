@@ -4,6 +4,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <initializer_list>
 #include <string>
 #include <type_traits>
 
@@ -77,6 +78,35 @@ inline bool TakeIf(ondemand::value value, T* out, bool* is) {
   return !*is || !value.get(*out);
 }
 
+// Calls "on_field(key, value)" for each field of "object" in order; false as
+// soon as a field is malformed or "on_field" returns false, so that a walk
+// reads as the keys it handles.
+template <typename OnField>
+inline bool ForEachField(ondemand::object& object, OnField&& on_field) {
+  for (auto field_result : object) {
+    std::string_view key;
+    ondemand::value value;
+    if (!ReadField(field_result, &key, &value)) return false;
+    if (!on_field(key, value)) return false;
+  }
+  return true;
+}
+
+// The plain string fields of an object: where each one is staged.
+struct StringField {
+  std::string_view key;
+  std::string_view* out;
+};
+
+// The target among "fields" that "key" names, or nullptr.
+inline std::string_view* StringTarget(
+    std::string_view key, std::initializer_list<StringField> fields) {
+  for (const StringField& field : fields) {
+    if (field.key == key) return field.out;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 bool ChunkDecoder::Impl::Stage(std::string_view json) {
@@ -84,60 +114,62 @@ bool ChunkDecoder::Impl::Stage(std::string_view json) {
   if (Iterate(json, &doc)) return false;
   ondemand::object top;
   if (doc.get_object().get(top)) return false;
-  for (auto field_result : top) {
-    std::string_view key;
-    ondemand::value value;
-    if (!ReadField(field_result, &key, &value)) return false;
-    ondemand::json_type type;
-    if (value.type().get(type)) return false;
-    if (key == "choices") {
-      if (type != ondemand::json_type::array) continue;
-      ondemand::array choices;
-      if (value.get_array().get(choices)) return false;
-      bool first = true;
-      for (auto choice_result : choices) {
-        ondemand::value choice;
-        if (choice_result.get(choice)) return false;
-        if (!first) continue;  // only choices[0]; the rest are skipped
-        first = false;
-        ondemand::object choice_object;
-        bool is_object;
-        if (!TakeIf(choice, &choice_object, &is_object)) return false;
-        if (is_object && !StageChoice(choice_object)) return false;
-      }
-    } else if (key == "usage") {
-      if (type != ondemand::json_type::object) continue;
-      ondemand::object usage_object;
-      if (value.get_object().get(usage_object)) return false;
-      Usage usage;
-      for (auto usage_field : usage_object) {
-        std::string_view k;
-        ondemand::value v;
-        if (!ReadField(usage_field, &k, &v)) return false;
-        if (k == "prompt_tokens") {
-          GetInt(v, &usage.prompt_tokens);
-        } else if (k == "completion_tokens") {
-          GetInt(v, &usage.completion_tokens);
-        } else if (k == "total_tokens") {
-          GetInt(v, &usage.total_tokens);
+  const bool walked =
+      ForEachField(top, [&](std::string_view key, ondemand::value value) {
+        ondemand::json_type type;
+        if (value.type().get(type)) return false;
+        if (std::string_view* out = StringTarget(
+                key,
+                {{"model", &staged_.model}, {"provider", &staged_.provider}})) {
+          return GetOptionalString(value, out);
         }
-      }
-      staged_.usage = usage;
-    } else if (key == "model") {
-      if (!GetOptionalString(value, &staged_.model)) return false;
-    } else if (key == "provider") {
-      if (!GetOptionalString(value, &staged_.provider)) return false;
-    } else if (key == "conversation") {
-      if (type != ondemand::json_type::object) continue;
-      ondemand::object conversation;
-      if (value.get_object().get(conversation) ||
-          conversation.raw_json().get(staged_.conversation)) {
-        return false;
-      }
-    } else if (key == "error") {
-      if (!StageError(value)) return false;
-    }
-  }
+        if (key == "choices") {
+          if (type != ondemand::json_type::array) return true;
+          ondemand::array choices;
+          if (value.get_array().get(choices)) return false;
+          bool first = true;
+          for (auto choice_result : choices) {
+            ondemand::value choice;
+            if (choice_result.get(choice)) return false;
+            if (!first) continue;  // only choices[0]; the rest are skipped
+            first = false;
+            ondemand::object choice_object;
+            bool is_object;
+            if (!TakeIf(choice, &choice_object, &is_object)) return false;
+            if (is_object && !StageChoice(choice_object)) return false;
+          }
+        } else if (key == "usage") {
+          if (type != ondemand::json_type::object) return true;
+          ondemand::object usage_object;
+          if (value.get_object().get(usage_object)) return false;
+          Usage usage;
+          if (!ForEachField(usage_object,
+                            [&](std::string_view k, ondemand::value v) {
+                              if (k == "prompt_tokens") {
+                                GetInt(v, &usage.prompt_tokens);
+                              } else if (k == "completion_tokens") {
+                                GetInt(v, &usage.completion_tokens);
+                              } else if (k == "total_tokens") {
+                                GetInt(v, &usage.total_tokens);
+                              }
+                              return true;
+                            })) {
+            return false;
+          }
+          staged_.usage = usage;
+        } else if (key == "conversation") {
+          if (type != ondemand::json_type::object) return true;
+          ondemand::object conversation;
+          if (value.get_object().get(conversation) ||
+              conversation.raw_json().get(staged_.conversation)) {
+            return false;
+          }
+        } else if (key == "error") {
+          return StageError(value);
+        }
+        return true;
+      });
+  if (!walked) return false;
   // Anything after the top-level object makes the document invalid.
   const char* trailing;
   if (doc.current_location().get(trailing) == SUCCESS) return false;
@@ -146,45 +178,42 @@ bool ChunkDecoder::Impl::Stage(std::string_view json) {
 
 bool ChunkDecoder::Impl::StageChoice(ondemand::object choice) {
   staged_.has_choice = true;
-  for (auto field_result : choice) {
-    std::string_view key;
-    ondemand::value value;
-    if (!ReadField(field_result, &key, &value)) return false;
+  return ForEachField(choice, [&](std::string_view key, ondemand::value value) {
     if (key == "delta" || key == "message") {
       ondemand::object message;
       bool is_object;
       if (!TakeIf(value, &message, &is_object)) return false;
-      if (is_object && !StageMessage(message)) return false;
-    } else if (key == "finish_reason") {
-      if (!GetOptionalString(value, &staged_.finish_reason)) return false;
+      return !is_object || StageMessage(message);
     }
-  }
-  return true;
+    if (key == "finish_reason") {
+      return GetOptionalString(value, &staged_.finish_reason);
+    }
+    return true;
+  });
 }
 
 bool ChunkDecoder::Impl::StageMessage(ondemand::object message) {
-  for (auto field_result : message) {
-    std::string_view key;
-    ondemand::value value;
-    if (!ReadField(field_result, &key, &value)) return false;
+  return ForEachField(message, [&](std::string_view key,
+                                   ondemand::value value) {
+    if (std::string_view* out = StringTarget(
+            key, {{"reasoning", &staged_.reasoning},
+                  {"reasoning_content", &staged_.reasoning_content}})) {
+      return GetOptionalString(value, out);
+    }
     if (key == "content") {
       const std::string_view token = value.raw_json_token();
       if (!GetOptionalString(value, &staged_.content)) return false;
       if (!token.empty() && token.front() == '"') {
         staged_.content_at = static_cast<size_t>(token.data() - padded_.data());
       }
-    } else if (key == "reasoning") {
-      if (!GetOptionalString(value, &staged_.reasoning)) return false;
-    } else if (key == "reasoning_content") {
-      if (!GetOptionalString(value, &staged_.reasoning_content)) return false;
     } else if (key == "tool_calls") {
       ondemand::array calls;
       bool is_array;
       if (!TakeIf(value, &calls, &is_array)) return false;
-      if (is_array && !StageToolCalls(calls)) return false;
+      return !is_array || StageToolCalls(calls);
     }
-  }
-  return true;
+    return true;
+  });
 }
 
 bool ChunkDecoder::Impl::StageToolCalls(ondemand::array calls) {
@@ -200,47 +229,46 @@ bool ChunkDecoder::Impl::StageToolCalls(ondemand::array calls) {
     StagedToolCall call;
     call.index = position++;
     if (!is_object) continue;
-    for (auto field_result : call_object) {
-      std::string_view key;
-      ondemand::value value;
-      if (!ReadField(field_result, &key, &value)) return false;
-      if (key == "index") {
-        GetInt(value, &call.index);
-      } else if (key == "id") {
-        if (!GetOptionalString(value, &call.id)) return false;
-      } else if (key == "type") {
-        if (!GetOptionalString(value, &call.type)) return false;
-      } else if (key == "function") {
-        ondemand::object function;
-        bool is_object;
-        if (!TakeIf(value, &function, &is_object)) return false;
-        if (!is_object) continue;
-        for (auto function_field : function) {
-          std::string_view k;
-          ondemand::value v;
-          if (!ReadField(function_field, &k, &v)) return false;
-          if (k == "name") {
-            if (!GetOptionalString(v, &call.name)) return false;
-          } else if (k == "arguments") {
-            ondemand::json_type arguments_type;
-            if (v.type().get(arguments_type)) return false;
-            if (arguments_type == ondemand::json_type::string) {
-              if (v.get_string().get(call.arguments)) return false;
-            } else if (arguments_type == ondemand::json_type::object) {
-              // Some servers send the arguments as an object: keep its text.
-              ondemand::object arguments;
-              if (v.get_object().get(arguments) ||
-                  arguments.raw_json().get(call.arguments)) {
-                return false;
-              }
-            }
+    const bool walked = ForEachField(
+        call_object, [&](std::string_view key, ondemand::value value) {
+          if (std::string_view* out =
+                  StringTarget(key, {{"id", &call.id}, {"type", &call.type}})) {
+            return GetOptionalString(value, out);
           }
-        }
-      }
-    }
+          if (key == "index") {
+            GetInt(value, &call.index);
+          } else if (key == "function") {
+            ondemand::object function;
+            bool is_function;
+            if (!TakeIf(value, &function, &is_function)) return false;
+            return !is_function || StageFunction(function, &call);
+          }
+          return true;
+        });
+    if (!walked) return false;
     staged_.tool_calls.push_back(call);
   }
   return true;
+}
+
+bool ChunkDecoder::Impl::StageFunction(ondemand::object function,
+                                       StagedToolCall* call) {
+  return ForEachField(function, [&](std::string_view key, ondemand::value v) {
+    if (key == "name") return GetOptionalString(v, &call->name);
+    if (key != "arguments") return true;
+    ondemand::json_type arguments_type;
+    if (v.type().get(arguments_type)) return false;
+    if (arguments_type == ondemand::json_type::string) {
+      return !v.get_string().get(call->arguments);
+    }
+    if (arguments_type == ondemand::json_type::object) {
+      // Some servers send the arguments as an object: keep its text.
+      ondemand::object arguments;
+      return !v.get_object().get(arguments) &&
+             !arguments.raw_json().get(call->arguments);
+    }
+    return true;
+  });
 }
 
 bool ChunkDecoder::Impl::StageError(ondemand::value value) {
@@ -257,13 +285,11 @@ bool ChunkDecoder::Impl::StageError(ondemand::value value) {
       ondemand::object error;
       if (value.get_object().get(error)) return false;
       std::string_view message;
-      for (auto field_result : error) {
-        std::string_view key;
-        ondemand::value field_value;
-        if (!ReadField(field_result, &key, &field_value)) return false;
-        if (key == "message" && !GetOptionalString(field_value, &message)) {
-          return false;
-        }
+      if (!ForEachField(error, [&](std::string_view key,
+                                   ondemand::value field_value) {
+            return key != "message" || GetOptionalString(field_value, &message);
+          })) {
+        return false;
       }
       if (message.empty()) {
         // No message: the object itself is the most honest description.
