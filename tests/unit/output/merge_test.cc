@@ -21,59 +21,10 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// Shard 1/2 of job "j": alpha (ok, two turns), beta (error).
-constexpr char kShard1Summary[] = R"({
-  "job": "j", "job_file": "job.yaml",
-  "started_at": "2026-01-01T10:00:00.000Z",
-  "ended_at": "2026-01-01T10:00:05.000Z",
-  "status": "finished", "stopped_early": false, "stop_reason": null,
-  "counts": {"conversations": 2, "conversations_ok": 1,
-             "conversations_failed": 0, "conversations_error": 1,
-             "conversations_pending": 0, "turns_ok": 2, "turns_failed": 0,
-             "turns_error": 1},
-  "expectations": {"passed": 1, "failed": 0},
-  "conversations": [
-    {"id": "alpha", "status": "ok", "turns_ok": 2, "error": null},
-    {"id": "beta", "status": "error", "turns_error": 1, "error": "HTTP 500"}
-  ],
-  "totals": {"chunks": 10, "bytes": 100},
-  "latency": {"wall_s": 5.0, "gap_ms": {"p50": 1.0, "max": 12.5}}
-}
-)";
-constexpr char kShard1Manifest[] = R"({
-  "version": 1, "job": "j", "job_file": "job.yaml", "job_hash": "h",
-  "shard": "1/2",
-  "conversations": {"alpha": {"hash": "ha", "conversation_id": "ca"},
-                    "beta": {"hash": "hb", "conversation_id": "cb"}}
-}
-)";
-// Shard 2/2: gamma (failed, its file ends in a torn line), delta (pending:
-// no files yet).
-constexpr char kShard2Summary[] = R"({
-  "job": "j", "job_file": "job.yaml",
-  "started_at": "2026-01-01T09:59:59.000Z",
-  "ended_at": "2026-01-01T10:00:07.000Z",
-  "status": "finished", "stopped_early": false, "stop_reason": null,
-  "counts": {"conversations": 2, "conversations_ok": 0,
-             "conversations_failed": 1, "conversations_error": 0,
-             "conversations_pending": 1, "turns_ok": 0, "turns_failed": 1,
-             "turns_error": 0},
-  "expectations": {"passed": 0, "failed": 1},
-  "conversations": [
-    {"id": "gamma", "status": "failed", "turns_failed": 1, "error": null},
-    {"id": "delta", "status": "pending", "error": null}
-  ],
-  "totals": {"chunks": 4, "bytes": 40},
-  "latency": {"wall_s": 7.5, "gap_ms": {"max": 3.0}}
-}
-)";
-constexpr char kShard2Manifest[] = R"({
-  "version": 1, "job": "j", "job_file": "job.yaml", "job_hash": "h",
-  "shard": "2/2",
-  "conversations": {"gamma": {"hash": "hg", "conversation_id": "cg"},
-                    "delta": {"hash": "hd", "conversation_id": "cd"}}
-}
-)";
+// The summaries and manifests (run.json) of the two shards of job "j":
+// s1 (1/2) has alpha (ok, two turns) and beta (error); s2 (2/2) has gamma
+// (failed, its file ends in a torn line) and delta (pending: no files yet).
+const std::string kShardData = std::string(CHATBATCH_TEST_DATA) + "/merge/";
 
 constexpr char kAlphaJsonl[] =
     R"({"turn":1,"user":"hi","reply":"Hello","status":"ok","ttft_ms":120.26,"duration_ms":1000.0})"
@@ -112,14 +63,14 @@ class MergeTest : public testing::Test {
 
   // The two shards of the fixture, as "s1" and "s2".
   void WriteShards() {
-    Write(D("s1/summary.json"), kShard1Summary);
-    Write(D("s1/run.json"), kShard1Manifest);
+    Write(D("s1/summary.json"), Read(kShardData + "s1/summary.json"));
+    Write(D("s1/run.json"), Read(kShardData + "s1/run.json"));
     Write(D("s1/alpha.jsonl"), kAlphaJsonl);
     Write(D("s1/alpha.md"), kAlphaMd);
     Write(D("s1/beta.jsonl"), kBetaJsonl);
     Write(D("s1/beta.md"), kBetaMd);
-    Write(D("s2/summary.json"), kShard2Summary);
-    Write(D("s2/run.json"), kShard2Manifest);
+    Write(D("s2/summary.json"), Read(kShardData + "s2/summary.json"));
+    Write(D("s2/run.json"), Read(kShardData + "s2/run.json"));
     Write(D("s2/gamma.jsonl"), kGammaJsonl);
     Write(D("s2/gamma.md"), kGammaMd);
   }
