@@ -55,6 +55,11 @@ struct TimeoutCase {
   double at_least_ms;
 };
 
+void PrintTo(const TimeoutCase& c, std::ostream* os) {
+  *os << ::testing::PrintToString(c.timeouts) << ", "
+      << ::testing::PrintToString(c.message);
+}
+
 class TimeoutFiresTest : public TimeoutFaultTest,
                          public ::testing::WithParamInterface<TimeoutCase> {};
 

@@ -75,6 +75,11 @@ struct HoldsCase {
   bool holds;
 };
 
+void PrintTo(const HoldsCase& c, std::ostream* os) {
+  *os << ::testing::PrintToString(c.expect) << " against "
+      << ::testing::PrintToString(c.reply);
+}
+
 class ExpectHoldsTest : public ::testing::TestWithParam<HoldsCase> {};
 
 TEST_P(ExpectHoldsTest, Holds) {

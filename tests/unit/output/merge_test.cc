@@ -14,17 +14,13 @@
 #include <vector>
 
 #include "support/temp_dir.h"
+#include "support/test_data.h"
 
 namespace chatbatch {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-// The summaries and manifests (run.json) of the two shards of job "j":
-// s1 (1/2) has alpha (ok, two turns) and beta (error); s2 (2/2) has gamma
-// (failed, its file ends in a torn line) and delta (pending: no files yet).
-const std::string kShardData = std::string(CHATBATCH_TEST_DATA) + "/merge/";
 
 constexpr char kAlphaJsonl[] =
     R"({"turn":1,"user":"hi","reply":"Hello","status":"ok","ttft_ms":120.26,"duration_ms":1000.0})"
@@ -61,16 +57,19 @@ class MergeTest : public testing::Test {
     return s.str();
   }
 
-  // The two shards of the fixture, as "s1" and "s2".
+  // The two shards of job "j", as "s1" and "s2"; their summaries and
+  // manifests (run.json) are in tests/data/merge/. s1 (1/2) has alpha (ok,
+  // two turns) and beta (error); s2 (2/2) has gamma (failed, its file ends
+  // in a torn line) and delta (pending: no files yet).
   void WriteShards() {
-    Write(D("s1/summary.json"), Read(kShardData + "s1/summary.json"));
-    Write(D("s1/run.json"), Read(kShardData + "s1/run.json"));
+    Write(D("s1/summary.json"), ReadTestData("merge/s1/summary.json"));
+    Write(D("s1/run.json"), ReadTestData("merge/s1/run.json"));
     Write(D("s1/alpha.jsonl"), kAlphaJsonl);
     Write(D("s1/alpha.md"), kAlphaMd);
     Write(D("s1/beta.jsonl"), kBetaJsonl);
     Write(D("s1/beta.md"), kBetaMd);
-    Write(D("s2/summary.json"), Read(kShardData + "s2/summary.json"));
-    Write(D("s2/run.json"), Read(kShardData + "s2/run.json"));
+    Write(D("s2/summary.json"), ReadTestData("merge/s2/summary.json"));
+    Write(D("s2/run.json"), ReadTestData("merge/s2/run.json"));
     Write(D("s2/gamma.jsonl"), kGammaJsonl);
     Write(D("s2/gamma.md"), kGammaMd);
   }

@@ -424,17 +424,29 @@ TEST_F(RunnerTest, MaxInFlightCapsTheEndpoint) {
   EXPECT_EQ(transport.max_in_flight, 3);
 }
 
-TEST_F(RunnerTest, ContinuesAfterPriorTurnsWithTheirHistory) {
-  Job job = MakeJob(2, 3);
+// c1's turn 1 as a prior run recorded it: ok, answered "earlier reply".
+TurnRecord EarlierTurn() {
   TurnRecord t1;
   t1.turn = 1;
   t1.ok = true;
   t1.user = "c1 turn 1";
   t1.reply.content = "earlier reply";
-  t1.reply.conversation_json = R"({"conversation_id":"srv"})";
+  return t1;
+}
+
+// Resuming a run that left c1 pending after "t1" and c2 finished.
+RunOptions ResumeAfter(const TurnRecord& t1) {
   RunOptions options;
   options.prior["c1"] = PriorConversation{ConversationStatus::kPending, {t1}};
   options.prior["c2"] = PriorConversation{ConversationStatus::kOk, {}};
+  return options;
+}
+
+TEST_F(RunnerTest, ContinuesAfterPriorTurnsWithTheirHistory) {
+  Job job = MakeJob(2, 3);
+  TurnRecord t1 = EarlierTurn();
+  t1.reply.conversation_json = R"({"conversation_id":"srv"})";
+  const RunOptions options = ResumeAfter(t1);
   FakeTransport transport(Echo);
   Result<RunSummary> summary = Run(job, &transport, options);
   ASSERT_TRUE(summary.has_value());
@@ -459,14 +471,7 @@ class StartRecorder final : public RunObserver {
 
 TEST_F(RunnerTest, ObserverStartsFromWhatAPriorRunFinished) {
   Job job = MakeJob(3, 3);
-  TurnRecord t1;
-  t1.turn = 1;
-  t1.ok = true;
-  t1.user = "c1 turn 1";
-  t1.reply.content = "earlier reply";
-  RunOptions options;
-  options.prior["c1"] = PriorConversation{ConversationStatus::kPending, {t1}};
-  options.prior["c2"] = PriorConversation{ConversationStatus::kOk, {}};
+  const RunOptions options = ResumeAfter(EarlierTurn());
   FakeTransport transport(Echo);
   StartRecorder recorder;
   Runner runner(job, options, &transport, output_.get(), &recorder);
