@@ -9,7 +9,6 @@
 // hashes (what --resume compares), and so does an accepted job written
 // back out by yaml-cpp (the hash is of what the YAML means, not its text). The
 // environment is a fixed fake, so a crash reproduces anywhere.
-#include <spdlog/spdlog.h>
 
 #include <cctype>
 #include <cstddef>
@@ -23,6 +22,7 @@
 
 #include "chatbatch/error.h"
 #include "chatbatch/job.h"
+#include "quiet_logs.h"
 #include "yaml_redump.h"
 
 namespace chatbatch {
@@ -105,11 +105,6 @@ void CheckSameLoad(const Result<Job>& first, const Result<Job>& second) {
 
 }  // namespace
 }  // namespace chatbatch
-
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  spdlog::set_level(spdlog::level::off);
-  return 0;
-}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace chatbatch;

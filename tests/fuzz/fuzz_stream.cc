@@ -24,7 +24,6 @@
 //   limits small caps when the limits kind is 3 (see MakeLimits)
 //   n      number of piece sizes (0-15); 0 means one byte at a time
 //   sizes  piece lengths, used in a cycle; 0 feeds an empty piece
-#include <spdlog/spdlog.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -39,6 +38,7 @@
 #include "chatbatch/reply.h"
 #include "chatbatch/response_decoder.h"
 #include "fuzz_input.h"
+#include "quiet_logs.h"
 #include "reference_decode.h"
 #include "wire/sse_framer.h"
 
@@ -288,11 +288,6 @@ void SameAsReference(const ReferenceReply& ref, const Result<Reply>& result,
 
 }  // namespace
 }  // namespace chatbatch
-
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  spdlog::set_level(spdlog::level::off);  // warnings per bad line: noise
-  return 0;
-}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace chatbatch;

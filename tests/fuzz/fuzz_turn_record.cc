@@ -10,7 +10,6 @@
 //   without repair, repair changes nothing; when repair succeeds, the file is
 //   left as a prefix of the input ending in a newline, which then reads
 //   without repair to the same records; when only repair succeeds, it cut.
-#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cstddef>
@@ -27,6 +26,7 @@
 #include "chatbatch/error.h"
 #include "chatbatch/run_output.h"
 #include "chatbatch/run_state.h"
+#include "quiet_logs.h"
 
 namespace chatbatch {
 namespace {
@@ -120,11 +120,6 @@ void CheckRepair(std::string_view data) {
 
 }  // namespace
 }  // namespace chatbatch
-
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  spdlog::set_level(spdlog::level::off);  // a warning per repair: noise
-  return 0;
-}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace chatbatch;

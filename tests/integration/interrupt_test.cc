@@ -98,6 +98,30 @@ class InterruptTest : public IntegrationTest {
     EXPECT_EQ(resumed.exit_code, 0) << resumed.err;
     ExpectComplete(out, convs, turns);
   }
+
+  // Runs "job" into "out" and sends it "signal" once c1 has a record and
+  // a turn is in flight; the run exits 130.
+  void InterruptMidRun(const fs::path& job, const fs::path& out, int signal) {
+    std::unique_ptr<Process> p = StartRun(job, out);
+    WaitForFile(out / "c1.jsonl");
+    WaitInFlight(1);
+    p->Signal(signal);
+    EXPECT_EQ(RunToEnd(p.get()), 130) << RunErr();
+  }
+
+  // Starts a run into "out" of two one-turn conversations whose streams
+  // never end, with grace period "grace", and sends it SIGINT once both
+  // are in flight.
+  std::unique_ptr<Process> InterruptHungRun(const std::string& grace,
+                                            const fs::path& out) {
+    fs::path job =
+        Job(2, 1, "stall_after=1 stall_ms=-1",
+            "grace: " + grace + "\ntimeouts: {idle: off, total: off}\n");
+    std::unique_ptr<Process> p = StartRun(job, out);
+    WaitInFlight(2);
+    p->Signal(SIGINT);
+    return p;
+  }
 };
 
 // One SIGINT: the turns in flight finish and are recorded, nothing new
@@ -105,11 +129,7 @@ class InterruptTest : public IntegrationTest {
 TEST_F(InterruptTest, OneSigintFinishesInFlightTurns) {
   fs::path job = Job(4, 3, "pace_ms=40 chunks=10");
   const fs::path out = dir_ / "out";
-  std::unique_ptr<Process> p = StartRun(job, out);
-  WaitForFile(out / "c1.jsonl");
-  WaitInFlight(1);
-  p->Signal(SIGINT);
-  EXPECT_EQ(RunToEnd(p.get()), 130) << RunErr();
+  InterruptMidRun(job, out, SIGINT);
   const std::string err = RunErr();
   EXPECT_NE(err.find("interrupted: finishing"), std::string::npos) << err;
   EXPECT_EQ(err.find("cancelled"), std::string::npos) << err;
@@ -131,12 +151,8 @@ TEST_F(InterruptTest, OneSigintFinishesInFlightTurns) {
 // Streams that never end: the grace period runs out, they are cancelled
 // and not recorded, exit 130; a resume sends those turns again.
 TEST_F(InterruptTest, GraceExpiryCancelsHungStreams) {
-  fs::path job = Job(2, 1, "stall_after=1 stall_ms=-1",
-                     "grace: 300ms\ntimeouts: {idle: off, total: off}\n");
   const fs::path out = dir_ / "out";
-  std::unique_ptr<Process> p = StartRun(job, out);
-  WaitInFlight(2);
-  p->Signal(SIGINT);
+  std::unique_ptr<Process> p = InterruptHungRun("300ms", out);
   EXPECT_EQ(RunToEnd(p.get()), 130);
   const std::string err = RunErr();
   EXPECT_NE(err.find("grace period over"), std::string::npos) << err;
@@ -150,12 +166,8 @@ TEST_F(InterruptTest, GraceExpiryCancelsHungStreams) {
 
 // A second SIGINT does not wait for the (long) grace period.
 TEST_F(InterruptTest, SecondSigintCancelsAtOnce) {
-  fs::path job = Job(2, 1, "stall_after=1 stall_ms=-1",
-                     "grace: 10m\ntimeouts: {idle: off, total: off}\n");
   const fs::path out = dir_ / "out";
-  std::unique_ptr<Process> p = StartRun(job, out);
-  WaitInFlight(2);
-  p->Signal(SIGINT);
+  std::unique_ptr<Process> p = InterruptHungRun("10m", out);
   // Two pending SIGINTs would arrive as one: send the second only once
   // the first was taken.
   for (int i = 0;
@@ -175,11 +187,7 @@ TEST_F(InterruptTest, SecondSigintCancelsAtOnce) {
 TEST_F(InterruptTest, SigtermIsAnInterrupt) {
   fs::path job = Job(4, 3, "pace_ms=40 chunks=10");
   const fs::path out = dir_ / "out";
-  std::unique_ptr<Process> p = StartRun(job, out);
-  WaitForFile(out / "c1.jsonl");
-  WaitInFlight(1);
-  p->Signal(SIGTERM);
-  EXPECT_EQ(RunToEnd(p.get()), 130) << RunErr();
+  InterruptMidRun(job, out, SIGTERM);
   ExpectInterrupted(out);
   ExpectResumeCompletes(job, out, 4, 3);
 }

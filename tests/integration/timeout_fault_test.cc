@@ -45,28 +45,53 @@ class TimeoutFaultTest : public IntegrationTest {
   }
 };
 
-// The case: idle 500ms, first_token off, a stall of 4 s after two
-// chunks used to be recorded ok with a 4,002 ms gap.
-TEST_F(TimeoutFaultTest, IdleFiresDuringAStall) {
-  json record = RunOne("{idle: 500ms, first_token: off, total: 10m}",
-                       "[[mock chunks=6 stall_after=2 stall_ms=4000]] hi");
-  ExpectTimedOut(record, "idle_timeout", 500.0);
+// One single-turn conversation under "timeouts" that ends in "kind", no
+// sooner than "at_least_ms" after it began; "name" is the case's name.
+struct TimeoutCase {
+  const char* name;
+  const char* timeouts;
+  const char* message;
+  const char* kind;
+  double at_least_ms;
+};
+
+void PrintTo(const TimeoutCase& c, std::ostream* os) {
+  *os << ::testing::PrintToString(c.timeouts) << ", "
+      << ::testing::PrintToString(c.message);
 }
 
-// With first_token on, idle used to be looked at only when the first_token
-// timer fired (here 3 s): by then this 1.5 s stall was over and the turn
-// was recorded ok.
-TEST_F(TimeoutFaultTest, IdleIsNotHeldBackByFirstToken) {
-  json record = RunOne("{idle: 500ms, first_token: 3s, total: 10m}",
-                       "[[mock chunks=6 stall_after=2 stall_ms=1500]] hi");
-  ExpectTimedOut(record, "idle_timeout", 500.0);
+class TimeoutFiresTest : public TimeoutFaultTest,
+                         public ::testing::WithParamInterface<TimeoutCase> {};
+
+TEST_P(TimeoutFiresTest, Fires) {
+  const TimeoutCase& c = GetParam();
+  json record = RunOne(c.timeouts, c.message);
+  ExpectTimedOut(record, c.kind, c.at_least_ms);
 }
 
-TEST_F(TimeoutFaultTest, FirstTokenFiresBeforeTheSlowFirstChunk) {
-  json record = RunOne("{first_token: 500ms, idle: off, total: off}",
-                       "[[mock first_token_ms=4000]] hi");
-  ExpectTimedOut(record, "first_token_timeout", 500.0);
-}
+INSTANTIATE_TEST_SUITE_P(
+    TimeoutFaultTest, TimeoutFiresTest,
+    ::testing::Values(
+        // The case: idle 500ms, first_token off, a stall of 4 s
+        // after two chunks used to be recorded ok with a 4,002 ms gap.
+        TimeoutCase{"IdleFiresDuringAStall",
+                    "{idle: 500ms, first_token: off, total: 10m}",
+                    "[[mock chunks=6 stall_after=2 stall_ms=4000]] hi",
+                    "idle_timeout", 500.0},
+        // With first_token on, idle used to be looked at only when the
+        // first_token timer fired (here 3 s): by then this 1.5 s stall was
+        // over and the turn was recorded ok.
+        TimeoutCase{"IdleIsNotHeldBackByFirstToken",
+                    "{idle: 500ms, first_token: 3s, total: 10m}",
+                    "[[mock chunks=6 stall_after=2 stall_ms=1500]] hi",
+                    "idle_timeout", 500.0},
+        TimeoutCase{"FirstTokenFiresBeforeTheSlowFirstChunk",
+                    "{first_token: 500ms, idle: off, total: off}",
+                    "[[mock first_token_ms=4000]] hi", "first_token_timeout",
+                    500.0}),
+    [](const ::testing::TestParamInfo<TimeoutCase>& info) {
+      return std::string(info.param.name);
+    });
 
 // A stream that keeps sending is still cut at the total.
 TEST_F(TimeoutFaultTest, TotalCutsAStreamThatKeepsSending) {

@@ -59,27 +59,88 @@ bool Holds(const std::string& expect, std::string_view reply) {
   return true;
 }
 
-TEST(ExpectTest, StringChecks) {
-  EXPECT_TRUE(Holds("{contains: Heiner}", "Hello Heiner!"));
-  EXPECT_FALSE(Holds("{contains: heiner}", "Hello Heiner!"));
-  EXPECT_TRUE(Holds("{contains: [Hello, Heiner]}", "Hello Heiner!"));
-  EXPECT_FALSE(Holds("{contains: [Hello, Bob]}", "Hello Heiner!"));
-  EXPECT_TRUE(Holds("{not_contains: [sorry, cannot]}", "Sure."));
-  EXPECT_FALSE(Holds("{not_contains: [sorry, cannot]}", "I cannot."));
-  EXPECT_TRUE(Holds("{icontains: HEINER}", "hello heiner"));
-  EXPECT_FALSE(Holds("{icontains: Bob}", "hello heiner"));
-  EXPECT_TRUE(Holds("{equals: '42'}", "  42\n"));
-  EXPECT_FALSE(Holds("{equals: '42'}", "42."));
-  EXPECT_TRUE(Holds("{starts_with: 'Yes'}", "\nYes, indeed"));
-  EXPECT_FALSE(Holds("{starts_with: 'Yes'}", "No"));
+// The reply of the JsonPath cases.
+constexpr char kJsonPathReply[] =
+    R"({"a": {"b": [10, {"c d": "x"}]}, "n": null})";
+// The "any" of the AnyAndLists cases.
+constexpr char kAny[] =
+    "{any: [{contains: cat}, {contains: dog, not_contains: hot}]}";
+
+// "expect" (YAML flow) against "reply": whether every check holds. "topic"
+// names the case (with its index).
+struct HoldsCase {
+  const char* topic;
+  std::string expect;
+  std::string reply;
+  bool holds;
+};
+
+void PrintTo(const HoldsCase& c, std::ostream* os) {
+  *os << ::testing::PrintToString(c.expect) << " against "
+      << ::testing::PrintToString(c.reply);
 }
 
-TEST(ExpectTest, Regex) {
-  EXPECT_TRUE(Holds(R"({regex: '\b\d{4}\b'})", "in 1999 it was"));
-  EXPECT_FALSE(Holds(R"({regex: '^\d+$'})", "abc"));
-  EXPECT_TRUE(Holds(R"({regex: ['(?i)hello', 'world$']})", "HELLO world"));
-  EXPECT_FALSE(Holds(R"({regex: ['(?i)hello', 'world$']})", "HELLO world!"));
+class ExpectHoldsTest : public ::testing::TestWithParam<HoldsCase> {};
+
+TEST_P(ExpectHoldsTest, Holds) {
+  const HoldsCase& c = GetParam();
+  EXPECT_EQ(Holds(c.expect, c.reply), c.holds)
+      << c.expect << " against " << c.reply;
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    ExpectTest, ExpectHoldsTest,
+    ::testing::ValuesIn(std::vector<HoldsCase>{
+        {"StringChecks", "{contains: Heiner}", "Hello Heiner!", true},
+        {"StringChecks", "{contains: heiner}", "Hello Heiner!", false},
+        {"StringChecks", "{contains: [Hello, Heiner]}", "Hello Heiner!", true},
+        {"StringChecks", "{contains: [Hello, Bob]}", "Hello Heiner!", false},
+        {"StringChecks", "{not_contains: [sorry, cannot]}", "Sure.", true},
+        {"StringChecks", "{not_contains: [sorry, cannot]}", "I cannot.", false},
+        {"StringChecks", "{icontains: HEINER}", "hello heiner", true},
+        {"StringChecks", "{icontains: Bob}", "hello heiner", false},
+        {"StringChecks", "{equals: '42'}", "  42\n", true},
+        {"StringChecks", "{equals: '42'}", "42.", false},
+        {"StringChecks", "{starts_with: 'Yes'}", "\nYes, indeed", true},
+        {"StringChecks", "{starts_with: 'Yes'}", "No", false},
+        {"Regex", R"({regex: '\b\d{4}\b'})", "in 1999 it was", true},
+        {"Regex", R"({regex: '^\d+$'})", "abc", false},
+        {"Regex", R"({regex: ['(?i)hello', 'world$']})", "HELLO world", true},
+        {"Regex", R"({regex: ['(?i)hello', 'world$']})", "HELLO world!", false},
+        {"JsonAcceptsOneFencedBlock", "{json: true}", R"({"a": 1})", true},
+        {"JsonAcceptsOneFencedBlock", "{json: true}",
+         "```json\n{\"a\": 1}\n```", true},
+        {"JsonAcceptsOneFencedBlock", "{json: true}", "```\n[1, 2]\n```\n",
+         true},
+        {"JsonAcceptsOneFencedBlock", "{json: true}", "Here: {\"a\": 1}",
+         false},
+        {"JsonAcceptsOneFencedBlock", "{json: true}", "```python\n{}\n```",
+         false},
+        {"JsonAcceptsOneFencedBlock", "{json: false}", "plain text", true},
+        {"JsonAcceptsOneFencedBlock", "{json: false}", "[1]", false},
+        {"JsonPath", "{json_path: {path: '$.a.b[0]', equals: 10}}",
+         kJsonPathReply, true},
+        {"JsonPath", R"({json_path: {path: "$.a.b[1]['c d']", equals: x}})",
+         kJsonPathReply, true},
+        {"JsonPath", "{json_path: {path: '$.n', equals: null}}", kJsonPathReply,
+         true},
+        {"JsonPath", "{json_path: {path: '$.a.b', equals: [10, {'c d': x}]}}",
+         kJsonPathReply, true},
+        {"JsonPath", "{json_path: {path: '$.a.b[0]', equals: '10'}}",
+         kJsonPathReply, false},
+        {"LengthsCountCodePoints", "{min_length: 3, max_length: 3}", "日本語",
+         true},
+        {"LengthsCountCodePoints", "{max_length: 2}", "日本語", false},
+        {"LengthsCountCodePoints", "{min_length: 4}", "日本語", false},
+        {"AnyAndLists", kAny, "a cat", true},
+        {"AnyAndLists", kAny, "a dog", true},
+        {"AnyAndLists", kAny, "a hot dog", false},
+        {"AnyAndLists", "[{contains: a}, {contains: b}]", "ab", true},
+        {"AnyAndLists", "[{contains: a}, {contains: c}]", "ab", false},
+    }),
+    [](const ::testing::TestParamInfo<HoldsCase>& info) {
+      return std::string(info.param.topic) + "_" + std::to_string(info.index);
+    });
 
 TEST(ExpectTest, InvalidRegexIsALoadErrorWithLineAndColumn) {
   EXPECT_THAT(Errors("conversations:\n  - messages:\n      - content: hi\n"
@@ -134,25 +195,8 @@ TEST(ExpectTest, EveryFailedDetailNamesTheExpectedValue) {
             "duration was 2500 ms, expected at most 2000 ms");
 }
 
-TEST(ExpectTest, JsonAcceptsOneFencedBlock) {
-  EXPECT_TRUE(Holds("{json: true}", R"({"a": 1})"));
-  EXPECT_TRUE(Holds("{json: true}", "```json\n{\"a\": 1}\n```"));
-  EXPECT_TRUE(Holds("{json: true}", "```\n[1, 2]\n```\n"));
-  EXPECT_FALSE(Holds("{json: true}", "Here: {\"a\": 1}"));
-  EXPECT_FALSE(Holds("{json: true}", "```python\n{}\n```"));
-  EXPECT_TRUE(Holds("{json: false}", "plain text"));
-  EXPECT_FALSE(Holds("{json: false}", "[1]"));
-}
-
 TEST(ExpectTest, JsonPath) {
-  const std::string reply = R"({"a": {"b": [10, {"c d": "x"}]}, "n": null})";
-  EXPECT_TRUE(Holds("{json_path: {path: '$.a.b[0]', equals: 10}}", reply));
-  EXPECT_TRUE(
-      Holds(R"({json_path: {path: "$.a.b[1]['c d']", equals: x}})", reply));
-  EXPECT_TRUE(Holds("{json_path: {path: '$.n', equals: null}}", reply));
-  EXPECT_TRUE(
-      Holds("{json_path: {path: '$.a.b', equals: [10, {'c d': x}]}}", reply));
-  EXPECT_FALSE(Holds("{json_path: {path: '$.a.b[0]', equals: '10'}}", reply));
+  const std::string reply = kJsonPathReply;
   auto results = Eval(
       "{json_path: [{path: '$.a.b[0]', equals: 10}, "
       "{path: '$.a.z', equals: 1}]}",
@@ -187,9 +231,6 @@ TEST(ExpectTest, LengthsCountCodePoints) {
   EXPECT_EQ(CodePoints("héllo"), 5u);
   EXPECT_EQ(CodePoints("日本語"), 3u);
   EXPECT_EQ(CodePoints("👍🏽"), 2u);
-  EXPECT_TRUE(Holds("{min_length: 3, max_length: 3}", "日本語"));
-  EXPECT_FALSE(Holds("{max_length: 2}", "日本語"));
-  EXPECT_FALSE(Holds("{min_length: 4}", "日本語"));
 }
 
 TEST(ExpectTest, FinishReasonAndTimes) {
@@ -210,11 +251,7 @@ TEST(ExpectTest, FinishReasonAndTimes) {
 }
 
 TEST(ExpectTest, AnyAndLists) {
-  const std::string any =
-      "{any: [{contains: cat}, {contains: dog, not_contains: hot}]}";
-  EXPECT_TRUE(Holds(any, "a cat"));
-  EXPECT_TRUE(Holds(any, "a dog"));
-  EXPECT_FALSE(Holds(any, "a hot dog"));
+  const std::string any = kAny;
   auto results = Eval(any, {.reply = "a bird"});
   ASSERT_EQ(results.size(), 1u);
   EXPECT_EQ(results[0].check, "any");
@@ -222,8 +259,6 @@ TEST(ExpectTest, AnyAndLists) {
   EXPECT_EQ(results[0].expected, json::parse(R"([{"contains":"cat"},
                 {"contains":"dog","not_contains":"hot"}])"));
   // A list of mappings: all must hold.
-  EXPECT_TRUE(Holds("[{contains: a}, {contains: b}]", "ab"));
-  EXPECT_FALSE(Holds("[{contains: a}, {contains: c}]", "ab"));
 }
 
 TEST(ExpectTest, EachTurnAppliesToEveryTurnAndIsLoaded) {

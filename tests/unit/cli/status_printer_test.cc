@@ -43,6 +43,13 @@ class StatusPrinterTest : public ::testing::Test {
     return o;
   }
 
+  // "a" and "b" start, in that order.
+  static void StartBoth(StatusPrinter* printer, const Conversation& a,
+                        const Conversation& b) {
+    printer->OnConversationStart(a);
+    printer->OnConversationStart(b);
+  }
+
   FILE* file_ = nullptr;
   Clock::time_point now_{};
 };
@@ -87,10 +94,9 @@ TEST_F(StatusPrinterTest, EtaOnceFivePercentOfTurnsAreDone) {
                       .conversations_done = 1,
                       .turns = 41,
                       .turns_done = 1});
-  Conversation a = Conv("a", 1);
-  Conversation b = Conv("b", 1);
-  printer.OnConversationStart(a);
-  printer.OnConversationStart(b);
+  const Conversation a = Conv("a", 1);
+  const Conversation b = Conv("b", 1);
+  StartBoth(&printer, a, b);
   now_ += seconds(3);
   printer.OnTurnDone(a, TurnRecord{});
   printer.OnConversationDone(a, Ok(1));  // 1 of 40: no ETA yet
@@ -105,10 +111,9 @@ TEST_F(StatusPrinterTest, EtaOnceFivePercentOfTurnsAreDone) {
 TEST_F(StatusPrinterTest, TurnsNeverSentCountAsDone) {
   StatusPrinter printer(file_, /*quiet=*/false, "", [this] { return now_; });
   printer.OnRunStart({.conversations = 2, .turns = 20});
-  Conversation a = Conv("a", 10);
-  Conversation b = Conv("b", 10);
-  printer.OnConversationStart(a);
-  printer.OnConversationStart(b);
+  const Conversation a = Conv("a", 10);
+  const Conversation b = Conv("b", 10);
+  StartBoth(&printer, a, b);
   now_ += seconds(10);
   printer.OnTurnDone(a, TurnRecord{});
   ConversationOutcome error;

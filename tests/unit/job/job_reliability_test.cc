@@ -32,6 +32,22 @@ std::string Errors(std::string_view yaml) {
   return job.has_value() ? "" : job.error().message;
 }
 
+// The four timeouts, in milliseconds.
+void ExpectTimeouts(const Timeouts& t, int connect, int first_token, int idle,
+                    int total) {
+  EXPECT_EQ(t.connect, milliseconds(connect));
+  EXPECT_EQ(t.first_token, milliseconds(first_token));
+  EXPECT_EQ(t.idle, milliseconds(idle));
+  EXPECT_EQ(t.total, milliseconds(total));
+}
+
+// The three size limits, in bytes.
+void ExpectLimits(const SizeLimits& l, size_t line, size_t reply, size_t body) {
+  EXPECT_EQ(l.max_line_bytes, line);
+  EXPECT_EQ(l.max_reply_bytes, reply);
+  EXPECT_EQ(l.max_body_bytes, body);
+}
+
 TEST(JobReliabilityTest, DefaultsWhenNotGiven) {
   Result<Job> job = Parse("conversations: [{messages: [hi]}]\n");
   ASSERT_TRUE(job.has_value()) << job.error().message;
@@ -40,15 +56,11 @@ TEST(JobReliabilityTest, DefaultsWhenNotGiven) {
   EXPECT_EQ(job->retry.backoff, milliseconds(1000));
   EXPECT_EQ(job->retry.max_backoff, milliseconds(60000));
   EXPECT_EQ(job->retry.on, defaults.on);
-  EXPECT_EQ(job->timeouts.connect, milliseconds(10000));
-  EXPECT_EQ(job->timeouts.first_token, milliseconds(60000));
-  EXPECT_EQ(job->timeouts.idle, milliseconds(30000));
-  EXPECT_EQ(job->timeouts.total, milliseconds(600000));
+  ExpectTimeouts(job->timeouts, 10000, 60000, 30000, 600000);
   EXPECT_EQ(job->rate.requests_per_minute, 0);
   EXPECT_EQ(job->rate.max_in_flight, 0);
-  EXPECT_EQ(job->limits.max_line_bytes, size_t{8} << 20);
-  EXPECT_EQ(job->limits.max_reply_bytes, size_t{64} << 20);
-  EXPECT_EQ(job->limits.max_body_bytes, size_t{256} << 20);
+  ExpectLimits(job->limits, size_t{8} << 20, size_t{64} << 20,
+               size_t{256} << 20);
   EXPECT_FALSE(job->resume);
   EXPECT_EQ(job->grace, milliseconds(10000));
   ASSERT_EQ(job->conversations.size(), 1u);
@@ -77,15 +89,10 @@ conversations: [{messages: [hi]}]
   EXPECT_THAT(job->retry.on,
               ElementsAre("connect", "timeout", "idle_timeout", "incomplete",
                           "429", "503", "5xx", "4xx"));
-  EXPECT_EQ(job->timeouts.connect, milliseconds(2500));
-  EXPECT_EQ(job->timeouts.first_token, milliseconds(0));
-  EXPECT_EQ(job->timeouts.idle, milliseconds(45000));
-  EXPECT_EQ(job->timeouts.total, milliseconds(3600000));
+  ExpectTimeouts(job->timeouts, 2500, 0, 45000, 3600000);
   EXPECT_DOUBLE_EQ(job->rate.requests_per_minute, 30.5);
   EXPECT_EQ(job->rate.max_in_flight, 3);
-  EXPECT_EQ(job->limits.max_line_bytes, 65536u);
-  EXPECT_EQ(job->limits.max_reply_bytes, 2000000u);
-  EXPECT_EQ(job->limits.max_body_bytes, 1000u);
+  ExpectLimits(job->limits, 65536u, 2000000u, 1000u);
   EXPECT_TRUE(job->resume);
   EXPECT_EQ(job->grace, milliseconds(0));
   // Conversations without overrides take the job's values.

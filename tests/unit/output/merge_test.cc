@@ -14,66 +14,13 @@
 #include <vector>
 
 #include "support/temp_dir.h"
+#include "support/test_data.h"
 
 namespace chatbatch {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-// Shard 1/2 of job "j": alpha (ok, two turns), beta (error).
-constexpr char kShard1Summary[] = R"({
-  "job": "j", "job_file": "job.yaml",
-  "started_at": "2026-01-01T10:00:00.000Z",
-  "ended_at": "2026-01-01T10:00:05.000Z",
-  "status": "finished", "stopped_early": false, "stop_reason": null,
-  "counts": {"conversations": 2, "conversations_ok": 1,
-             "conversations_failed": 0, "conversations_error": 1,
-             "conversations_pending": 0, "turns_ok": 2, "turns_failed": 0,
-             "turns_error": 1},
-  "expectations": {"passed": 1, "failed": 0},
-  "conversations": [
-    {"id": "alpha", "status": "ok", "turns_ok": 2, "error": null},
-    {"id": "beta", "status": "error", "turns_error": 1, "error": "HTTP 500"}
-  ],
-  "totals": {"chunks": 10, "bytes": 100},
-  "latency": {"wall_s": 5.0, "gap_ms": {"p50": 1.0, "max": 12.5}}
-}
-)";
-constexpr char kShard1Manifest[] = R"({
-  "version": 1, "job": "j", "job_file": "job.yaml", "job_hash": "h",
-  "shard": "1/2",
-  "conversations": {"alpha": {"hash": "ha", "conversation_id": "ca"},
-                    "beta": {"hash": "hb", "conversation_id": "cb"}}
-}
-)";
-// Shard 2/2: gamma (failed, its file ends in a torn line), delta (pending:
-// no files yet).
-constexpr char kShard2Summary[] = R"({
-  "job": "j", "job_file": "job.yaml",
-  "started_at": "2026-01-01T09:59:59.000Z",
-  "ended_at": "2026-01-01T10:00:07.000Z",
-  "status": "finished", "stopped_early": false, "stop_reason": null,
-  "counts": {"conversations": 2, "conversations_ok": 0,
-             "conversations_failed": 1, "conversations_error": 0,
-             "conversations_pending": 1, "turns_ok": 0, "turns_failed": 1,
-             "turns_error": 0},
-  "expectations": {"passed": 0, "failed": 1},
-  "conversations": [
-    {"id": "gamma", "status": "failed", "turns_failed": 1, "error": null},
-    {"id": "delta", "status": "pending", "error": null}
-  ],
-  "totals": {"chunks": 4, "bytes": 40},
-  "latency": {"wall_s": 7.5, "gap_ms": {"max": 3.0}}
-}
-)";
-constexpr char kShard2Manifest[] = R"({
-  "version": 1, "job": "j", "job_file": "job.yaml", "job_hash": "h",
-  "shard": "2/2",
-  "conversations": {"gamma": {"hash": "hg", "conversation_id": "cg"},
-                    "delta": {"hash": "hd", "conversation_id": "cd"}}
-}
-)";
 
 constexpr char kAlphaJsonl[] =
     R"({"turn":1,"user":"hi","reply":"Hello","status":"ok","ttft_ms":120.26,"duration_ms":1000.0})"
@@ -110,16 +57,19 @@ class MergeTest : public testing::Test {
     return s.str();
   }
 
-  // The two shards of the fixture, as "s1" and "s2".
+  // The two shards of job "j", as "s1" and "s2"; their summaries and
+  // manifests (run.json) are in tests/data/merge/. s1 (1/2) has alpha (ok,
+  // two turns) and beta (error); s2 (2/2) has gamma (failed, its file ends
+  // in a torn line) and delta (pending: no files yet).
   void WriteShards() {
-    Write(D("s1/summary.json"), kShard1Summary);
-    Write(D("s1/run.json"), kShard1Manifest);
+    Write(D("s1/summary.json"), ReadTestData("merge/s1/summary.json"));
+    Write(D("s1/run.json"), ReadTestData("merge/s1/run.json"));
     Write(D("s1/alpha.jsonl"), kAlphaJsonl);
     Write(D("s1/alpha.md"), kAlphaMd);
     Write(D("s1/beta.jsonl"), kBetaJsonl);
     Write(D("s1/beta.md"), kBetaMd);
-    Write(D("s2/summary.json"), kShard2Summary);
-    Write(D("s2/run.json"), kShard2Manifest);
+    Write(D("s2/summary.json"), ReadTestData("merge/s2/summary.json"));
+    Write(D("s2/run.json"), ReadTestData("merge/s2/run.json"));
     Write(D("s2/gamma.jsonl"), kGammaJsonl);
     Write(D("s2/gamma.md"), kGammaMd);
   }

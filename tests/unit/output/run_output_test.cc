@@ -17,6 +17,7 @@
 
 #include "chatbatch/run_state.h"
 #include "support/temp_dir.h"
+#include "support/turn_records.h"
 #include "util/atomic_file.h"
 #include "util/time_format.h"
 
@@ -44,48 +45,21 @@ std::vector<std::string> Lines(const std::string& text) {
 }
 
 Conversation MakeConversation(std::string id = "c1") {
-  Conversation conv;
-  conv.id = std::move(id);
-  conv.conversation_id = "0b9c3f3e-6a1c-4d5e-9f00-123456789abc";
-  conv.system = "You are terse.";
-  conv.messages = {"Hello, i am Heiner.", "What is my name?"};
-  return conv;
+  return testrec::TerseConversation(
+      std::move(id), {"Hello, i am Heiner.", "What is my name?"});
 }
 
 TurnRecord OkRecord(int turn, std::string user, std::string reply) {
-  TurnRecord r;
-  r.turn = turn;
-  r.user = std::move(user);
-  r.reply.content = std::move(reply);
-  r.reply.finish_reason = "stop";
-  r.reply.provider = "Copilot";
-  r.reply.model = "gpt-4";
-  r.reply.usage = Usage{5, 4, 9};
+  TurnRecord r = testrec::OkTurn(turn, std::move(user), std::move(reply));
   r.reply.conversation_json = R"({"conversation_id":"srv-1","n":[1,2]})";
   r.reply.done = true;
-  r.reply.chunks = 7;
-  r.reply.bytes = 1234;
-  r.conversation_id = "0b9c3f3e-6a1c-4d5e-9f00-123456789abc";
-  r.ok = true;
-  r.http_status = 200;
   r.ttft_ms = 12.345;
   r.duration_ms = 250.06;
-  r.started_at = "2026-11-26T06:36:45.123Z";
   return r;
 }
 
 TurnRecord FailedRecord(int turn, std::string user) {
-  TurnRecord r;
-  r.turn = turn;
-  r.user = std::move(user);
-  r.conversation_id = "0b9c3f3e-6a1c-4d5e-9f00-123456789abc";
-  r.ok = false;
-  r.error = "RuntimeError: rate limited";
-  r.error_kind = "http";
-  r.http_status = 429;
-  r.duration_ms = 3;
-  r.started_at = "2026-11-26T06:36:46.000Z";
-  return r;
+  return testrec::FailedTurn(turn, std::move(user));
 }
 
 // ---------------------------------------------------------------- jsonl
@@ -211,6 +185,22 @@ TEST(TurnRecordToJsonTest, AnyTextStaysOneValidLine) {
 
 // ----------------------------------------------------------- transcript
 
+// MakeConversation()'s transcript up to the text of turn 1's user message.
+constexpr char kTranscriptHead[] =
+    "# c1\n"
+    "\n"
+    "**System:**\n"
+    "\n"
+    "```text\n"
+    "You are terse.\n"
+    "```\n"
+    "\n"
+    "## Turn 1\n"
+    "\n"
+    "**User:**\n"
+    "\n"
+    "```text\n";
+
 TEST(RenderTranscriptTest, ExactShape) {
   Conversation conv = MakeConversation();
   TurnRecord t1 = OkRecord(1, "Hello, i am Heiner.", "Hi Heiner!");
@@ -218,51 +208,39 @@ TEST(RenderTranscriptTest, ExactShape) {
   TurnRecord t2 = FailedRecord(2, "What is my name?");
   t2.reply.content = "Your name";
   EXPECT_EQ(RenderTranscript(conv, {t1, t2}),
-            "# c1\n"
-            "\n"
-            "**System:**\n"
-            "\n"
-            "```text\n"
-            "You are terse.\n"
-            "```\n"
-            "\n"
-            "## Turn 1\n"
-            "\n"
-            "**User:**\n"
-            "\n"
-            "```text\n"
-            "Hello, i am Heiner.\n"
-            "```\n"
-            "\n"
-            "<details><summary>Reasoning</summary>\n"
-            "\n"
-            "```text\n"
-            "The user is Heiner.\n"
-            "```\n"
-            "\n"
-            "</details>\n"
-            "\n"
-            "**Assistant:**\n"
-            "\n"
-            "```text\n"
-            "Hi Heiner!\n"
-            "```\n"
-            "\n"
-            "## Turn 2\n"
-            "\n"
-            "**User:**\n"
-            "\n"
-            "```text\n"
-            "What is my name?\n"
-            "```\n"
-            "\n"
-            "**Assistant (partial):**\n"
-            "\n"
-            "```text\n"
-            "Your name\n"
-            "```\n"
-            "\n"
-            "**Error** (http, HTTP 429): `RuntimeError: rate limited`\n");
+            std::string(kTranscriptHead) +
+                "Hello, i am Heiner.\n"
+                "```\n"
+                "\n"
+                "<details><summary>Reasoning</summary>\n"
+                "\n"
+                "```text\n"
+                "The user is Heiner.\n"
+                "```\n"
+                "\n"
+                "</details>\n"
+                "\n"
+                "**Assistant:**\n"
+                "\n"
+                "```text\n"
+                "Hi Heiner!\n"
+                "```\n"
+                "\n"
+                "## Turn 2\n"
+                "\n"
+                "**User:**\n"
+                "\n"
+                "```text\n"
+                "What is my name?\n"
+                "```\n"
+                "\n"
+                "**Assistant (partial):**\n"
+                "\n"
+                "```text\n"
+                "Your name\n"
+                "```\n"
+                "\n"
+                "**Error** (http, HTTP 429): `RuntimeError: rate limited`\n");
 }
 
 TEST(RenderTranscriptTest, IgnoresEverythingThatVariesBetweenRuns) {
@@ -280,28 +258,15 @@ TEST(RenderTranscriptTest, IgnoresEverythingThatVariesBetweenRuns) {
   b.reply.provider = "Other";
   b.reply.model = "other-model";
   conv.conversation_id = "yet-another-uuid";
-  const std::string want =
-      "# c1\n"
-      "\n"
-      "**System:**\n"
-      "\n"
-      "```text\n"
-      "You are terse.\n"
-      "```\n"
-      "\n"
-      "## Turn 1\n"
-      "\n"
-      "**User:**\n"
-      "\n"
-      "```text\n"
-      "Hi\n"
-      "```\n"
-      "\n"
-      "**Assistant:**\n"
-      "\n"
-      "```text\n"
-      "Hello\n"
-      "```\n";
+  const std::string want = std::string(kTranscriptHead) +
+                           "Hi\n"
+                           "```\n"
+                           "\n"
+                           "**Assistant:**\n"
+                           "\n"
+                           "```text\n"
+                           "Hello\n"
+                           "```\n";
   EXPECT_EQ(RenderTranscript(conv, {a}), want);
   EXPECT_EQ(RenderTranscript(conv, {b}), want);
   b.reply.content = "Hello!";

@@ -14,6 +14,7 @@
 
 #include "chatbatch/run_output.h"
 #include "support/temp_dir.h"
+#include "support/turn_records.h"
 
 namespace chatbatch {
 namespace {
@@ -35,54 +36,27 @@ void WriteFile(const std::string& path, const std::string& content) {
 }
 
 Conversation MakeConversation(std::string id = "c1") {
-  Conversation conv;
-  conv.id = std::move(id);
-  conv.conversation_id = "0b9c3f3e-6a1c-4d5e-9f00-123456789abc";
-  conv.system = "You are terse.";
-  conv.messages = {"one", "two", "three"};
-  return conv;
+  return testrec::TerseConversation(std::move(id), {"one", "two", "three"});
 }
 
 TurnRecord OkRecord(int turn, std::string user = "Hi",
                     std::string reply = "Hello!") {
-  TurnRecord r;
-  r.turn = turn;
-  r.user = std::move(user);
-  r.reply.content = std::move(reply);
+  TurnRecord r = testrec::OkTurn(turn, std::move(user), std::move(reply));
   r.reply.reasoning = "thinking";
-  r.reply.finish_reason = "stop";
-  r.reply.provider = "Copilot";
-  r.reply.model = "gpt-4";
-  r.reply.usage = Usage{5, 4, 9};
   r.reply.conversation_json = R"({"z":1,"a":{"n":[1,2.5,"x"]}})";
   r.reply.tool_calls_json =
       R"([{"index":0,"id":"call_1","type":"function",)"
       R"("function":{"name":"f","arguments":"{\"a\":1}"}}])";
-  r.reply.chunks = 7;
   r.reply.invalid_lines = 1;
-  r.reply.bytes = 1234;
-  r.conversation_id = "0b9c3f3e-6a1c-4d5e-9f00-123456789abc";
-  r.ok = true;
-  r.http_status = 200;
   r.ttft_ms = 12.3;
   r.duration_ms = 250.1;
-  r.started_at = "2026-11-26T06:36:45.123Z";
   r.attempts = 1;
   return r;
 }
 
 TurnRecord FailedRecord(int turn, std::string user = "again") {
-  TurnRecord r;
-  r.turn = turn;
-  r.user = std::move(user);
+  TurnRecord r = testrec::FailedTurn(turn, std::move(user));
   r.reply.content = "partial";
-  r.conversation_id = "0b9c3f3e-6a1c-4d5e-9f00-123456789abc";
-  r.ok = false;
-  r.error = "RuntimeError: rate limited";
-  r.error_kind = "http";
-  r.http_status = 429;
-  r.duration_ms = 3;
-  r.started_at = "2026-11-26T06:36:46.000Z";
   r.attempts = 3;
   r.failed_attempts = {
       {1, "connect", "connection refused", 0, "2026-11-26T06:36:46.100Z"},

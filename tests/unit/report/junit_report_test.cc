@@ -1,5 +1,6 @@
 #include "report/junit_report.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -8,6 +9,8 @@
 
 namespace chatbatch {
 namespace {
+
+using ::testing::HasSubstr;
 
 namespace fs = std::filesystem;
 using testing_report::CountOf;
@@ -42,38 +45,32 @@ TEST(JunitReportTest, CountsAndOneTestcasePerConversation) {
   std::string xml = RenderJunit(SampleRun(), "smoke", options);
   EXPECT_EQ(CountOf(xml, "<testsuite "), 1);
   EXPECT_EQ(CountOf(xml, "<testcase "), 4);
-  EXPECT_NE(xml.find("<testsuite name=\"smoke\" tests=\"4\" failures=\"1\" "
-                     "errors=\"1\" skipped=\"1\""),
-            std::string::npos)
-      << xml;
-  EXPECT_NE(xml.find("hostname=\"ci-host\""), std::string::npos);
-  EXPECT_NE(xml.find("timestamp=\"2024-05-01T10:00:00.000\""),
-            std::string::npos);
-  EXPECT_NE(xml.find("<testcase classname=\"chatbatch.smoke\" name=\"greet\" "
-                     "time=\"3.000\"/>"),
-            std::string::npos)
-      << xml;
+  EXPECT_THAT(xml,
+              HasSubstr("<testsuite name=\"smoke\" tests=\"4\" failures=\"1\" "
+                        "errors=\"1\" skipped=\"1\""));
+  EXPECT_THAT(xml, HasSubstr("hostname=\"ci-host\""));
+  EXPECT_THAT(xml, HasSubstr("timestamp=\"2024-05-01T10:00:00.000\""));
+  EXPECT_THAT(
+      xml, HasSubstr("<testcase classname=\"chatbatch.smoke\" name=\"greet\" "
+                     "time=\"3.000\"/>"));
 }
 
 TEST(JunitReportTest, FailureNamesTurnExpectationAndReply) {
   std::string xml = RenderJunit(SampleRun(), "smoke");
-  EXPECT_NE(xml.find("<failure message=\"turn 1: contains &quot;4&quot;: "
-                     "reply does not contain 4\" type=\"expectation\">"),
-            std::string::npos)
-      << xml;
-  EXPECT_NE(xml.find("reply: It is five &lt;b&gt;&amp;&lt;/b&gt; \"quoted\""),
-            std::string::npos)
-      << xml;
+  EXPECT_THAT(xml,
+              HasSubstr("<failure message=\"turn 1: contains &quot;4&quot;: "
+                        "reply does not contain 4\" type=\"expectation\">"));
+  EXPECT_THAT(
+      xml, HasSubstr("reply: It is five &lt;b&gt;&amp;&lt;/b&gt; \"quoted\""));
 }
 
 TEST(JunitReportTest, ErrorCarriesServerMessageAndKind) {
   std::string xml = RenderJunit(SampleRun(), "smoke");
-  EXPECT_NE(xml.find("<error message=\"RuntimeError: &lt;down&gt; &amp; out\" "
-                     "type=\"http\">"),
-            std::string::npos)
-      << xml;
-  EXPECT_NE(xml.find("HTTP 500"), std::string::npos);
-  EXPECT_NE(xml.find("<skipped message=\"not run\"/>"), std::string::npos);
+  EXPECT_THAT(
+      xml, HasSubstr("<error message=\"RuntimeError: &lt;down&gt; &amp; out\" "
+                     "type=\"http\">"));
+  EXPECT_THAT(xml, HasSubstr("HTTP 500"));
+  EXPECT_THAT(xml, HasSubstr("<skipped message=\"not run\"/>"));
 }
 
 TEST(JunitReportTest, ValidatesAgainstTheJunitSchema) {
@@ -108,7 +105,7 @@ TEST(JunitReportTest, EmptyRunIsValid) {
   ReportRun run;
   run.job = "empty";
   std::string xml = RenderJunit(run, "empty");
-  EXPECT_NE(xml.find("tests=\"0\""), std::string::npos);
+  EXPECT_THAT(xml, HasSubstr("tests=\"0\""));
   EXPECT_EQ(XsdProblems(xml), "") << xml;
 }
 
@@ -128,19 +125,15 @@ TEST(JunitReportTest, ErroredConversationAlsoShowsEarlierFailedExpectation) {
   ASSERT_NE(begin, std::string::npos) << xml;
   std::string testcase =
       xml.substr(begin, xml.find("</testcase>", begin) - begin);
-  EXPECT_NE(testcase.find("<error message=\"connection reset\" "
-                          "type=\"network\">turn 2"),
-            std::string::npos)
-      << testcase;
-  EXPECT_NE(testcase.find("<failure message=\"turn 1: contains &quot;4&quot;: "
-                          "reply does not contain 4\" type=\"expectation\">"),
-            std::string::npos)
-      << testcase;
+  EXPECT_THAT(testcase, HasSubstr("<error message=\"connection reset\" "
+                                  "type=\"network\">turn 2"));
+  EXPECT_THAT(testcase,
+              HasSubstr("<failure message=\"turn 1: contains &quot;4&quot;: "
+                        "reply does not contain 4\" type=\"expectation\">"));
   // Counted once, by its outcome, so tests = passed + failures + errors +
   // skipped still holds.
-  EXPECT_NE(xml.find("tests=\"4\" failures=\"0\" errors=\"2\" skipped=\"1\""),
-            std::string::npos)
-      << xml;
+  EXPECT_THAT(
+      xml, HasSubstr("tests=\"4\" failures=\"0\" errors=\"2\" skipped=\"1\""));
   EXPECT_EQ(XsdProblems(xml), "") << xml;
 }
 
@@ -196,9 +189,8 @@ TEST_F(ReportDirTest, ReadsOldAndNewRecordsTolerantly) {
   fs::path xml = dir_ / "report.xml";
   ASSERT_TRUE(WriteJunitFile({{"j", dir_.string()}}, xml.string()));
   std::string text = Slurp(xml);
-  EXPECT_NE(text.find("tests=\"4\" failures=\"1\" errors=\"1\" skipped=\"1\""),
-            std::string::npos)
-      << text;
+  EXPECT_THAT(
+      text, HasSubstr("tests=\"4\" failures=\"1\" errors=\"1\" skipped=\"1\""));
   EXPECT_EQ(XsdProblems(text), "") << text;
 }
 

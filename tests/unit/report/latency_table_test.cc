@@ -1,6 +1,7 @@
 // The wrk-style end-of-run table (no network).
 #include "report/latency_table.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -9,6 +10,8 @@
 
 namespace chatbatch {
 namespace {
+
+using ::testing::HasSubstr;
 
 RunSummary TwoTurns() {
   RunSummary s;
@@ -29,25 +32,18 @@ TEST(LatencyTableTest, EmptyWhenNoTurnRan) {
 
 TEST(LatencyTableTest, ThroughputAndPercentileRows) {
   const std::string table = FormatLatencyTable(TwoTurns());
-  EXPECT_NE(table.find("2 turns in 2.00s: 1.0 turns/s, 20 chunks/s, "
-                       "50 tokens/s, 1.00 MB/s\n"),
-            std::string::npos)
-      << table;
-  EXPECT_NE(table.find("p50       p90       p99       max     count\n"),
-            std::string::npos)
-      << table;
+  EXPECT_THAT(table, HasSubstr("2 turns in 2.00s: 1.0 turns/s, 20 chunks/s, "
+                               "50 tokens/s, 1.00 MB/s\n"));
+  EXPECT_THAT(table,
+              HasSubstr("p50       p90       p99       max     count\n"));
   // Nearest rank over {80, 120}: p50 80, p90/p99/max 120; units switch at
   // 100 ms and at 10 s.
-  EXPECT_NE(table.find("  ttft         80.00ms     120ms     120ms     "
-                       "120ms         2\n"),
-            std::string::npos)
-      << table;
-  EXPECT_NE(table.find("  duration      1500ms     12.0s     12.0s     "
-                       "12.0s         2\n"),
-            std::string::npos)
-      << table;
-  EXPECT_NE(table.find("  chunk gap"), std::string::npos) << table;
-  EXPECT_NE(table.find("        38\n"), std::string::npos) << table;
+  EXPECT_THAT(table, HasSubstr("  ttft         80.00ms     120ms     120ms     "
+                               "120ms         2\n"));
+  EXPECT_THAT(table, HasSubstr("  duration      1500ms     12.0s     12.0s     "
+                               "12.0s         2\n"));
+  EXPECT_THAT(table, HasSubstr("  chunk gap"));
+  EXPECT_THAT(table, HasSubstr("        38\n"));
   EXPECT_EQ(table.find("errors:"), std::string::npos) << table;
 }
 
@@ -56,10 +52,8 @@ TEST(LatencyTableTest, ErrorsAndRetriesByKind) {
   s.latency.errors_by_kind = {{"idle_timeout", 1}, {"http", 3}};
   s.latency.retries_by_kind = {{"connect", 2}};
   const std::string table = FormatLatencyTable(s);
-  EXPECT_NE(table.find("  errors: http 3, idle_timeout 1\n"), std::string::npos)
-      << table;
-  EXPECT_NE(table.find("  retried attempts: connect 2\n"), std::string::npos)
-      << table;
+  EXPECT_THAT(table, HasSubstr("  errors: http 3, idle_timeout 1\n"));
+  EXPECT_THAT(table, HasSubstr("  retried attempts: connect 2\n"));
 }
 
 TEST(LatencyTableTest, OneTurnInTheSingular) {
@@ -80,9 +74,9 @@ TEST(LatencyTableTest, OnlyErrorsStillPrintsATable) {
   RunSummary s;
   s.latency.errors_by_kind = {{"connect", 4}};
   const std::string table = FormatLatencyTable(s);
-  EXPECT_NE(table.find("0 turns in 0.00s"), std::string::npos) << table;
-  EXPECT_NE(table.find("  ttft               -\n"), std::string::npos) << table;
-  EXPECT_NE(table.find("  errors: connect 4\n"), std::string::npos) << table;
+  EXPECT_THAT(table, HasSubstr("0 turns in 0.00s"));
+  EXPECT_THAT(table, HasSubstr("  ttft               -\n"));
+  EXPECT_THAT(table, HasSubstr("  errors: connect 4\n"));
 }
 
 }  // namespace

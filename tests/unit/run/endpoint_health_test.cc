@@ -17,6 +17,7 @@
 #include "support/output_dir_fixture.h"
 #include "support/sim_transport.h"
 #include "support/socket_util.h"
+#include "support/test_job.h"
 
 namespace chatbatch {
 namespace {
@@ -117,22 +118,14 @@ TEST(EndpointHealthTest, GiveUpCountsFromTheStartOfTheOutage) {
 // The runner against a simulated endpoint.
 
 Job DownJob(int conversations, int turns) {
-  Job job;
-  job.name = "t";
-  job.path = "t.yaml";
-  job.endpoint = "http://127.0.0.1:1/v1/chat/completions";
-  job.concurrency = 8;
+  Job job = testjob::NumberedJob(
+      8, conversations, turns, "u",
+      [](const std::string&, int t) { return "m" + std::to_string(t); });
   job.retry.backoff = milliseconds(1000);
   job.retry.max_backoff = milliseconds(60000);
-  for (int i = 1; i <= conversations; ++i) {
-    Conversation c;
-    c.id = "c" + std::to_string(i);
-    c.conversation_id = "u" + std::to_string(i);
-    for (int t = 1; t <= turns; ++t)
-      c.messages.push_back("m" + std::to_string(t));
+  for (Conversation& c : job.conversations) {
     c.retry = job.retry;
     c.retry.attempts = 2;
-    job.conversations.push_back(std::move(c));
   }
   return job;
 }

@@ -12,6 +12,7 @@
 #include "support/fake_transport.h"
 #include "support/output_dir_fixture.h"
 #include "support/sim_transport.h"
+#include "support/test_job.h"
 
 namespace chatbatch {
 namespace {
@@ -186,19 +187,8 @@ TEST(EndpointGateTest, PauseHoldsEverybodyUntilItEnds) {
 // The runner over simulated time: exact spacing.
 
 Job SpacedJob(int conversations, int turns) {
-  Job job;
-  job.name = "t";
-  job.path = "t.yaml";
-  job.endpoint = "http://127.0.0.1:1/v1/chat/completions";
-  job.concurrency = 8;
-  for (int i = 1; i <= conversations; ++i) {
-    Conversation c;
-    c.id = "c" + std::to_string(i);
-    c.conversation_id = "u" + std::to_string(i);
-    for (int t = 1; t <= turns; ++t) c.messages.push_back("m");
-    job.conversations.push_back(std::move(c));
-  }
-  return job;
+  return testjob::NumberedJob(8, conversations, turns, "u",
+                              [](const std::string&, int) { return "m"; });
 }
 
 class SpacingTest : public OutputDirFixture<> {

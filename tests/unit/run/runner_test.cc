@@ -13,6 +13,7 @@
 #include "check/expect.h"
 #include "support/fake_transport.h"
 #include "support/output_dir_fixture.h"
+#include "support/test_job.h"
 
 namespace chatbatch {
 namespace {
@@ -21,21 +22,11 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 Job MakeJob(int conversations, int turns) {
-  Job job;
-  job.name = "t";
-  job.path = "t.yaml";
-  job.endpoint = "http://127.0.0.1:1/v1/chat/completions";
-  job.concurrency = 4;
+  Job job = testjob::NumberedJob(4, conversations, turns, "uuid-",
+                                 [](const std::string& id, int t) {
+                                   return id + " turn " + std::to_string(t);
+                                 });
   job.defaults = {{"model", ""}, {"stream", true}};
-  for (int i = 1; i <= conversations; ++i) {
-    Conversation c;
-    c.id = "c" + std::to_string(i);
-    c.conversation_id = "uuid-" + std::to_string(i);
-    for (int t = 1; t <= turns; ++t) {
-      c.messages.push_back(c.id + " turn " + std::to_string(t));
-    }
-    job.conversations.push_back(std::move(c));
-  }
   return job;
 }
 
@@ -46,13 +37,20 @@ FakeResponse Echo(const HttpRequest& request) {
   return FakeResponse{.body = SseReply("re: " + last)};
 }
 
-class RunnerTest : public OutputDirFixture<> {};
+class RunnerTest : public OutputDirFixture<> {
+ protected:
+  // Runs "job" against "transport" with "options", into output_.
+  Result<RunSummary> Run(const Job& job, Transport* transport,
+                         const RunOptions& options = {}) {
+    Runner runner(job, options, transport, output_.get(), nullptr);
+    return runner.Run();
+  }
+};
 
 TEST_F(RunnerTest, RunsEveryTurnInOrderWithFullHistory) {
   Job job = MakeJob(3, 3);
   FakeTransport transport(Echo);
-  Runner runner(job, {}, &transport, output_.get(), nullptr);
-  Result<RunSummary> summary = runner.Run();
+  Result<RunSummary> summary = Run(job, &transport);
   ASSERT_TRUE(summary.has_value()) << summary.error().message;
   EXPECT_EQ(transport.requests.size(), 9u);
   for (const ConversationOutcome& c : summary->conversations) {
@@ -87,8 +85,7 @@ TEST_F(RunnerTest, NeverExceedsConcurrencyAndOneRequestPerConversation) {
   Job job = MakeJob(20, 2);
   job.concurrency = 5;
   FakeTransport transport(Echo);
-  Runner runner(job, {}, &transport, output_.get(), nullptr);
-  ASSERT_TRUE(runner.Run().has_value());
+  ASSERT_TRUE(Run(job, &transport).has_value());
   EXPECT_EQ(transport.max_in_flight, 5);
   EXPECT_EQ(transport.requests.size(), 40u);
   // 20 conversations x 2 turns at 5 wide need 8 rounds when every freed
@@ -101,8 +98,7 @@ TEST_F(RunnerTest, CommandLineConcurrencyOverridesJob) {
   FakeTransport transport(Echo);
   RunOptions options;
   options.concurrency = 2;
-  Runner runner(job, options, &transport, output_.get(), nullptr);
-  ASSERT_TRUE(runner.Run().has_value());
+  ASSERT_TRUE(Run(job, &transport, options).has_value());
   EXPECT_EQ(transport.max_in_flight, 2);
 }
 
@@ -118,8 +114,7 @@ TEST_F(RunnerTest, FailedTurnEndsOnlyItsConversation) {
     }
     return Echo(r);
   });
-  Runner runner(job, {}, &transport, output_.get(), nullptr);
-  Result<RunSummary> summary = runner.Run();
+  Result<RunSummary> summary = Run(job, &transport);
   ASSERT_TRUE(summary.has_value());
   EXPECT_EQ(summary->conversations[0].status, ConversationStatus::kOk);
   EXPECT_EQ(summary->conversations[1].status, ConversationStatus::kError);
@@ -142,8 +137,7 @@ TEST_F(RunnerTest, IncompleteStreamFailsTheTurn) {
         .body = "data: {\"choices\":[{\"delta\":{\"content\":\"Hel\"}}]}\n\n",
         .transport = Fail(ErrorCode::kIncomplete, "transfer closed")};
   });
-  Runner runner(job, {}, &transport, output_.get(), nullptr);
-  Result<RunSummary> summary = runner.Run();
+  Result<RunSummary> summary = Run(job, &transport);
   ASSERT_TRUE(summary.has_value());
   EXPECT_EQ(summary->conversations[0].status, ConversationStatus::kError);
   std::vector<json> records = ReadJsonl(dir_ / "c1.jsonl");
@@ -161,8 +155,7 @@ TEST_F(RunnerTest, EchoesTheLastConversationObject) {
         .body = SseReply("r", R"({"conversation_id":"srv","turn":)" +
                                   std::to_string(n) + "}")};
   });
-  Runner runner(job, {}, &transport, output_.get(), nullptr);
-  ASSERT_TRUE(runner.Run().has_value());
+  ASSERT_TRUE(Run(job, &transport).has_value());
   ASSERT_EQ(transport.requests.size(), 3u);
   EXPECT_FALSE(
       json::parse(transport.requests[0].body).contains("conversation"));
@@ -176,10 +169,7 @@ TEST_F(RunnerTest, EchoesTheLastConversationObject) {
 TEST_F(RunnerTest, OnlyRunsTheNamedConversations) {
   Job job = MakeJob(4, 1);
   FakeTransport transport(Echo);
-  RunOptions options;
-  options.only = {"c3"};
-  Runner runner(job, options, &transport, output_.get(), nullptr);
-  Result<RunSummary> summary = runner.Run();
+  Result<RunSummary> summary = Run(job, &transport, RunOptions{.only = {"c3"}});
   ASSERT_TRUE(summary.has_value());
   ASSERT_EQ(summary->conversations.size(), 1u);
   EXPECT_EQ(summary->conversations[0].id, "c3");
@@ -189,10 +179,8 @@ TEST_F(RunnerTest, OnlyRunsTheNamedConversations) {
 TEST_F(RunnerTest, UnknownOnlyIdIsAUsageError) {
   Job job = MakeJob(2, 1);
   FakeTransport transport(Echo);
-  RunOptions options;
-  options.only = {"nope"};
-  Runner runner(job, options, &transport, output_.get(), nullptr);
-  Result<RunSummary> summary = runner.Run();
+  Result<RunSummary> summary =
+      Run(job, &transport, RunOptions{.only = {"nope"}});
   ASSERT_FALSE(summary.has_value());
   EXPECT_EQ(summary.error().code, ErrorCode::kUsage);
   EXPECT_TRUE(transport.requests.empty());
@@ -280,8 +268,7 @@ TEST_F(RunnerTest, RetriesRetryableErrorsAndRecordsEachAttempt) {
   });
   RunOptions options;
   options.random_seed = 7;
-  Runner runner(job, options, &transport, output_.get(), nullptr);
-  Result<RunSummary> summary = runner.Run();
+  Result<RunSummary> summary = Run(job, &transport, options);
   ASSERT_TRUE(summary.has_value());
   EXPECT_EQ(summary->conversations[0].status, ConversationStatus::kOk);
   std::vector<json> records = ReadJsonl(dir_ / "c1.jsonl");
@@ -300,8 +287,7 @@ TEST_F(RunnerTest, GivesUpAfterTheLastAttempt) {
   job.conversations[0].retry.backoff = std::chrono::milliseconds(10);
   FakeTransport transport(
       [](const HttpRequest&) { return HttpError(500, "boom"); });
-  Runner runner(job, {}, &transport, output_.get(), nullptr);
-  Result<RunSummary> summary = runner.Run();
+  Result<RunSummary> summary = Run(job, &transport);
   ASSERT_TRUE(summary.has_value());
   EXPECT_EQ(transport.requests.size(), 3u);
   std::vector<json> records = ReadJsonl(dir_ / "c1.jsonl");
@@ -324,8 +310,7 @@ TEST_F(RunnerTest, DoesNotRetryOtherClientErrorsOrErrorFramesAfterText) {
     }
     return FakeResponse{.body = kTextThenErrorFrame};
   });
-  Runner runner(job, {}, &transport, output_.get(), nullptr);
-  ASSERT_TRUE(runner.Run().has_value());
+  ASSERT_TRUE(Run(job, &transport).has_value());
   EXPECT_EQ(transport.requests.size(), 2u);
   EXPECT_EQ(ReadJsonl(dir_ / "c2.jsonl")[0]["error_kind"], "server");
 }
@@ -335,8 +320,7 @@ TEST_F(RunnerTest, RetriesAnErrorFrameBeforeAnyTextByDefault) {
   job.conversations[0].retry.backoff = std::chrono::milliseconds(10);
   FakeTransport transport(FirstThenEcho(FakeResponse{
       .body = "data: {\"error\":{\"message\":\"x\"}}\n\ndata: [DONE]\n\n"}));
-  Runner runner(job, {}, &transport, output_.get(), nullptr);
-  ASSERT_TRUE(runner.Run().has_value());
+  ASSERT_TRUE(Run(job, &transport).has_value());
   std::vector<json> records = ReadJsonl(dir_ / "c1.jsonl");
   ASSERT_EQ(records.size(), 1u);
   EXPECT_EQ(records[0]["status"], "ok");
@@ -351,8 +335,7 @@ TEST_F(RunnerTest, RetryOnCanWidenThePolicy) {
   job.conversations[0].retry.backoff = std::chrono::milliseconds(10);
   FakeTransport transport(
       FirstThenEcho(FakeResponse{.body = kTextThenErrorFrame}));
-  Runner runner(job, {}, &transport, output_.get(), nullptr);
-  ASSERT_TRUE(runner.Run().has_value());
+  ASSERT_TRUE(Run(job, &transport).has_value());
   EXPECT_EQ(ReadJsonl(dir_ / "c1.jsonl")[0]["attempts"], 2);
 }
 
@@ -360,8 +343,7 @@ TEST_F(RunnerTest, RetryAfterIsHonouredAndPausesTheWholeEndpoint) {
   Job job = MakeJob(3, 1);
   job.concurrency = 3;
   FakeTransport transport(FirstThenEcho(RateLimited(std::chrono::seconds(2))));
-  Runner runner(job, {}, &transport, output_.get(), nullptr);
-  ASSERT_TRUE(runner.Run().has_value());
+  ASSERT_TRUE(Run(job, &transport).has_value());
   ASSERT_EQ(transport.requests.size(), 4u);
   // The retry waited the full 2 s (no jitter for a server-given delay).
   auto retry_gap = transport.start_times[3] - transport.start_times[0];
@@ -373,8 +355,7 @@ TEST_F(RunnerTest, A429HoldsBackConversationsThatHaveNotStartedYet) {
   Job job = MakeJob(3, 1);
   job.concurrency = 1;
   FakeTransport transport(FirstThenEcho(RateLimited(std::chrono::seconds(1))));
-  Runner runner(job, {}, &transport, output_.get(), nullptr);
-  ASSERT_TRUE(runner.Run().has_value());
+  ASSERT_TRUE(Run(job, &transport).has_value());
   ASSERT_EQ(transport.requests.size(), 4u);
   // c1 waits without its slot, but c2 may not use it before the pause ends.
   EXPECT_GE(transport.start_times[1] - transport.start_times[0],
@@ -389,8 +370,7 @@ TEST_F(RunnerTest, WaitingConversationHoldsNoSlot) {
   FakeTransport transport(FirstThenEcho(HttpError(503, "later")));
   RunOptions options;
   options.random_seed = 3;
-  Runner runner(job, options, &transport, output_.get(), nullptr);
-  ASSERT_TRUE(runner.Run().has_value());
+  ASSERT_TRUE(Run(job, &transport, options).has_value());
   ASSERT_EQ(transport.requests.size(), 3u);
   // c2 went out while c1 was backing off, not after it.
   EXPECT_EQ(json::parse(transport.requests[1].body)["conversation_id"],
@@ -404,8 +384,7 @@ TEST_F(RunnerTest, EachTimeoutIsADistinctNamedError) {
   for (Conversation& c : job.conversations) c.retry.attempts = 1;
   FakeTransport transport(
       [](const HttpRequest&) { return FakeResponse{.hang = true}; });
-  Runner runner(job, {}, &transport, output_.get(), nullptr);
-  ASSERT_TRUE(runner.Run().has_value());
+  ASSERT_TRUE(Run(job, &transport).has_value());
   EXPECT_EQ(ReadJsonl(dir_ / "c1.jsonl")[0]["error_kind"],
             "first_token_timeout");
   EXPECT_EQ(ReadJsonl(dir_ / "c2.jsonl")[0]["error_kind"], "total_timeout");
@@ -418,8 +397,7 @@ TEST_F(RunnerTest, TimeoutsAreRetried) {
   FakeTransport transport(FirstThenEcho(FakeResponse{
       .body = "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n",
       .hang = true}));
-  Runner runner(job, {}, &transport, output_.get(), nullptr);
-  ASSERT_TRUE(runner.Run().has_value());
+  ASSERT_TRUE(Run(job, &transport).has_value());
   json record = ReadJsonl(dir_ / "c1.jsonl")[0];
   EXPECT_EQ(record["status"], "ok");
   EXPECT_EQ(record["attempt_errors"][0]["error_kind"], "idle_timeout");
@@ -429,8 +407,7 @@ TEST_F(RunnerTest, RequestsPerMinuteSpacesRequests) {
   Job job = MakeJob(4, 1);
   job.rate.requests_per_minute = 120;  // one every 500 ms
   FakeTransport transport(Echo);
-  Runner runner(job, {}, &transport, output_.get(), nullptr);
-  ASSERT_TRUE(runner.Run().has_value());
+  ASSERT_TRUE(Run(job, &transport).has_value());
   ASSERT_EQ(transport.start_times.size(), 4u);
   for (size_t i = 1; i < 4; ++i) {
     EXPECT_GE(transport.start_times[i] - transport.start_times[i - 1],
@@ -443,25 +420,35 @@ TEST_F(RunnerTest, MaxInFlightCapsTheEndpoint) {
   job.concurrency = 8;
   job.rate.max_in_flight = 3;
   FakeTransport transport(Echo);
-  Runner runner(job, {}, &transport, output_.get(), nullptr);
-  ASSERT_TRUE(runner.Run().has_value());
+  ASSERT_TRUE(Run(job, &transport).has_value());
   EXPECT_EQ(transport.max_in_flight, 3);
 }
 
-TEST_F(RunnerTest, ContinuesAfterPriorTurnsWithTheirHistory) {
-  Job job = MakeJob(2, 3);
+// c1's turn 1 as a prior run recorded it: ok, answered "earlier reply".
+TurnRecord EarlierTurn() {
   TurnRecord t1;
   t1.turn = 1;
   t1.ok = true;
   t1.user = "c1 turn 1";
   t1.reply.content = "earlier reply";
-  t1.reply.conversation_json = R"({"conversation_id":"srv"})";
+  return t1;
+}
+
+// Resuming a run that left c1 pending after "t1" and c2 finished.
+RunOptions ResumeAfter(const TurnRecord& t1) {
   RunOptions options;
   options.prior["c1"] = PriorConversation{ConversationStatus::kPending, {t1}};
   options.prior["c2"] = PriorConversation{ConversationStatus::kOk, {}};
+  return options;
+}
+
+TEST_F(RunnerTest, ContinuesAfterPriorTurnsWithTheirHistory) {
+  Job job = MakeJob(2, 3);
+  TurnRecord t1 = EarlierTurn();
+  t1.reply.conversation_json = R"({"conversation_id":"srv"})";
+  const RunOptions options = ResumeAfter(t1);
   FakeTransport transport(Echo);
-  Runner runner(job, options, &transport, output_.get(), nullptr);
-  Result<RunSummary> summary = runner.Run();
+  Result<RunSummary> summary = Run(job, &transport, options);
   ASSERT_TRUE(summary.has_value());
   ASSERT_EQ(transport.requests.size(), 2u);  // c1 turns 2 and 3 only
   json body = json::parse(transport.requests[0].body);
@@ -484,14 +471,7 @@ class StartRecorder final : public RunObserver {
 
 TEST_F(RunnerTest, ObserverStartsFromWhatAPriorRunFinished) {
   Job job = MakeJob(3, 3);
-  TurnRecord t1;
-  t1.turn = 1;
-  t1.ok = true;
-  t1.user = "c1 turn 1";
-  t1.reply.content = "earlier reply";
-  RunOptions options;
-  options.prior["c1"] = PriorConversation{ConversationStatus::kPending, {t1}};
-  options.prior["c2"] = PriorConversation{ConversationStatus::kOk, {}};
+  const RunOptions options = ResumeAfter(EarlierTurn());
   FakeTransport transport(Echo);
   StartRecorder recorder;
   Runner runner(job, options, &transport, output_.get(), &recorder);
@@ -528,8 +508,7 @@ TEST_F(RunnerTest, FailedExpectationIsFailedNotErrorAndTheConversationGoesOn) {
   job.expect_each_turn = Contains("re: ");
   FakeTransport transport(DownOn("c3 turn 2"));
   job.conversations[2].retry.attempts = 1;
-  Runner runner(job, {}, &transport, output_.get(), nullptr);
-  Result<RunSummary> summary = runner.Run();
+  Result<RunSummary> summary = Run(job, &transport);
   ASSERT_TRUE(summary.has_value());
   const auto& convs = summary->conversations;
   EXPECT_EQ(convs[0].status, ConversationStatus::kOk);
@@ -589,10 +568,8 @@ RunOptions StopAfterFailures(int max_failures, int concurrency) {
 TEST_F(RunnerTest, FailFastStartsNoNewTurnsAfterTheFirstFailure) {
   Job job = MakeJob(4, 2);
   ExpectOnTurn1(&job, 0, "nope");
-  const RunOptions options = StopAfterFailures(1, 1);
   FakeTransport transport(Echo);
-  Runner runner(job, options, &transport, output_.get(), nullptr);
-  Result<RunSummary> summary = runner.Run();
+  Result<RunSummary> summary = Run(job, &transport, StopAfterFailures(1, 1));
   ASSERT_TRUE(summary.has_value());
   // c1 runs to its end (a failed expectation does not end it), then the
   // run stops: c2..c4 never start.
@@ -611,10 +588,8 @@ TEST_F(RunnerTest, FailFastStartsNoNewTurnsAfterTheFirstFailure) {
 TEST_F(RunnerTest, FailFastLetsInFlightTurnsFinish) {
   Job job = MakeJob(3, 3);
   for (Conversation& c : job.conversations) c.retry.attempts = 1;
-  const RunOptions options = StopAfterFailures(1, 3);
   FakeTransport transport(DownOn("c1 turn 1"));
-  Runner runner(job, options, &transport, output_.get(), nullptr);
-  Result<RunSummary> summary = runner.Run();
+  Result<RunSummary> summary = Run(job, &transport, StopAfterFailures(1, 3));
   ASSERT_TRUE(summary.has_value());
   EXPECT_EQ(summary->conversations[0].status, ConversationStatus::kError);
   // c2 and c3 had turn 1 in flight: it finished and was recorded, and
@@ -630,10 +605,8 @@ TEST_F(RunnerTest, FailFastLetsInFlightTurnsFinish) {
 TEST_F(RunnerTest, MaxFailuresStopsAfterN) {
   Job job = MakeJob(6, 1);
   for (size_t i = 0; i < 6; ++i) ExpectOnTurn1(&job, i, "nope");
-  const RunOptions options = StopAfterFailures(2, 1);
   FakeTransport transport(Echo);
-  Runner runner(job, options, &transport, output_.get(), nullptr);
-  Result<RunSummary> summary = runner.Run();
+  Result<RunSummary> summary = Run(job, &transport, StopAfterFailures(2, 1));
   ASSERT_TRUE(summary.has_value());
   EXPECT_EQ(transport.requests.size(), 2u);
   EXPECT_EQ(summary->conversations[1].status, ConversationStatus::kFailed);
@@ -645,8 +618,7 @@ TEST_F(RunnerTest, NoMaxFailuresRunsEverything) {
   Job job = MakeJob(3, 1);
   for (size_t i = 0; i < 3; ++i) ExpectOnTurn1(&job, i, "nope");
   FakeTransport transport(Echo);
-  Runner runner(job, {}, &transport, output_.get(), nullptr);
-  Result<RunSummary> summary = runner.Run();
+  Result<RunSummary> summary = Run(job, &transport);
   ASSERT_TRUE(summary.has_value());
   EXPECT_EQ(transport.requests.size(), 3u);
   EXPECT_FALSE(summary->stopped_early);
@@ -678,8 +650,7 @@ TEST_F(RunnerTest, LatencyFiguresFollowTheScriptedPacing) {
     };
     return r;
   });
-  Runner runner(job, {}, &transport, output_.get(), nullptr);
-  Result<RunSummary> summary = runner.Run();
+  Result<RunSummary> summary = Run(job, &transport);
   ASSERT_TRUE(summary.has_value()) << summary.error().message;
 
   // Answered 10 ms after the request started (the fake's round), so the

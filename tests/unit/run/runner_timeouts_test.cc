@@ -13,6 +13,7 @@
 #include "support/fake_transport.h"
 #include "support/output_dir_fixture.h"
 #include "support/sim_transport.h"
+#include "support/test_job.h"
 
 namespace chatbatch {
 namespace {
@@ -91,15 +92,9 @@ milliseconds Deadline(Kind kind) {
 }
 
 Job OneTurnJob(Kind kind, int others_on_mask) {
-  Job job;
-  job.name = "t";
-  job.path = "t.yaml";
-  job.endpoint = "http://127.0.0.1:1/v1/chat/completions";
-  job.concurrency = 1;
-  Conversation c;
-  c.id = "c1";
-  c.conversation_id = "u1";
-  c.messages = {"hello"};
+  Job job = testjob::NumberedJob(
+      1, 1, 1, "u", [](const std::string&, int) { return "hello"; });
+  Conversation& c = job.conversations[0];
   c.retry.attempts = 1;
   c.retry.on = {};
   Timeouts& t = c.timeouts;
@@ -113,7 +108,6 @@ Job OneTurnJob(Kind kind, int others_on_mask) {
     }
     *slots[i] = (others_on_mask >> bit++) & 1 ? kLong : milliseconds(0);
   }
-  job.conversations.push_back(std::move(c));
   return job;
 }
 

@@ -9,6 +9,7 @@
 #include "chatbatch/error.h"
 #include "chatbatch/response_decoder.h"
 #include "run/retry_policy.h"
+#include "support/test_data.h"
 
 namespace chatbatch {
 namespace {
@@ -19,12 +20,7 @@ constexpr std::string_view kReply =
 constexpr std::string_view kModel = "models/tiny-stop.gguf";
 
 std::string ReadRecorded(const std::string& name) {
-  std::ifstream in(std::string(CHATBATCH_TEST_DATA) + "/recorded/" + name,
-                   std::ios::binary);
-  EXPECT_TRUE(in) << name;
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
+  return ReadTestData("recorded/" + name);
 }
 
 // A `curl -si` capture: status line, CRLF headers, blank line, body.

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "support/test_data.h"
 namespace chatbatch {
 namespace {
 
@@ -17,12 +18,7 @@ constexpr std::string_view kSse = "text/event-stream";
 constexpr std::string_view kJson = "application/json";
 
 std::string ReadStream(const std::string& name) {
-  std::ifstream in(std::string(CHATBATCH_TEST_DATA) + "/streams/" + name,
-                   std::ios::binary);
-  EXPECT_TRUE(in) << name;
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
+  return ReadTestData("streams/" + name);
 }
 
 struct Input {
