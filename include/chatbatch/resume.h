@@ -29,7 +29,9 @@ struct ResumeFlags {
 struct RunPlan {
   std::map<std::string, PriorConversation> prior;  // for RunOptions::prior
   std::vector<std::string> changed;  // conversations re-run as changed
-  RunManifest manifest;              // to write before the first request
+  // To write before the first request: the header, and the entries kept
+  // of conversations this run does not cover (ApplyRun adds the others).
+  RunManifest manifest;
 };
 
 // What an output directory holds for the conversations a run covers, read
@@ -70,7 +72,12 @@ Result<RunDecision> DecideRun(const Job& job, const RunDirState& state,
 // over get their files reset, generated conversation_ids in "*job" are
 // replaced with the recorded ones (a resumed conversation keeps its id),
 // and run.json is written last.
-Status ApplyRun(const RunDecision& decision, Job* job, RunOutput* output);
+Status ApplyRun(const RunDecision& decision, Job* job, RunOutput* output,
+                const ResumeFlags& flags);
+
+// The run.json entry ApplyRun writes for "conv", which the run covers.
+ManifestEntry ManifestEntryFor(const Job& job, const RunDecision& decision,
+                               const Conversation& conv);
 
 // ReadRunDirState, DecideRun, ApplyRun.
 Result<RunPlan> PlanRun(Job* job, RunOutput* output, const ResumeFlags& flags);

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,20 @@ struct ConversationOutcome {
   std::string failure;  // the first failed expectation: "turn N: check: why"
 };
 
+// summary.json's "counts" and "expectations".
+struct SummaryCounts {
+  int64_t conversations = 0;
+  int64_t conversations_ok = 0;
+  int64_t conversations_failed = 0;
+  int64_t conversations_error = 0;
+  int64_t conversations_pending = 0;  // not finished: pending or running
+  int64_t turns_ok = 0;
+  int64_t turns_failed = 0;
+  int64_t turns_error = 0;
+  int64_t expectations_passed = 0;
+  int64_t expectations_failed = 0;
+};
+
 // A runner returns this process's view (its latency covers the turns it
 // ran); what RunOutput writes as summary.json is the directory's, with the
 // counts, totals and latency recomputed from the records (WriteSummary).
@@ -50,6 +65,11 @@ struct RunSummary {
   bool stopped_early = false;
   std::string stop_reason;  // e.g. "--max-failures 3 reached"
   std::vector<ConversationOutcome> conversations;
+  // The conversations' statuses counted (only the conversations_* of
+  // SummaryCounts), kept up to date by the runner as they change, so that
+  // a summary.json written while the run goes on need not walk every
+  // conversation; nullopt: counted from "conversations".
+  std::optional<SummaryCounts> statuses;
   int64_t chunks = 0;
   int64_t bytes = 0;
   int64_t prompt_tokens = 0;
@@ -69,7 +89,7 @@ std::string TurnRecordToJson(const TurnRecord& record);
 std::string RenderTranscript(const Conversation& conv,
                              const std::vector<TurnRecord>& turns);
 
-// Serialises summary.json.
+// Serialises summary.json, every count taken from "summary.conversations".
 std::string SummaryToJson(const RunSummary& summary);
 
 class RecordTally;  // output/record_tally.h

@@ -4,6 +4,7 @@
 #ifndef CHATBATCH_RUN_STATE_H_
 #define CHATBATCH_RUN_STATE_H_
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -38,6 +39,16 @@ struct RunManifest {
 };
 
 std::string ManifestToJson(const RunManifest& manifest);
+
+// Fills the next conversation's id and entry; false when there is none.
+using ManifestEntries =
+    std::function<bool(std::string* id, ManifestEntry* entry)>;
+
+// Atomically replaces DIR/run.json with "head" (its conversations ignored)
+// and the entries "next" gives, written as they come: the same text as
+// ManifestToJson without holding every entry (or the text) at once.
+Status WriteManifestStreamed(const std::string& dir, const RunManifest& head,
+                             const ManifestEntries& next);
 
 // Reads DIR/run.json. nullopt when the directory holds no manifest;
 // an error (kIo) when it exists but cannot be read or parsed.

@@ -72,8 +72,8 @@ void CountTurn(const TurnRecord& r, ConversationOutcome* outcome) {
   }
 }
 
-void RecordTally::Add(const std::string& id, const TurnRecord& record) {
-  CountTurn(record, &by_id_[id]);
+void RecordTally::Add(const TurnRecord& record) {
+  CountTurn(record, &turns_);
   totals_.Add(record);
   RunLatency& run = latency_;
   for (const AttemptFailure& failure : record.failed_attempts) {
@@ -96,23 +96,13 @@ void RecordTally::Add(const std::string& id, const TurnRecord& record) {
   AddGaps(record, &run.gaps);
 }
 
-RunSummary RecordTally::Apply(const RunSummary& summary) const {
-  RunSummary out = summary;
-  for (ConversationOutcome& c : out.conversations) {
-    ConversationOutcome counted;
-    if (auto it = by_id_.find(c.id); it != by_id_.end()) counted = it->second;
-    counted.id = c.id;
-    counted.status = c.status;
-    c = std::move(counted);
-  }
-  CopyTotals(totals_, &out);
-  out.latency = latency_;
+RunLatency* RecordTally::latency() {
   // The span of the records: first request to last reply, across every
   // process that wrote them (a pause between a kill and --resume counts).
-  out.latency.wall_s =
-      first_start_ms_ < 0 ? 0
-                          : std::round(last_end_ms_ - first_start_ms_) / 1000.0;
-  return out;
+  latency_.wall_s = first_start_ms_ < 0
+                        ? 0
+                        : std::round(last_end_ms_ - first_start_ms_) / 1000.0;
+  return &latency_;
 }
 
 }  // namespace chatbatch

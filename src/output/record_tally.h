@@ -8,7 +8,6 @@
 #define CHATBATCH_OUTPUT_RECORD_TALLY_H_
 
 #include <cstdint>
-#include <map>
 #include <string>
 #include <vector>
 
@@ -56,20 +55,23 @@ struct RecordTotals {
 // expectations, the error and first failure).
 void CountTurn(const TurnRecord& record, ConversationOutcome* outcome);
 
+// What the records say of the run as a whole. Nothing in it is kept per
+// conversation (a million of them would not fit), and nothing it does
+// costs work in proportion to the records already added.
 class RecordTally {
  public:
-  // Adds a record of conversation "id" as it reads back from its line.
-  void Add(const std::string& id, const TurnRecord& record);
+  // Adds a record as it reads back from its line.
+  void Add(const TurnRecord& record);
 
-  // Has "id" any record?
-  bool Has(const std::string& id) const { return by_id_.contains(id); }
-
-  // "summary" (this process's: conversation statuses, how the run ended)
-  // with everything the records decide replaced by what they say.
-  RunSummary Apply(const RunSummary& summary) const;
+  const RecordTotals& totals() const { return totals_; }
+  // The turn and expectation counts of SummaryCounts.
+  const ConversationOutcome& turns() const { return turns_; }
+  // The latency figures, wall_s the span of the records; not const: the
+  // percentiles are taken by sorting in place.
+  RunLatency* latency();
 
  private:
-  std::map<std::string, ConversationOutcome> by_id_;
+  ConversationOutcome turns_;  // every record counted as one conversation
   RecordTotals totals_;
   RunLatency latency_;  // wall_s from "first_start_ms_" .. "last_end_ms_"
   double first_start_ms_ = -1;

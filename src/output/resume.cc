@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <filesystem>
 #include <set>
+#include <string_view>
+#include <unordered_map>
 
 #include "spdlog/spdlog.h"
 #include "util/atomic_file.h"
@@ -183,7 +185,6 @@ Result<RunDecision> DecideRun(const Job& job, const RunDirState& state,
   const std::string& dir = state.dir;
   RunDecision d;
   RunManifest& manifest = d.plan.manifest;
-  if (state.manifest) manifest = *state.manifest;
   manifest.version = 1;
   manifest.job_name = job.name;
   manifest.job_path = job.path;
@@ -210,43 +211,104 @@ Result<RunDecision> DecideRun(const Job& job, const RunDirState& state,
   } else if (Status st = DecideContinue(job, dir, state, flags, &d); !st) {
     return std::unexpected(st.error());
   }
-  for (const Conversation* conv : InScope(job, flags)) {
-    auto recorded = d.conversation_ids.find(conv->id);
-    manifest.conversations[conv->id] = ManifestEntry{
-        ConversationDefinitionHash(job, *conv),
-        recorded != d.conversation_ids.end() ? recorded->second
-                                             : conv->conversation_id};
+  // The in-scope entries are written from the job by ApplyRun (a million
+  // of them are not held); what stays here is what run.json keeps of
+  // conversations this run does not cover.
+  if (state.manifest) {
+    std::vector<std::string_view> in_scope;
+    for (const Conversation* conv : InScope(job, flags)) {
+      in_scope.push_back(conv->id);
+    }
+    std::sort(in_scope.begin(), in_scope.end());
+    for (const auto& [id, entry] : state.manifest->conversations) {
+      if (!std::binary_search(in_scope.begin(), in_scope.end(), id)) {
+        manifest.conversations.emplace(id, entry);
+      }
+    }
   }
   return d;
 }
 
-Status ApplyRun(const RunDecision& decision, Job* job, RunOutput* output) {
+ManifestEntry ManifestEntryFor(const Job& job, const RunDecision& decision,
+                               const Conversation& conv) {
+  auto recorded = decision.conversation_ids.find(conv.id);
+  return ManifestEntry{ConversationDefinitionHash(job, conv),
+                       recorded != decision.conversation_ids.end()
+                           ? recorded->second
+                           : conv.conversation_id};
+}
+
+namespace {
+
+// run.json: the conversations in scope (from the job, sorted by id like
+// the std::map of ManifestToJson) merged with the entries kept of the
+// others.
+Status WriteManifest(const RunDecision& decision, const Job& job,
+                     const ResumeFlags& flags, const std::string& dir) {
+  std::vector<const Conversation*> convs = InScope(job, flags);
+  std::sort(convs.begin(), convs.end(),
+            [](const Conversation* a, const Conversation* b) {
+              return a->id < b->id;
+            });
+  const auto& kept = decision.plan.manifest.conversations;
+  auto next_kept = kept.begin();
+  size_t next_conv = 0;
+  return WriteManifestStreamed(
+      dir, decision.plan.manifest, [&](std::string* id, ManifestEntry* entry) {
+        const bool have_conv = next_conv < convs.size();
+        if (next_kept != kept.end() &&
+            (!have_conv || next_kept->first < convs[next_conv]->id)) {
+          *id = next_kept->first;
+          *entry = next_kept->second;
+          ++next_kept;
+          return true;
+        }
+        if (!have_conv) return false;
+        const Conversation& conv = *convs[next_conv++];
+        *id = conv.id;
+        *entry = ManifestEntryFor(job, decision, conv);
+        return true;
+      });
+}
+
+}  // namespace
+
+Status ApplyRun(const RunDecision& decision, Job* job, RunOutput* output,
+                const ResumeFlags& flags) {
   const std::string& dir = output->dir();
-  std::map<std::string, Conversation*> by_id;
-  for (Conversation& conv : job->conversations) by_id[conv.id] = &conv;
+  // Only what the decision names is looked up: a fresh run of a million
+  // conversations needs no index of them.
+  std::unordered_map<std::string_view, Conversation*> index;
+  auto by_id_at = [&](const std::string& id) {
+    if (index.empty()) {
+      index.reserve(job->conversations.size());
+      for (Conversation& conv : job->conversations) index[conv.id] = &conv;
+    }
+    return index.at(id);
+  };
   for (const auto& [id, torn] : decision.repair) {
     if (Status cut = RepairTornTail(JsonlPath(dir, id), torn); !cut) {
       return cut;
     }
   }
   for (const auto& [id, conversation_id] : decision.conversation_ids) {
-    by_id.at(id)->conversation_id = conversation_id;
+    by_id_at(id)->conversation_id = conversation_id;
   }
   for (const std::string& id : decision.start_over) {
     if (decision.changed_definitions) {
       spdlog::info("{}: definition changed, running it again", id);
     }
-    if (Status st = output->RewriteTurns(*by_id.at(id), {}); !st) return st;
+    if (Status st = output->RewriteTurns(*by_id_at(id), {}); !st) return st;
   }
   for (const std::string& id : decision.retry) {
     const std::vector<TurnRecord>& kept = decision.plan.prior.at(id).turns;
-    if (Status st = output->RewriteTurns(*by_id.at(id), kept); !st) return st;
+    if (Status st = output->RewriteTurns(*by_id_at(id), kept); !st) return st;
     spdlog::info("{}: retrying from turn {} (it failed before)", id,
                  kept.size() + 1);
   }
   for (const auto& [id, prior] : decision.plan.prior) {
     if (prior.status == ConversationStatus::kPending && !prior.turns.empty()) {
-      output->Preload(*by_id.at(id), prior.turns);
+      output->Preload(*by_id_at(id), prior.turns);
     }
   }
   // A run killed mid-rename leaves its temporary file; the directory should
@@ -256,8 +318,7 @@ Status ApplyRun(const RunDecision& decision, Job* job, RunOutput* output) {
   if (*removed > 0) {
     spdlog::info("removed {} temporary file(s) left by a killed run", *removed);
   }
-  return output->WriteFileAtomic(kManifestFile,
-                                 ManifestToJson(decision.plan.manifest));
+  return WriteManifest(decision, *job, flags, dir);
 }
 
 Result<RunPlan> PlanRun(Job* job, RunOutput* output, const ResumeFlags& flags) {
@@ -265,7 +326,7 @@ Result<RunPlan> PlanRun(Job* job, RunOutput* output, const ResumeFlags& flags) {
   if (!state) return std::unexpected(state.error());
   Result<RunDecision> decision = DecideRun(*job, *state, flags);
   if (!decision) return std::unexpected(decision.error());
-  if (Status applied = ApplyRun(*decision, job, output); !applied) {
+  if (Status applied = ApplyRun(*decision, job, output, flags); !applied) {
     return std::unexpected(applied.error());
   }
   return std::move(decision->plan);

@@ -127,7 +127,7 @@ Status RunOutput::AppendTurn(const Conversation& conv,
       return written;
     }
     const TurnRecord& recorded = turns.back();
-    if (tally_) tally_->Add(conv.id, recorded);
+    if (tally_) tally_->Add(recorded);
     ++appended_;
     AddTotals(recorded, &appended_totals_);
     return written;
@@ -190,7 +190,7 @@ Status RunOutput::CountRecordsOnDisk(const RunSummary& summary) {
     Result<std::vector<TurnRecord>> records =
         ReadTurnRecordsTolerant(dir_ + "/" + c.id + ".jsonl");
     if (!records) return std::unexpected(records.error());
-    for (const TurnRecord& r : *records) tally->Add(c.id, r);
+    for (const TurnRecord& r : *records) tally->Add(r);
     any = any || !records->empty();
   }
   // The records are an earlier run's (resumed): so is the run's start. No
@@ -215,14 +215,46 @@ Status RunOutput::WriteSummary(const RunSummary& summary) {
         return counted;
       }
     }
-    RunSummary on_disk = tally_->Apply(summary);
-    if (!earlier_started_at_.empty()) on_disk.started_at = earlier_started_at_;
+    SummaryValues v;
+    if (summary.statuses) {
+      v.counts = *summary.statuses;
+    } else {
+      for (const ConversationOutcome& c : summary.conversations) {
+        ++v.counts.conversations;
+        switch (c.status) {
+          case ConversationStatus::kOk:
+            ++v.counts.conversations_ok;
+            break;
+          case ConversationStatus::kFailed:
+            ++v.counts.conversations_failed;
+            break;
+          case ConversationStatus::kError:
+            ++v.counts.conversations_error;
+            break;
+          default:
+            ++v.counts.conversations_pending;
+        }
+      }
+    }
+    const ConversationOutcome& turns = tally_->turns();
+    v.counts.turns_ok = turns.turns_ok;
+    v.counts.turns_failed = turns.turns_failed;
+    v.counts.turns_error = turns.turns_error;
+    v.counts.expectations_passed = turns.expectations_passed;
+    v.counts.expectations_failed = turns.expectations_failed;
+    v.totals = tally_->totals();
+    v.latency = tally_->latency();
+    v.started_at =
+        earlier_started_at_.empty() ? summary.started_at : earlier_started_at_;
+    v.ended_at = summary.ended_at;
     // Nothing recorded: the run ended when it ended before.
     if (appended_ == 0 && !summary.ended_at.empty() &&
         !earlier_ended_at_.empty()) {
-      on_disk.ended_at = earlier_ended_at_;
+      v.ended_at = earlier_ended_at_;
     }
-    return WriteFileAtomic("summary.json", SummaryToJson(on_disk));
+    // The list of every conversation is written once, when the run ends.
+    return WriteSummaryJson(dir_ + "/summary.json", summary, v,
+                            /*with_list=*/!summary.ended_at.empty());
   } catch (const std::exception& e) {
     return Fail(ErrorCode::kInternal,
                 std::string("cannot write summary.json: ") + e.what());

@@ -307,25 +307,78 @@ Result<std::optional<std::string>> ReadFileIfExists(const std::string& path) {
   return data;
 }
 
-std::string ManifestToJson(const RunManifest& manifest) {
-  ordered_json j;
-  j["version"] = manifest.version;
-  j["job"] = manifest.job_name;
-  j["job_file"] = manifest.job_path;
-  j["job_hash"] = manifest.job_hash;
+namespace {
+
+std::string JsonString(std::string_view text) {
+  return ordered_json(text).dump(-1, ' ', /*ensure_ascii=*/false, kReplace);
+}
+
+// run.json is written by hand, piece by piece, in exactly the layout
+// ordered_json::dump(2) gives: an ordered_json object keyed by conversation
+// is a vector searched linearly, so building one of a million entries took
+// hours, and the whole text of one is too large to hold.
+std::string ManifestHead(const RunManifest& manifest) {
+  std::string out = "{\n  \"version\": " + std::to_string(manifest.version) +
+                    ",\n  \"job\": " + JsonString(manifest.job_name) +
+                    ",\n  \"job_file\": " + JsonString(manifest.job_path) +
+                    ",\n  \"job_hash\": " + JsonString(manifest.job_hash);
   if (manifest.shard) {
-    j["shard"] = manifest.shard->empty() ? ordered_json()
-                                         : ordered_json(*manifest.shard);
+    out += ",\n  \"shard\": " +
+           (manifest.shard->empty() ? "null" : JsonString(*manifest.shard));
   }
-  ordered_json conversations = ordered_json::object();
+  return out + ",\n  \"conversations\": {";
+}
+
+void AppendManifestEntry(std::string_view id, const ManifestEntry& entry,
+                         bool first, std::string* out) {
+  *out += first ? "\n    " : ",\n    ";
+  *out += JsonString(id);
+  *out += ": {\n      \"hash\": ";
+  *out += JsonString(entry.definition_hash);
+  *out += ",\n      \"conversation_id\": ";
+  *out += JsonString(entry.conversation_id);
+  *out += "\n    }";
+}
+
+std::string ManifestTail(bool any) { return any ? "\n  }\n}\n" : "}\n}\n"; }
+
+}  // namespace
+
+std::string ManifestToJson(const RunManifest& manifest) {
+  std::string out = ManifestHead(manifest);
+  bool first = true;
   for (const auto& [id, entry] : manifest.conversations) {
-    ordered_json e;
-    e["hash"] = entry.definition_hash;
-    e["conversation_id"] = entry.conversation_id;
-    conversations[id] = std::move(e);
+    AppendManifestEntry(id, entry, first, &out);
+    first = false;
   }
-  j["conversations"] = std::move(conversations);
-  return j.dump(2, ' ', /*ensure_ascii=*/false, kReplace) + "\n";
+  return out + ManifestTail(!first);
+}
+
+Status WriteManifestStreamed(const std::string& dir, const RunManifest& head,
+                             const ManifestEntries& next) {
+  enum { kHead, kEntries, kDone } stage = kHead;
+  bool first = true;
+  std::string id;
+  ManifestEntry entry;
+  return ReplaceFileAtomicStreamed(
+      dir + "/" + kManifestFile, [&](std::string* chunk) {
+        if (stage == kDone) return false;
+        if (stage == kHead) {
+          *chunk = ManifestHead(head);
+          stage = kEntries;
+        }
+        // About 64 KB per write.
+        while (chunk->size() < (64 << 10)) {
+          if (!next(&id, &entry)) {
+            *chunk += ManifestTail(!first);
+            stage = kDone;
+            break;
+          }
+          AppendManifestEntry(id, entry, first, chunk);
+          first = false;
+        }
+        return true;
+      });
 }
 
 Result<std::optional<RunManifest>> ReadManifest(const std::string& dir) {
@@ -334,9 +387,54 @@ Result<std::optional<RunManifest>> ReadManifest(const std::string& dir) {
   if (!text) return std::unexpected(text.error());
   if (!text->has_value()) return std::optional<RunManifest>();
   try {
+    // The entries of "conversations" are taken out as they are parsed and
+    // left out of the document: inserting a million keys into an
+    // ordered_json object is quadratic.
+    RunManifest manifest;
+    int depth = 0;  // containers open around the current event
+    std::string top_key;
+    std::string entry_id;
+    std::string entry_why;
+    auto take_entries = [&](int, ordered_json::parse_event_t event,
+                            ordered_json& parsed) {
+      using Event = ordered_json::parse_event_t;
+      const bool in_conversations = top_key == "conversations";
+      switch (event) {
+        case Event::object_start:
+        case Event::array_start:
+          ++depth;
+          return true;
+        case Event::key:
+          if (depth == 1) top_key = parsed.get<std::string>();
+          if (depth == 2 && in_conversations) {
+            entry_id = parsed.get<std::string>();
+          }
+          return true;
+        case Event::object_end:
+        case Event::array_end:
+          --depth;
+          break;
+        case Event::value:
+          break;
+      }
+      if (depth != 2 || !in_conversations) return true;
+      // "parsed" is one whole entry of "conversations".
+      if (!entry_why.empty()) return false;
+      ManifestEntry entry;
+      std::string why;
+      FieldReader er(parsed, &why);
+      if (!parsed.is_object()) why = "not an object";
+      if (!parsed.is_object() || !er.String("hash", &entry.definition_hash) ||
+          !er.String("conversation_id", &entry.conversation_id)) {
+        entry_why = "conversation " + Quoted(entry_id) + ": " + why;
+        return false;
+      }
+      manifest.conversations.emplace(std::move(entry_id), std::move(entry));
+      return false;
+    };
     ordered_json j;
     try {
-      j = ordered_json::parse(**text);
+      j = ordered_json::parse(**text, take_entries);
     } catch (const ordered_json::parse_error& e) {
       return std::unexpected(ManifestError(path, e.what()));
     }
@@ -345,7 +443,6 @@ Result<std::optional<RunManifest>> ReadManifest(const std::string& dir) {
     }
     std::string why;
     FieldReader r(j, &why);
-    RunManifest manifest;
     if (!r.Int("version", &manifest.version)) {
       return std::unexpected(ManifestError(path, why));
     }
@@ -377,16 +474,8 @@ Result<std::optional<RunManifest>> ReadManifest(const std::string& dir) {
       return std::unexpected(
           ManifestError(path, "\"conversations\" is not an object"));
     }
-    for (const auto& [id, value] : conversations->items()) {
-      ManifestEntry entry;
-      FieldReader er(value, &why);
-      if (!value.is_object()) why = "not an object";
-      if (!value.is_object() || !er.String("hash", &entry.definition_hash) ||
-          !er.String("conversation_id", &entry.conversation_id)) {
-        return std::unexpected(
-            ManifestError(path, "conversation " + Quoted(id) + ": " + why));
-      }
-      manifest.conversations.emplace(id, std::move(entry));
+    if (!entry_why.empty()) {
+      return std::unexpected(ManifestError(path, entry_why));
     }
     return manifest;
   } catch (const std::exception& e) {

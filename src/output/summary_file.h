@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "chatbatch/error.h"
+#include "chatbatch/run_output.h"
+#include "output/record_tally.h"
 
 namespace chatbatch {
 
@@ -31,6 +33,23 @@ struct SummaryFile {
   // The whole document, for the sections merge adds up or passes on.
   nlohmann::ordered_json document;
 };
+
+// What summary.json says that is not the process's to say: the counts, and
+// the start, end, totals and latency of the records.
+struct SummaryValues {
+  SummaryCounts counts;
+  std::string started_at;
+  std::string ended_at;
+  RecordTotals totals;
+  RunLatency* latency = nullptr;  // sorted in place
+};
+
+// Writes "summary" as summary.json to "path" with "values" (atomically, in
+// pieces: the list of a million conversations is not held as one text).
+// The per-conversation list is written only "with_list": a summary
+// rewritten while the run goes on costs nothing in proportion to the job.
+Status WriteSummaryJson(const std::string& path, const RunSummary& summary,
+                        const SummaryValues& values, bool with_list);
 
 // Reads DIR/summary.json; missing fields read as "". nullopt when there is
 // none; kUsage naming the file when it cannot be read or is not a JSON

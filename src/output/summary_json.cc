@@ -2,18 +2,24 @@
 // writer recomputes one from the records on disk).
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "chatbatch/run_output.h"
 #include "output/json_numbers.h"
 #include "output/read_file.h"
+#include "output/record_tally.h"
 #include "output/summary_file.h"
+#include "util/atomic_file.h"
 
 namespace chatbatch {
 namespace {
 
 using nlohmann::ordered_json;
 
-ordered_json RunLatencyJson(RunLatency latency, int64_t completion_tokens,
+// Sorts "latency"'s figures in place (summary.json is rewritten every
+// second: no copy of a million of them each time).
+ordered_json RunLatencyJson(RunLatency& latency, int64_t completion_tokens,
                             int64_t chunks) {
   ordered_json j;
   j["wall_s"] = Millis(latency.wall_s);
@@ -32,47 +38,55 @@ ordered_json RunLatencyJson(RunLatency latency, int64_t completion_tokens,
 
 }  // namespace
 
-std::string SummaryToJson(const RunSummary& summary) {
-  int ok = 0, failed = 0, error = 0, pending = 0;
-  int turns_ok = 0, turns_failed = 0, turns_error = 0;
-  int passed = 0, expectations_failed = 0;
-  ordered_json conversations = ordered_json::array();
-  for (const ConversationOutcome& c : summary.conversations) {
-    switch (c.status) {
-      case ConversationStatus::kOk:
-        ++ok;
-        break;
-      case ConversationStatus::kFailed:
-        ++failed;
-        break;
-      case ConversationStatus::kError:
-        ++error;
-        break;
-      default:
-        ++pending;  // not finished: pending or running
-    }
-    turns_ok += c.turns_ok;
-    turns_failed += c.turns_failed;
-    turns_error += c.turns_error;
-    passed += c.expectations_passed;
-    expectations_failed += c.expectations_failed;
-    ordered_json entry;
-    entry["id"] = c.id;
-    entry["status"] = ConversationStatusName(c.status);
-    entry["turns_ok"] = c.turns_ok;
-    entry["turns_failed"] = c.turns_failed;
-    entry["turns_error"] = c.turns_error;
-    entry["expectations"] = {{"passed", c.expectations_passed},
-                             {"failed", c.expectations_failed}};
-    entry["error"] = StringOrNull(c.error);
-    entry["failure"] = StringOrNull(c.failure);
-    conversations.push_back(std::move(entry));
+namespace {
+
+void CountStatus(ConversationStatus status, SummaryCounts* counts) {
+  ++counts->conversations;
+  switch (status) {
+    case ConversationStatus::kOk:
+      ++counts->conversations_ok;
+      break;
+    case ConversationStatus::kFailed:
+      ++counts->conversations_failed;
+      break;
+    case ConversationStatus::kError:
+      ++counts->conversations_error;
+      break;
+    default:
+      ++counts->conversations_pending;  // not finished: pending or running
   }
+}
+
+ordered_json ConversationEntry(const ConversationOutcome& c) {
+  ordered_json entry;
+  entry["id"] = c.id;
+  entry["status"] = ConversationStatusName(c.status);
+  entry["turns_ok"] = c.turns_ok;
+  entry["turns_failed"] = c.turns_failed;
+  entry["turns_error"] = c.turns_error;
+  entry["expectations"] = {{"passed", c.expectations_passed},
+                           {"failed", c.expectations_failed}};
+  entry["error"] = StringOrNull(c.error);
+  entry["failure"] = StringOrNull(c.failure);
+  return entry;
+}
+
+std::string Dump(const ordered_json& j) {
+  return j.dump(2, ' ', /*ensure_ascii=*/false, kReplaceInvalidUtf8);
+}
+
+constexpr std::string_view kListMark = "\"conversations\": []";
+
+// The document but the list: the text before and after where the list's
+// entries go (the whole text in "*before" without "with_list").
+void SummaryFrame(const RunSummary& summary, const SummaryValues& v,
+                  bool with_list, std::string* before, std::string* after) {
+  const SummaryCounts& c = v.counts;
   ordered_json j;
   j["job"] = summary.job_name;
   j["job_file"] = summary.job_path;
-  j["started_at"] = summary.started_at;
-  j["ended_at"] = StringOrNull(summary.ended_at);
+  j["started_at"] = v.started_at;
+  j["ended_at"] = StringOrNull(v.ended_at);
   j["status"] = summary.interrupted        ? "interrupted"
                 : summary.ended_at.empty() ? "running"
                 : summary.stopped_early    ? "stopped"
@@ -80,27 +94,104 @@ std::string SummaryToJson(const RunSummary& summary) {
   j["stopped_early"] = summary.stopped_early;
   j["stop_reason"] = StringOrNull(summary.stop_reason);
   ordered_json counts;
-  counts["conversations"] = summary.conversations.size();
-  counts["conversations_ok"] = ok;
-  counts["conversations_failed"] = failed;
-  counts["conversations_error"] = error;
-  counts["conversations_pending"] = pending;
-  counts["turns_ok"] = turns_ok;
-  counts["turns_failed"] = turns_failed;
-  counts["turns_error"] = turns_error;
+  counts["conversations"] = c.conversations;
+  counts["conversations_ok"] = c.conversations_ok;
+  counts["conversations_failed"] = c.conversations_failed;
+  counts["conversations_error"] = c.conversations_error;
+  counts["conversations_pending"] = c.conversations_pending;
+  counts["turns_ok"] = c.turns_ok;
+  counts["turns_failed"] = c.turns_failed;
+  counts["turns_error"] = c.turns_error;
   j["counts"] = std::move(counts);
-  j["expectations"] = {{"passed", passed}, {"failed", expectations_failed}};
-  j["conversations"] = std::move(conversations);
+  j["expectations"] = {{"passed", c.expectations_passed},
+                       {"failed", c.expectations_failed}};
+  if (with_list) j["conversations"] = ordered_json::array();
   ordered_json totals;
-  totals["chunks"] = summary.chunks;
-  totals["bytes"] = summary.bytes;
-  totals["prompt_tokens"] = summary.prompt_tokens;
-  totals["completion_tokens"] = summary.completion_tokens;
-  totals["total_tokens"] = summary.total_tokens;
+  totals["chunks"] = v.totals.chunks;
+  totals["bytes"] = v.totals.bytes;
+  totals["prompt_tokens"] = v.totals.prompt_tokens;
+  totals["completion_tokens"] = v.totals.completion_tokens;
+  totals["total_tokens"] = v.totals.total_tokens;
   j["totals"] = std::move(totals);
-  j["latency"] = RunLatencyJson(summary.latency, summary.completion_tokens,
-                                summary.chunks);
-  return j.dump(2, ' ', /*ensure_ascii=*/false, kReplaceInvalidUtf8) + "\n";
+  j["latency"] =
+      RunLatencyJson(*v.latency, v.totals.completion_tokens, v.totals.chunks);
+  *before = Dump(j) + "\n";
+  after->clear();
+  if (!with_list) return;
+  // Job names and errors are JSON-escaped, so the first such text is the
+  // key of the list.
+  const size_t at = before->find(kListMark);
+  *after = before->substr(at + kListMark.size());
+  before->resize(at + kListMark.size() - 1);  // up to and with the '['
+}
+
+// One entry of the list as it sits in the document: indented by 4.
+void AppendEntry(const ConversationOutcome& c, bool first, std::string* out) {
+  *out += first ? "\n    " : ",\n    ";
+  const std::string text = Dump(ConversationEntry(c));
+  for (char ch : text) {
+    *out += ch;
+    if (ch == '\n') *out += "    ";
+  }
+}
+
+}  // namespace
+
+std::string SummaryToJson(const RunSummary& summary) {
+  SummaryValues v;
+  for (const ConversationOutcome& c : summary.conversations) {
+    CountStatus(c.status, &v.counts);
+    v.counts.turns_ok += c.turns_ok;
+    v.counts.turns_failed += c.turns_failed;
+    v.counts.turns_error += c.turns_error;
+    v.counts.expectations_passed += c.expectations_passed;
+    v.counts.expectations_failed += c.expectations_failed;
+  }
+  v.started_at = summary.started_at;
+  v.ended_at = summary.ended_at;
+  CopyTotals(summary, &v.totals);
+  RunLatency latency = summary.latency;
+  v.latency = &latency;
+  std::string before, after;
+  SummaryFrame(summary, v, /*with_list=*/true, &before, &after);
+  for (size_t i = 0; i < summary.conversations.size(); ++i) {
+    AppendEntry(summary.conversations[i], i == 0, &before);
+  }
+  before += summary.conversations.empty() ? "]" : "\n  ]";
+  return before + after;
+}
+
+Status WriteSummaryJson(const std::string& path, const RunSummary& summary,
+                        const SummaryValues& values, bool with_list) {
+  // Produced lazily, one piece per write.
+  std::string before, after;
+  SummaryFrame(summary, values, with_list, &before, &after);
+  enum { kBefore, kList, kAfter, kDone } stage = kBefore;
+  size_t next = 0;
+  const auto& list = summary.conversations;
+  return ReplaceFileAtomicStreamed(path, [&](std::string* chunk) {
+    switch (stage) {
+      case kBefore:
+        *chunk = std::move(before);
+        stage = with_list ? kList : kDone;
+        return true;
+      case kList:
+        while (next < list.size() && chunk->size() < (64 << 10)) {
+          AppendEntry(list[next], next == 0, chunk);
+          ++next;
+        }
+        if (next == list.size()) stage = kAfter;
+        return true;
+      case kAfter:
+        *chunk = list.empty() ? "]" : "\n  ]";
+        *chunk += after;
+        stage = kDone;
+        return true;
+      case kDone:
+        return false;
+    }
+    return false;
+  });
 }
 
 namespace {

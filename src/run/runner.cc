@@ -53,6 +53,26 @@ Result<RunSummary> Runner::Impl::Run() {
       start.turns_done += conv.messages.size();
     }
   }
+  // Counted once here, then kept as conversations finish (Finished()): a
+  // summary.json rewritten every second must not walk a million of them.
+  SummaryCounts statuses;
+  for (const ConversationOutcome& o : summary_.conversations) {
+    ++statuses.conversations;
+    switch (o.status) {
+      case ConversationStatus::kOk:
+        ++statuses.conversations_ok;
+        break;
+      case ConversationStatus::kFailed:
+        ++statuses.conversations_failed;
+        break;
+      case ConversationStatus::kError:
+        ++statuses.conversations_error;
+        break;
+      default:
+        ++statuses.conversations_pending;
+    }
+  }
+  summary_.statuses = statuses;
   concurrency_ = std::max(
       1, options_.concurrency > 0 ? options_.concurrency : job_.concurrency);
   if (observer_ != nullptr) observer_->OnRunStart(start);

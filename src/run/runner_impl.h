@@ -127,6 +127,8 @@ class Runner::Impl {
   void AddLatency(ConvState* c, TurnRecord* record);
   void Evaluate(const ConvState& c, TurnRecord* record) const;
   void FinishConversation(ConvState* c);
+  // Sets the status of a conversation that has just ended, and the counts.
+  void Finished(ConversationOutcome* outcome, ConversationStatus status);
   void AfterCompletion();
   void StopTimers();
   void Fatal(Error error);

@@ -102,7 +102,7 @@ void Runner::Impl::RecordTurn(ConvState* c, AttemptSink* sink,
 
   if (!record.ok) {
     // Later turns would lack their context: the conversation ends here.
-    outcome.status = ConversationStatus::kError;
+    Finished(&outcome, ConversationStatus::kError);
     FinishConversation(c);
     return;
   }
@@ -113,14 +113,25 @@ void Runner::Impl::RecordTurn(ConvState* c, AttemptSink* sink,
   // A failed expectation does not end the conversation: the reply arrived,
   // so later turns have their context.
   if (++c->next_turn == conv.messages.size()) {
-    outcome.status = outcome.turns_failed > 0 ? ConversationStatus::kFailed
-                                              : ConversationStatus::kOk;
+    Finished(&outcome, outcome.turns_failed > 0 ? ConversationStatus::kFailed
+                                                : ConversationStatus::kOk);
     FinishConversation(c);
   } else if (summary_.stopped_early) {
     // Stays unfinished (pending) and resumable.
   } else {
     ready_.push_front(c);  // its next turn goes out at once
   }
+}
+
+void Runner::Impl::Finished(ConversationOutcome* outcome,
+                            ConversationStatus status) {
+  outcome->status = status;
+  if (!summary_.statuses) return;
+  SummaryCounts& counts = *summary_.statuses;
+  --counts.conversations_pending;
+  ++(status == ConversationStatus::kOk       ? counts.conversations_ok
+     : status == ConversationStatus::kFailed ? counts.conversations_failed
+                                             : counts.conversations_error);
 }
 
 // Only a reply that arrived is checked: the job's expect_each_turn first,

@@ -140,15 +140,18 @@ Status CheckWritableDir(const std::string& dir) {
   return {};
 }
 
-Status ReplaceFileAtomic(const std::string& path, std::string_view content,
-                         bool sync) {
+namespace {
+
+template <typename WriteBody>
+Status ReplaceFileWith(const std::string& path, WriteBody write_body,
+                       bool sync) {
   std::string temp;
   const int fd = CreateTemp(path, &temp);
   if (fd < 0) {
     return std::unexpected(
         IoError("cannot create temporary file for", path, errno));
   }
-  int err = WriteAll(fd, content);
+  int err = write_body(fd);
   const char* what = "cannot write";
   if (err == 0 && sync && ::fdatasync(fd) != 0) {
     err = errno;
@@ -175,6 +178,30 @@ Status ReplaceFileAtomic(const std::string& path, std::string_view content,
   }
   fault::AfterDurableWrite(path);
   return {};
+}
+
+}  // namespace
+
+Status ReplaceFileAtomic(const std::string& path, std::string_view content,
+                         bool sync) {
+  return ReplaceFileWith(
+      path, [&](int fd) { return WriteAll(fd, content); }, sync);
+}
+
+Status ReplaceFileAtomicStreamed(
+    const std::string& path,
+    const std::function<bool(std::string* chunk)>& next, bool sync) {
+  return ReplaceFileWith(
+      path,
+      [&](int fd) {
+        std::string chunk;
+        while (true) {
+          chunk.clear();
+          if (!next(&chunk)) return 0;
+          if (const int err = WriteAll(fd, chunk); err != 0) return err;
+        }
+      },
+      sync);
 }
 
 Status AppendToFile(const std::string& path, std::string_view content,

@@ -8,6 +8,7 @@
 #ifndef CHATBATCH_ATOMIC_FILE_H_
 #define CHATBATCH_ATOMIC_FILE_H_
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -38,6 +39,13 @@ Status CheckWritableDir(const std::string& dir);
 // (fault_injection.h), as is AppendToFile's.
 Status ReplaceFileAtomic(const std::string& path, std::string_view content,
                          bool sync = false);
+
+// ReplaceFileAtomic for content too large to hold at once (run.json and
+// summary.json of a million conversations): "next" fills "*chunk" (given
+// empty) and returns true until there is no more.
+Status ReplaceFileAtomicStreamed(
+    const std::string& path,
+    const std::function<bool(std::string* chunk)>& next, bool sync = false);
 
 // Appends "content" (one whole record) to "path", creating it (0644 minus
 // umask) if needed. Opens with O_APPEND|O_CLOEXEC and closes again, so any

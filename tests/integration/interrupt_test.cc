@@ -221,5 +221,56 @@ TEST_F(InterruptTest, OverwriteStartsOver) {
                        "c3.md", "chatbatch.log", "run.json", "summary.json"}));
 }
 
+// Issue 12 scaled down: 2,000 single-turn prompts from a JSONL file, a
+// SIGINT at about half, then --resume: every prompt has exactly one record,
+// and the final summary lists every conversation once.
+TEST_F(InterruptTest, PromptFileInterruptedAtHalfResumesExactlyOnce) {
+  constexpr int kPrompts = 2000;
+  std::string prompts;
+  for (int i = 1; i <= kPrompts; ++i) {
+    prompts += "\"prompt " + std::to_string(i) + "\"\n";
+  }
+  WriteFile(dir_ / "p.jsonl", prompts);
+  fs::path job = WriteJob(
+      "name: many\nendpoint: ENDPOINT\nconcurrency: 64\n"
+      "defaults: {model: \"\", mock: {chunks: 8, words: 8, pace_ms: 2}}\n"
+      "conversations_from: p.jsonl\n");
+  const fs::path out = dir_ / "out";
+  std::unique_ptr<Process> p = StartRun(job, out);
+  auto count_jsonl = [&] {
+    int n = 0;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(out, ec)) {
+      if (e.path().extension() == ".jsonl") ++n;
+    }
+    return n;
+  };
+  for (int i = 0; i < 3000 && count_jsonl() < kPrompts / 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  p->Signal(SIGINT);
+  const int code = RunToEnd(p.get());
+  const int done = count_jsonl();
+  if (code == 130) {
+    ExpectInterrupted(out);
+    EXPECT_LT(done, kPrompts);
+  }
+  RunResult resumed =
+      Chatbatch({"run", job.string(), "-o", out.string(), "--resume"});
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.err;
+  for (int i = 1; i <= kPrompts; ++i) {
+    const fs::path file = out / ("p-" + std::to_string(i) + ".jsonl");
+    ASSERT_TRUE(fs::exists(file)) << file;
+    std::vector<json> records = Records(file);
+    ASSERT_EQ(records.size(), 1u) << file;
+    EXPECT_EQ(records[0]["status"], "ok") << file;
+  }
+  json summary = json::parse(ReadFile(out / "summary.json"));
+  EXPECT_EQ(summary["status"], "finished");
+  EXPECT_EQ(summary["counts"]["conversations_ok"], kPrompts);
+  EXPECT_EQ(summary["counts"]["turns_ok"], kPrompts);
+  EXPECT_EQ(summary["conversations"].size(), static_cast<size_t>(kPrompts));
+}
+
 }  // namespace
 }  // namespace chatbatch

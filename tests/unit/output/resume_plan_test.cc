@@ -65,7 +65,8 @@ TEST(DecideRunTest, FreshDirectoryStartsWithNothingPrior) {
   ASSERT_TRUE(d.has_value()) << d.error().message;
   EXPECT_TRUE(d->plan.prior.empty());
   EXPECT_TRUE(d->start_over.empty());
-  EXPECT_EQ(d->plan.manifest.conversations.at("a").conversation_id, "fresh-a");
+  EXPECT_EQ(ManifestEntryFor(job, *d, job.conversations[0]).conversation_id,
+            "fresh-a");
 }
 
 TEST(DecideRunTest, AnUnknownJsonlIsRefusedWithoutOverwrite) {
@@ -110,7 +111,7 @@ TEST(DecideRunTest, ResumeKeepsRecordedIdsAndClassifies) {
   EXPECT_EQ(d->plan.prior.at("b").status, ConversationStatus::kPending);
   EXPECT_EQ(d->plan.prior.at("b").turns.size(), 1u);
   EXPECT_EQ(d->conversation_ids.at("a"), "recorded-a");
-  EXPECT_EQ(d->plan.manifest.conversations.at("b").conversation_id,
+  EXPECT_EQ(ManifestEntryFor(job, *d, job.conversations[1]).conversation_id,
             "recorded-b");
   EXPECT_EQ(d->repair.size(), 1u);
   EXPECT_EQ(d->repair.at("b").keep_bytes, 10u);
