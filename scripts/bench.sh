@@ -101,6 +101,9 @@ run_one() {
   case "$client" in
     chatbatch|before)
       local bin=build/chatbatch; [[ "$client" == before ]] && bin="$BENCH_BEFORE"
+      # A fresh directory, as a new run has: removing the last repeat's
+      # thousands of files (--overwrite) is not a turn's cost.
+      rm -rf "${outdir:?}/$name"
       timeout 600 /usr/bin/time -f "%U %S %M" -o "$work/time" taskset -c "$client_cpu" \
         "$bin" run "$job" -o "$outdir/$name" --overwrite -q >/dev/null
       read -r chunks requests < <($PY -c "import json,sys; s=json.load(open(sys.argv[1])); c=s['counts']; print(s['totals']['chunks'], c['turns_ok']+c['turns_failed']+c['turns_error'])" "$outdir/$name/summary.json")
@@ -238,10 +241,12 @@ if [[ -z "${BENCH_WORKLOADS:-}" || " $BENCH_WORKLOADS " == *" turns200 "* ]]; th
       for i in $(seq 200); do echo "      - turn $i of a long conversation"; done
     } > "$job"
     for ((r = 1; r <= repeats; ++r)); do
-      echo "bench: turns200 (history: $history) chatbatch run $r/$repeats" >&2
+    for client in chatbatch ${BENCH_BEFORE:+before}; do
+      bin=build/chatbatch; [[ "$client" == before ]] && bin="$BENCH_BEFORE"
+      echo "bench: turns200 (history: $history) $client run $r/$repeats" >&2
       rm -rf "$outdir/turns200"
-      taskset -c "$mock_cpu" $PY - "$outdir/turns200" "$history" >> "$work/turns200.tsv" \
-        taskset -c "$client_cpu" build/chatbatch run "$job" -o "$outdir/turns200" --overwrite -q <<'PY'
+      taskset -c "$mock_cpu" $PY - "$outdir/turns200" "$client history: $history" >> "$work/turns200.tsv" \
+        taskset -c "$client_cpu" "$bin" run "$job" -o "$outdir/turns200" --overwrite -q <<'PY'
 import glob, os, subprocess, sys, time
 out, history, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
 proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
@@ -278,19 +283,20 @@ last = at[200] - at[180]
 print("%s\t%.1f\t%.1f" % (history, first / 20e3, last / 20e3))
 PY
     done
+    done
   done
   $PY - "$work/turns200.tsv" <<'PY'
 import statistics, sys
 by = {}
 for line in open(sys.argv[1]):
-    history, first, last = line.split()
+    history, first, last = line.rstrip("\n").split("\t")
     by.setdefault(history, []).append((float(first), float(last)))
 print()
-print("%-18s %18s %16s %12s" % ("turns200", "turns 2-21 us/turn", "last 20 us/turn", "last/first"))
+print("%-28s %18s %16s %12s" % ("turns200", "turns 2-21 us/turn", "last 20 us/turn", "last/first"))
 for history, vals in by.items():
     first = statistics.median(v[0] for v in vals)
     last = statistics.median(v[1] for v in vals)
     ratio = statistics.median(v[1] / v[0] for v in vals)
-    print("%-18s %18.1f %16.1f %11.2fx" % ("history: " + history, first, last, ratio))
+    print("%-28s %18.1f %16.1f %11.2fx" % (history, first, last, ratio))
 PY
 fi
