@@ -1,6 +1,7 @@
 // Writes a run's files into its output directory (docs/output-format.md):
-// <id>.jsonl (append-only, one whole record per write), <id>.md (atomically
-// replaced after each turn) and summary.json (atomically replaced). The
+// <id>.jsonl (append-only, one whole record per write), <id>.md (appended
+// turn by turn; written whole on a conversation's first turn in a process)
+// and summary.json (atomically replaced). The
 // writer is run_output.cc; the renderers are transcript.cc (.md),
 // turn_codec.cc (.jsonl) and summary_json.cc; the readers are run_state.h
 // (strict, for --resume) and output/run_dir.h (compare, reports, golden).
@@ -12,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "chatbatch/error.h"
@@ -103,8 +105,12 @@ class RunOutput {
 
   const std::string& dir() const { return dir_; }
 
-  // Appends the record to <conv.id>.jsonl and rewrites <conv.id>.md.
-  // Refuses ids that are not IsSafeId().
+  // Appends the turn to <conv.id>.md, then the record to <conv.id>.jsonl.
+  // Both files stay open until Forget(), RewriteTurns() or destruction, so
+  // a run holds at most two descriptors per conversation in flight. The
+  // first turn a process appends to a conversation writes its .md whole
+  // (with the turns Preload gave), which repairs a .md that a crash left
+  // ahead of its .jsonl. Refuses ids that are not IsSafeId().
   Status AppendTurn(const Conversation& conv, const TurnRecord& record);
 
   // Atomically replaces summary.json with "summary" (this process's view:
@@ -120,8 +126,8 @@ class RunOutput {
   // this process's wall time.
   RunSummary ThisProcess(const RunSummary& summary) const;
 
-  // Seeds the in-memory transcript of "conv" with turns recorded by an
-  // earlier run, so the next AppendTurn renders the whole conversation.
+  // Gives the turns an earlier run recorded for "conv", so the next
+  // AppendTurn renders the whole conversation into its .md.
   void Preload(const Conversation& conv, std::vector<TurnRecord> turns);
 
   // Atomically replaces <conv.id>.jsonl with exactly "turns" and re-renders
@@ -129,9 +135,10 @@ class RunOutput {
   // with no turns to start the conversation over).
   Status RewriteTurns(const Conversation& conv, std::vector<TurnRecord> turns);
 
-  // Drops the in-memory transcript of a conversation that has ended, so a
-  // run's memory follows its concurrency, not its size.
-  void Forget(const std::string& id) { turns_.erase(id); }
+  // Closes the files of a conversation that has ended and drops what was
+  // kept for it, so a run's memory and descriptors follow its concurrency,
+  // not its size.
+  void Forget(const std::string& id);
 
   // Replaces "name" inside the directory via a temporary file + rename.
   Status WriteFileAtomic(const std::string& name, const std::string& content);
@@ -140,8 +147,20 @@ class RunOutput {
   explicit RunOutput(std::string dir);
   Status CountRecordsOnDisk(const RunSummary& summary);
 
+  // A conversation this process appends to.
+  struct ConversationFiles {
+    int md = -1;     // O_APPEND; -1 until needed
+    int jsonl = -1;  // O_APPEND; -1 until needed
+    // True once the .md on disk renders exactly the turns recorded, so the
+    // next turn is appended to it; until then the next turn renders it
+    // whole from "earlier" plus that turn.
+    bool md_current = false;
+    std::vector<TurnRecord> earlier;  // Preload's, until the .md is current
+  };
+  void Close(ConversationFiles* files);
+
   std::string dir_;
-  std::map<std::string, std::vector<TurnRecord>> turns_;  // by conv id
+  std::unordered_map<std::string, ConversationFiles> files_;  // by conv id
   // Null until the first WriteSummary reads the records on disk.
   std::unique_ptr<RecordTally> tally_;
   int64_t appended_ = 0;        // turns this process recorded

@@ -5,13 +5,13 @@
 
 #include "job/job_loader.h"
 
-#include <uuid/uuid.h>
-
+#include <array>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <random>
 #include <sstream>
 
 #include "job/env_expand.h"
@@ -31,10 +31,30 @@ constexpr std::string_view kReservedBodyKeys[] = {"messages", "conversation_id",
 }  // namespace
 
 std::string NewUuidV4() {
-  uuid_t uu;
-  uuid_generate_random(uu);
-  char text[37];
-  uuid_unparse_lower(uu, text);
+  // Seeded once per thread from the OS: libuuid made five system calls per
+  // id (issue 12), a cost paid by every conversation of a large job.
+  thread_local std::mt19937_64 engine = [] {
+    std::random_device os;
+    std::seed_seq seed{os(), os(), os(), os(), os(), os(), os(), os()};
+    return std::mt19937_64(seed);
+  }();
+  std::array<unsigned char, 16> bytes;
+  for (size_t i = 0; i < bytes.size(); i += 8) {
+    const uint64_t word = engine();
+    for (size_t k = 0; k < 8; ++k) {
+      bytes[i + k] = static_cast<unsigned char>(word >> (8 * k));
+    }
+  }
+  bytes[6] = static_cast<unsigned char>((bytes[6] & 0x0f) | 0x40);  // v4
+  bytes[8] = static_cast<unsigned char>((bytes[8] & 0x3f) | 0x80);  // RFC 4122
+  constexpr char kHex[] = "0123456789abcdef";
+  std::string text;
+  text.reserve(36);
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) text += '-';
+    text += kHex[bytes[i] >> 4];
+    text += kHex[bytes[i] & 0x0f];
+  }
   return text;
 }
 

@@ -2,6 +2,7 @@
 // summary.json. See run_output.h and docs/output-format.md.
 #include "chatbatch/run_output.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include "output/json_numbers.h"
 #include "output/record_tally.h"
 #include "output/summary_file.h"
+#include "output/transcript.h"
 #include "output/turn_reader.h"
 #include "util/atomic_file.h"
 #include "util/enum_table.h"
@@ -43,7 +45,24 @@ const char* ConversationStatusName(ConversationStatus status) {
 }
 
 RunOutput::RunOutput(std::string dir) : dir_(std::move(dir)) {}
-RunOutput::~RunOutput() = default;
+
+RunOutput::~RunOutput() {
+  for (auto& [id, files] : files_) Close(&files);
+}
+
+void RunOutput::Close(ConversationFiles* files) {
+  // Every record was written with write(2) already: close cannot lose one.
+  if (files->md >= 0) ::close(files->md);
+  if (files->jsonl >= 0) ::close(files->jsonl);
+  files->md = files->jsonl = -1;
+}
+
+void RunOutput::Forget(const std::string& id) {
+  auto it = files_.find(id);
+  if (it == files_.end()) return;
+  Close(&it->second);
+  files_.erase(it);
+}
 
 Result<std::unique_ptr<RunOutput>> RunOutput::Open(const std::string& dir) {
   std::string clean = dir;
@@ -113,23 +132,85 @@ Status RunOutput::AppendTurn(const Conversation& conv,
     TurnRecord stored;
     Result<std::string> line = SerializeForOutput(conv.id, record, &stored);
     if (!line) return std::unexpected(line.error());
+    ConversationFiles& files = files_[conv.id];
     // The transcript goes first. Should the process die between the two
     // writes, the .md shows a turn the .jsonl lacks; --resume re-sends that
-    // turn (it is not recorded) and re-renders the .md. The other order
+    // turn (it is not recorded) and, that being the conversation's first
+    // turn in the new process, writes the .md whole again. The other order
     // could leave a finished conversation's .md a turn short for good.
-    std::vector<TurnRecord>& turns = turns_[conv.id];
-    turns.push_back(std::move(stored));
-    Status written =
-        ReplaceFileAtomic(base + ".md", RenderTranscript(conv, turns));
-    if (written) written = AppendToFile(base + ".jsonl", *line);
+    const std::string md_path = base + ".md";
+    size_t md_appended = 0;  // bytes to cut off the .md if the .jsonl fails
+    if (files.md_current) {
+      if (files.md < 0) files.md = OpenForAppend(md_path);
+      if (files.md < 0) {
+        return std::unexpected(IoError("cannot open", md_path, errno));
+      }
+      const std::string text =
+          RenderTranscriptAppendix(conv, stored, /*first=*/false);
+      if (Status st = AppendToOpen(files.md, md_path, text); !st) return st;
+      md_appended = text.size();
+    } else {
+      if (files.md >= 0) ::close(files.md);
+      files.md = -1;
+      files.earlier.push_back(stored);
+      const std::string text = RenderTranscript(conv, files.earlier);
+      Status written;
+      // No earlier turn and no file yet (a fresh run): create it and write
+      // it with one call. Otherwise (a resumed run, or a .md a crash left
+      // ahead) replace it, so it never shows a mix of old and new.
+      if (files.earlier.size() == 1) {
+        files.md = OpenForAppend(md_path, /*exclusive=*/true);
+        if (files.md < 0 && errno != EEXIST) {
+          written = std::unexpected(IoError("cannot create", md_path, errno));
+        } else if (files.md >= 0) {
+          written = AppendToOpen(files.md, md_path, text);
+          if (!written) ::unlink(md_path.c_str());
+        }
+      }
+      if (written && files.md < 0) {
+        written = ReplaceFileAtomic(md_path, text);
+        if (written) files.md = OpenForAppend(md_path);
+        if (written && files.md < 0) {
+          written = std::unexpected(IoError("cannot open", md_path, errno));
+        }
+      }
+      if (!written) {
+        files.earlier.pop_back();  // the turn is not recorded
+        Close(&files);
+        return written;
+      }
+      files.md_current = true;
+    }
+    Status written;
+    if (files.jsonl < 0) {
+      const std::string jsonl_path = base + ".jsonl";
+      files.jsonl = OpenForAppend(jsonl_path);
+      if (files.jsonl < 0) {
+        written = std::unexpected(IoError("cannot open", jsonl_path, errno));
+      }
+    }
+    if (written) written = AppendToOpen(files.jsonl, base + ".jsonl", *line);
     if (!written) {
-      turns.pop_back();  // the turn is not recorded
+      // The turn is not recorded. A .md written whole is written whole
+      // again by the next turn; an appended turn is cut back off. Should
+      // that fail too, the .md is ahead as after a crash (the runner stops
+      // on this error; --resume repairs the .md).
+      if (md_appended == 0) {
+        files.earlier.pop_back();
+        files.md_current = false;
+      } else if (struct stat st{}; ::fstat(files.md, &st) == 0) {
+        (void)::ftruncate(files.md,
+                          st.st_size - static_cast<off_t>(md_appended));
+      }
       return written;
     }
-    const TurnRecord& recorded = turns.back();
-    if (tally_) tally_->Add(recorded);
+    if (!files.earlier.empty()) {
+      files.earlier.clear();
+      files.earlier.shrink_to_fit();
+    }
+    if (tally_) tally_->Add(stored);
     ++appended_;
-    AddTotals(recorded, &appended_totals_);
+    AddTotals(stored, &appended_totals_);
     return written;
   } catch (const std::exception& e) {
     return Fail(ErrorCode::kInternal, "cannot write turn of conversation " +
@@ -140,7 +221,9 @@ Status RunOutput::AppendTurn(const Conversation& conv,
 void RunOutput::Preload(const Conversation& conv,
                         std::vector<TurnRecord> turns) {
   for (TurnRecord& record : turns) record.reply.conversation_json.clear();
-  turns_[conv.id] = std::move(turns);
+  Forget(conv.id);
+  ConversationFiles& files = files_[conv.id];
+  files.earlier = std::move(turns);
 }
 
 Status RunOutput::RewriteTurns(const Conversation& conv,
@@ -148,11 +231,12 @@ Status RunOutput::RewriteTurns(const Conversation& conv,
   if (Status safe = CheckOutputId(conv.id); !safe) return safe;
   // The records change under the tally: the next summary counts them again.
   tally_.reset();
+  // Nothing may be appended through descriptors of the files replaced here.
+  Forget(conv.id);
   try {
     const std::string base = dir_ + "/" + conv.id;
     if (turns.empty()) {
       // Starting over: no files, exactly as before the first turn.
-      turns_.erase(conv.id);
       if (Status removed = RemoveIfExists(base + ".jsonl"); !removed) {
         return removed;
       }
@@ -172,9 +256,15 @@ Status RunOutput::RewriteTurns(const Conversation& conv,
     if (Status written = ReplaceFileAtomic(base + ".jsonl", jsonl); !written) {
       return written;
     }
-    std::vector<TurnRecord>& kept = turns_[conv.id];
-    kept = std::move(stored);
-    return ReplaceFileAtomic(base + ".md", RenderTranscript(conv, kept));
+    Status written =
+        ReplaceFileAtomic(base + ".md", RenderTranscript(conv, stored));
+    ConversationFiles& files = files_[conv.id];
+    if (written) {
+      files.md_current = true;  // the next turn is appended
+    } else {
+      files.earlier = std::move(stored);  // the next turn renders it whole
+    }
+    return written;
   } catch (const std::exception& e) {
     return Fail(ErrorCode::kInternal, "cannot rewrite turns of conversation " +
                                           conv.id + ": " + e.what());

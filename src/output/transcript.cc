@@ -1,5 +1,7 @@
 // The Markdown transcript of a conversation (<id>.md): deterministic, so a
 // resumed run's transcript is byte-identical to an uninterrupted one's.
+#include "output/transcript.h"
+
 #include <algorithm>
 #include <string>
 #include <string_view>
@@ -102,19 +104,47 @@ void AppendTurnMarkdown(const TurnRecord& record, std::string* out) {
 
 }  // namespace
 
+namespace {
+
+void AppendTitle(const Conversation& conv, std::string* out) {
+  *out += "# " + conv.id + "\n\n";
+  if (conv.system) {
+    *out += "**System:**\n\n";
+    AppendFenced(*conv.system, out);
+  }
+}
+
+// One trailing newline, not the blank line every section ends with. Every
+// section (and the title) ends in exactly one blank line, so this takes
+// off exactly one newline: what an appended section puts back first.
+void TrimEnd(std::string* out) {
+  while (out->size() >= 2 && (*out)[out->size() - 1] == '\n' &&
+         (*out)[out->size() - 2] == '\n') {
+    out->pop_back();
+  }
+}
+
+}  // namespace
+
 std::string RenderTranscript(const Conversation& conv,
                              const std::vector<TurnRecord>& turns) {
-  std::string out = "# " + conv.id + "\n\n";
-  if (conv.system) {
-    out += "**System:**\n\n";
-    AppendFenced(*conv.system, &out);
-  }
+  std::string out;
+  AppendTitle(conv, &out);
   for (const TurnRecord& record : turns) AppendTurnMarkdown(record, &out);
-  // One trailing newline, not the blank line every section ends with.
-  while (out.size() >= 2 && out[out.size() - 1] == '\n' &&
-         out[out.size() - 2] == '\n') {
-    out.pop_back();
+  TrimEnd(&out);
+  return out;
+}
+
+std::string RenderTranscriptAppendix(const Conversation& conv,
+                                     const TurnRecord& record, bool first) {
+  std::string out;
+  if (first) {
+    AppendTitle(conv, &out);
+  } else {
+    out += '\n';  // the blank line TrimEnd took off the transcript so far
   }
+  AppendTurnMarkdown(record, &out);
+  TrimEnd(&out);
   return out;
 }
 

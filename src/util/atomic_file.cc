@@ -36,8 +36,8 @@ std::string BaseName(const std::string& path) {
 }
 
 // Writes all of "data" to "fd", retrying after EINTR and short writes.
-// Returns 0 or an errno value.
-int WriteAll(int fd, std::string_view data) {
+// Returns 0 or an errno value; "*written" (if given) counts what went out.
+int WriteAll(int fd, std::string_view data, size_t* written = nullptr) {
   while (!data.empty()) {
     const ssize_t n = ::write(fd, data.data(), data.size());
     if (n < 0) {
@@ -46,6 +46,7 @@ int WriteAll(int fd, std::string_view data) {
     }
     if (n == 0) return EIO;  // would loop forever otherwise
     data.remove_prefix(static_cast<size_t>(n));
+    if (written != nullptr) *written += static_cast<size_t>(n);
   }
   return 0;
 }
@@ -204,23 +205,51 @@ Status ReplaceFileAtomicStreamed(
       sync);
 }
 
+int OpenForAppend(const std::string& path, bool exclusive) {
+  return ::open(
+      path.c_str(),
+      O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | (exclusive ? O_EXCL : 0),
+      0644);
+}
+
+namespace {
+
+// Writes the record; if it cannot be completed, cuts the file back to where
+// the record started. We are the file's only writer, so that point is the
+// size now less what went out of the record; the size is asked for only
+// then, which keeps a successful append to one write(2).
+int AppendRecord(int fd, std::string_view content) {
+  size_t written = 0;
+  const int err = WriteAll(fd, content, &written);
+  if (err != 0 && written > 0) {
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && st.st_size >= static_cast<off_t>(written)) {
+      while (::ftruncate(fd, st.st_size - static_cast<off_t>(written)) != 0 &&
+             errno == EINTR) {
+      }
+    }
+  }
+  return err;
+}
+
+}  // namespace
+
+Status AppendToOpen(int fd, const std::string& path, std::string_view content) {
+  if (const int err = AppendRecord(fd, content); err != 0) {
+    return std::unexpected(IoError("cannot append to", path, err));
+  }
+  fault::AfterDurableWrite(path);
+  return {};
+}
+
 Status AppendToFile(const std::string& path, std::string_view content,
                     bool sync) {
-  const int fd =
-      ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  const int fd = OpenForAppend(path);
   if (fd < 0) {
     return std::unexpected(IoError("cannot open", path, errno));
   }
-  // We are the file's only writer, so its size now is where the record
-  // starts: the point to cut back to if the record cannot be completed.
-  struct stat st {};
-  const bool have_size = ::fstat(fd, &st) == 0;
-  int err = WriteAll(fd, content);
+  int err = AppendRecord(fd, content);
   const char* what = "cannot append to";
-  if (err != 0 && have_size) {
-    while (::ftruncate(fd, st.st_size) != 0 && errno == EINTR) {
-    }
-  }
   if (err == 0 && sync && ::fdatasync(fd) != 0) {
     err = errno;
     what = "cannot sync";

@@ -56,6 +56,17 @@ Status ReplaceFileAtomicStreamed(
 Status AppendToFile(const std::string& path, std::string_view content,
                     bool sync = false);
 
+// For a file kept open across many appends (a conversation's files while it
+// is in flight): opens "path" for appending (O_APPEND|O_CREAT|O_CLOEXEC,
+// 0644 minus umask); with "exclusive", only if it does not exist yet
+// (O_EXCL: then errno is EEXIST). Returns the descriptor or -1 with errno.
+int OpenForAppend(const std::string& path, bool exclusive = false);
+
+// AppendToFile on a descriptor from OpenForAppend ("path" names it in
+// errors and for the fault hook): one whole record, cut back off the file
+// if it cannot be written completely. The same durable write.
+Status AppendToOpen(int fd, const std::string& path, std::string_view content);
+
 // Removes the temporary files of ReplaceFileAtomic that processes which no
 // longer run left in "dir" (a kill -9 between a temporary file's creation
 // and its rename), so a resumed directory holds only the run's files. Files

@@ -4,14 +4,18 @@
 // the end-to-end figures can be read against this machine's floor rather
 // than against numbers taken elsewhere.
 //
-//   chatbatch_floor_client kernel|curl URL BODY_JSON_FILE STREAMS
+//   chatbatch_floor_client kernel|curl URL BODY_JSON_FILE STREAMS [TURNS]
 //
 // kernel: one nonblocking socket per stream, level-triggered epoll and one
 //   recv per readiness event; chunks are counted ("data: {"), not parsed.
 // curl:   curl_multi_socket_action on epoll (as chatbatch drives it), SSE
 //   lines split by hand, every chunk parsed with simdjson On-Demand and
 //   choices[0].delta.content appended to the reply.
-// Both print "chunks=<n> replies=<n> errors=<n>". Loopback only.
+//   With TURNS (curl only), each of the STREAMS kept-alive connections makes
+//   TURNS requests one after another, the next sent once the previous reply
+//   has ended, like the turns of conversations: the floor of a request's
+//   cost apart from the stream it carries.
+// Both print "chunks=<n> replies=<n> errors=<n> requests=<n>". Loopback only.
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
@@ -176,6 +180,7 @@ int RunKernel(const Url& url, const std::string& body, int streams,
 
 struct CurlStream {
   CURL* easy = nullptr;
+  int turns_left = 0;
   std::string pending;  // bytes after the last complete line
   std::string reply;
   simdjson::ondemand::parser* parser = nullptr;
@@ -254,7 +259,7 @@ int OnTimer(CURLM*, long timeout_ms, void* userp) {
 }
 
 int RunCurl(const std::string& url, const std::string& body, int streams,
-            Counts* counts) {
+            int turns, Counts* counts) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   CurlLoop loop;
   loop.ep = epoll_create1(EPOLL_CLOEXEC);
@@ -274,12 +279,14 @@ int RunCurl(const std::string& url, const std::string& body, int streams,
     s->parser = &parser;
     s->scratch = &scratch;
     s->counts = counts;
+    s->turns_left = turns - 1;
     s->easy = curl_easy_init();
     curl_easy_setopt(s->easy, CURLOPT_URL, url.c_str());
     curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, body.c_str());
     curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(s->easy, CURLOPT_WRITEFUNCTION, &OnBody);
     curl_easy_setopt(s->easy, CURLOPT_WRITEDATA, s.get());
+    curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s.get());
     curl_easy_setopt(s->easy, CURLOPT_NOSIGNAL, 1L);  // as chatbatch
     curl_easy_setopt(s->easy, CURLOPT_BUFFERSIZE,
                      chatbatch::ReceiveBufferBytes(streams));
@@ -287,15 +294,42 @@ int RunCurl(const std::string& url, const std::string& body, int streams,
     all.push_back(std::move(s));
   }
   int running = 0;
+  int in_flight = streams;  // transfers added and not yet read as done
+  auto reap = [&] {
+    int queued = 0;
+    while (CURLMsg* msg = curl_multi_info_read(loop.multi, &queued)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      --in_flight;
+      long status = 0;
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &status);
+      if (msg->data.result == CURLE_OK && status == 200) {
+        ++counts->replies;
+      } else {
+        ++counts->errors;
+      }
+      CurlStream* s = nullptr;
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &s);
+      if (s == nullptr || s->turns_left <= 0) continue;
+      // The next turn on the same handle: the connection is kept alive in
+      // the multi's pool and found again.
+      --s->turns_left;
+      s->pending.clear();
+      s->reply.clear();
+      curl_multi_remove_handle(loop.multi, s->easy);
+      curl_multi_add_handle(loop.multi, s->easy);
+      ++in_flight;
+    }
+  };
   curl_multi_socket_action(loop.multi, CURL_SOCKET_TIMEOUT, 0, &running);
   std::vector<epoll_event> events(1024);
-  while (running > 0) {
+  while (in_flight > 0) {
     int n = epoll_wait(
         loop.ep, events.data(), static_cast<int>(events.size()),
         loop.timeout_ms < 0 ? 1000 : static_cast<int>(loop.timeout_ms));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       curl_multi_socket_action(loop.multi, CURL_SOCKET_TIMEOUT, 0, &running);
+      reap();
       continue;
     }
     for (int k = 0; k < n; ++k) {
@@ -305,17 +339,7 @@ int RunCurl(const std::string& url, const std::string& body, int streams,
       if (events[k].events & (EPOLLERR | EPOLLHUP)) flags |= CURL_CSELECT_ERR;
       curl_multi_socket_action(loop.multi, events[k].data.fd, flags, &running);
     }
-  }
-  int queued = 0;
-  while (CURLMsg* msg = curl_multi_info_read(loop.multi, &queued)) {
-    if (msg->msg != CURLMSG_DONE) continue;
-    long status = 0;
-    curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &status);
-    if (msg->data.result == CURLE_OK && status == 200) {
-      ++counts->replies;
-    } else {
-      ++counts->errors;
-    }
+    reap();
   }
   for (auto& s : all) {
     curl_multi_remove_handle(loop.multi, s->easy);
@@ -330,10 +354,10 @@ int RunCurl(const std::string& url, const std::string& body, int streams,
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 5) {
+  if (argc != 5 && argc != 6) {
     std::fprintf(stderr,
                  "usage: chatbatch_floor_client kernel|curl URL "
-                 "BODY_JSON_FILE STREAMS\n");
+                 "BODY_JSON_FILE STREAMS [TURNS]\n");
     return 2;
   }
   std::string mode = argv[1];
@@ -346,8 +370,10 @@ int main(int argc, char** argv) {
   std::stringstream body;
   body << in.rdbuf();
   int streams = std::atoi(argv[4]);
-  if (!in || streams <= 0) {
-    std::fprintf(stderr, "floor: cannot read %s, or bad STREAMS\n", argv[3]);
+  int turns = argc == 6 ? std::atoi(argv[5]) : 1;
+  if (!in || streams <= 0 || turns <= 0 || (turns > 1 && mode != "curl")) {
+    std::fprintf(stderr, "floor: cannot read %s, or bad STREAMS or TURNS\n",
+                 argv[3]);
     return 2;
   }
   Counts counts;
@@ -355,11 +381,11 @@ int main(int argc, char** argv) {
   if (mode == "kernel") {
     rc = RunKernel(url, body.str(), streams, &counts);
   } else if (mode == "curl") {
-    rc = RunCurl(argv[2], body.str(), streams, &counts);
+    rc = RunCurl(argv[2], body.str(), streams, turns, &counts);
   } else {
     std::fprintf(stderr, "floor: mode must be kernel or curl\n");
   }
-  std::printf("chunks=%ld replies=%ld errors=%ld\n", counts.chunks,
-              counts.replies, counts.errors);
+  std::printf("chunks=%ld replies=%ld errors=%ld requests=%ld\n", counts.chunks,
+              counts.replies, counts.errors, counts.replies + counts.errors);
   return rc;
 }

@@ -1,3 +1,5 @@
+#include "job/job_loader.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -5,6 +7,7 @@
 #include <iterator>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -176,6 +179,30 @@ TEST(JobLoaderTest, UuidHelperRejectsNonV4) {
   EXPECT_TRUE(IsUuidV4("0b8d2a8e-5c1f-4e2a-9d3c-7a6b5c4d3e2f"));
   EXPECT_FALSE(IsUuidV4("0b8d2a8e-5c1f-1e2a-9d3c-7a6b5c4d3e2f"));
   EXPECT_FALSE(IsUuidV4("0B8D2A8E-5C1F-4E2A-9D3C-7A6B5C4D3E2F"));
+}
+
+// Ids come from one seeded generator, not libuuid: still RFC 4122 v4, every
+// bit that is not fixed by the format varies, and no two repeat.
+TEST(JobLoaderTest, NewUuidV4IsVersion4AndVaries) {
+  std::set<std::string> seen;
+  std::string ored(36, '\0');
+  std::string anded(36, '\xff');
+  for (int i = 0; i < 10000; ++i) {
+    const std::string id = NewUuidV4();
+    ASSERT_TRUE(IsUuidV4(id)) << id;
+    EXPECT_TRUE(seen.insert(id).second) << "repeated " << id;
+    for (size_t k = 0; k < id.size(); ++k) {
+      const int v = id[k] <= '9' ? id[k] - '0' : id[k] - 'a' + 10;
+      ored[k] = static_cast<char>(ored[k] | v);
+      anded[k] = static_cast<char>(anded[k] & v);
+    }
+  }
+  for (size_t k = 0; k < 36; ++k) {
+    if (k == 8 || k == 13 || k == 18 || k == 23 || k == 14) continue;
+    // The variant digit keeps its top two bits (10xx); the rest are free.
+    EXPECT_EQ(ored[k] & 0x0f, k == 19 ? 0x0b : 0x0f) << "digit " << k;
+    EXPECT_EQ(anded[k] & 0x0f, k == 19 ? 0x08 : 0x00) << "digit " << k;
+  }
 }
 
 TEST(JobLoaderTest, MinimalJobUsesDefaults) {

@@ -523,7 +523,10 @@ TEST(RunOutputTest, ConversationsKeepSeparateFiles) {
   EXPECT_NE(b_md.find("rb1"), std::string::npos);
 }
 
-TEST(RunOutputTest, ManyConversationsDoNotKeepDescriptorsOpen) {
+// A conversation's two files stay open while it is in flight (one write(2)
+// per file per turn) and are closed when it ends: descriptors follow the
+// conversations in flight, not the job's size.
+TEST(RunOutputTest, DescriptorsAreClosedWhenAConversationEnds) {
   TempDir tmp;
   auto out = RunOutput::Open(tmp.path());
   ASSERT_TRUE(out.has_value());
@@ -531,9 +534,96 @@ TEST(RunOutputTest, ManyConversationsDoNotKeepDescriptorsOpen) {
   for (int i = 0; i < 300; ++i) {
     Conversation conv = MakeConversation("c" + std::to_string(i));
     ASSERT_TRUE((*out)->AppendTurn(conv, OkRecord(1, "x", "y")));
+    ASSERT_TRUE((*out)->AppendTurn(conv, OkRecord(2, "x", "y")));
+    EXPECT_EQ(ListDir("/proc/self/fd").size(), fds_before + 2);
+    (*out)->Forget(conv.id);
   }
   EXPECT_EQ(ListDir("/proc/self/fd").size(), fds_before);
   EXPECT_EQ(ListDir(tmp.path()).size(), 600u);
+  // And when the RunOutput goes, whatever is still in flight is closed.
+  ASSERT_TRUE(
+      (*out)->AppendTurn(MakeConversation("open"), OkRecord(1, "x", "y")));
+  out->reset();
+  EXPECT_EQ(ListDir("/proc/self/fd").size(), fds_before);
+}
+
+// A crash between the two writes of a turn leaves the .md a turn ahead of
+// the .jsonl; the turn is sent again and the conversation's first append in
+// the new process writes the .md whole, from the records and that turn.
+TEST(RunOutputTest, FirstAppendAfterPreloadRepairsAMdAhead) {
+  TempDir tmp;
+  Conversation conv = MakeConversation();
+  const std::string md = tmp.path() + "/c1.md";
+  std::vector<TurnRecord> recorded = {OkRecord(1, "one", "r1"),
+                                      OkRecord(2, "two", "r2")};
+  {
+    auto out = RunOutput::Open(tmp.path());
+    ASSERT_TRUE(out.has_value());
+    for (const TurnRecord& r : recorded)
+      ASSERT_TRUE((*out)->AppendTurn(conv, r));
+  }
+  // Turn 3 reached the .md but not the .jsonl.
+  std::vector<TurnRecord> ahead = recorded;
+  ahead.push_back(OkRecord(3, "three", "lost reply"));
+  {
+    std::ofstream f(md, std::ios::trunc | std::ios::binary);
+    f << RenderTranscript(conv, ahead);
+  }
+  auto out = RunOutput::Open(tmp.path());
+  ASSERT_TRUE(out.has_value());
+  (*out)->Preload(conv, recorded);
+  const TurnRecord again = OkRecord(3, "three", "new reply");
+  ASSERT_TRUE((*out)->AppendTurn(conv, again));
+  ASSERT_TRUE((*out)->AppendTurn(conv, OkRecord(4, "four", "r4")));
+  std::vector<TurnRecord> all = recorded;
+  all.push_back(again);
+  all.push_back(OkRecord(4, "four", "r4"));
+  EXPECT_EQ(ReadFile(md), RenderTranscript(conv, all));
+  EXPECT_EQ(Lines(ReadFile(tmp.path() + "/c1.jsonl")).size(), 4u);
+}
+
+// A .md left by a crash after a conversation's first turn reached only the
+// .md: no record, so no Preload; the first append replaces it.
+TEST(RunOutputTest, FirstTurnReplacesAStaleMd) {
+  TempDir tmp;
+  Conversation conv = MakeConversation();
+  const std::string md = tmp.path() + "/c1.md";
+  {
+    std::ofstream f(md, std::ios::binary);
+    f << RenderTranscript(conv, {OkRecord(1, "one", "stale reply, longer")});
+  }
+  auto out = RunOutput::Open(tmp.path());
+  ASSERT_TRUE(out.has_value());
+  ASSERT_TRUE((*out)->AppendTurn(conv, OkRecord(1, "one", "r1")));
+  ASSERT_TRUE((*out)->AppendTurn(conv, OkRecord(2, "two", "r2")));
+  EXPECT_EQ(ReadFile(md), RenderTranscript(conv, {OkRecord(1, "one", "r1"),
+                                                  OkRecord(2, "two", "r2")}));
+  EXPECT_EQ(ListDir(tmp.path()), (std::set<std::string>{"c1.jsonl", "c1.md"}));
+}
+
+// RewriteTurns replaces both files: later turns append to the new ones,
+// never through a descriptor of the replaced files.
+TEST(RunOutputTest, AppendsAfterRewriteGoToTheNewFiles) {
+  TempDir tmp;
+  Conversation conv = MakeConversation();
+  auto out = RunOutput::Open(tmp.path());
+  ASSERT_TRUE(out.has_value());
+  ASSERT_TRUE((*out)->AppendTurn(conv, OkRecord(1, "one", "r1")));
+  ASSERT_TRUE((*out)->AppendTurn(conv, FailedRecord(2, "two")));
+  ASSERT_TRUE((*out)->RewriteTurns(conv, {OkRecord(1, "one", "r1")}));
+  ASSERT_TRUE((*out)->AppendTurn(conv, OkRecord(2, "two", "r2")));
+  EXPECT_EQ(ReadFile(tmp.path() + "/c1.md"),
+            RenderTranscript(
+                conv, {OkRecord(1, "one", "r1"), OkRecord(2, "two", "r2")}));
+  std::vector<std::string> lines = Lines(ReadFile(tmp.path() + "/c1.jsonl"));
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(json::parse(lines[1])["reply"], "r2");
+  // Starting over removes the files; the next turn starts them afresh.
+  ASSERT_TRUE((*out)->RewriteTurns(conv, {}));
+  ASSERT_TRUE((*out)->AppendTurn(conv, OkRecord(1, "uno", "r")));
+  EXPECT_EQ(ReadFile(tmp.path() + "/c1.md"),
+            RenderTranscript(conv, {OkRecord(1, "uno", "r")}));
+  EXPECT_EQ(Lines(ReadFile(tmp.path() + "/c1.jsonl")).size(), 1u);
 }
 
 TEST(RunOutputTest, RefusesUnsafeIdsAndWritesNothing) {
