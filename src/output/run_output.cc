@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <cerrno>
 #include <exception>
 #include <nlohmann/json.hpp>
@@ -18,6 +19,7 @@
 #include "output/summary_file.h"
 #include "output/transcript.h"
 #include "output/turn_reader.h"
+#include "output/turn_stored.h"
 #include "util/atomic_file.h"
 #include "util/enum_table.h"
 
@@ -101,6 +103,20 @@ Result<std::string> SerializeForOutput(const std::string& conv_id,
                                        const TurnRecord& record,
                                        TurnRecord* stored) {
   std::string line = TurnRecordToJson(record);
+  // Parsing the line back cost about a fifth of a short turn's CPU. The
+  // direct form is proven equal to it by tests and fuzz_turn_record; debug
+  // builds still compare every record.
+  if (std::optional<TurnRecord> direct = StoredTurnRecordDirect(record)) {
+#ifndef NDEBUG
+    Result<TurnRecord> parsed = TurnRecordFromJson(line);
+    assert(parsed);
+    parsed->reply.conversation_json.clear();
+    assert(TurnRecordToJson(*direct) == TurnRecordToJson(*parsed));
+#endif
+    *stored = std::move(*direct);
+    line += '\n';
+    return line;
+  }
   Result<TurnRecord> parsed = TurnRecordFromJson(line);
   if (!parsed) {
     return Fail(ErrorCode::kInternal,

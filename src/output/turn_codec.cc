@@ -11,6 +11,8 @@
 #include "chatbatch/run_output.h"
 #include "output/json_numbers.h"
 #include "output/turn_status.h"
+#include "output/turn_stored.h"
+#include "util/utf8.h"
 
 namespace chatbatch {
 namespace {
@@ -41,7 +43,75 @@ ordered_json ArrayOf(const std::vector<T>& items, Fill fill) {
   return array;
 }
 
+// A duration as it reads back: through Millis itself, so the rounding here
+// cannot drift from the one written; null reads as "if_null".
+double StoredMillis(double ms, double if_null) {
+  const ordered_json j = Millis(ms);
+  return j.is_null() ? if_null : j.get<double>();
+}
+
 }  // namespace
+
+std::optional<TurnRecord> StoredTurnRecordDirect(const TurnRecord& record) {
+  const Reply& reply = record.reply;
+  // Invalid UTF-8 is replaced by the serializer; expectations carry JSON
+  // values and tool calls are re-dumped on reading: left to the round trip.
+  if (record.turn < 1 || !record.expectations.empty() ||
+      !reply.tool_calls_json.empty()) {
+    return std::nullopt;
+  }
+  for (const std::string* s :
+       {&record.user, &reply.content, &reply.reasoning, &reply.finish_reason,
+        &reply.provider, &reply.model, &record.conversation_id, &record.error,
+        &record.error_kind, &record.started_at}) {
+    if (!IsValidUtf8(*s)) return std::nullopt;
+  }
+  for (const AttemptFailure& f : record.failed_attempts) {
+    if (!IsValidUtf8(f.error_kind) || !IsValidUtf8(f.error) ||
+        !IsValidUtf8(f.at)) {
+      return std::nullopt;
+    }
+  }
+  TurnRecord s;
+  s.turn = record.turn;
+  s.user = record.user;
+  Reply& r = s.reply;
+  r.content = reply.content;
+  r.reasoning = reply.reasoning;
+  r.finish_reason = reply.finish_reason;
+  r.provider = reply.provider;
+  r.model = reply.model;
+  r.usage = reply.usage;
+  r.chunks = reply.chunks;
+  r.invalid_lines = reply.invalid_lines;
+  r.bytes = reply.bytes;
+  s.conversation_id = record.conversation_id;
+  SetTurnStatus(TurnStatusOf(record), &s);
+  if (!record.ok) {
+    s.error = record.error;
+    s.error_kind = record.error_kind;
+  }
+  s.http_status = record.http_status;
+  s.ttft_ms = record.ttft_ms < 0 ? -1 : StoredMillis(record.ttft_ms, -1);
+  s.duration_ms = StoredMillis(record.duration_ms, 0);
+  if (record.ok) {
+    const TurnLatency& t = record.latency;
+    Percentiles& p = s.latency.gaps_ms;
+    p.p50 = StoredMillis(t.gaps_ms.p50, 0);
+    p.p90 = StoredMillis(t.gaps_ms.p90, 0);
+    p.p99 = StoredMillis(t.gaps_ms.p99, 0);
+    p.max = StoredMillis(t.gaps_ms.max, 0);
+    s.latency.chunks_per_s = StoredMillis(t.chunks_per_s, 0);
+    s.latency.tokens_per_s =
+        t.tokens_per_s < 0 ? -1 : StoredMillis(t.tokens_per_s, -1);
+  }
+  s.started_at = record.started_at;
+  s.attempts = record.attempts;
+  s.unreachable_attempts =
+      record.unreachable_attempts > 0 ? record.unreachable_attempts : 0;
+  s.failed_attempts = record.failed_attempts;
+  return s;
+}
 
 const char* TurnStatusName(const TurnRecord& record) {
   return TurnStatusName(TurnStatusOf(record));

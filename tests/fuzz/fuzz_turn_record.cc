@@ -6,6 +6,8 @@
 // - Nothing crashes or throws; a failure is kIo with a message.
 // - Round trip: a line that parses writes back (TurnRecordToJson) to a line
 //   that parses again and writes back to the same text.
+// - The stored form a run renders from without parsing its line back
+//   (StoredTurnRecordDirect), where it answers, equals that line read back.
 // - Repair only ever cuts a torn tail: when the input as a .jsonl file reads
 //   without repair, repair changes nothing; when repair succeeds, the file is
 //   left as a prefix of the input ending in a newline, which then reads
@@ -26,6 +28,7 @@
 #include "chatbatch/error.h"
 #include "chatbatch/run_output.h"
 #include "chatbatch/run_state.h"
+#include "output/turn_stored.h"
 #include "quiet_logs.h"
 
 namespace chatbatch {
@@ -59,6 +62,13 @@ void CheckRoundTrip(std::string_view line) {
   if (!again) Broken("a written record reads back", again.error().message);
   if (TurnRecordToJson(*again) != once) {
     Broken("a written record reads back the same", once);
+  }
+  if (const auto direct = StoredTurnRecordDirect(*record)) {
+    TurnRecord without = *again;
+    without.reply.conversation_json.clear();  // not kept in the stored form
+    if (TurnRecordToJson(*direct) != TurnRecordToJson(without)) {
+      Broken("the direct stored form equals the record read back", once);
+    }
   }
 }
 
