@@ -117,7 +117,7 @@ class RunOutput {
 
   // "summary" (a runner's) with the totals of the turns this process
   // appended, not the whole directory's: for an end line that divides by
-  // this process's wall time.
+  // this process's wall time. Its conversation list is left empty.
   RunSummary ThisProcess(const RunSummary& summary) const;
 
   // Seeds the in-memory transcript of "conv" with turns recorded by an

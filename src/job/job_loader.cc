@@ -241,10 +241,9 @@ void Loader::ParseConversations(JobDraft* d, const YAML::Node& job_node) {
   CheckUniqueIds(drafts);
   d->job.conversations.reserve(drafts.size());
   for (ConversationDraft& draft : drafts) {
-    if (!draft.has_conversation_id) {
-      draft.conv.conversation_id = NewUuidV4();
-      draft.conv.conversation_id_generated = true;
-    }
+    // Its UUID is made when it first starts (runner): see
+    // Conversation::conversation_id.
+    if (!draft.has_conversation_id) draft.conv.conversation_id_generated = true;
     d->job.conversations.push_back(std::move(draft.conv));
   }
 }
@@ -257,7 +256,8 @@ ConversationDraft Loader::JobValuesDraft(const Job& job,
   draft.conv.line = mark.line + 1;
   // The job's values, for the conversation's keys to override.
   draft.conv.history = job.history;
-  draft.conv.retry = job.retry;
+  if (!job_retry_) job_retry_ = std::make_shared<const RetryPolicy>(job.retry);
+  draft.conv.retry = job_retry_;
   draft.conv.timeouts = job.timeouts;
   return draft;
 }

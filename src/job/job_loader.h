@@ -194,6 +194,9 @@ class Loader {
   ConversationDraft ImportedDraft(const ImportSpec& spec, int64_t row,
                                   int line);
   const Job* import_job_ = nullptr;  // while importing
+  // The job's retry policy, made once and shared by every conversation
+  // that does not override it.
+  std::shared_ptr<const RetryPolicy> job_retry_;
   // True when "f" is a list with at least one item; otherwise reports that
   // a list of "items" (at least one "item") was expected.
   bool IsNonEmptyList(const Field& f, std::string_view items,
@@ -279,8 +282,7 @@ class Loader {
   void ParseConversations(JobDraft* d, const YAML::Node& job_node);
   // A conversation starting from the job's history, retry and timeouts;
   // its id (c<N>) and conversation_id are left to the caller.
-  static ConversationDraft JobValuesDraft(const Job& job,
-                                          const YAML::Mark& mark);
+  ConversationDraft JobValuesDraft(const Job& job, const YAML::Mark& mark);
   void CheckUniqueIds(std::span<const ConversationDraft> drafts);
 
   static constexpr KeySpec<JobDraft> kJobKeys[] = {
