@@ -75,18 +75,23 @@ struct SizeLimits {
 struct CheckGroup;
 
 struct Conversation {
-  std::string id;               // safe file name; default c1, c2, ...
-  std::string conversation_id;  // sent on every turn; UUIDv4 unless set
+  std::string id;  // safe file name; default c1, c2, ...
+  // Sent on every turn. When the job sets none it stays empty here
+  // (conversation_id_generated) until the conversation first starts: a
+  // million stored UUIDs would cost 48 MB before a single request.
+  std::string conversation_id;
   std::optional<std::string> system;
-  nlohmann::json params = nlohmann::json::object();  // overrides defaults
+  nlohmann::json params;  // overrides defaults; null (= none) unless given
   HistoryMode history = HistoryMode::kFull;  // job value unless overridden
   std::vector<std::string> messages;         // user turns, in order
   // Parallel to "messages": each turn's own `expect:`; null when it has none.
   std::vector<std::shared_ptr<const CheckGroup>> expects;
   int line = 0;                            // where it starts in the file
   bool conversation_id_generated = false;  // true: a fresh UUIDv4
-  RetryPolicy retry;                       // job value unless overridden
-  Timeouts timeouts;                       // job value unless overridden
+  // The job's policy, shared by every conversation that does not override
+  // it (its `on` list is ~400 bytes); null also means the job's.
+  std::shared_ptr<const RetryPolicy> retry;
+  Timeouts timeouts;  // job value unless overridden
 };
 
 // One entry of `matrix:`. Every conversation runs once per set, into the
@@ -141,6 +146,20 @@ std::string ConversationDefinitionHash(const Job& job,
 
 // Hash over every conversation's definition hash, in order.
 std::string JobDefinitionHash(const Job& job);
+
+// Gives "conv" a retry policy of its own (a copy of the shared one, or of
+// the defaults when it has none) and returns it, to change in code.
+inline RetryPolicy& OwnRetry(Conversation* conv) {
+  auto own = std::make_shared<RetryPolicy>(
+      conv->retry != nullptr ? *conv->retry : RetryPolicy());
+  RetryPolicy& policy = *own;
+  conv->retry = std::move(own);
+  return policy;
+}
+
+// A fresh UUIDv4: the conversation_id of a conversation that sets none,
+// made when it first starts (job/job_loader.cc).
+std::string NewUuidV4();
 
 // Looks up an environment variable; nullopt when unset.
 using EnvLookup = std::function<std::optional<std::string>(std::string_view)>;

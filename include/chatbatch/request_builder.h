@@ -27,6 +27,14 @@ std::string BuildRequestBody(const Job& job, const Conversation& conv,
                              std::string_view user,
                              std::string_view conversation_json);
 
+// The same, sending "conversation_id" ("" = none) instead of
+// conv.conversation_id: the runner's, made when a conversation starts.
+std::string BuildRequestBody(const Job& job, const Conversation& conv,
+                             std::span<const Exchange> history,
+                             std::string_view user,
+                             std::string_view conversation_json,
+                             std::string_view conversation_id);
+
 }  // namespace chatbatch
 
 #endif  // CHATBATCH_REQUEST_BUILDER_H_

@@ -123,7 +123,7 @@ class RunOutput {
 
   // "summary" (a runner's) with the totals of the turns this process
   // appended, not the whole directory's: for an end line that divides by
-  // this process's wall time.
+  // this process's wall time. Its conversation list is left empty.
   RunSummary ThisProcess(const RunSummary& summary) const;
 
   // Gives the turns an earlier run recorded for "conv", so the next

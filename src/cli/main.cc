@@ -109,10 +109,10 @@ struct RunOutcome {
 };
 
 // Runs "job" into "dir" with its own progress line and log file.
-RunOutcome RunInto(const Job& source, const std::string& dir,
-                   const std::string& label, const RunFlags& flags,
-                   TraceWriter* trace) {
-  Job job = source;  // PlanRun may narrow it to what is left to do
+// "job" is taken by value (PlanRun may narrow it to what is left to do):
+// callers move it in, since a million conversations are too many to copy.
+RunOutcome RunInto(Job job, const std::string& dir, const std::string& label,
+                   const RunFlags& flags, TraceWriter* trace) {
   StatusPrinter printer(stderr, flags.quiet, label);
   // Before anything is written (the directory, its log, run.json): a
   // server that never came up leaves nothing behind.
@@ -268,8 +268,8 @@ int Run(const RunFlags& flags) {
   std::vector<JunitSuiteDir> suites;
   int exit = kExitOk;
   if (job->matrix.empty()) {
-    exit = RunInto(*job, dir, "", flags, trace.get()).exit;
     suites.push_back({job->name, dir});
+    exit = RunInto(std::move(*job), dir, "", flags, trace.get()).exit;
   } else {
     // One set after the other: each has the whole concurrency, and a
     // stop (Ctrl-C, a full disk) leaves the later sets untouched for

@@ -53,8 +53,7 @@ std::string WithoutUserinfo(std::string_view url) {
          std::string(url.substr(authority + at + 1));
 }
 
-std::string Hex128(std::string_view bytes) {
-  const XXH128_hash_t hash = XXH3_128bits(bytes.data(), bytes.size());
+std::string HexOf(XXH128_hash_t hash) {
   XXH128_canonical_t canonical;
   XXH128_canonicalFromHash(&canonical, hash);
   static constexpr char kHex[] = "0123456789abcdef";
@@ -65,6 +64,10 @@ std::string Hex128(std::string_view bytes) {
     out += kHex[c & 15];
   }
   return out;
+}
+
+std::string Hex128(std::string_view bytes) {
+  return HexOf(XXH3_128bits(bytes.data(), bytes.size()));
 }
 
 std::string Dump(const nlohmann::json& value) {
@@ -97,13 +100,31 @@ std::string ConversationDefinitionHash(const Job& job,
   return Hex128(Dump(canonical));
 }
 
+// The hash of Dump({"format": kFormat, "conversations": [[id, hash], ...]})
+// fed to XXH3 piece by piece: the same hash as before, without holding that
+// text (or the JSON) for a million conversations.
 std::string JobDefinitionHash(const Job& job) {
-  nlohmann::json canonical = nlohmann::json::array();
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_128bits_reset(state);
+  auto feed = [state](std::string_view text) {
+    XXH3_128bits_update(state, text.data(), text.size());
+  };
+  feed("{\"conversations\":[");  // keys sorted, as nlohmann::json dumps
+  bool first = true;
   for (const Conversation& conv : job.conversations) {
-    canonical.push_back({conv.id, ConversationDefinitionHash(job, conv)});
+    feed(first ? "[" : ",[");
+    first = false;
+    feed(Dump(conv.id));
+    feed(",");
+    feed(Dump(ConversationDefinitionHash(job, conv)));
+    feed("]");
   }
-  return Hex128(
-      Dump(nlohmann::json{{"format", kFormat}, {"conversations", canonical}}));
+  feed("],\"format\":");
+  feed(Dump(kFormat));
+  feed("}");
+  const XXH128_hash_t hash = XXH3_128bits_digest(state);
+  XXH3_freeState(state);
+  return HexOf(hash);
 }
 
 }  // namespace chatbatch

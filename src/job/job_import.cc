@@ -118,7 +118,7 @@ void Loader::ParseConversationsFrom(const Field& f, JobDraft* d) {
 }
 
 void Loader::ImportConversations(const ImportSpec& spec, const Job& job,
-                                 std::vector<ConversationDraft>* drafts) {
+                                 Drafts* drafts) {
   // Only a regular file: a FIFO or device could block or never end.
   struct stat st;
   if (::stat(spec.resolved.c_str(), &st) != 0) {
@@ -179,8 +179,7 @@ ConversationDraft Loader::ImportedDraft(const ImportSpec& spec, int64_t row,
 
 template <typename ReadRow>
 void Loader::ImportRows(const ImportSpec& spec, PromptFileReader& reader,
-                        std::vector<ConversationDraft>* drafts,
-                        ReadRow read_row) {
+                        Drafts* drafts, ReadRow read_row) {
   const size_t problems_before = problems_.size();
   for (const PromptRow* r = reader.Next();
        r != nullptr && !TooManyImportProblems(problems_before);
@@ -194,7 +193,7 @@ void Loader::ImportRows(const ImportSpec& spec, PromptFileReader& reader,
 // (id, system, params, messages with expect, vars, ...), or a string (one
 // turn), or a list of strings (the turns).
 void Loader::ImportJsonl(const ImportSpec& spec, PromptFileReader& reader,
-                         std::vector<ConversationDraft>* drafts) {
+                         Drafts* drafts) {
   ImportRows(
       spec, reader, drafts, [&](const PromptRow& r, ConversationDraft* draft) {
         const std::string_view text = r.text;
@@ -237,7 +236,7 @@ void Loader::ImportJsonl(const ImportSpec& spec, PromptFileReader& reader,
 // Plain text: every non-blank line is a one-turn conversation, sent as
 // written.
 void Loader::ImportText(const ImportSpec& spec, PromptFileReader& reader,
-                        std::vector<ConversationDraft>* drafts) {
+                        Drafts* drafts) {
   ImportRows(spec, reader, drafts,
              [&](const PromptRow& r, ConversationDraft* draft) {
                if (!IsValidUtf8(r.text)) {
@@ -266,7 +265,7 @@ bool Loader::TooManyImportProblems(size_t problems_before) {
 // flow form ({regex: ...}, [..]) or else plain text the reply must contain.
 // Other columns are ignored, so a spreadsheet may carry notes.
 void Loader::ImportCsv(const ImportSpec& spec, PromptFileReader& reader,
-                       std::vector<ConversationDraft>* drafts) {
+                       Drafts* drafts) {
   const size_t problems_before = problems_.size();
   std::vector<std::string> header;
   std::vector<size_t> turn_index;  // column of each turn

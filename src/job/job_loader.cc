@@ -5,7 +5,9 @@
 
 #include "job/job_loader.h"
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -232,7 +234,7 @@ std::optional<std::string> Loader::Expand(const Field& f,
 // Conversations and the whole job.
 
 void Loader::ParseConversations(JobDraft* d, const YAML::Node& job_node) {
-  std::vector<ConversationDraft> drafts;
+  Drafts drafts;
   int index = 0;
   const YAML::Node none;
   for (const YAML::Node& node :
@@ -260,11 +262,11 @@ void Loader::ParseConversations(JobDraft* d, const YAML::Node& job_node) {
   }
   CheckUniqueIds(drafts);
   d->job.conversations.reserve(drafts.size());
-  for (ConversationDraft& draft : drafts) {
-    if (!draft.has_conversation_id) {
-      draft.conv.conversation_id = NewUuidV4();
-      draft.conv.conversation_id_generated = true;
-    }
+  for (; !drafts.empty(); drafts.pop_front()) {
+    ConversationDraft& draft = drafts.front();
+    // Its UUID is made when it first starts (runner): see
+    // Conversation::conversation_id.
+    if (!draft.has_conversation_id) draft.conv.conversation_id_generated = true;
     d->job.conversations.push_back(std::move(draft.conv));
   }
 }
@@ -277,20 +279,41 @@ ConversationDraft Loader::JobValuesDraft(const Job& job,
   draft.conv.line = mark.line + 1;
   // The job's values, for the conversation's keys to override.
   draft.conv.history = job.history;
-  draft.conv.retry = job.retry;
+  if (!job_retry_) job_retry_ = std::make_shared<const RetryPolicy>(job.retry);
+  draft.conv.retry = job_retry_;
   draft.conv.timeouts = job.timeouts;
   return draft;
 }
 
 // Output files are named after ids and may land on a case-insensitive file
 // system, so "A" and "a" clash.
-void Loader::CheckUniqueIds(std::span<const ConversationDraft> drafts) {
-  std::map<std::string, const ConversationDraft*> seen;
-  for (const ConversationDraft& draft : drafts) {
-    if (draft.conv.id.empty()) continue;  // unsafe, already reported
-    auto [prev, inserted] = seen.emplace(ToLower(draft.conv.id), &draft);
-    if (inserted) continue;
-    const ConversationDraft& first = *prev->second;
+void Loader::CheckUniqueIds(const Drafts& drafts) {
+  // Positions sorted by id ignoring case (stable: the first use of an id
+  // leads its run), rather than a map of a million lowercased copies.
+  std::vector<uint32_t> order;
+  order.reserve(drafts.size());
+  for (size_t i = 0; i < drafts.size(); ++i) {
+    // An empty id is unsafe and already reported.
+    if (!drafts[i].conv.id.empty()) order.push_back(static_cast<uint32_t>(i));
+  }
+  auto lower = [](unsigned char ch) { return std::tolower(ch); };
+  auto less = [&](uint32_t a, uint32_t b) {
+    return std::ranges::lexicographical_compare(
+        drafts[a].conv.id, drafts[b].conv.id, {}, lower, lower);
+  };
+  std::ranges::stable_sort(order, less);
+  std::vector<std::pair<uint32_t, uint32_t>> clashes;  // (later, first)
+  for (size_t i = 1, first = 0; i < order.size(); ++i) {
+    if (less(order[first], order[i])) {
+      first = i;
+    } else {
+      clashes.emplace_back(order[i], order[first]);
+    }
+  }
+  std::ranges::sort(clashes);  // reported in the order of the file
+  for (const auto& [later, first_index] : clashes) {
+    const ConversationDraft& draft = drafts[later];
+    const ConversationDraft& first = drafts[first_index];
     std::string message = "duplicate conversation id " + Quote(draft.conv.id);
     if (!draft.has_id) message += " (the default id of this conversation)";
     const int first_line = first.source.empty()

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <istream>
 #include <iterator>
 #include <map>
@@ -57,6 +58,10 @@ struct ConversationDraft {
   YAML::Mark id_mark;
   std::string source;  // the imported file it came from; "" = the job
 };
+
+// A deque, not a vector: a million drafts neither get copied as it grows
+// nor stay allocated while they are moved into Job::conversations.
+using Drafts = std::deque<ConversationDraft>;
 
 // A message while it is being read: its text and its own `expect:`.
 struct MessageDraft {
@@ -173,13 +178,13 @@ class Loader {
   // keys, the file after the inline conversations.
   void ParseConversationsFrom(const Field& f, JobDraft* d);
   void ImportConversations(const ImportSpec& spec, const Job& job,
-                           std::vector<ConversationDraft>* drafts);
+                           Drafts* drafts);
   void ImportJsonl(const ImportSpec& spec, PromptFileReader& reader,
-                   std::vector<ConversationDraft>* drafts);
+                   Drafts* drafts);
   void ImportCsv(const ImportSpec& spec, PromptFileReader& reader,
-                 std::vector<ConversationDraft>* drafts);
+                 Drafts* drafts);
   void ImportText(const ImportSpec& spec, PromptFileReader& reader,
-                  std::vector<ConversationDraft>* drafts);
+                  Drafts* drafts);
   // True (and says so, once) when an imported file has had too many
   // problems since "problems_before" to go on reading it.
   bool TooManyImportProblems(size_t problems_before);
@@ -188,12 +193,15 @@ class Loader {
   // TooManyImportProblems stops the reading; keeps the drafts it accepts.
   template <typename ReadRow>
   void ImportRows(const ImportSpec& spec, PromptFileReader& reader,
-                  std::vector<ConversationDraft>* drafts, ReadRow read_row);
+                  Drafts* drafts, ReadRow read_row);
   // A draft for data row "row" (1-based) at "line" of the imported file,
   // starting from the job's values, with the default id <stem>-<row>.
   ConversationDraft ImportedDraft(const ImportSpec& spec, int64_t row,
                                   int line);
   const Job* import_job_ = nullptr;  // while importing
+  // The job's retry policy, made once and shared by every conversation
+  // that does not override it.
+  std::shared_ptr<const RetryPolicy> job_retry_;
   // True when "f" is a list with at least one item; otherwise reports that
   // a list of "items" (at least one "item") was expected.
   bool IsNonEmptyList(const Field& f, std::string_view items,
@@ -279,9 +287,8 @@ class Loader {
   void ParseConversations(JobDraft* d, const YAML::Node& job_node);
   // A conversation starting from the job's history, retry and timeouts;
   // its id (c<N>) and conversation_id are left to the caller.
-  static ConversationDraft JobValuesDraft(const Job& job,
-                                          const YAML::Mark& mark);
-  void CheckUniqueIds(std::span<const ConversationDraft> drafts);
+  ConversationDraft JobValuesDraft(const Job& job, const YAML::Mark& mark);
+  void CheckUniqueIds(const Drafts& drafts);
 
   static constexpr KeySpec<JobDraft> kJobKeys[] = {
       {"name", &Loader::ParseName},

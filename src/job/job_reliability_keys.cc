@@ -48,7 +48,10 @@ void Loader::ParseConversationRetry(const Field& f, ConversationDraft* c) {
     }
     return;
   }
-  ParseRetry(f, &c->conv.retry);
+  auto own = std::make_shared<RetryPolicy>(c->conv.retry ? *c->conv.retry
+                                                         : RetryPolicy());
+  ParseRetry(f, own.get());
+  c->conv.retry = std::move(own);
 }
 
 void Loader::ParseRetry(const Field& f, RetryPolicy* retry) {

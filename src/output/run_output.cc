@@ -368,7 +368,18 @@ Status RunOutput::WriteSummary(const RunSummary& summary) {
 }
 
 RunSummary RunOutput::ThisProcess(const RunSummary& summary) const {
-  RunSummary mine = summary;
+  // Everything but the per-conversation list, which a million
+  // conversations make too big to copy for an end line.
+  RunSummary mine;
+  mine.job_name = summary.job_name;
+  mine.job_path = summary.job_path;
+  mine.started_at = summary.started_at;
+  mine.ended_at = summary.ended_at;
+  mine.interrupted = summary.interrupted;
+  mine.stopped_early = summary.stopped_early;
+  mine.stop_reason = summary.stop_reason;
+  mine.statuses = summary.statuses;
+  mine.latency = summary.latency;
   CopyTotals(appended_totals_, &mine);
   return mine;
 }

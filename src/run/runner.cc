@@ -31,23 +31,22 @@ Result<RunSummary> Runner::Impl::Run() {
   summary_.job_name = job_.name;
   summary_.job_path = job_.path;
   summary_.started_at = NowIsoUtc();
-  convs_.reserve(job_.conversations.size());  // ConvState* must stay valid
   RunStart start;
   for (const Conversation& conv : job_.conversations) {
     if (!wanted.empty() && !wanted.contains(conv.id)) continue;
-    ConvState& c = convs_.emplace_back();
-    c.conv = &conv;
-    c.summary_index = summary_.conversations.size();
+    const size_t index = convs_.size();
+    convs_.push_back(&conv);
     ConversationOutcome outcome;
     outcome.id = conv.id;
     summary_.conversations.push_back(std::move(outcome));
     auto prior = options_.prior.find(conv.id);
-    if (prior != options_.prior.end()) AddPrior(&c, prior->second);
+    if (prior != options_.prior.end()) AddPrior(index, prior->second);
     ++start.conversations;
     start.turns += conv.messages.size();
-    if (OutcomeOf(&c).status == ConversationStatus::kPending) {
-      waiting_.push_back(&c);
-      start.turns_done += c.next_turn;
+    if (summary_.conversations[index].status == ConversationStatus::kPending) {
+      waiting_.push_back(index);
+      auto live = live_.find(index);
+      if (live != live_.end()) start.turns_done += live->second->next_turn;
     } else {
       ++start.conversations_done;
       start.turns_done += conv.messages.size();
@@ -98,14 +97,28 @@ Result<RunSummary> Runner::Impl::Run() {
   return summary_;
 }
 
-void Runner::Impl::AddPrior(ConvState* c, const PriorConversation& prior) {
-  ConversationOutcome& outcome = OutcomeOf(c);
+Runner::Impl::ConvState* Runner::Impl::StateOf(size_t summary_index) {
+  std::unique_ptr<ConvState>& state = live_[summary_index];
+  if (state == nullptr) {
+    state = std::make_unique<ConvState>();
+    state->conv = convs_[summary_index];
+    state->summary_index = summary_index;
+  }
+  return state.get();
+}
+
+void Runner::Impl::AddPrior(size_t summary_index,
+                            const PriorConversation& prior) {
+  ConversationOutcome& outcome = summary_.conversations[summary_index];
   for (const TurnRecord& r : prior.turns) {
     CountTurn(r, &outcome);
     AddTotals(r, &summary_);
   }
   outcome.status = prior.status;
-  if (prior.status != ConversationStatus::kPending) return;
+  if (prior.status != ConversationStatus::kPending || prior.turns.empty()) {
+    return;
+  }
+  ConvState* c = StateOf(summary_index);
   for (const TurnRecord& r : prior.turns) {
     c->exchanges.push_back(Exchange{r.user, r.reply.content});
     if (!r.reply.conversation_json.empty()) {
@@ -120,18 +133,28 @@ void Runner::Impl::AddPrior(ConvState* c, const PriorConversation& prior) {
 void Runner::Impl::Dispatch() {
   while (!fatal_ && interrupts_ == 0 && !summary_.stopped_early &&
          in_flight_ < concurrency_) {
-    std::deque<ConvState*>& queue = ready_.empty() ? waiting_ : ready_;
-    if (queue.empty()) return;
+    if (ready_.empty() && waiting_.empty()) return;
     Clock::time_point wake;
     if (!health_.MayStart(transport_->Now(), &wake) ||
         !gate_.TryAcquire(transport_->Now(), &wake)) {
       ArmWake(wake);
       return;
     }
-    ConvState* c = queue.front();
-    queue.pop_front();
+    ConvState* c = nullptr;
+    if (!ready_.empty()) {
+      c = ready_.front();
+      ready_.pop_front();
+    } else {
+      c = StateOf(waiting_.front());
+      waiting_.pop_front();
+    }
     if (!c->started) {
       c->started = true;
+      const Conversation& conv = *c->conv;
+      c->conversation_id =
+          conv.conversation_id.empty() && conv.conversation_id_generated
+              ? NewUuidV4()
+              : conv.conversation_id;
       OutcomeOf(c).status = ConversationStatus::kRunning;
       if (observer_ != nullptr) observer_->OnConversationStart(*c->conv);
     }
@@ -175,7 +198,7 @@ bool Runner::Impl::ParkUnreachable(ConvState* c, AttemptSink* sink,
        error.code != ErrorCode::kConnectTimeout) ||
       sink->http_status_ != 0 || interrupts_ > 0 || fatal_ ||
       summary_.stopped_early ||
-      !ShouldRetry(c->conv->retry, error, /*produced_output=*/false)) {
+      !ShouldRetry(RetryOf(*c->conv), error, /*produced_output=*/false)) {
     return false;
   }
   const Clock::time_point now = transport_->Now();
@@ -277,15 +300,11 @@ void Runner::Impl::FinishConversation(ConvState* c) {
     spdlog::warn("{}: starting no new turns; {} in flight finish",
                  summary_.stop_reason, in_flight_);
   }
-  c->exchanges.clear();
-  c->exchanges.shrink_to_fit();
-  c->last_conversation_json.clear();
-  c->last_conversation_json.shrink_to_fit();
-  c->gaps = {};
   output_->Forget(c->conv->id);
   if (observer_ != nullptr) {
     observer_->OnConversationDone(*c->conv, OutcomeOf(c));
   }
+  live_.erase(c->summary_index);  // "c" is gone from here on
   WriteSummarySoon();
 }
 
@@ -313,9 +332,9 @@ void Runner::Impl::StopTimers() {
   if (summary_timer_ != 0) transport_->CancelTimer(summary_timer_);
   if (give_up_timer_ != 0) transport_->CancelTimer(give_up_timer_);
   grace_timer_ = wake_timer_ = summary_timer_ = give_up_timer_ = 0;
-  for (ConvState& c : convs_) {
-    if (c.backoff_timer != 0) transport_->CancelTimer(c.backoff_timer);
-    c.backoff_timer = 0;
+  for (auto& [index, c] : live_) {
+    if (c->backoff_timer != 0) transport_->CancelTimer(c->backoff_timer);
+    c->backoff_timer = 0;
   }
 }
 
@@ -342,8 +361,8 @@ void Runner::Impl::Interrupt() {
 }
 
 void Runner::Impl::CancelAll() {
-  for (ConvState& c : convs_) {
-    if (c.sink != nullptr) transport_->Cancel(c.transfer);
+  for (auto& [index, c] : live_) {
+    if (c->sink != nullptr) transport_->Cancel(c->transfer);
   }
 }
 

@@ -74,8 +74,9 @@ void Runner::Impl::StartAttempt(ConvState* c) {
   request.headers = job_.headers;
   request.verify_tls = job_.verify_tls;
   request.connect_timeout = conv.timeouts.connect;
-  request.body = BuildRequestBody(job_, conv, c->exchanges, user,
-                                  c->last_conversation_json);
+  request.body =
+      BuildRequestBody(job_, conv, c->exchanges, user,
+                       c->last_conversation_json, c->conversation_id);
   c->sink = std::make_unique<AttemptSink>(this, c);
   AttemptSink* sink = c->sink.get();
   sink->decoder_ = AcquireDecoder();
@@ -241,7 +242,7 @@ void Runner::Impl::FinishAttempt(ConvState* c, Status transport) {
 
 bool Runner::Impl::ScheduleRetry(ConvState* c, AttemptSink* sink,
                                  const Error& error) {
-  const RetryPolicy& policy = c->conv->retry;
+  const RetryPolicy& policy = RetryOf(*c->conv);
   if (c->attempt >= policy.attempts || interrupts_ > 0 || fatal_ ||
       !ShouldRetry(policy, error, sink->decoder_->has_first_token())) {
     return false;

@@ -12,6 +12,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "chatbatch/request_builder.h"
@@ -84,11 +85,15 @@ class Runner::Impl {
     ConvState* conv_;
   };
 
+  // Exists only while a conversation is going (in flight, backing off,
+  // waiting for a slot after a turn) or resumed with turns: the rest of a
+  // million conversations are a Conversation* and an outcome.
   struct ConvState {
     const Conversation* conv = nullptr;
     size_t summary_index = 0;
     bool started = false;
-    size_t next_turn = 0;  // index into conv->messages
+    std::string conversation_id;  // what it sends (made when it starts)
+    size_t next_turn = 0;         // index into conv->messages
     std::vector<Exchange> exchanges;
     std::string last_conversation_json;
     std::unique_ptr<AttemptSink> sink;  // non-null while a request is out
@@ -108,6 +113,10 @@ class Runner::Impl {
   ConversationOutcome& OutcomeOf(ConvState* c) {
     return summary_.conversations[c->summary_index];
   }
+  const RetryPolicy& RetryOf(const Conversation& conv) const {
+    return conv.retry != nullptr ? *conv.retry : job_.retry;
+  }
+  ConvState* StateOf(size_t summary_index);
 
   void Dispatch();
   void ArmWake(Clock::time_point when);
@@ -135,7 +144,7 @@ class Runner::Impl {
   void CancelAll();
   void WriteSummary();
   void WriteSummarySoon();
-  void AddPrior(ConvState* c, const PriorConversation& prior);
+  void AddPrior(size_t summary_index, const PriorConversation& prior);
 
   ResponseDecoder* AcquireDecoder();
   void ReleaseDecoder(ResponseDecoder* decoder);
@@ -150,9 +159,12 @@ class Runner::Impl {
   TimerId give_up_timer_ = 0;
   std::mt19937_64 rng_;
 
-  std::vector<ConvState> convs_;
-  std::deque<ConvState*> ready_;    // started, want to send now (first)
-  std::deque<ConvState*> waiting_;  // not started yet
+  // By summary index: the conversation, and its state while it has one
+  // (bounded by concurrency, plus resumed conversations that continue).
+  std::vector<const Conversation*> convs_;
+  std::unordered_map<size_t, std::unique_ptr<ConvState>> live_;
+  std::deque<ConvState*> ready_;  // started, want to send now (first)
+  std::deque<size_t> waiting_;    // not started yet (summary indexes)
   int in_flight_ = 0;
   int concurrency_ = 1;
   int interrupts_ = 0;

@@ -60,7 +60,7 @@ void Runner::Impl::RecordTurn(ConvState* c, AttemptSink* sink,
   TurnRecord record;
   record.turn = static_cast<int>(c->next_turn) + 1;
   record.user = conv.messages[c->next_turn];
-  record.conversation_id = conv.conversation_id;
+  record.conversation_id = c->conversation_id;
   record.started_at = sink->started_at_;
   record.ttft_ms = sink->ttft_ms_;
   record.duration_ms = ElapsedMs(sink->start_, transport_->Now());

@@ -52,14 +52,15 @@ json BuildMessages(const Conversation& conv, std::span<const Exchange> history,
 
 std::string Build(const Job& job, const Conversation& conv,
                   std::span<const Exchange> history, std::string_view user,
-                  std::string_view conversation_json) {
+                  std::string_view conversation_json,
+                  std::string_view conversation_id) {
   json body = MergeBodyFields(job, conv);
   if (!body.contains("stream")) body["stream"] = true;
   body["messages"] = BuildMessages(conv, history, user);
-  if (conv.conversation_id.empty()) {
+  if (conversation_id.empty()) {
     body.erase("conversation_id");
   } else {
-    body["conversation_id"] = conv.conversation_id;
+    body["conversation_id"] = conversation_id;
   }
   if (!conversation_json.empty()) {
     json conversation = json::parse(conversation_json, nullptr,
@@ -85,8 +86,17 @@ std::string BuildRequestBody(const Job& job, const Conversation& conv,
                              std::span<const Exchange> history,
                              std::string_view user,
                              std::string_view conversation_json) {
+  return BuildRequestBody(job, conv, history, user, conversation_json,
+                          conv.conversation_id);
+}
+
+std::string BuildRequestBody(const Job& job, const Conversation& conv,
+                             std::span<const Exchange> history,
+                             std::string_view user,
+                             std::string_view conversation_json,
+                             std::string_view conversation_id) {
   try {
-    return Build(job, conv, history, user, conversation_json);
+    return Build(job, conv, history, user, conversation_json, conversation_id);
   } catch (const std::exception& e) {
     // Only allocation failure can get here (dump uses the replace handler).
     // "{}" makes the server reject the turn instead of crashing the run.

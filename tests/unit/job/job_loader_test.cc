@@ -161,9 +161,11 @@ conversations:
 
   const Conversation& c2 = job->conversations[1];
   EXPECT_EQ(c2.id, "c2");  // by position, not by count of unnamed ones
-  EXPECT_TRUE(IsUuidV4(c2.conversation_id)) << c2.conversation_id;
+  // Its UUID is made when it starts (the runner), not at load.
+  EXPECT_TRUE(c2.conversation_id.empty()) << c2.conversation_id;
+  EXPECT_TRUE(c2.conversation_id_generated);
   EXPECT_FALSE(c2.system.has_value());
-  EXPECT_EQ(c2.params, nlohmann::json::object());
+  EXPECT_TRUE(c2.params.is_null());
   EXPECT_EQ(c2.history, HistoryMode::kLast);  // inherited from the job
   EXPECT_EQ(c2.messages, std::vector<std::string>{"only one"});
   EXPECT_EQ(c2.line, 38);
@@ -171,8 +173,9 @@ conversations:
   const Conversation& c3 = job->conversations[2];
   EXPECT_EQ(c3.id, "c3");
   EXPECT_EQ(c3.system, "");
-  EXPECT_TRUE(IsUuidV4(c3.conversation_id));
-  EXPECT_NE(c2.conversation_id, c3.conversation_id);
+  EXPECT_TRUE(c3.conversation_id_generated);
+  EXPECT_TRUE(IsUuidV4(NewUuidV4()));
+  EXPECT_NE(NewUuidV4(), NewUuidV4());
 }
 
 TEST(JobLoaderTest, UuidHelperRejectsNonV4) {
@@ -735,7 +738,7 @@ TEST(JobLoaderTest, HeinerJob) {
   ASSERT_EQ(job->conversations.size(), 1u);
   const Conversation& c = job->conversations[0];
   EXPECT_EQ(c.id, "heiner");
-  EXPECT_TRUE(IsUuidV4(c.conversation_id));
+  EXPECT_TRUE(c.conversation_id_generated);
   EXPECT_EQ(c.history, HistoryMode::kFull);
   EXPECT_EQ(c.messages,
             (std::vector<std::string>{"Hello, i am Heiner. How are you?",

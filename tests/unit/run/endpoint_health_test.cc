@@ -124,8 +124,8 @@ Job DownJob(int conversations, int turns) {
   job.retry.backoff = milliseconds(1000);
   job.retry.max_backoff = milliseconds(60000);
   for (Conversation& c : job.conversations) {
-    c.retry = job.retry;
-    c.retry.attempts = 2;
+    c.retry = std::make_shared<const RetryPolicy>(job.retry);
+    OwnRetry(&c).attempts = 2;
   }
   return job;
 }
@@ -245,7 +245,7 @@ TEST_F(EndpointDownTest, TurnTotalStillAppliesWhileWaiting) {
 // With connect failures taken out of retry.on, they stay final.
 TEST_F(EndpointDownTest, ConnectNotRetriedMeansNoWaiting) {
   Job job = DownJob(2, 1);
-  for (Conversation& c : job.conversations) c.retry.on = {"5xx"};
+  for (Conversation& c : job.conversations) OwnRetry(&c).on = {"5xx"};
   SimTransport transport(Refused);
   Runner runner(job, {}, &transport, output_.get(), nullptr);
   ASSERT_TRUE(runner.Run().has_value());

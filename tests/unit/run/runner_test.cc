@@ -131,7 +131,7 @@ TEST_F(RunnerTest, FailedTurnEndsOnlyItsConversation) {
 
 TEST_F(RunnerTest, IncompleteStreamFailsTheTurn) {
   Job job = MakeJob(1, 2);
-  job.conversations[0].retry.attempts = 1;
+  OwnRetry(&job.conversations[0]).attempts = 1;
   FakeTransport transport([](const HttpRequest&) {
     return FakeResponse{
         .body = "data: {\"choices\":[{\"delta\":{\"content\":\"Hel\"}}]}\n\n",
@@ -255,7 +255,7 @@ FakeTransport::Responder DownOn(std::string content) {
 
 TEST_F(RunnerTest, RetriesRetryableErrorsAndRecordsEachAttempt) {
   Job job = MakeJob(1, 2);
-  job.conversations[0].retry.backoff = std::chrono::milliseconds(100);
+  OwnRetry(&job.conversations[0]).backoff = std::chrono::milliseconds(100);
   int calls = 0;
   FakeTransport transport([&calls](const HttpRequest& r) {
     ++calls;
@@ -283,8 +283,8 @@ TEST_F(RunnerTest, RetriesRetryableErrorsAndRecordsEachAttempt) {
 
 TEST_F(RunnerTest, GivesUpAfterTheLastAttempt) {
   Job job = MakeJob(1, 2);
-  job.conversations[0].retry.attempts = 3;
-  job.conversations[0].retry.backoff = std::chrono::milliseconds(10);
+  OwnRetry(&job.conversations[0]).attempts = 3;
+  OwnRetry(&job.conversations[0]).backoff = std::chrono::milliseconds(10);
   FakeTransport transport(
       [](const HttpRequest&) { return HttpError(500, "boom"); });
   Result<RunSummary> summary = Run(job, &transport);
@@ -317,7 +317,7 @@ TEST_F(RunnerTest, DoesNotRetryOtherClientErrorsOrErrorFramesAfterText) {
 
 TEST_F(RunnerTest, RetriesAnErrorFrameBeforeAnyTextByDefault) {
   Job job = MakeJob(1, 1);
-  job.conversations[0].retry.backoff = std::chrono::milliseconds(10);
+  OwnRetry(&job.conversations[0]).backoff = std::chrono::milliseconds(10);
   FakeTransport transport(FirstThenEcho(FakeResponse{
       .body = "data: {\"error\":{\"message\":\"x\"}}\n\ndata: [DONE]\n\n"}));
   ASSERT_TRUE(Run(job, &transport).has_value());
@@ -330,9 +330,9 @@ TEST_F(RunnerTest, RetriesAnErrorFrameBeforeAnyTextByDefault) {
 
 TEST_F(RunnerTest, RetryOnCanWidenThePolicy) {
   Job job = MakeJob(1, 1);
-  job.conversations[0].retry.on = {"server"};
-  job.conversations[0].retry.on_given = true;  // as a job file sets it
-  job.conversations[0].retry.backoff = std::chrono::milliseconds(10);
+  OwnRetry(&job.conversations[0]).on = {"server"};
+  OwnRetry(&job.conversations[0]).on_given = true;  // as a job file sets it
+  OwnRetry(&job.conversations[0]).backoff = std::chrono::milliseconds(10);
   FakeTransport transport(
       FirstThenEcho(FakeResponse{.body = kTextThenErrorFrame}));
   ASSERT_TRUE(Run(job, &transport).has_value());
@@ -365,8 +365,8 @@ TEST_F(RunnerTest, A429HoldsBackConversationsThatHaveNotStartedYet) {
 TEST_F(RunnerTest, WaitingConversationHoldsNoSlot) {
   Job job = MakeJob(2, 1);
   job.concurrency = 1;
-  job.conversations[0].retry.backoff = std::chrono::milliseconds(5000);
-  job.conversations[0].retry.max_backoff = std::chrono::milliseconds(5000);
+  OwnRetry(&job.conversations[0]).backoff = std::chrono::milliseconds(5000);
+  OwnRetry(&job.conversations[0]).max_backoff = std::chrono::milliseconds(5000);
   FakeTransport transport(FirstThenEcho(HttpError(503, "later")));
   RunOptions options;
   options.random_seed = 3;
@@ -381,7 +381,7 @@ TEST_F(RunnerTest, EachTimeoutIsADistinctNamedError) {
   Job job = MakeJob(2, 1);
   job.conversations[0].timeouts.first_token = std::chrono::milliseconds(200);
   job.conversations[1].timeouts.total = std::chrono::milliseconds(300);
-  for (Conversation& c : job.conversations) c.retry.attempts = 1;
+  for (Conversation& c : job.conversations) OwnRetry(&c).attempts = 1;
   FakeTransport transport(
       [](const HttpRequest&) { return FakeResponse{.hang = true}; });
   ASSERT_TRUE(Run(job, &transport).has_value());
@@ -393,7 +393,7 @@ TEST_F(RunnerTest, EachTimeoutIsADistinctNamedError) {
 TEST_F(RunnerTest, TimeoutsAreRetried) {
   Job job = MakeJob(1, 1);
   job.conversations[0].timeouts.idle = std::chrono::milliseconds(100);
-  job.conversations[0].retry.backoff = std::chrono::milliseconds(10);
+  OwnRetry(&job.conversations[0]).backoff = std::chrono::milliseconds(10);
   FakeTransport transport(FirstThenEcho(FakeResponse{
       .body = "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n",
       .hang = true}));
@@ -507,7 +507,7 @@ TEST_F(RunnerTest, FailedExpectationIsFailedNotErrorAndTheConversationGoesOn) {
   ExpectOnTurn1(&job, 1, "nope");       // fails
   job.expect_each_turn = Contains("re: ");
   FakeTransport transport(DownOn("c3 turn 2"));
-  job.conversations[2].retry.attempts = 1;
+  OwnRetry(&job.conversations[2]).attempts = 1;
   Result<RunSummary> summary = Run(job, &transport);
   ASSERT_TRUE(summary.has_value());
   const auto& convs = summary->conversations;
@@ -587,7 +587,7 @@ TEST_F(RunnerTest, FailFastStartsNoNewTurnsAfterTheFirstFailure) {
 
 TEST_F(RunnerTest, FailFastLetsInFlightTurnsFinish) {
   Job job = MakeJob(3, 3);
-  for (Conversation& c : job.conversations) c.retry.attempts = 1;
+  for (Conversation& c : job.conversations) OwnRetry(&c).attempts = 1;
   FakeTransport transport(DownOn("c1 turn 1"));
   Result<RunSummary> summary = Run(job, &transport, StopAfterFailures(1, 3));
   ASSERT_TRUE(summary.has_value());

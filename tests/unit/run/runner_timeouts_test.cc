@@ -95,8 +95,8 @@ Job OneTurnJob(Kind kind, int others_on_mask) {
   Job job = testjob::NumberedJob(
       1, 1, 1, "u", [](const std::string&, int) { return "hello"; });
   Conversation& c = job.conversations[0];
-  c.retry.attempts = 1;
-  c.retry.on = {};
+  OwnRetry(&c).attempts = 1;
+  OwnRetry(&c).on = {};
   Timeouts& t = c.timeouts;
   milliseconds* slots[] = {&t.connect, &t.first_token, &t.idle, &t.total};
   const milliseconds values[] = {kConnect, kFirstToken, kIdle, kTotal};
@@ -189,13 +189,13 @@ TEST_P(TimeoutRetryTest, RetriedOnlyWhenListed) {
   const bool listed = std::get<1>(GetParam()) == 1;
   Job job = OneTurnJob(kind, 0);
   Conversation& c = job.conversations[0];
-  c.retry.attempts = 2;
-  c.retry.backoff = c.retry.max_backoff = milliseconds(100);
+  OwnRetry(&c).attempts = 2;
+  OwnRetry(&c).backoff = OwnRetry(&c).max_backoff = milliseconds(100);
   job.retry.backoff = job.retry.max_backoff = milliseconds(100);
   // The other timeout kinds are listed either way: only "kind" decides.
   for (Kind other :
        {Kind::kFirstToken, Kind::kIdle, Kind::kTotal, Kind::kConnect}) {
-    if (other != kind || listed) c.retry.on.push_back(KindName(other));
+    if (other != kind || listed) OwnRetry(&c).on.push_back(KindName(other));
   }
   int calls = 0;
   SimTransport transport([&calls, kind](const HttpRequest&) {

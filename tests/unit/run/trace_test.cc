@@ -224,7 +224,7 @@ TEST(RunnerTraceTest, EveryAttemptIsTracedUnderItsOwnNumber) {
   conv.id = "c1";
   conv.conversation_id = "uuid-1";
   conv.messages = {"hello"};
-  conv.retry.backoff = milliseconds(100);
+  OwnRetry(&conv).backoff = milliseconds(100);
   job.conversations.push_back(conv);
   int calls = 0;
   FakeTransport transport([&calls](const HttpRequest&) {
