@@ -132,12 +132,14 @@ bool ChunkDecoder::Impl::FastDecode(std::string_view json, ReplyState* state) {
   if (!ascii && !simdjson::validate_utf8(text.data(), text.size())) {
     return false;
   }
-  staged_.Clear();
-  staged_.content = text;
-  staged_.model = k.model;
-  staged_.provider = k.provider;
-  staged_.has_choice = k.has_choice;
-  Commit(state);
+  // What Commit does with a staged chunk that holds only these fields,
+  // without clearing and reading back the whole staging area.
+  Reply& reply = state->reply;
+  reply.content.append(text);
+  if (!k.model.empty()) reply.model.assign(k.model);
+  if (!k.provider.empty()) reply.provider.assign(k.provider);
+  if (k.has_choice) ++state->choices_seen;
+  ++reply.chunks;
   return true;
 }
 

@@ -33,6 +33,10 @@ std::string MediaType(std::string_view content_type) {
   return out;
 }
 
+inline bool IsJsonSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
@@ -130,7 +134,13 @@ struct ResponseDecoder::Impl : SseFramer::Listener {
   void OnEvent(const SseEvent& event) override {
     if (failure) return;
     events_seen = true;
-    std::string_view payload = Trim(event.data, kJsonWhitespace);
+    std::string_view payload = event.data;
+    // Servers almost never pad a payload; Trim's general search is skipped
+    // then.
+    if (!payload.empty() &&
+        (IsJsonSpace(payload.front()) || IsJsonSpace(payload.back()))) {
+      payload = Trim(payload, kJsonWhitespace);
+    }
     if (payload.empty()) return;  // keep-alive without content
     if (payload == "[DONE]") {
       state.reply.done = true;

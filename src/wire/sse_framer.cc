@@ -35,6 +35,7 @@ void SseFramer::Reset() {
   type_.clear();
   id_.clear();
   has_data_ = false;
+  data_in_view_ = false;
   at_start_ = true;
   bom_bytes_ = 0;
   after_cr_ = false;
@@ -68,7 +69,7 @@ bool SseFramer::Feed(std::string_view bytes) {
       return false;
     }
     if (eol == end) return true;
-    ProcessLine(line_);
+    ProcessLine(line_, /*stable=*/false);
     line_.clear();
     size_t consumed = static_cast<size_t>(eol - bytes.data()) + 1;
     if (*eol == '\r') {
@@ -87,27 +88,35 @@ bool SseFramer::Feed(std::string_view bytes) {
 void SseFramer::FeedLines(std::string_view bytes) {
   const char* p = bytes.data();
   const char* end = p + bytes.size();
-  const char* lf = nullptr;  // next '\n' at or after p, cached across lines
+  // The next '\n' and '\r' at or after p, each searched for once per read
+  // rather than once per line: streams rarely hold a '\r' at all.
+  const char* lf = nullptr;
+  const char* cr = nullptr;
   while (p < end) {
     if (lf == nullptr || lf < p) {
       lf = static_cast<const char*>(
           std::memchr(p, '\n', static_cast<size_t>(end - p)));
       if (lf == nullptr) lf = end;
     }
-    const char* cr = static_cast<const char*>(
-        std::memchr(p, '\r', static_cast<size_t>(lf - p)));
-    const char* eol = cr ? cr : lf;
+    if (cr == nullptr || cr < p) {
+      cr = static_cast<const char*>(
+          std::memchr(p, '\r', static_cast<size_t>(end - p)));
+      if (cr == nullptr) cr = end;
+    }
+    const char* eol = cr < lf ? cr : lf;
     size_t len = static_cast<size_t>(eol - p);
     if (eol == end) {
       // Incomplete last line: keep it for the next Feed.
+      MaterializeData();
       AppendPartial(std::string_view(p, len));
       return;
     }
     if (len > max_line_bytes_) {
       overflowed_ = true;
+      MaterializeData();
       return;
     }
-    ProcessLine(std::string_view(p, len));
+    ProcessLine(std::string_view(p, len), /*stable=*/true);
     p = eol + 1;
     if (*eol == '\r') {
       if (p == end) {
@@ -117,6 +126,7 @@ void SseFramer::FeedLines(std::string_view bytes) {
       }
     }
   }
+  MaterializeData();
 }
 
 bool SseFramer::AppendPartial(std::string_view bytes) {
@@ -136,14 +146,14 @@ void SseFramer::Finish() {
   bom_bytes_ = 0;
   // A last line without its line end still counts (servers end that way).
   if (!line_.empty()) {
-    ProcessLine(line_);
+    ProcessLine(line_, /*stable=*/false);
     line_.clear();
   }
   after_cr_ = false;
   Dispatch();
 }
 
-void SseFramer::ProcessLine(std::string_view line) {
+void SseFramer::ProcessLine(std::string_view line, bool stable) {
   if (line.empty()) {
     Dispatch();
     return;
@@ -151,14 +161,25 @@ void SseFramer::ProcessLine(std::string_view line) {
   if (line.front() == ':') return;  // comment / keep-alive
   std::string_view field = line;
   std::string_view value;
-  if (size_t colon = line.find(':'); colon != std::string_view::npos) {
+  if (line.starts_with("data:")) {
+    // Nearly every line: skip the general field split.
+    field = line.substr(0, 4);
+    value = line.substr(5);
+    if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  } else if (size_t colon = line.find(':'); colon != std::string_view::npos) {
     field = line.substr(0, colon);
     value = line.substr(colon + 1);
     if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
   }
   if (field == "data") {
-    if (has_data_) data_.push_back('\n');
-    data_.append(value);
+    if (!has_data_ && stable) {
+      data_view_ = value;
+      data_in_view_ = true;
+    } else {
+      MaterializeData();
+      if (has_data_) data_.push_back('\n');
+      data_.append(value);
+    }
     has_data_ = true;
   } else if (field == "event") {
     type_.assign(value);
@@ -168,12 +189,19 @@ void SseFramer::ProcessLine(std::string_view line) {
   // "retry" only matters to a reconnecting client; other fields are ignored.
 }
 
+void SseFramer::MaterializeData() {
+  if (!data_in_view_) return;
+  data_.assign(data_view_);
+  data_in_view_ = false;
+}
+
 void SseFramer::Dispatch() {
   if (has_data_) {
-    SseEvent event{type_, data_, id_};
+    SseEvent event{type_, data_in_view_ ? data_view_ : data_, id_};
     listener_->OnEvent(event);
   }
   data_.clear();
+  data_in_view_ = false;
   type_.clear();
   has_data_ = false;
 }

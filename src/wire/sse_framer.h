@@ -46,13 +46,21 @@ class SseFramer {
   void FeedLines(std::string_view bytes);
   // Appends to the pending partial line; false (and overflowed_) past the cap.
   bool AppendPartial(std::string_view bytes);
-  void ProcessLine(std::string_view line);
+  // "stable": "line" stays valid until this Feed returns, so a data line
+  // may be kept as a view instead of copied.
+  void ProcessLine(std::string_view line, bool stable);
+  // Copies a data line still held as a view into data_.
+  void MaterializeData();
   void Dispatch();
 
   Listener* listener_;
   size_t max_line_bytes_;
   std::string line_;  // partial line carried between Feed calls
   std::string data_;  // data lines of the pending event, joined with '\n'
+  // The usual event is one data line and a blank line in the same read: its
+  // data is then passed on from the caller's bytes, never copied.
+  std::string_view data_view_;
+  bool data_in_view_ = false;
   std::string type_;
   std::string id_;  // last event id (WHATWG: kept across events)
   bool has_data_ = false;
