@@ -148,7 +148,9 @@ std::string ConversationDefinitionHash(const Job& job,
 std::string JobDefinitionHash(const Job& job);
 
 // Gives "conv" a retry policy of its own (a copy of the shared one, or of
-// the defaults when it has none) and returns it, to change in code.
+// the defaults when it has none) and returns it, to change in code. Every
+// call makes a new copy and frees the one before: keep the reference of one
+// call, never two calls in one expression.
 inline RetryPolicy& OwnRetry(Conversation* conv) {
   auto own = std::make_shared<RetryPolicy>(
       conv->retry != nullptr ? *conv->retry : RetryPolicy());

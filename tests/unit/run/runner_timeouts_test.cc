@@ -189,13 +189,14 @@ TEST_P(TimeoutRetryTest, RetriedOnlyWhenListed) {
   const bool listed = std::get<1>(GetParam()) == 1;
   Job job = OneTurnJob(kind, 0);
   Conversation& c = job.conversations[0];
-  OwnRetry(&c).attempts = 2;
-  OwnRetry(&c).backoff = OwnRetry(&c).max_backoff = milliseconds(100);
+  RetryPolicy& retry = OwnRetry(&c);
+  retry.attempts = 2;
+  retry.backoff = retry.max_backoff = milliseconds(100);
   job.retry.backoff = job.retry.max_backoff = milliseconds(100);
   // The other timeout kinds are listed either way: only "kind" decides.
   for (Kind other :
        {Kind::kFirstToken, Kind::kIdle, Kind::kTotal, Kind::kConnect}) {
-    if (other != kind || listed) OwnRetry(&c).on.push_back(KindName(other));
+    if (other != kind || listed) retry.on.push_back(KindName(other));
   }
   int calls = 0;
   SimTransport transport([&calls, kind](const HttpRequest&) {
