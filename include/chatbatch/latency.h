@@ -23,15 +23,19 @@ Percentiles ExactPercentiles(std::vector<float>* values);
 
 // A log-bucketed histogram of durations in microseconds, 1/64 of an octave
 // wide (relative error under 1.1 %), up to about 2^40 µs (12 days). Fixed
-// size: adding a value never allocates, so it can take every inter-chunk
-// gap of a run.
+// size: adding a value never allocates, and summarizing it costs the same
+// after a million values as after ten, so summary.json can be rewritten
+// every second of a long run.
 class LatencyHistogram {
  public:
   void Add(int64_t micros);
   void Merge(const LatencyHistogram& other);
   int64_t count() const { return count_; }
-  // Percentiles in milliseconds (bucket midpoints; max is exact).
+  // Percentiles in milliseconds: bucket midpoints, except that the buckets
+  // of the minimum and the maximum report those exact values.
   Percentiles Summarize() const;
+  // Adds a duration in milliseconds (a record's unit).
+  void AddMillis(double ms);
 
  private:
   static constexpr int kSubBits = 6;
@@ -41,6 +45,7 @@ class LatencyHistogram {
 
   std::array<int64_t, kBuckets> counts_{};
   int64_t count_ = 0;
+  int64_t min_ = 0;
   int64_t max_ = 0;
 };
 
@@ -56,11 +61,13 @@ struct TurnLatency {
 // line); summary.json's over every record in the directory, rebuilt from
 // them (output/record_tally.h).
 struct RunLatency {
-  double wall_s = 0;               // first request to last reply
-  int64_t turns = 0;               // turns whose reply arrived
-  std::vector<float> ttft_ms;      // per arrived turn with a first token
-  std::vector<float> duration_ms;  // per arrived turn
-  LatencyHistogram gaps;           // every inter-chunk gap, in µs
+  double wall_s = 0;  // first request to last reply
+  int64_t turns = 0;  // turns whose reply arrived
+  // Histograms, not lists of every turn: a run of a million turns would
+  // otherwise re-sort its whole history at every summary.json rewrite.
+  LatencyHistogram ttft;      // per arrived turn with a first token
+  LatencyHistogram duration;  // per arrived turn
+  LatencyHistogram gaps;      // every inter-chunk gap
   std::map<std::string, int64_t> errors_by_kind;   // final turn errors
   std::map<std::string, int64_t> retries_by_kind;  // failed attempts retried
 };

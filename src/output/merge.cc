@@ -69,8 +69,8 @@ void AddNumbers(const ordered_json& from, ordered_json* into) {
   }
 }
 
-ordered_json MergedPercentiles(std::vector<float> values) {
-  const Percentiles p = ExactPercentiles(&values);
+ordered_json MergedPercentiles(const LatencyHistogram& values) {
+  const Percentiles p = values.Summarize();
   auto tenth = [](double ms) { return std::round(ms * 10.0) / 10.0; };
   return {{"p50", tenth(p.p50)},
           {"p90", tenth(p.p90)},
@@ -206,7 +206,7 @@ Status CheckDisjoint(const std::vector<Input>& runs) {
 // (exact TTFT and duration percentiles), and of each run's summary what
 // cannot be rebuilt (wall time, gap maximum).
 struct LatencyParts {
-  std::vector<float> ttft, duration;
+  LatencyHistogram ttft, duration;
   std::map<std::string, int64_t> errors_by_kind;
   double wall_s = 0, gap_max = 0;
   ordered_json runs = ordered_json::array();
@@ -233,8 +233,8 @@ Status CopyConversation(const std::string& from, const std::string& id,
       ++latency->errors_by_kind[r.error_kind.empty() ? "error" : r.error_kind];
       continue;
     }
-    if (r.ttft_ms >= 0) latency->ttft.push_back(static_cast<float>(r.ttft_ms));
-    latency->duration.push_back(static_cast<float>(r.duration_ms));
+    if (r.ttft_ms >= 0) latency->ttft.AddMillis(r.ttft_ms);
+    latency->duration.AddMillis(r.duration_ms);
   }
   return {};
 }
@@ -253,9 +253,9 @@ void AddRunLatency(const Input& in, LatencyParts* latency) {
 ordered_json LatencyJson(LatencyParts parts) {
   ordered_json latency;
   latency["wall_s"] = parts.wall_s;
-  latency["turns"] = parts.duration.size();
-  latency["ttft_ms"] = MergedPercentiles(std::move(parts.ttft));
-  latency["duration_ms"] = MergedPercentiles(std::move(parts.duration));
+  latency["turns"] = parts.duration.count();
+  latency["ttft_ms"] = MergedPercentiles(parts.ttft);
+  latency["duration_ms"] = MergedPercentiles(parts.duration);
   // Gap percentiles of the whole cannot be rebuilt from the parts' (see each
   // run's under "runs"); the maximum can.
   latency["gap_ms"] = {{"max", parts.gap_max}};

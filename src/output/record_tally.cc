@@ -89,10 +89,8 @@ void RecordTally::Add(const TurnRecord& record) {
     return;
   }
   ++run.turns;
-  if (record.ttft_ms >= 0) {
-    run.ttft_ms.push_back(static_cast<float>(record.ttft_ms));
-  }
-  run.duration_ms.push_back(static_cast<float>(record.duration_ms));
+  if (record.ttft_ms >= 0) run.ttft.AddMillis(record.ttft_ms);
+  run.duration.AddMillis(record.duration_ms);
   AddGaps(record, &run.gaps);
 }
 

@@ -17,10 +17,8 @@ namespace {
 
 using nlohmann::ordered_json;
 
-// Sorts "latency"'s figures in place (summary.json is rewritten every
-// second: no copy of a million of them each time).
-ordered_json RunLatencyJson(RunLatency& latency, int64_t completion_tokens,
-                            int64_t chunks) {
+ordered_json RunLatencyJson(const RunLatency& latency,
+                            int64_t completion_tokens, int64_t chunks) {
   ordered_json j;
   j["wall_s"] = Millis(latency.wall_s);
   j["turns"] = latency.turns;
@@ -28,8 +26,8 @@ ordered_json RunLatencyJson(RunLatency& latency, int64_t completion_tokens,
   j["turns_per_s"] = Millis(static_cast<double>(latency.turns) / wall);
   j["chunks_per_s"] = Millis(static_cast<double>(chunks) / wall);
   j["tokens_per_s"] = Millis(static_cast<double>(completion_tokens) / wall);
-  j["ttft_ms"] = PercentilesJson(ExactPercentiles(&latency.ttft_ms));
-  j["duration_ms"] = PercentilesJson(ExactPercentiles(&latency.duration_ms));
+  j["ttft_ms"] = PercentilesJson(latency.ttft.Summarize());
+  j["duration_ms"] = PercentilesJson(latency.duration.Summarize());
   j["gap_ms"] = PercentilesJson(latency.gaps.Summarize());
   j["errors_by_kind"] = latency.errors_by_kind;
   j["retries_by_kind"] = latency.retries_by_kind;

@@ -44,8 +44,8 @@ std::string FormatLatencyTable(const RunSummary& summary) {
       static_cast<double>(summary.bytes) / wall / 1e6);
   out += fmt::format("  {:<10}{:>10}{:>10}{:>10}{:>10}{:>10}\n", "latency",
                      "p50", "p90", "p99", "max", "count");
-  out += Row("ttft", ExactPercentiles(&latency.ttft_ms));
-  out += Row("duration", ExactPercentiles(&latency.duration_ms));
+  out += Row("ttft", latency.ttft.Summarize());
+  out += Row("duration", latency.duration.Summarize());
   out += Row("chunk gap", latency.gaps.Summarize());
   if (errors > 0) {
     out += "  errors: " + Kinds(latency.errors_by_kind) + "\n";

@@ -32,10 +32,8 @@ void Runner::Impl::AddLatency(ConvState* c, TurnRecord* record) {
     return;
   }
   ++run.turns;
-  if (record->ttft_ms >= 0) {
-    run.ttft_ms.push_back(static_cast<float>(record->ttft_ms));
-  }
-  run.duration_ms.push_back(static_cast<float>(record->duration_ms));
+  if (record->ttft_ms >= 0) run.ttft.AddMillis(record->ttft_ms);
+  run.duration.AddMillis(record->duration_ms);
   for (float gap : c->gaps) {
     run.gaps.Add(static_cast<int64_t>(std::llround(gap * 1000.0f)));
   }

@@ -56,12 +56,19 @@ double LatencyHistogram::MidpointOf(int bucket) {
 
 void LatencyHistogram::Add(int64_t micros) {
   ++counts_[static_cast<size_t>(BucketOf(micros))];
+  min_ = count_ == 0 ? micros : std::min(min_, micros);
   ++count_;
   max_ = std::max(max_, micros);
 }
 
+void LatencyHistogram::AddMillis(double ms) {
+  Add(static_cast<int64_t>(std::llround(ms * 1000.0)));
+}
+
 void LatencyHistogram::Merge(const LatencyHistogram& other) {
+  if (other.count_ == 0) return;
   for (size_t i = 0; i < counts_.size(); ++i) counts_[i] += other.counts_[i];
+  min_ = count_ == 0 ? other.min_ : std::min(min_, other.min_);
   count_ += other.count_;
   max_ = std::max(max_, other.max_);
 }
@@ -78,9 +85,16 @@ Percentiles LatencyHistogram::Summarize() const {
     seen += counts_[static_cast<size_t>(b)];
     while (next < 3 &&
            seen > static_cast<int64_t>(RankIndex(ps[next], count_))) {
-      // Never above the exact maximum: the top bucket is wide.
-      *targets[next] =
-          std::min(MidpointOf(b), static_cast<double>(max_)) / 1000.0;
+      // The extremes are known exactly, so their buckets report them: a
+      // p99 never shows below the max it shares a bucket with, and a small
+      // set's percentiles are its own values.
+      double value = MidpointOf(b);
+      if (b == BucketOf(max_)) {
+        value = static_cast<double>(max_);
+      } else if (b == BucketOf(min_)) {
+        value = static_cast<double>(min_);
+      }
+      *targets[next] = value / 1000.0;
       ++next;
     }
   }

@@ -20,8 +20,10 @@ RunSummary TwoTurns() {
   s.completion_tokens = 100;
   s.latency.wall_s = 2.0;
   s.latency.turns = 2;
-  s.latency.ttft_ms = {120.0f, 80.0f};
-  s.latency.duration_ms = {1500.0f, 12000.0f};
+  s.latency.ttft.AddMillis(120);
+  s.latency.ttft.AddMillis(80);
+  s.latency.duration.AddMillis(1500);
+  s.latency.duration.AddMillis(12000);
   for (int i = 0; i < 38; ++i) s.latency.gaps.Add(40'000);  // 40 ms
   return s;
 }
@@ -36,8 +38,8 @@ TEST(LatencyTableTest, ThroughputAndPercentileRows) {
                                "50 tokens/s, 1.00 MB/s\n"));
   EXPECT_THAT(table,
               HasSubstr("p50       p90       p99       max     count\n"));
-  // Nearest rank over {80, 120}: p50 80, p90/p99/max 120; units switch at
-  // 100 ms and at 10 s.
+  // Nearest rank over {80, 120}: p50 80, p90/p99/max 120 (the extremes are
+  // exact); units switch at 100 ms and at 10 s.
   EXPECT_THAT(table, HasSubstr("  ttft         80.00ms     120ms     120ms     "
                                "120ms         2\n"));
   EXPECT_THAT(table, HasSubstr("  duration      1500ms     12.0s     12.0s     "
