@@ -3,8 +3,10 @@
 // tolerant one for reports in turn_reader.cc).
 #include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -117,69 +119,169 @@ const char* TurnStatusName(const TurnRecord& record) {
   return TurnStatusName(TurnStatusOf(record));
 }
 
+namespace {
+
+// Writes one record line field by field. Building an ordered_json of some
+// thirty keys first cost a heap allocation per key and value and a linear
+// key search per insert, for every turn (issue 12: the per-turn cost). The
+// bytes are exactly nlohmann's dump(-1) of the same values: what is not a
+// plain string or integer (doubles, embedded JSON, invalid UTF-8) is dumped
+// by nlohmann itself.
+class LineWriter {
+ public:
+  explicit LineWriter(size_t reserve) { out_.reserve(reserve); }
+
+  LineWriter& Key(std::string_view key) {
+    out_ += first_ ? "{\"" : ",\"";
+    first_ = false;
+    out_ += key;  // keys are fixed ASCII names
+    out_ += "\":";
+    return *this;
+  }
+  void String(std::string_view s) {
+    if (!IsValidUtf8(s)) return Json(ordered_json(s));
+    out_ += '"';
+    size_t plain = 0;  // start of the run not yet copied
+    for (size_t i = 0; i < s.size(); ++i) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      if (c >= 0x20 && c != '"' && c != '\\') continue;
+      out_.append(s.data() + plain, i - plain);
+      plain = i + 1;
+      switch (c) {
+        case '"':
+          out_ += "\\\"";
+          break;
+        case '\\':
+          out_ += "\\\\";
+          break;
+        case '\b':
+          out_ += "\\b";
+          break;
+        case '\f':
+          out_ += "\\f";
+          break;
+        case '\n':
+          out_ += "\\n";
+          break;
+        case '\r':
+          out_ += "\\r";
+          break;
+        case '\t':
+          out_ += "\\t";
+          break;
+        default: {
+          static constexpr char kHex[] = "0123456789abcdef";
+          const char escaped[] = {'\\', 'u',          '0',
+                                  '0',  kHex[c >> 4], kHex[c & 15]};
+          out_.append(escaped, sizeof escaped);
+        }
+      }
+    }
+    out_.append(s.data() + plain, s.size() - plain);
+    out_ += '"';
+  }
+  void StringOrNull(const std::string& s) {
+    if (s.empty()) return Null();
+    String(s);
+  }
+  void Int(int64_t v) {
+    char buf[24];
+    out_.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+  }
+  void Bool(bool v) { out_ += v ? "true" : "false"; }
+  void Null() { out_ += "null"; }
+  void Json(const ordered_json& j) {
+    out_ += j.dump(-1, ' ', /*ensure_ascii=*/false, kReplaceInvalidUtf8);
+  }
+  void Raw(std::string_view json) { out_ += json; }
+
+  std::string Finish() {
+    out_ += first_ ? "{}" : "}";
+    return std::move(out_);
+  }
+
+ private:
+  std::string out_;
+  bool first_ = true;
+};
+
+}  // namespace
+
 std::string TurnRecordToJson(const TurnRecord& record) {
   const Reply& reply = record.reply;
-  ordered_json j;
-  j["turn"] = record.turn;
-  j["user"] = record.user;
-  j["reply"] = reply.content;
-  j["reasoning"] = reply.reasoning;
-  j["finish_reason"] = StringOrNull(reply.finish_reason);
+  LineWriter w(512 + record.user.size() + reply.content.size() +
+               reply.reasoning.size());
+  w.Key("turn").Int(record.turn);
+  w.Key("user").String(record.user);
+  w.Key("reply").String(reply.content);
+  w.Key("reasoning").String(reply.reasoning);
+  w.Key("finish_reason").StringOrNull(reply.finish_reason);
   if (reply.usage) {
-    j["usage"] = {{"prompt_tokens", reply.usage->prompt_tokens},
-                  {"completion_tokens", reply.usage->completion_tokens},
-                  {"total_tokens", reply.usage->total_tokens}};
+    w.Key("usage").Raw("{\"prompt_tokens\":");
+    w.Int(reply.usage->prompt_tokens);
+    w.Raw(",\"completion_tokens\":");
+    w.Int(reply.usage->completion_tokens);
+    w.Raw(",\"total_tokens\":");
+    w.Int(reply.usage->total_tokens);
+    w.Raw("}");
   } else {
-    j["usage"] = nullptr;
+    w.Key("usage").Null();
   }
-  j["provider"] = reply.provider;
-  j["model"] = reply.model;
-  j["conversation_id"] = record.conversation_id;
-  j["status"] = TurnStatusName(record);
-  j["expect_ok"] = record.expect_ok;
-  j["expectations"] = ArrayOf(
-      record.expectations, [](const ExpectationResult& e, ordered_json& entry) {
-        entry["check"] = e.check;
-        entry["expected"] = e.expected;
-        entry["ok"] = e.ok;
-        entry["detail"] = e.detail;
-      });
-  j["error"] = record.ok ? ordered_json() : ordered_json(record.error);
-  j["error_kind"] =
-      record.ok ? ordered_json() : ordered_json(record.error_kind);
-  j["http_status"] = record.http_status;
-  j["ttft_ms"] = record.ttft_ms < 0 ? ordered_json() : Millis(record.ttft_ms);
-  j["duration_ms"] = Millis(record.duration_ms);
-  j["chunks"] = reply.chunks;
+  w.Key("provider").String(reply.provider);
+  w.Key("model").String(reply.model);
+  w.Key("conversation_id").String(record.conversation_id);
+  w.Key("status").String(TurnStatusName(record));
+  w.Key("expect_ok").Bool(record.expect_ok);
+  w.Key("expectations")
+      .Json(ArrayOf(record.expectations,
+                    [](const ExpectationResult& e, ordered_json& entry) {
+                      entry["check"] = e.check;
+                      entry["expected"] = e.expected;
+                      entry["ok"] = e.ok;
+                      entry["detail"] = e.detail;
+                    }));
+  if (record.ok) {
+    w.Key("error").Null();
+    w.Key("error_kind").Null();
+  } else {
+    w.Key("error").String(record.error);
+    w.Key("error_kind").String(record.error_kind);
+  }
+  w.Key("http_status").Int(record.http_status);
+  w.Key("ttft_ms").Json(record.ttft_ms < 0 ? ordered_json()
+                                           : Millis(record.ttft_ms));
+  w.Key("duration_ms").Json(Millis(record.duration_ms));
+  w.Key("chunks").Int(reply.chunks);
   if (record.ok) {
     const TurnLatency& t = record.latency;
-    j["gaps_ms"] = PercentilesJson(t.gaps_ms);
-    j["chunks_per_s"] = Millis(t.chunks_per_s);
-    j["tokens_per_s"] =
-        t.tokens_per_s < 0 ? ordered_json() : Millis(t.tokens_per_s);
+    w.Key("gaps_ms").Json(PercentilesJson(t.gaps_ms));
+    w.Key("chunks_per_s").Json(Millis(t.chunks_per_s));
+    w.Key("tokens_per_s")
+        .Json(t.tokens_per_s < 0 ? ordered_json() : Millis(t.tokens_per_s));
   }
-  j["started_at"] = record.started_at;
-  j["attempts"] = record.attempts;
+  w.Key("started_at").String(record.started_at);
+  w.Key("attempts").Int(record.attempts);
   // Only when it happened: records of runs that never saw the endpoint
   // down stay as they were.
   if (record.unreachable_attempts > 0) {
-    j["unreachable_attempts"] = record.unreachable_attempts;
+    w.Key("unreachable_attempts").Int(record.unreachable_attempts);
   }
-  j["attempt_errors"] =
-      ArrayOf(record.failed_attempts,
-              [](const AttemptFailure& failure, ordered_json& entry) {
-                entry["attempt"] = failure.attempt;
-                entry["error_kind"] = failure.error_kind;
-                entry["error"] = failure.error;
-                entry["http_status"] = failure.http_status;
-                entry["at"] = failure.at;
-              });
-  j["conversation"] = RawJson(reply.conversation_json, "conversation object");
-  j["tool_calls"] = RawJson(reply.tool_calls_json, "tool_calls");
-  j["invalid_lines"] = reply.invalid_lines;
-  j["bytes"] = reply.bytes;
-  // dump(-1) escapes every newline inside strings: the record is one line.
-  return j.dump(-1, ' ', /*ensure_ascii=*/false, kReplaceInvalidUtf8);
+  w.Key("attempt_errors")
+      .Json(ArrayOf(record.failed_attempts,
+                    [](const AttemptFailure& failure, ordered_json& entry) {
+                      entry["attempt"] = failure.attempt;
+                      entry["error_kind"] = failure.error_kind;
+                      entry["error"] = failure.error;
+                      entry["http_status"] = failure.http_status;
+                      entry["at"] = failure.at;
+                    }));
+  w.Key("conversation")
+      .Json(RawJson(reply.conversation_json, "conversation object"));
+  w.Key("tool_calls").Json(RawJson(reply.tool_calls_json, "tool_calls"));
+  w.Key("invalid_lines").Int(reply.invalid_lines);
+  w.Key("bytes").Int(reply.bytes);
+  // Strings are escaped (a newline as \n): the record is one line.
+  return w.Finish();
 }
 
 }  // namespace chatbatch

@@ -6,6 +6,9 @@
 // - Nothing crashes or throws; a failure is kIo with a message.
 // - Round trip: a line that parses writes back (TurnRecordToJson) to a line
 //   that parses again and writes back to the same text.
+// - A written line is exactly nlohmann's dump(-1) of itself parsed: the
+//   codec writes it field by field, and must not drift from the library's
+//   escaping and number format that every reader and earlier run expects.
 // - The stored form a run renders from without parsing its line back
 //   (StoredTurnRecordDirect), where it answers, equals that line read back.
 // - Repair only ever cuts a torn tail: when the input as a .jsonl file reads
@@ -20,6 +23,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -62,6 +66,13 @@ void CheckRoundTrip(std::string_view line) {
   if (!again) Broken("a written record reads back", again.error().message);
   if (TurnRecordToJson(*again) != once) {
     Broken("a written record reads back the same", once);
+  }
+  const nlohmann::ordered_json parsed =
+      nlohmann::ordered_json::parse(once, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded() ||
+      parsed.dump(-1, ' ', /*ensure_ascii=*/false,
+                  nlohmann::json::error_handler_t::replace) != once) {
+    Broken("a written record is nlohmann's own dump of it", once);
   }
   if (const auto direct = StoredTurnRecordDirect(*record)) {
     TurnRecord without = *again;

@@ -112,6 +112,38 @@ TEST(TurnRecordToJsonTest, OkRecordHasEveryFieldInOrder) {
   EXPECT_NE(line.find(R"("ttft_ms":12.3,)"), std::string::npos) << line;
 }
 
+// The line is written field by field; it must stay byte for byte what
+// nlohmann writes for the same values (escapes, numbers, invalid UTF-8).
+TEST(TurnRecordToJsonTest, LineIsTheLibrarysOwnDump) {
+  auto canonical = [](const std::string& line) {
+    return nlohmann::ordered_json::parse(line).dump(
+        -1, ' ', /*ensure_ascii=*/false,
+        nlohmann::json::error_handler_t::replace);
+  };
+  TurnRecord ok = OkRecord(3, "quote \" back\\slash \x01\x1f\x7f tab\t",
+                           "line\nbreak \r\b\f caf\xc3\xa9 \xe2\x82\xac");
+  ok.reply.reasoning = "bad \xff\xfe utf-8 \xc3";
+  ok.reply.usage = Usage{3, 4, 7};
+  ok.reply.conversation_json = R"({"id": "x", "n": [1, 2.5]})";
+  ok.reply.tool_calls_json = R"([{"type":"function"}])";
+  ok.ttft_ms = 12.3456;
+  ok.duration_ms = 1e17;
+  ok.latency.gaps_ms = {5, 1.04, 2.06, 3.15, 4.25};
+  ok.latency.tokens_per_s = 0.05;
+  ok.unreachable_attempts = 2;
+  ok.failed_attempts.push_back(
+      AttemptFailure{1, "server", "HTTP 503 \"busy\"", 503, "2026-01-01"});
+  ok.expectations.push_back(
+      ExpectationResult{"contains", nlohmann::json::parse(R"(["a", 1])"), false,
+                        "missing \"a\""});
+  const std::string line = TurnRecordToJson(ok);
+  EXPECT_EQ(line, canonical(line));
+  EXPECT_NE(line.find(R"(\u0001\u001f)"), std::string::npos) << line;
+  EXPECT_NE(line.find("\xef\xbf\xbd"), std::string::npos) << line;  // U+FFFD
+  const std::string failed = TurnRecordToJson(FailedRecord(1, ""));
+  EXPECT_EQ(failed, canonical(failed));
+}
+
 TEST(TurnRecordToJsonTest, FailedExpectationIsFailedAndReadsBack) {
   TurnRecord r;
   r.turn = 1;
