@@ -25,6 +25,11 @@ enum class HistoryMode {
   kLast,  // only the new user message: the server keeps the state
 };
 
+// Where a run directory keeps its <id>.jsonl and <id>.md (`layout:`,
+// docs/output-format.md "Layout"): all in the directory, or in 256
+// sub-folders by a hash of the id; kAuto picks by the job's size.
+enum class OutputLayout { kAuto, kFlat, kFanout };
+
 // When a failed attempt of a turn is tried again (docs/job-file.md,
 // "Reliability").
 struct RetryPolicy {
@@ -123,6 +128,8 @@ struct Job {
   SizeLimits limits;
   bool resume = false;                     // `resume: true` = --resume
   std::chrono::milliseconds grace{10000};  // after the first Ctrl-C
+  // `layout:`, where the output directory keeps the conversations' files.
+  OutputLayout layout = OutputLayout::kAuto;
   // `expect_each_turn:`, checked on every turn before the turn's own; null
   // when not set.
   std::shared_ptr<const CheckGroup> expect_each_turn;

@@ -39,7 +39,14 @@ struct RunPlan {
 struct RunDirState {
   std::string dir;  // named in messages
   std::optional<RunManifest> manifest;
+  // Where its files are: the manifest's layout, or (no manifest) the one
+  // this run of the job would write. The directory is listed once in it.
+  OutputLayout layout = OutputLayout::kFlat;
   std::set<std::string> jsonl;  // ids in scope with a <id>.jsonl
+  std::set<std::string> md;     // ids in scope with a <id>.md
+  // A <id>.jsonl of a conversation out of scope (or of none) exists.
+  bool other_jsonl = false;
+  std::vector<std::string> folders;  // fanout sub-folders that exist
   // Their records; read only when the directory holds a run to continue.
   std::map<std::string, Result<RecordsOnDisk>> records;
 };
@@ -52,8 +59,20 @@ struct RunDecision {
   // the server already knows.
   std::map<std::string, std::string> conversation_ids;
   std::map<std::string, TornTail> repair;  // torn tails to cut
-  std::vector<std::string> start_over;     // files removed
-  bool changed_definitions = false;        // start_over is plan.changed
+  // Files removed (in "files_layout"): of every conversation that has any
+  // under --overwrite, or of those that changed (--force).
+  std::vector<std::string> start_over;
+  // Where the files on disk are, and where this run writes: the same but
+  // for --overwrite or a fresh run (a resumed run keeps run.json's).
+  OutputLayout files_layout = OutputLayout::kFlat;
+  OutputLayout layout = OutputLayout::kFlat;
+  std::string layout_warning;  // the job asks for another layout: kept
+  // Sub-folders to clear of a killed run's temporaries (fanout).
+  std::vector<std::string> folders;
+  // No <id>.jsonl is left once start_over is removed: the summary starts
+  // from no records without reading any.
+  bool no_records = false;
+  bool changed_definitions = false;  // start_over is plan.changed
   // Conversations whose failed last turn is dropped (--retry-failed):
   // their <id>.jsonl keeps plan.prior[id].turns.
   std::vector<std::string> retry;

@@ -94,7 +94,8 @@ std::string RenderTranscript(const Conversation& conv,
 // Serialises summary.json, every count taken from "summary.conversations".
 std::string SummaryToJson(const RunSummary& summary);
 
-class RecordTally;  // output/record_tally.h
+class RecordTally;        // output/record_tally.h
+class ConversationPaths;  // output/run_layout.h
 
 class RunOutput {
  public:
@@ -104,6 +105,16 @@ class RunOutput {
   ~RunOutput();
 
   const std::string& dir() const { return dir_; }
+
+  // Where the conversations' files go (flat until set; kAuto reads as
+  // flat). PlanRun sets it before any conversation file is touched.
+  void SetLayout(OutputLayout layout);
+  OutputLayout layout() const;
+
+  // Tells the writer that the directory holds no <id>.jsonl (a fresh run,
+  // or every one removed by --overwrite): the first summary then starts
+  // from no records instead of reading every conversation's file.
+  void StartWithNoRecords();
 
   // Appends the turn to <conv.id>.md, then the record to <conv.id>.jsonl.
   // Both files stay open until Forget(), RewriteTurns() or destruction, so
@@ -160,6 +171,7 @@ class RunOutput {
   void Close(ConversationFiles* files);
 
   std::string dir_;
+  std::unique_ptr<ConversationPaths> paths_;
   std::unordered_map<std::string, ConversationFiles> files_;  // by conv id
   // Null until the first WriteSummary reads the records on disk.
   std::unique_ptr<RecordTally> tally_;

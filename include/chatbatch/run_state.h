@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "chatbatch/error.h"
+#include "chatbatch/job.h"
 #include "chatbatch/turn_record.h"
 
 namespace chatbatch {
@@ -35,6 +36,9 @@ struct RunManifest {
   // The --shard run ("K/N"; "" = the whole job); nullopt when run.json does
   // not say (written before it was recorded).
   std::optional<std::string> shard;
+  // Where the conversations' files are: kFlat or kFanout ("layout" in
+  // run.json, written only for fanout; absent reads as flat).
+  OutputLayout layout = OutputLayout::kFlat;
   std::map<std::string, ManifestEntry> conversations;  // by id
 };
 

@@ -15,8 +15,8 @@
 //   secrets, and rotating a key does not change what is asked.
 // - A generated conversation_id is left out, so loading the same file twice
 //   gives the same hash.
-// - retry, timeouts, rate, limits, resume and grace change how a job is run,
-//   not what it asks, so they are left out.
+// - retry, timeouts, rate, limits, resume, grace and layout change how a job
+//   is run or stored, not what it asks, so they are left out.
 // - The job hash covers each conversation's id with its hash, in order:
 //   renaming a conversation moves its output files, so it is a change.
 

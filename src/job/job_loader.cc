@@ -126,6 +126,20 @@ std::optional<HistoryMode> Loader::ReadHistory(const Field& f) {
   return std::nullopt;
 }
 
+std::optional<OutputLayout> Loader::ReadLayout(const Field& f) {
+  if (f.value.IsScalar()) {
+    if (f.value.Scalar() == "auto") return OutputLayout::kAuto;
+    if (f.value.Scalar() == "flat") return OutputLayout::kFlat;
+    if (f.value.Scalar() == "fanout") return OutputLayout::kFanout;
+  }
+  const std::string got = f.value.IsScalar() && TypeName(f.value) == "a string"
+                              ? Quote(f.value.Scalar())
+                              : TypeName(f.value);
+  Report(f.mark(),
+         f.what + ": expected 'flat', 'fanout' or 'auto', got " + got);
+  return std::nullopt;
+}
+
 std::optional<int> Loader::ReadIntInRange(const Field& f, int64_t min,
                                           int64_t max) {
   std::optional<int64_t> n = ReadInt(f);

@@ -142,6 +142,7 @@ class Loader {
   std::optional<double> ReadNumber(const Field& f);
   std::optional<bool> ReadBool(const Field& f);
   std::optional<HistoryMode> ReadHistory(const Field& f);
+  std::optional<OutputLayout> ReadLayout(const Field& f);
   // A plain scalar as the JSON value it resolves to, if "accept" takes it;
   // otherwise reports why not ("expected <expected>, got ...").
   std::optional<nlohmann::json> ReadPlainScalar(
@@ -307,6 +308,7 @@ class Loader {
       {"limits", &Loader::ParseLimits},
       {"resume", &Loader::ParseJobValue<&Job::resume, &Loader::ReadBool>},
       {"grace", &Loader::ParseGrace},
+      {"layout", &Loader::ParseJobValue<&Job::layout, &Loader::ReadLayout>},
       {"vars", &Loader::ParseVarsKey<JobDraft>},
       {"expect_each_turn", &Loader::ParseExpectEachTurn},
       {"conversations", &Loader::ParseConversationsKey},

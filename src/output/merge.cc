@@ -13,6 +13,7 @@
 #include "job/shard.h"
 #include "output/json_numbers.h"
 #include "output/read_file.h"
+#include "output/run_layout.h"
 #include "output/summary_file.h"
 #include "output/turn_reader.h"
 #include "output/turn_status.h"
@@ -30,6 +31,7 @@ struct Input {
   std::string dir;
   SummaryFile summary;
   ordered_json manifest;
+  OutputLayout layout = OutputLayout::kFlat;  // where its files are
 };
 
 Result<ordered_json> ReadManifestJson(const std::string& dir) {
@@ -166,7 +168,10 @@ Result<std::vector<Input>> ReadInputs(const std::vector<std::string>& dirs) {
     }
     Result<ordered_json> manifest = ReadManifestJson(dir);
     if (!manifest) return std::unexpected(manifest.error());
-    Input in{dir, std::move(**summary), std::move(*manifest)};
+    Result<std::optional<OutputLayout>> layout = DirLayout(dir);
+    if (!layout) return std::unexpected(layout.error());
+    Input in{dir, std::move(**summary), std::move(*manifest),
+             layout->value_or(OutputLayout::kFlat)};
     if (!runs.empty() && in.summary.job_name != runs[0].summary.job_name) {
       return Fail(ErrorCode::kUsage, "merge: " + dir + " holds a run of job '" +
                                          in.summary.job_name + "', " +
@@ -213,19 +218,23 @@ struct LatencyParts {
 };
 
 // Copies one conversation's files and adds its records to "latency".
-Status CopyConversation(const std::string& from, const std::string& id,
-                        const std::string& out_dir, LatencyParts* latency,
+Status CopyConversation(const Input& from, const std::string& id,
+                        ConversationPaths* out, LatencyParts* latency,
                         int* turns) {
-  for (const char* ext : {".jsonl", ".md"}) {
-    if (Status s =
-            CopyFileAtomic(from + "/" + id + ext, out_dir + "/" + id + ext);
+  for (ConversationFileKind kind :
+       {ConversationFileKind::kRecords, ConversationFileKind::kTranscript}) {
+    Result<std::string> to = out->PathForWriting(id, kind);
+    if (!to) return std::unexpected(to.error());
+    if (Status s = CopyFileAtomic(
+            ConversationFile(from.dir, from.layout, id, kind), *to);
         !s) {
       return s;
     }
   }
   // Tolerant: a torn last line of a killed run is copied but not counted.
   Result<std::vector<TurnRecord>> records =
-      ReadTurnRecordsTolerant(from + "/" + id + ".jsonl");
+      ReadTurnRecordsTolerant(ConversationFile(from.dir, from.layout, id,
+                                               ConversationFileKind::kRecords));
   if (!records) return std::unexpected(records.error());
   for (const TurnRecord& r : *records) {
     ++*turns;
@@ -307,7 +316,8 @@ ordered_json MergedSummary(const std::vector<Input>& runs,
   return summary;
 }
 
-ordered_json MergedManifest(const std::vector<Input>& runs) {
+ordered_json MergedManifest(const std::vector<Input>& runs,
+                            OutputLayout layout) {
   ordered_json conversations = ordered_json::object();
   ordered_json from = ordered_json::array();
   for (const Input& in : runs) {
@@ -324,6 +334,8 @@ ordered_json MergedManifest(const std::vector<Input>& runs) {
   // Not the hash of any one job file: a run into a merged directory is
   // refused (resume the shards instead).
   manifest["job_hash"] = kMergedJobHash;
+  // Before "conversations", where the readers look for it.
+  if (layout == OutputLayout::kFanout) manifest["layout"] = "fanout";
   manifest["conversations"] = std::move(conversations);
   manifest["merged_from"] = std::move(from);
   return manifest;
@@ -365,14 +377,26 @@ Result<MergeCounts> MergeRuns(const std::vector<std::string>& inputs,
   if (Status made = MakeDirs(out_dir); !made) {
     return std::unexpected(made.error());
   }
+  // Fanout when any input is, or when the whole is too many for one
+  // directory (as `layout: auto` would choose for a job of that size).
+  size_t total = 0;
+  bool any_fanout = false;
+  for (const Input& in : *runs) {
+    total += ListedConversations(in).size();
+    any_fanout = any_fanout || in.layout == OutputLayout::kFanout;
+  }
+  const OutputLayout layout = any_fanout
+                                  ? OutputLayout::kFanout
+                                  : ResolveLayout(OutputLayout::kAuto, total);
+  ConversationPaths out(out_dir, layout);
   MergeCounts counts;
   counts.missing_shards = *missing;
   ordered_json conversations = ordered_json::array();
   LatencyParts latency;
   for (const Input& in : *runs) {
     for (const ordered_json& conv : ListedConversations(in)) {
-      Status copied = CopyConversation(in.dir, conv["id"].get<std::string>(),
-                                       out_dir, &latency, &counts.turns);
+      Status copied = CopyConversation(in, conv["id"].get<std::string>(), &out,
+                                       &latency, &counts.turns);
       if (!copied) return std::unexpected(copied.error());
       conversations.push_back(conv);
       ++counts.conversations;
@@ -381,7 +405,7 @@ Result<MergeCounts> MergeRuns(const std::vector<std::string>& inputs,
     ++counts.runs;
   }
   if (Status s = ReplaceFileAtomic(out_dir + "/" + kManifestFile,
-                                   Dump(MergedManifest(*runs)));
+                                   Dump(MergedManifest(*runs, layout)));
       !s) {
     return std::unexpected(s.error());
   }

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "output/run_layout.h"
 #include "spdlog/spdlog.h"
 #include "util/atomic_file.h"
 #include "util/counted.h"
@@ -41,10 +42,6 @@ std::vector<const Conversation*> InScope(const Job& job,
     if (only.empty() || only.contains(c.id)) convs.push_back(&c);
   }
   return convs;
-}
-
-std::string JsonlPath(const std::string& dir, const std::string& id) {
-  return (std::filesystem::path(dir) / (id + ".jsonl")).string();
 }
 
 // Turns what <id>.jsonl holds into what this run does with it. Sets
@@ -170,13 +167,32 @@ Result<RunDirState> ReadRunDirState(const Job& job, const std::string& dir,
   state.manifest = std::move(*manifest);
   const bool continuing =
       state.manifest && !flags.overwrite && WantsResume(job, flags);
+  state.layout = state.manifest
+                     ? state.manifest->layout
+                     : ResolveLayout(job.layout, job.conversations.size());
+  // One listing of the directory (and its sub-folders), not a stat per
+  // conversation: a fresh run of a million finds nothing in no time.
+  Result<ConversationListing> listed = ListConversationFiles(dir, state.layout);
+  if (!listed) return std::unexpected(listed.error());
+  state.folders = std::move(listed->folders);
+  if (listed->jsonl.empty() && listed->md.empty()) return state;
+  auto on_disk = [](const std::vector<std::string>& sorted,
+                    const std::string& id) {
+    return std::binary_search(sorted.begin(), sorted.end(), id);
+  };
+  size_t in_scope_jsonl = 0;
   for (const Conversation* conv : InScope(job, flags)) {
-    const std::string path = JsonlPath(dir, conv->id);
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) continue;
+    if (on_disk(listed->md, conv->id)) state.md.insert(conv->id);
+    if (!on_disk(listed->jsonl, conv->id)) continue;
+    ++in_scope_jsonl;
     state.jsonl.insert(conv->id);
-    if (continuing) state.records.emplace(conv->id, ReadRecordsOnDisk(path));
+    if (continuing) {
+      state.records.emplace(conv->id, ReadRecordsOnDisk(ConversationFile(
+                                          dir, state.layout, conv->id,
+                                          ConversationFileKind::kRecords)));
+    }
   }
+  state.other_jsonl = in_scope_jsonl < listed->jsonl.size();
   return state;
 }
 
@@ -198,19 +214,42 @@ Result<RunDecision> DecideRun(const Job& job, const RunDirState& state,
                     "; pass --resume to continue it, or --overwrite to "
                     "start over");
   }
+  d.files_layout = state.layout;
+  d.folders = state.folders;
   if (start_over) {
+    // Only files that exist are removed: a fresh run of a million
+    // conversations makes no syscall for each.
     for (const Conversation* conv : InScope(job, flags)) {
-      if (!flags.overwrite && state.jsonl.contains(conv->id)) {
+      const bool jsonl = state.jsonl.contains(conv->id);
+      if (!flags.overwrite && jsonl) {
         return Fail(ErrorCode::kUsage,
                     dir + " already holds " + conv->id +
                         ".jsonl from an unknown run; pass --overwrite to "
                         "replace it");
       }
-      if (flags.overwrite) d.start_over.push_back(conv->id);
+      if (flags.overwrite && (jsonl || state.md.contains(conv->id))) {
+        d.start_over.push_back(conv->id);
+      }
     }
+    d.layout = ResolveLayout(job.layout, job.conversations.size());
   } else if (Status st = DecideContinue(job, dir, state, flags, &d); !st) {
     return std::unexpected(st.error());
+  } else {
+    // The files are where run.json says: another layout would orphan them.
+    d.layout = state.layout;
+    if (job.layout != OutputLayout::kAuto && job.layout != d.layout) {
+      d.layout_warning =
+          job.path + " asks for layout: " + LayoutName(job.layout) + ", but " +
+          dir + " was started as " + LayoutName(d.layout) +
+          "; the run goes on in " + LayoutName(d.layout);
+    }
   }
+  manifest.layout = d.layout;
+  size_t removed_jsonl = 0;
+  for (const std::string& id : d.start_over) {
+    if (state.jsonl.contains(id)) ++removed_jsonl;
+  }
+  d.no_records = !state.other_jsonl && removed_jsonl == state.jsonl.size();
   // The in-scope entries are written from the job by ApplyRun (a million
   // of them are not held); what stays here is what run.json keeps of
   // conversations this run does not cover.
@@ -286,10 +325,16 @@ Status ApplyRun(const RunDecision& decision, Job* job, RunOutput* output,
     }
     return index.at(id);
   };
+  if (!decision.layout_warning.empty()) {
+    spdlog::warn("{}", decision.layout_warning);
+  }
+  // The files on disk are where they were; what this run writes goes
+  // where the decision says (they differ only for --overwrite).
+  output->SetLayout(decision.files_layout);
   for (const auto& [id, torn] : decision.repair) {
-    if (Status cut = RepairTornTail(JsonlPath(dir, id), torn); !cut) {
-      return cut;
-    }
+    const std::string path = ConversationFile(dir, decision.files_layout, id,
+                                              ConversationFileKind::kRecords);
+    if (Status cut = RepairTornTail(path, torn); !cut) return cut;
   }
   for (const auto& [id, conversation_id] : decision.conversation_ids) {
     by_id_at(id)->conversation_id = conversation_id;
@@ -300,12 +345,14 @@ Status ApplyRun(const RunDecision& decision, Job* job, RunOutput* output,
     }
     if (Status st = output->RewriteTurns(*by_id_at(id), {}); !st) return st;
   }
+  output->SetLayout(decision.layout);
   for (const std::string& id : decision.retry) {
     const std::vector<TurnRecord>& kept = decision.plan.prior.at(id).turns;
     if (Status st = output->RewriteTurns(*by_id_at(id), kept); !st) return st;
     spdlog::info("{}: retrying from turn {} (it failed before)", id,
                  kept.size() + 1);
   }
+  if (decision.no_records) output->StartWithNoRecords();
   for (const auto& [id, prior] : decision.plan.prior) {
     if (prior.status == ConversationStatus::kPending && !prior.turns.empty()) {
       output->Preload(*by_id_at(id), prior.turns);
@@ -315,6 +362,11 @@ Status ApplyRun(const RunDecision& decision, Job* job, RunOutput* output,
   // end up holding what an uninterrupted run leaves.
   Result<int> removed = RemoveStaleTempFiles(dir);
   if (!removed) return std::unexpected(removed.error());
+  for (const std::string& folder : decision.folders) {
+    Result<int> more = RemoveStaleTempFiles(folder);
+    if (!more) return std::unexpected(more.error());
+    *removed += *more;
+  }
   if (*removed > 0) {
     spdlog::info("removed {} temporary file(s) left by a killed run", *removed);
   }

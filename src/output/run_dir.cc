@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "output/read_file.h"
+#include "output/run_layout.h"
 #include "output/turn_reader.h"
 #include "util/atomic_file.h"
 
@@ -33,30 +34,25 @@ Result<RunDir> RunDir::Open(const std::string& dir) {
                                                : "no such directory") +
                           ")");
   }
-  std::vector<std::string> ids;
-  bool manifest = false, summary = false;
-  fs::directory_iterator it(dir, ec), end;
-  for (; !ec && it != end; it.increment(ec)) {
-    const fs::path& p = it->path();
-    const std::string name = p.filename().string();
-    if (name == kManifestFile) manifest = true;
-    if (name == kSummaryFile) summary = true;
-    if (p.extension() == ".jsonl" && !name.starts_with(".")) {
-      ids.push_back(p.stem().string());
-    }
+  Result<std::optional<OutputLayout>> layout = DirLayout(dir);
+  if (!layout) return Fail(ErrorCode::kUsage, layout.error().message);
+  const OutputLayout in = layout->value_or(OutputLayout::kFlat);
+  Result<ConversationListing> listed =
+      ListConversationFiles(dir, in, /*transcripts=*/false);
+  if (!listed) {
+    return Fail(ErrorCode::kUsage, "cannot read run directory '" + dir +
+                                       "': " + listed.error().message);
   }
-  if (ec) {
-    return Fail(ErrorCode::kUsage,
-                "cannot read run directory '" + dir + "': " + ec.message());
-  }
+  std::vector<std::string> ids = std::move(listed->jsonl);
+  const bool manifest = fs::exists(dir + "/" + kManifestFile, ec);
+  const bool summary = fs::exists(dir + "/" + kSummaryFile, ec);
   if (!manifest && !summary && ids.empty()) {
     return Fail(ErrorCode::kUsage,
                 "'" + dir +
                     "' is not a chatbatch run (no run.json, summary.json or "
                     "<id>.jsonl in it)");
   }
-  std::sort(ids.begin(), ids.end());
-  return RunDir(dir, std::move(ids));
+  return RunDir(dir, in, std::move(ids));
 }
 
 bool RunDir::Has(const std::string& id) const {
@@ -68,30 +64,44 @@ Result<std::vector<TurnRecord>> RunDir::ReadRecords(const std::string& id,
   if (!InsideDir(id)) {
     return Fail(ErrorCode::kUsage, "'" + dir_ + "': unsafe conversation id");
   }
-  const std::string path = dir_ + "/" + id + ".jsonl";
+  const std::string path =
+      ConversationFile(dir_, layout_, id, ConversationFileKind::kRecords);
   if (how == RecordReading::kTolerant) return ReadTurnRecordsTolerant(path);
   return ReadTurnRecords(path, /*repair=*/false);
 }
 
 std::optional<std::string> RunDir::ReadTranscript(const std::string& id) const {
   if (!InsideDir(id)) return std::nullopt;
-  Result<std::optional<std::string>> text =
-      ReadFileIfExists(dir_ + "/" + id + ".md");
+  Result<std::optional<std::string>> text = ReadFileIfExists(
+      ConversationFile(dir_, layout_, id, ConversationFileKind::kTranscript));
   if (!text) return std::nullopt;
   return *text;
 }
 
 Status ExportConversations(const std::string& from, const std::string& to_dir,
                            const std::set<std::string>& ids) {
+  Result<std::optional<OutputLayout>> from_layout = DirLayout(from);
+  if (!from_layout) return std::unexpected(from_layout.error());
+  const OutputLayout source = from_layout->value_or(OutputLayout::kFlat);
   if (Status made = MakeDirs(to_dir); !made) return made;
+  Result<std::optional<OutputLayout>> to_layout = DirLayout(to_dir);
+  if (!to_layout) return std::unexpected(to_layout.error());
+  ConversationPaths to(to_dir, to_layout->value_or(source));
   for (const std::string& id : ids) {
     if (!InsideDir(id)) {
       return Fail(ErrorCode::kUsage, "'" + id + "': unsafe conversation id");
     }
-    for (const char* ext : {".md", ".jsonl"}) {
-      Status copied =
-          CopyFileAtomic(from + "/" + id + ext, to_dir + "/" + id + ext);
-      if (!copied) return copied;
+    for (ConversationFileKind kind :
+         {ConversationFileKind::kTranscript, ConversationFileKind::kRecords}) {
+      // A missing file is not copied, and makes no sub-folder.
+      const std::string source_path = ConversationFile(from, source, id, kind);
+      std::error_code ec;
+      if (!fs::exists(source_path, ec)) continue;
+      Result<std::string> target = to.PathForWriting(id, kind);
+      if (!target) return std::unexpected(target.error());
+      if (Status copied = CopyFileAtomic(source_path, *target); !copied) {
+        return copied;
+      }
     }
   }
   return CopyFileAtomic(from + "/" + kSummaryFile, to_dir + "/" + kSummaryFile);

@@ -27,8 +27,11 @@ class RunDir {
   static Result<RunDir> Open(const std::string& dir);
 
   const std::string& dir() const { return dir_; }
+  // kFlat or kFanout (output/run_layout.h: DirLayout).
+  OutputLayout layout() const { return layout_; }
 
-  // The ids of its <id>.jsonl files, sorted (hidden temporaries skipped).
+  // The ids of its <id>.jsonl files, sorted (hidden temporaries skipped;
+  // in a fanout directory, those in the 256 sub-folders).
   const std::vector<std::string>& conversations() const { return ids_; }
   bool Has(const std::string& id) const;
 
@@ -46,15 +49,17 @@ class RunDir {
   }
 
  private:
-  RunDir(std::string dir, std::vector<std::string> ids)
-      : dir_(std::move(dir)), ids_(std::move(ids)) {}
+  RunDir(std::string dir, OutputLayout layout, std::vector<std::string> ids)
+      : dir_(std::move(dir)), layout_(layout), ids_(std::move(ids)) {}
   std::string dir_;
+  OutputLayout layout_;
   std::vector<std::string> ids_;
 };
 
 // Copies <id>.md and <id>.jsonl of each of "ids", then summary.json, from
 // "from" into "to_dir" (created if needed): --update-golden. summary.json
-// goes last: a directory with one is complete for the readers.
+// goes last: a directory with one is complete for the readers. The files
+// go in the layout "to_dir" is already in, or else in that of "from".
 Status ExportConversations(const std::string& from, const std::string& to_dir,
                            const std::set<std::string>& ids);
 

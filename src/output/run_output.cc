@@ -16,6 +16,7 @@
 #include "chatbatch/run_state.h"
 #include "output/json_numbers.h"
 #include "output/record_tally.h"
+#include "output/run_layout.h"
 #include "output/summary_file.h"
 #include "output/transcript.h"
 #include "output/turn_reader.h"
@@ -46,7 +47,25 @@ const char* ConversationStatusName(ConversationStatus status) {
   return EnumName(kConversationStatusNames, status, "pending");
 }
 
-RunOutput::RunOutput(std::string dir) : dir_(std::move(dir)) {}
+RunOutput::RunOutput(std::string dir)
+    : dir_(std::move(dir)),
+      paths_(std::make_unique<ConversationPaths>(dir_, OutputLayout::kFlat)) {}
+
+void RunOutput::SetLayout(OutputLayout layout) {
+  if (layout == OutputLayout::kAuto) layout = OutputLayout::kFlat;
+  if (layout == paths_->layout()) return;
+  // No descriptor may stay open on a file of the other layout.
+  for (auto& [id, files] : files_) Close(&files);
+  paths_ = std::make_unique<ConversationPaths>(dir_, layout);
+}
+
+OutputLayout RunOutput::layout() const { return paths_->layout(); }
+
+void RunOutput::StartWithNoRecords() {
+  tally_ = std::make_unique<RecordTally>();
+  earlier_started_at_.clear();
+  earlier_ended_at_.clear();
+}
 
 RunOutput::~RunOutput() {
   for (auto& [id, files] : files_) Close(&files);
@@ -144,17 +163,20 @@ Status RunOutput::AppendTurn(const Conversation& conv,
                              const TurnRecord& record) {
   if (Status safe = CheckOutputId(conv.id); !safe) return safe;
   try {
-    const std::string base = dir_ + "/" + conv.id;
     TurnRecord stored;
     Result<std::string> line = SerializeForOutput(conv.id, record, &stored);
     if (!line) return std::unexpected(line.error());
+    // Makes the id's sub-folder (fanout) before its first file.
+    Result<std::string> md_where =
+        paths_->PathForWriting(conv.id, ConversationFileKind::kTranscript);
+    if (!md_where) return std::unexpected(md_where.error());
     ConversationFiles& files = files_[conv.id];
     // The transcript goes first. Should the process die between the two
     // writes, the .md shows a turn the .jsonl lacks; --resume re-sends that
     // turn (it is not recorded) and, that being the conversation's first
     // turn in the new process, writes the .md whole again. The other order
     // could leave a finished conversation's .md a turn short for good.
-    const std::string md_path = base + ".md";
+    const std::string& md_path = *md_where;
     size_t md_appended = 0;  // bytes to cut off the .md if the .jsonl fails
     if (files.md_current) {
       if (files.md < 0) files.md = OpenForAppend(md_path);
@@ -198,14 +220,15 @@ Status RunOutput::AppendTurn(const Conversation& conv,
       files.md_current = true;
     }
     Status written;
+    const std::string jsonl_path =
+        paths_->Path(conv.id, ConversationFileKind::kRecords);
     if (files.jsonl < 0) {
-      const std::string jsonl_path = base + ".jsonl";
       files.jsonl = OpenForAppend(jsonl_path);
       if (files.jsonl < 0) {
         written = std::unexpected(IoError("cannot open", jsonl_path, errno));
       }
     }
-    if (written) written = AppendToOpen(files.jsonl, base + ".jsonl", *line);
+    if (written) written = AppendToOpen(files.jsonl, jsonl_path, *line);
     if (!written) {
       // The turn is not recorded. A .md written whole is written whole
       // again by the next turn; an appended turn is cut back off. Should
@@ -250,14 +273,19 @@ Status RunOutput::RewriteTurns(const Conversation& conv,
   // Nothing may be appended through descriptors of the files replaced here.
   Forget(conv.id);
   try {
-    const std::string base = dir_ + "/" + conv.id;
+    const std::string jsonl_path =
+        paths_->Path(conv.id, ConversationFileKind::kRecords);
     if (turns.empty()) {
       // Starting over: no files, exactly as before the first turn.
-      if (Status removed = RemoveIfExists(base + ".jsonl"); !removed) {
+      if (Status removed = RemoveIfExists(jsonl_path); !removed) {
         return removed;
       }
-      return RemoveIfExists(base + ".md");
+      return RemoveIfExists(
+          paths_->Path(conv.id, ConversationFileKind::kTranscript));
     }
+    Result<std::string> md_path =
+        paths_->PathForWriting(conv.id, ConversationFileKind::kTranscript);
+    if (!md_path) return std::unexpected(md_path.error());
     std::string jsonl;
     std::vector<TurnRecord> stored(turns.size());
     for (size_t i = 0; i < turns.size(); ++i) {
@@ -269,11 +297,11 @@ Status RunOutput::RewriteTurns(const Conversation& conv,
     // The .jsonl first: if the process dies before the .md follows, the
     // .md still shows the dropped turn, which --resume then sends again and
     // so re-renders.
-    if (Status written = ReplaceFileAtomic(base + ".jsonl", jsonl); !written) {
+    if (Status written = ReplaceFileAtomic(jsonl_path, jsonl); !written) {
       return written;
     }
     Status written =
-        ReplaceFileAtomic(base + ".md", RenderTranscript(conv, stored));
+        ReplaceFileAtomic(*md_path, RenderTranscript(conv, stored));
     ConversationFiles& files = files_[conv.id];
     if (written) {
       files.md_current = true;  // the next turn is appended
@@ -293,8 +321,8 @@ Status RunOutput::CountRecordsOnDisk(const RunSummary& summary) {
   bool any = false;
   for (const ConversationOutcome& c : summary.conversations) {
     if (Status safe = CheckOutputId(c.id); !safe) return safe;
-    Result<std::vector<TurnRecord>> records =
-        ReadTurnRecordsTolerant(dir_ + "/" + c.id + ".jsonl");
+    Result<std::vector<TurnRecord>> records = ReadTurnRecordsTolerant(
+        paths_->Path(c.id, ConversationFileKind::kRecords));
     if (!records) return std::unexpected(records.error());
     for (const TurnRecord& r : *records) tally->Add(r);
     any = any || !records->empty();

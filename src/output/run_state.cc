@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "output/read_file.h"
+#include "output/run_layout.h"
 #include "output/turn_status.h"
 #include "util/atomic_file.h"
 #include "util/read_file.h"
@@ -326,6 +327,9 @@ std::string ManifestHead(const RunManifest& manifest) {
     out += ",\n  \"shard\": " +
            (manifest.shard->empty() ? "null" : JsonString(*manifest.shard));
   }
+  if (manifest.layout == OutputLayout::kFanout) {
+    out += ",\n  \"layout\": \"fanout\"";
+  }
   return out + ",\n  \"conversations\": {";
 }
 
@@ -465,6 +469,16 @@ Result<std::optional<RunManifest>> ReadManifest(const std::string& dir) {
         return std::unexpected(
             ManifestError(path, "\"shard\" is not a string or null"));
       }
+    }
+    if (auto layout = j.find("layout"); layout != j.end()) {
+      const std::optional<OutputLayout> parsed =
+          layout->is_string() ? ParseLayoutName(layout->get<std::string>())
+                              : std::nullopt;
+      if (!parsed || *parsed == OutputLayout::kAuto) {
+        return std::unexpected(
+            ManifestError(path, "\"layout\" is not \"flat\" or \"fanout\""));
+      }
+      manifest.layout = *parsed;
     }
     const ordered_json* conversations = r.Find("conversations");
     if (conversations == nullptr) {

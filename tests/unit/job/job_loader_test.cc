@@ -298,13 +298,14 @@ messages: [hi]
 whatever: 1
 conversations: [{messages: [hi]}]
 )");
-  EXPECT_THAT(e, HasSubstr("jobs/t.yaml:1:1: job: unknown key 'concurency' "
-                           "(did you mean 'concurrency'?); allowed keys: "
-                           "name, endpoint, headers, secret_headers, "
-                           "concurrency, defaults, history, tls_verify, "
-                           "retry, timeouts, rate, "
-                           "limits, resume, grace, vars, expect_each_turn, "
-                           "conversations"));
+  EXPECT_THAT(
+      e, HasSubstr("jobs/t.yaml:1:1: job: unknown key 'concurency' "
+                   "(did you mean 'concurrency'?); allowed keys: "
+                   "name, endpoint, headers, secret_headers, "
+                   "concurrency, defaults, history, tls_verify, "
+                   "retry, timeouts, rate, "
+                   "limits, resume, grace, layout, vars, expect_each_turn, "
+                   "conversations"));
   EXPECT_THAT(e, HasSubstr("jobs/t.yaml:2:1: job: unknown key 'model' "
                            "(request fields go under 'defaults')"));
   EXPECT_THAT(e, HasSubstr("jobs/t.yaml:3:1: job: unknown key 'messages' (it "

@@ -83,8 +83,15 @@ TEST(DecideRunTest, AnUnknownJsonlIsRefusedWithoutOverwrite) {
   overwrite.overwrite = true;
   d = DecideRun(job, state, overwrite);
   ASSERT_TRUE(d.has_value());
-  EXPECT_EQ(d->start_over, (std::vector<std::string>{"a", "b"}));
+  // Only what exists is removed (b.jsonl; a has no file).
+  EXPECT_EQ(d->start_over, (std::vector<std::string>{"b"}));
   EXPECT_FALSE(d->changed_definitions);
+  EXPECT_TRUE(d->no_records);
+  // A stray a.md without its .jsonl is removed too.
+  state.md.insert("a");
+  d = DecideRun(job, state, overwrite);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->start_over, (std::vector<std::string>{"a", "b"}));
 }
 
 TEST(DecideRunTest, AnEarlierRunNeedsResume) {
