@@ -85,7 +85,7 @@ TEST_F(JobImportTest, CsvColumnsTurnsIdsAndExpectations) {
   EXPECT_EQ(c.id, "p-3");  // default: <stem>-<row>
   EXPECT_EQ(c.line, 6);    // the quoted newline and the blank line count
   ASSERT_NE(c.expects[0], nullptr);
-  EXPECT_TRUE(c.conversation_id_generated);  // made when it starts
+  EXPECT_TRUE(c.conversation_id_generated());  // made when it starts
 }
 
 TEST_F(JobImportTest, CsvNamedTurnColumnsAndSingleColumn) {
@@ -118,8 +118,8 @@ TEST_F(JobImportTest, JsonlRowsAreConversations) {
   EXPECT_EQ(job->conversations[0].id, "c1");  // inline ones come first
   const Conversation& j1 = job->conversations[1];
   EXPECT_EQ(j1.id, "j1");
-  EXPECT_EQ(j1.system, "terse");
-  EXPECT_EQ(j1.params["model"], "m");
+  EXPECT_EQ(j1.system(), "terse");
+  EXPECT_EQ(j1.params()["model"], "m");
   ASSERT_NE(j1.expects[1], nullptr);
   EXPECT_EQ(job->conversations[2].id, "p-2");
   EXPECT_EQ(job->conversations[2].messages,
@@ -276,12 +276,12 @@ conversations:
   EXPECT_TRUE(llama.matrix.empty());
   EXPECT_EQ(llama.endpoint, "http://127.0.0.1:9/v1/chat/completions");
   // The set wins over the conversation's params; the rest is kept.
-  EXPECT_EQ(llama.conversations[0].params["model"], "m1");
-  EXPECT_EQ(llama.conversations[0].params["top_p"], 1);
+  EXPECT_EQ(llama.conversations[0].params()["model"], "m1");
+  EXPECT_EQ(llama.conversations[0].params()["top_p"], 1);
   Job copilot = JobForMatrixSet(*job, job->matrix[0]);
   EXPECT_EQ(copilot.endpoint, job->endpoint);
-  EXPECT_EQ(copilot.conversations[0].params["provider"], "Copilot");
-  EXPECT_EQ(copilot.conversations[0].params["model"], "mine");
+  EXPECT_EQ(copilot.conversations[0].params()["provider"], "Copilot");
+  EXPECT_EQ(copilot.conversations[0].params()["model"], "mine");
   // Each set is its own definition, so resuming one never mixes with another.
   EXPECT_NE(ConversationDefinitionHash(llama, llama.conversations[0]),
             ConversationDefinitionHash(copilot, copilot.conversations[0]));

@@ -150,30 +150,30 @@ conversations:
   ASSERT_EQ(job->conversations.size(), 3u);
   const Conversation& c1 = job->conversations[0];
   EXPECT_EQ(c1.id, "first");
-  EXPECT_EQ(c1.conversation_id, "fixed-id");
-  EXPECT_EQ(c1.system, "You are terse.");
-  EXPECT_EQ(c1.params, nlohmann::json::parse(
-                           R"({"temperature": 0, "provider": "OpenAI"})"));
-  EXPECT_TRUE(c1.params["temperature"].is_number_integer());
-  EXPECT_EQ(c1.history, HistoryMode::kFull);  // overrides the job's `last`
+  EXPECT_EQ(c1.conversation_id(), "fixed-id");
+  EXPECT_EQ(c1.system(), "You are terse.");
+  EXPECT_EQ(c1.params(), nlohmann::json::parse(
+                             R"({"temperature": 0, "provider": "OpenAI"})"));
+  EXPECT_TRUE(c1.params()["temperature"].is_number_integer());
+  EXPECT_EQ(c1.history(), HistoryMode::kFull);  // overrides the job's `last`
   EXPECT_EQ(c1.messages, (std::vector<std::string>{"Hello", "Second turn"}));
   EXPECT_EQ(c1.line, 30);
 
   const Conversation& c2 = job->conversations[1];
   EXPECT_EQ(c2.id, "c2");  // by position, not by count of unnamed ones
   // Its UUID is made when it starts (the runner), not at load.
-  EXPECT_TRUE(c2.conversation_id.empty()) << c2.conversation_id;
-  EXPECT_TRUE(c2.conversation_id_generated);
-  EXPECT_FALSE(c2.system.has_value());
-  EXPECT_TRUE(c2.params.is_null());
-  EXPECT_EQ(c2.history, HistoryMode::kLast);  // inherited from the job
+  EXPECT_TRUE(c2.conversation_id().empty()) << c2.conversation_id();
+  EXPECT_TRUE(c2.conversation_id_generated());
+  EXPECT_FALSE(c2.system().has_value());
+  EXPECT_TRUE(c2.params().is_null());
+  EXPECT_EQ(c2.history(), HistoryMode::kLast);  // inherited from the job
   EXPECT_EQ(c2.messages, std::vector<std::string>{"only one"});
   EXPECT_EQ(c2.line, 38);
 
   const Conversation& c3 = job->conversations[2];
   EXPECT_EQ(c3.id, "c3");
-  EXPECT_EQ(c3.system, "");
-  EXPECT_TRUE(c3.conversation_id_generated);
+  EXPECT_EQ(c3.system(), "");
+  EXPECT_TRUE(c3.conversation_id_generated());
   EXPECT_TRUE(IsUuidV4(NewUuidV4()));
   EXPECT_NE(NewUuidV4(), NewUuidV4());
 }
@@ -220,7 +220,7 @@ TEST(JobLoaderTest, MinimalJobUsesDefaults) {
   EXPECT_TRUE(job->verify_tls);
   ASSERT_EQ(job->conversations.size(), 1u);
   EXPECT_EQ(job->conversations[0].id, "c1");
-  EXPECT_EQ(job->conversations[0].history, HistoryMode::kFull);
+  EXPECT_EQ(job->conversations[0].history(), HistoryMode::kFull);
 }
 
 TEST(JobLoaderTest, ScalarsInStringFieldsKeepTheirText) {
@@ -231,7 +231,7 @@ TEST(JobLoaderTest, ScalarsInStringFieldsKeepTheirText) {
 )");
   ASSERT_TRUE(job.has_value()) << job.error().message;
   EXPECT_EQ(job->conversations[0].id, "007");
-  EXPECT_EQ(job->conversations[0].system, "3.14");
+  EXPECT_EQ(job->conversations[0].system(), "3.14");
   EXPECT_EQ(job->conversations[0].messages,
             (std::vector<std::string>{"42", "true", "quoted", "single"}));
 }
@@ -738,8 +738,8 @@ TEST(JobLoaderTest, HeinerJob) {
   ASSERT_EQ(job->conversations.size(), 1u);
   const Conversation& c = job->conversations[0];
   EXPECT_EQ(c.id, "heiner");
-  EXPECT_TRUE(c.conversation_id_generated);
-  EXPECT_EQ(c.history, HistoryMode::kFull);
+  EXPECT_TRUE(c.conversation_id_generated());
+  EXPECT_EQ(c.history(), HistoryMode::kFull);
   EXPECT_EQ(c.messages,
             (std::vector<std::string>{"Hello, i am Heiner. How are you?",
                                       "Tell me somethings about my name"}));
@@ -778,8 +778,8 @@ TEST(JobLoaderTest, ExampleJob) {
        has_unicode = false;
   for (const Conversation& c : job->conversations) {
     if (c.id == "heiner") heiner = &c;
-    has_system |= c.system.has_value() && c.params.contains("temperature");
-    has_last |= c.history == HistoryMode::kLast;
+    has_system |= c.system().has_value() && c.params().contains("temperature");
+    has_last |= c.history() == HistoryMode::kLast;
     has_multi |= c.messages.size() >= 3;
     for (const std::string& m : c.messages) {
       has_unicode |= m.find("👋") != std::string::npos &&
@@ -787,7 +787,7 @@ TEST(JobLoaderTest, ExampleJob) {
     }
   }
   ASSERT_NE(heiner, nullptr);
-  EXPECT_EQ(heiner->params["provider"], "Copilot");
+  EXPECT_EQ(heiner->params()["provider"], "Copilot");
   EXPECT_EQ(heiner->messages[1], "Tell me somethings about my name");
   EXPECT_TRUE(has_system);
   EXPECT_TRUE(has_last);
