@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -10,6 +11,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "chatbatch/job.h"
 #include "job/env_expand.h"
@@ -176,6 +178,68 @@ conversations:
   EXPECT_TRUE(c3.conversation_id_generated());
   EXPECT_TRUE(IsUuidV4(NewUuidV4()));
   EXPECT_NE(NewUuidV4(), NewUuidV4());
+}
+
+// The job's settings are held once: a conversation that overrides one
+// gets its own copy with the job's other values, and no other conversation
+// sees its override.
+TEST(JobLoaderTest, ConversationsShareTheJobsSettingsUntilTheyOverride) {
+  Result<Job> job = Parse(R"(history: last
+timeouts: {idle: 7s}
+retry: {attempts: 2}
+conversations:
+  - messages: [a]
+  - {system: own, messages: [b]}
+  - {timeouts: {total: 9s}, messages: [c]}
+  - {conversation_id: fixed, messages: [d]}
+  - messages: [e]
+)");
+  ASSERT_TRUE(job) << job.error().message;
+  const std::vector<Conversation>& c = job->conversations;
+  ASSERT_EQ(c.size(), 5u);
+  EXPECT_TRUE(c[0].SharesSettingsWith(c[4]));
+  for (size_t i : {1, 2, 3}) {
+    EXPECT_FALSE(c[i].SharesSettingsWith(c[0])) << i;
+    EXPECT_EQ(c[i].history(), HistoryMode::kLast) << i;
+    EXPECT_EQ(c[i].retry()->attempts, 2) << i;
+  }
+  EXPECT_EQ(c[1].system(), "own");
+  EXPECT_EQ(c[1].timeouts().idle, std::chrono::milliseconds(7000));
+  EXPECT_EQ(c[2].timeouts().total, std::chrono::milliseconds(9000));
+  EXPECT_EQ(c[2].timeouts().idle, std::chrono::milliseconds(7000));
+  EXPECT_EQ(c[3].conversation_id(), "fixed");
+  EXPECT_FALSE(c[3].conversation_id_generated());
+  for (size_t i : {0, 4}) {
+    EXPECT_FALSE(c[i].system().has_value()) << i;
+    EXPECT_EQ(c[i].timeouts().total, std::chrono::milliseconds(600000)) << i;
+    EXPECT_TRUE(c[i].conversation_id().empty()) << i;
+    EXPECT_TRUE(c[i].conversation_id_generated()) << i;
+    EXPECT_EQ(c[i].history(), HistoryMode::kLast) << i;
+  }
+}
+
+// Changing a copy's settings leaves the original's alone, and back.
+TEST(JobLoaderTest, MutableSettingsCopiesSharedSettingsFirst) {
+  Conversation a;
+  a.mutable_settings().system = "a";
+  Conversation b = a;
+  EXPECT_TRUE(b.SharesSettingsWith(a));
+  b.mutable_settings().system = "b";
+  EXPECT_FALSE(b.SharesSettingsWith(a));
+  EXPECT_EQ(a.system(), "a");
+  EXPECT_EQ(b.system(), "b");
+  a.mutable_settings().history = HistoryMode::kLast;
+  EXPECT_EQ(b.history(), HistoryMode::kFull);
+  // Not shared: changed in place.
+  const ConversationSettings* before = &b.settings();
+  b.mutable_settings().params = {{"model", "m"}};
+  EXPECT_EQ(&b.settings(), before);
+  EXPECT_TRUE(a.params().is_null());
+  // OwnRetry, too, changes only its conversation.
+  Conversation c = a;
+  OwnRetry(&c).attempts = 9;
+  EXPECT_EQ(a.retry(), nullptr);
+  EXPECT_EQ(c.retry()->attempts, 9);
 }
 
 TEST(JobLoaderTest, UuidHelperRejectsNonV4) {
