@@ -79,24 +79,77 @@ struct SizeLimits {
 // expressions.
 struct CheckGroup;
 
-struct Conversation {
-  std::string id;  // safe file name; default c1, c2, ...
-  // Sent on every turn. When the job sets none it stays empty here
+// What a conversation sends and how, besides its messages. Nearly always
+// the job's values, so one object is shared by every conversation that
+// overrides none of them: a copy each would cost ~150 bytes per
+// conversation of a million-prompt job.
+struct ConversationSettings {
+  // Sent on every turn. When the conversation sets none it stays empty here
   // (conversation_id_generated) until the conversation first starts: a
   // million stored UUIDs would cost 48 MB before a single request.
   std::string conversation_id;
+  bool conversation_id_generated = false;  // true: a fresh UUIDv4
   std::optional<std::string> system;
   nlohmann::json params;  // overrides defaults; null (= none) unless given
-  HistoryMode history = HistoryMode::kFull;  // job value unless overridden
-  std::vector<std::string> messages;         // user turns, in order
-  // Parallel to "messages": each turn's own `expect:`; null when it has none.
-  std::vector<std::shared_ptr<const CheckGroup>> expects;
-  int line = 0;                            // where it starts in the file
-  bool conversation_id_generated = false;  // true: a fresh UUIDv4
-  // The job's policy, shared by every conversation that does not override
-  // it (its `on` list is ~400 bytes); null also means the job's.
+  HistoryMode history = HistoryMode::kFull;
+  // Null means the job's. Shared as well: its `on` list is ~400 bytes.
   std::shared_ptr<const RetryPolicy> retry;
-  Timeouts timeouts;  // job value unless overridden
+  Timeouts timeouts;
+};
+
+struct Conversation {
+  std::string id;                     // safe file name; default c1, c2, ...
+  std::vector<std::string> messages;  // user turns, in order
+  // Parallel to "messages": each turn's own `expect:`, null when it has
+  // none; or empty when no turn has one, so a plain prompt allocates no
+  // vector.
+  std::vector<std::shared_ptr<const CheckGroup>> expects;
+  int line = 0;  // where it starts in the file
+
+  const ConversationSettings& settings() const {
+    return settings_ != nullptr ? *settings_ : DefaultSettings();
+  }
+  // The settings, to change: copied first if another conversation shares
+  // them, so a change never reaches another conversation. Keep the
+  // reference only until this conversation is next copied.
+  ConversationSettings& mutable_settings() {
+    if (settings_ == nullptr) {
+      settings_ = std::make_shared<ConversationSettings>();
+    } else if (settings_.use_count() > 1) {
+      settings_ = std::make_shared<ConversationSettings>(*settings_);
+    }
+    return *settings_;
+  }
+  // Uses the very settings object of "other" (until either changes them).
+  void ShareSettings(const Conversation& other) { settings_ = other.settings_; }
+  // Whether both use one settings object (not merely equal values).
+  bool SharesSettingsWith(const Conversation& other) const {
+    return settings_ == other.settings_;
+  }
+
+  const std::string& conversation_id() const {
+    return settings().conversation_id;
+  }
+  bool conversation_id_generated() const {
+    return settings().conversation_id_generated;
+  }
+  const std::optional<std::string>& system() const { return settings().system; }
+  const nlohmann::json& params() const { return settings().params; }
+  HistoryMode history() const { return settings().history; }
+  const std::shared_ptr<const RetryPolicy>& retry() const {
+    return settings().retry;
+  }
+  const Timeouts& timeouts() const { return settings().timeouts; }
+
+ private:
+  static const ConversationSettings& DefaultSettings() {
+    static const ConversationSettings kDefault;
+    return kDefault;
+  }
+
+  // Null: the defaults. Not const, so that mutable_settings() can change
+  // an object no one else holds in place.
+  std::shared_ptr<ConversationSettings> settings_;
 };
 
 // One entry of `matrix:`. Every conversation runs once per set, into the
@@ -159,10 +212,11 @@ std::string JobDefinitionHash(const Job& job);
 // call makes a new copy and frees the one before: keep the reference of one
 // call, never two calls in one expression.
 inline RetryPolicy& OwnRetry(Conversation* conv) {
+  ConversationSettings& settings = conv->mutable_settings();
   auto own = std::make_shared<RetryPolicy>(
-      conv->retry != nullptr ? *conv->retry : RetryPolicy());
+      settings.retry != nullptr ? *settings.retry : RetryPolicy());
   RetryPolicy& policy = *own;
-  conv->retry = std::move(own);
+  settings.retry = std::move(own);
   return policy;
 }
 

@@ -16,7 +16,7 @@ struct Exchange {
   std::string assistant;
 };
 
-// Body = job.defaults ⊕ conv.params ⊕ {messages, conversation_id,
+// Body = job.defaults ⊕ conv.params() ⊕ {messages, conversation_id,
 // conversation}. With HistoryMode::kFull, messages = [system] + history +
 // the new user message; with kLast only the new user message.
 // "conversation_json" is the raw `conversation` object from the previous
@@ -28,7 +28,7 @@ std::string BuildRequestBody(const Job& job, const Conversation& conv,
                              std::string_view conversation_json);
 
 // The same, sending "conversation_id" ("" = none) instead of
-// conv.conversation_id: the runner's, made when a conversation starts.
+// conv.conversation_id(): the runner's, made when a conversation starts.
 std::string BuildRequestBody(const Job& job, const Conversation& conv,
                              std::span<const Exchange> history,
                              std::string_view user,

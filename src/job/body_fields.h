@@ -11,7 +11,7 @@
 
 namespace chatbatch {
 
-// job.defaults ⊕ conv.params as an RFC 7386 merge patch: objects merge
+// job.defaults ⊕ conv.params() as an RFC 7386 merge patch: objects merge
 // recursively, any other value replaces, and a null removes the key.
 nlohmann::json MergeBodyFields(const Job& job, const Conversation& conv);
 

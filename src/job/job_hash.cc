@@ -91,11 +91,11 @@ std::string ConversationDefinitionHash(const Job& job,
   canonical["header_names"] = header_names;
   canonical["body"] = MergeBodyFields(job, conv);
   canonical["system"] =
-      conv.system ? nlohmann::json(*conv.system) : nlohmann::json(nullptr);
-  canonical["history"] = conv.history == HistoryMode::kLast ? "last" : "full";
+      conv.system() ? nlohmann::json(*conv.system()) : nlohmann::json(nullptr);
+  canonical["history"] = conv.history() == HistoryMode::kLast ? "last" : "full";
   canonical["messages"] = conv.messages;
-  if (!conv.conversation_id_generated) {
-    canonical["conversation_id"] = conv.conversation_id;
+  if (!conv.conversation_id_generated()) {
+    canonical["conversation_id"] = conv.conversation_id();
   }
   return Hex128(Dump(canonical));
 }

@@ -6,6 +6,8 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -23,6 +25,20 @@ namespace {
 // Past this many problems in one imported file the rest are not worth
 // reading: the file is probably not what the job says it is.
 constexpr size_t kMaxImportProblems = 50;
+
+// The lines of "in" (an upper bound on its rows), read ahead so that the
+// conversations are allocated once: a vector growing to a million would
+// briefly hold one and a half times its final size.
+size_t CountLines(std::istream& in) {
+  std::array<char, 1 << 16> buffer;
+  size_t lines = 1;  // the last may lack its line end
+  while (in.read(buffer.data(), buffer.size()) || in.gcount() > 0) {
+    lines += std::count(buffer.data(), buffer.data() + in.gcount(), '\n');
+  }
+  in.clear();
+  in.seekg(0);
+  return lines;
+}
 
 std::optional<ImportSpec::Format> FormatFromName(std::string_view name) {
   const std::string lower = ToLower(name);
@@ -117,8 +133,7 @@ void Loader::ParseConversationsFrom(const Field& f, JobDraft* d) {
   d->import = std::move(spec);
 }
 
-void Loader::ImportConversations(const ImportSpec& spec, const Job& job,
-                                 Drafts* drafts) {
+void Loader::ImportConversations(const ImportSpec& spec, Job* job) {
   // Only a regular file: a FIFO or device could block or never end.
   struct stat st;
   if (::stat(spec.resolved.c_str(), &st) != 0) {
@@ -137,29 +152,34 @@ void Loader::ImportConversations(const ImportSpec& spec, const Job& job,
                           ": " + std::strerror(errno));
     return;
   }
-  import_job_ = &job;
-  const size_t before = drafts->size();
+  Conversations* conversations = &job->conversations;
+  const size_t before = conversations->size();
+  conversations->reserve(before + CountLines(in));
+  first_imported_ = before;
+  import_source_ = spec.resolved;
+  import_stem_ = std::filesystem::path(spec.path).stem().string();
+  if (!IsSafeId(import_stem_ + "-1")) import_stem_ = "row";
   const size_t problems_before = problems_.size();
   problems_.BeginSource(spec.resolved, 1);
   std::unique_ptr<PromptFileReader> reader =
       MakePromptFileReader(spec.format, in);
   switch (spec.format) {
     case ImportSpec::Format::kJsonl:
-      ImportJsonl(spec, *reader, drafts);
+      ImportJsonl(spec, *reader, conversations);
       break;
     case ImportSpec::Format::kCsv:
-      ImportCsv(spec, *reader, drafts);
+      ImportCsv(spec, *reader, conversations);
       break;
     case ImportSpec::Format::kText:
-      ImportText(spec, *reader, drafts);
+      ImportText(spec, *reader, conversations);
       break;
   }
   problems_.EndSource();
-  import_job_ = nullptr;
   if (in.bad()) {
     Report(spec.mark, "'conversations_from': error reading " +
                           Quote(spec.path) + ": " + std::strerror(errno));
-  } else if (drafts->size() == before && problems_.size() == problems_before) {
+  } else if (conversations->size() == before &&
+             problems_.size() == problems_before) {
     Report(spec.mark, "'conversations_from': " + Quote(spec.path) +
                           " holds no conversations");
   }
@@ -168,24 +188,21 @@ void Loader::ImportConversations(const ImportSpec& spec, const Job& job,
 ConversationDraft Loader::ImportedDraft(const ImportSpec& spec, int64_t row,
                                         int line) {
   problems_.BeginSource(spec.resolved, line);
-  ConversationDraft draft = JobValuesDraft(*import_job_, YAML::Mark());
+  ConversationDraft draft = JobValuesDraft(YAML::Mark());
   draft.conv.line = line;
-  draft.source = spec.resolved;
-  std::string stem = std::filesystem::path(spec.path).stem().string();
-  if (!IsSafeId(stem + "-1")) stem = "row";
-  draft.conv.id = stem + "-" + std::to_string(row);
+  draft.conv.id = import_stem_ + "-" + std::to_string(row);
   return draft;
 }
 
 template <typename ReadRow>
 void Loader::ImportRows(const ImportSpec& spec, PromptFileReader& reader,
-                        Drafts* drafts, ReadRow read_row) {
+                        Conversations* conversations, ReadRow read_row) {
   const size_t problems_before = problems_.size();
   for (const PromptRow* r = reader.Next();
        r != nullptr && !TooManyImportProblems(problems_before);
        r = reader.Next()) {
     ConversationDraft draft = ImportedDraft(spec, r->number, r->line);
-    if (read_row(*r, &draft)) drafts->push_back(std::move(draft));
+    if (read_row(*r, &draft)) Keep(std::move(draft), true, conversations);
   }
 }
 
@@ -193,9 +210,10 @@ void Loader::ImportRows(const ImportSpec& spec, PromptFileReader& reader,
 // (id, system, params, messages with expect, vars, ...), or a string (one
 // turn), or a list of strings (the turns).
 void Loader::ImportJsonl(const ImportSpec& spec, PromptFileReader& reader,
-                         Drafts* drafts) {
+                         Conversations* conversations) {
   ImportRows(
-      spec, reader, drafts, [&](const PromptRow& r, ConversationDraft* draft) {
+      spec, reader, conversations,
+      [&](const PromptRow& r, ConversationDraft* draft) {
         const std::string_view text = r.text;
         const std::string where = "row " + std::to_string(r.number);
         // JSON first: YAML would also take `not json`, `42` or `{a: [b]}`.
@@ -236,8 +254,8 @@ void Loader::ImportJsonl(const ImportSpec& spec, PromptFileReader& reader,
 // Plain text: every non-blank line is a one-turn conversation, sent as
 // written.
 void Loader::ImportText(const ImportSpec& spec, PromptFileReader& reader,
-                        Drafts* drafts) {
-  ImportRows(spec, reader, drafts,
+                        Conversations* conversations) {
+  ImportRows(spec, reader, conversations,
              [&](const PromptRow& r, ConversationDraft* draft) {
                if (!IsValidUtf8(r.text)) {
                  Report(YAML::Mark(), "line " + std::to_string(r.line) +
@@ -245,7 +263,6 @@ void Loader::ImportText(const ImportSpec& spec, PromptFileReader& reader,
                  return false;
                }
                draft->conv.messages.emplace_back(r.text);
-               draft->conv.expects.emplace_back(nullptr);
                return true;
              });
 }
@@ -265,7 +282,7 @@ bool Loader::TooManyImportProblems(size_t problems_before) {
 // flow form ({regex: ...}, [..]) or else plain text the reply must contain.
 // Other columns are ignored, so a spreadsheet may carry notes.
 void Loader::ImportCsv(const ImportSpec& spec, PromptFileReader& reader,
-                       Drafts* drafts) {
+                       Conversations* conversations) {
   const size_t problems_before = problems_.size();
   std::vector<std::string> header;
   std::vector<size_t> turn_index;  // column of each turn
@@ -346,7 +363,9 @@ void Loader::ImportCsv(const ImportSpec& spec, PromptFileReader& reader,
       ParseId(cell_field(*id_index), &draft);
     if (system_index && !fields[*system_index].empty()) {
       const Field f = cell_field(*system_index);
-      if (auto text = ReadString(f)) draft.conv.system = std::move(*text);
+      if (auto text = ReadString(f)) {
+        draft.conv.mutable_settings().system = std::move(*text);
+      }
     }
     bool gap = false;
     for (size_t t = 0; t < turn_index.size(); ++t) {
@@ -363,7 +382,6 @@ void Loader::ImportCsv(const ImportSpec& spec, PromptFileReader& reader,
       }
       if (auto checked = ReadString(cell_field(turn_index[t]))) {
         draft.conv.messages.push_back(std::move(*checked));
-        draft.conv.expects.emplace_back(nullptr);
       }
     }
     if (draft.conv.messages.empty() && !gap) {
@@ -395,9 +413,14 @@ void Loader::ImportCsv(const ImportSpec& spec, PromptFileReader& reader,
       } else {
         expect["contains"] = cell;
       }
-      draft.conv.expects[index] = ReadExpect(Field{expect, expect, what});
+      std::vector<std::shared_ptr<const CheckGroup>>& expects =
+          draft.conv.expects;
+      if (expects.empty()) expects.resize(draft.conv.messages.size());
+      expects[index] = ReadExpect(Field{expect, expect, what});
     }
-    if (!draft.conv.messages.empty()) drafts->push_back(std::move(draft));
+    if (!draft.conv.messages.empty()) {
+      Keep(std::move(draft), true, conversations);
+    }
     return problems_.size() - problems_before < kMaxImportProblems;
   };
 

@@ -212,20 +212,27 @@ void Loader::ParseConversationId(const Field& f, ConversationDraft* c) {
                          "fresh UUID)");
     return;
   }
-  c->conv.conversation_id = *id;
-  c->has_conversation_id = true;
+  ConversationSettings& settings = c->conv.mutable_settings();
+  settings.conversation_id = *id;
+  settings.conversation_id_generated = false;
 }
 
 void Loader::ParseSystem(const Field& f, ConversationDraft* c) {
-  if (auto system = ReadText(f)) c->conv.system = std::move(*system);
+  if (auto system = ReadText(f)) {
+    c->conv.mutable_settings().system = std::move(*system);
+  }
 }
 
 void Loader::ParseParams(const Field& f, ConversationDraft* c) {
-  if (auto json = ReadBodyFields(f)) c->conv.params = std::move(*json);
+  if (auto json = ReadBodyFields(f)) {
+    c->conv.mutable_settings().params = std::move(*json);
+  }
 }
 
 void Loader::ParseMessages(const Field& f, ConversationDraft* c) {
   if (!IsNonEmptyList(f, "user messages", "user message")) return;
+  std::vector<std::string>& messages = c->conv.messages;
+  std::vector<std::shared_ptr<const CheckGroup>>& expects = c->conv.expects;
   int index = 0;
   for (const YAML::Node& item : f.value) {
     ++index;
@@ -251,9 +258,13 @@ void Loader::ParseMessages(const Field& f, ConversationDraft* c) {
       Report(item.Mark(), what + ": is empty");
       continue;
     }
-    c->conv.messages.push_back(std::move(message->content));
-    c->conv.expects.push_back(std::move(message->expect));
+    messages.push_back(std::move(message->content));
+    if (message->expect != nullptr) {
+      expects.resize(messages.size());
+      expects.back() = std::move(message->expect);
+    }
   }
+  if (!expects.empty()) expects.resize(messages.size());
 }
 
 void Loader::ParseContent(const Field& f, MessageDraft* m) {

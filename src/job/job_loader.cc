@@ -248,7 +248,8 @@ std::optional<std::string> Loader::Expand(const Field& f,
 // Conversations and the whole job.
 
 void Loader::ParseConversations(JobDraft* d, const YAML::Node& job_node) {
-  Drafts drafts;
+  MakeJobValues(d->job);
+  Conversations& conversations = d->job.conversations;
   int index = 0;
   const YAML::Node none;
   for (const YAML::Node& node :
@@ -260,60 +261,73 @@ void Loader::ParseConversations(JobDraft* d, const YAML::Node& job_node) {
                               TypeName(node));
       continue;
     }
-    ConversationDraft draft = JobValuesDraft(d->job, node.Mark());
+    ConversationDraft draft = JobValuesDraft(node.Mark());
     vars_ = job_vars_;
     ReadVars(node, where, &vars_);  // the conversation's override the job's
     ParseMapping(node, where, kConversationKeys, &draft);
     if (!draft.has_id) draft.conv.id = "c" + std::to_string(index);
-    drafts.push_back(std::move(draft));
+    Keep(std::move(draft), false, &conversations);
   }
   if (d->import) {
-    ImportConversations(*d->import, d->job, &drafts);
+    ImportConversations(*d->import, &d->job);
   } else if (!d->has_conversations) {
     Report(job_node.Mark(),
            "job: missing required key 'conversations' (or "
            "'conversations_from')");
   }
-  CheckUniqueIds(drafts);
-  d->job.conversations.reserve(drafts.size());
-  for (; !drafts.empty(); drafts.pop_front()) {
-    ConversationDraft& draft = drafts.front();
-    // Its UUID is made when it first starts (runner): see
-    // Conversation::conversation_id.
-    if (!draft.has_conversation_id) draft.conv.conversation_id_generated = true;
-    d->job.conversations.push_back(std::move(draft.conv));
-  }
+  CheckUniqueIds(conversations);
 }
 
-ConversationDraft Loader::JobValuesDraft(const Job& job,
-                                         const YAML::Mark& mark) {
+void Loader::MakeJobValues(const Job& job) {
+  ConversationSettings& settings = job_values_.mutable_settings();
+  // A conversation's UUID is made when it first starts (runner): see
+  // ConversationSettings::conversation_id.
+  settings.conversation_id_generated = true;
+  settings.history = job.history;
+  settings.retry = std::make_shared<const RetryPolicy>(job.retry);
+  settings.timeouts = job.timeouts;
+}
+
+ConversationDraft Loader::JobValuesDraft(const YAML::Mark& mark) {
   ConversationDraft draft;
-  draft.mark = mark;
   draft.id_mark = mark;
   draft.conv.line = mark.line + 1;
-  // The job's values, for the conversation's keys to override.
-  draft.conv.history = job.history;
-  if (!job_retry_) job_retry_ = std::make_shared<const RetryPolicy>(job.retry);
-  draft.conv.retry = job_retry_;
-  draft.conv.timeouts = job.timeouts;
+  draft.conv.ShareSettings(job_values_);
   return draft;
+}
+
+void Loader::Keep(ConversationDraft&& draft, bool imported,
+                  Conversations* conversations) {
+  if (!imported || draft.has_id) {
+    id_sites_.push_back({static_cast<uint32_t>(conversations->size()),
+                         draft.id_mark, draft.has_id});
+  }
+  conversations->push_back(std::move(draft.conv));
+}
+
+Loader::IdSite Loader::SiteOf(uint32_t index) const {
+  auto it = std::ranges::lower_bound(id_sites_, index, {}, &IdSite::index);
+  if (it != id_sites_.end() && it->index == index) return *it;
+  return IdSite{.index = index};  // an imported row's default id
 }
 
 // Output files are named after ids and may land on a case-insensitive file
 // system, so "A" and "a" clash.
-void Loader::CheckUniqueIds(const Drafts& drafts) {
+void Loader::CheckUniqueIds(const Conversations& conversations) {
   // Positions sorted by id ignoring case (stable: the first use of an id
   // leads its run), rather than a map of a million lowercased copies.
   std::vector<uint32_t> order;
-  order.reserve(drafts.size());
-  for (size_t i = 0; i < drafts.size(); ++i) {
+  order.reserve(conversations.size());
+  for (size_t i = 0; i < conversations.size(); ++i) {
     // An empty id is unsafe and already reported.
-    if (!drafts[i].conv.id.empty()) order.push_back(static_cast<uint32_t>(i));
+    if (!conversations[i].id.empty()) {
+      order.push_back(static_cast<uint32_t>(i));
+    }
   }
   auto lower = [](unsigned char ch) { return std::tolower(ch); };
   auto less = [&](uint32_t a, uint32_t b) {
     return std::ranges::lexicographical_compare(
-        drafts[a].conv.id, drafts[b].conv.id, {}, lower, lower);
+        conversations[a].id, conversations[b].id, {}, lower, lower);
   };
   std::ranges::stable_sort(order, less);
   std::vector<std::pair<uint32_t, uint32_t>> clashes;  // (later, first)
@@ -326,25 +340,24 @@ void Loader::CheckUniqueIds(const Drafts& drafts) {
   }
   std::ranges::sort(clashes);  // reported in the order of the file
   for (const auto& [later, first_index] : clashes) {
-    const ConversationDraft& draft = drafts[later];
-    const ConversationDraft& first = drafts[first_index];
-    std::string message = "duplicate conversation id " + Quote(draft.conv.id);
-    if (!draft.has_id) message += " (the default id of this conversation)";
-    const int first_line = first.source.empty()
-                               ? first.id_mark.line + 1
-                               : first.conv.line + first.id_mark.line;
+    const Conversation& conv = conversations[later];
+    const Conversation& first = conversations[first_index];
+    const IdSite site = SiteOf(later);
+    const IdSite first_site = SiteOf(first_index);
+    const bool imported = later >= first_imported_;
+    const bool first_imported = first_index >= first_imported_;
+    std::string message = "duplicate conversation id " + Quote(conv.id);
+    if (!site.has_id) message += " (the default id of this conversation)";
+    const int first_line = first_imported ? first.line + first_site.mark.line
+                                          : first_site.mark.line + 1;
     message += ", already used at " +
-               (first.source.empty() ? path_ : first.source) + ":" +
+               (first_imported ? import_source_ : path_) + ":" +
                std::to_string(first_line) + ":" +
-               std::to_string(first.id_mark.column + 1);
-    if (first.conv.id != draft.conv.id) {
-      message += " as " + Quote(first.conv.id);
-    }
+               std::to_string(first_site.mark.column + 1);
+    if (first.id != conv.id) message += " as " + Quote(first.id);
     message += " (ids are compared ignoring case)";
-    if (!draft.source.empty()) {
-      problems_.BeginSource(draft.source, draft.conv.line);
-    }
-    Report(draft.id_mark, std::move(message));
+    if (imported) problems_.BeginSource(import_source_, conv.line);
+    Report(site.mark, std::move(message));
     problems_.EndSource();
   }
 }

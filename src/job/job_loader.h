@@ -16,7 +16,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <istream>
 #include <iterator>
 #include <map>
@@ -48,20 +47,16 @@ struct Field {
 // A fresh UUIDv4, the default conversation_id.
 std::string NewUuidV4();
 
-// A conversation while it is being read. It starts from the job's values
-// (history, retry, timeouts), so its own keys override field by field.
+// A conversation while it is being read. It starts from the job's settings
+// (shared), so its own keys override field by field.
 struct ConversationDraft {
   Conversation conv;
   bool has_id = false;
-  bool has_conversation_id = false;
-  YAML::Mark mark;  // in "source", relative to its line conv.line
+  // Imported: relative to the row's line conv.line.
   YAML::Mark id_mark;
-  std::string source;  // the imported file it came from; "" = the job
 };
 
-// A deque, not a vector: a million drafts neither get copied as it grows
-// nor stay allocated while they are moved into Job::conversations.
-using Drafts = std::deque<ConversationDraft>;
+using Conversations = std::vector<Conversation>;
 
 // A message while it is being read: its text and its own `expect:`.
 struct MessageDraft {
@@ -178,14 +173,13 @@ class Loader {
   // `conversations_from:` (job_import.cc): the spec is read with the job's
   // keys, the file after the inline conversations.
   void ParseConversationsFrom(const Field& f, JobDraft* d);
-  void ImportConversations(const ImportSpec& spec, const Job& job,
-                           Drafts* drafts);
+  void ImportConversations(const ImportSpec& spec, Job* job);
   void ImportJsonl(const ImportSpec& spec, PromptFileReader& reader,
-                   Drafts* drafts);
+                   Conversations* conversations);
   void ImportCsv(const ImportSpec& spec, PromptFileReader& reader,
-                 Drafts* drafts);
+                 Conversations* conversations);
   void ImportText(const ImportSpec& spec, PromptFileReader& reader,
-                  Drafts* drafts);
+                  Conversations* conversations);
   // True (and says so, once) when an imported file has had too many
   // problems since "problems_before" to go on reading it.
   bool TooManyImportProblems(size_t problems_before);
@@ -194,15 +188,15 @@ class Loader {
   // TooManyImportProblems stops the reading; keeps the drafts it accepts.
   template <typename ReadRow>
   void ImportRows(const ImportSpec& spec, PromptFileReader& reader,
-                  Drafts* drafts, ReadRow read_row);
+                  Conversations* conversations, ReadRow read_row);
   // A draft for data row "row" (1-based) at "line" of the imported file,
-  // starting from the job's values, with the default id <stem>-<row>.
+  // starting from the job's settings, with the default id <stem>-<row>.
   ConversationDraft ImportedDraft(const ImportSpec& spec, int64_t row,
                                   int line);
-  const Job* import_job_ = nullptr;  // while importing
-  // The job's retry policy, made once and shared by every conversation
-  // that does not override it.
-  std::shared_ptr<const RetryPolicy> job_retry_;
+  std::string import_stem_;  // of the default ids, while importing
+  // Holds nothing but the job's settings, made once for every conversation
+  // to share until it overrides one.
+  Conversation job_values_;
   // True when "f" is a list with at least one item; otherwise reports that
   // a list of "items" (at least one "item") was expected.
   bool IsNonEmptyList(const Field& f, std::string_view items,
@@ -224,7 +218,9 @@ class Loader {
   // Keys a job and a conversation both take, each into its own settings (a
   // conversation's start as the job's).
   static Job& Settings(JobDraft* d) { return d->job; }
-  static Conversation& Settings(ConversationDraft* c) { return c->conv; }
+  static ConversationSettings& Settings(ConversationDraft* c) {
+    return c->conv.mutable_settings();
+  }
   template <typename Draft>
   void ParseHistoryKey(const Field& f, Draft* draft) {
     if (auto mode = ReadHistory(f)) Settings(draft).history = *mode;
@@ -286,10 +282,30 @@ class Loader {
   }
 
   void ParseConversations(JobDraft* d, const YAML::Node& job_node);
-  // A conversation starting from the job's history, retry and timeouts;
-  // its id (c<N>) and conversation_id are left to the caller.
-  ConversationDraft JobValuesDraft(const Job& job, const YAML::Mark& mark);
-  void CheckUniqueIds(const Drafts& drafts);
+  // Makes job_values_, once the job's keys are read.
+  void MakeJobValues(const Job& job);
+  // A conversation sharing the job's settings; its id (c<N>) is left to the
+  // caller.
+  ConversationDraft JobValuesDraft(const YAML::Mark& mark);
+  // Appends the draft's conversation, noting where its id was written.
+  void Keep(ConversationDraft&& draft, bool imported,
+            Conversations* conversations);
+  void CheckUniqueIds(const Conversations& conversations);
+
+  // Where a conversation's id was written, for duplicate-id messages.
+  struct IdSite {
+    uint32_t index = 0;  // in Job::conversations
+    YAML::Mark mark;     // imported: relative to the row's line
+    bool has_id = false;
+  };
+  IdSite SiteOf(uint32_t index) const;
+  // Sorted by index. Every inline conversation's, but an imported row's
+  // only when it has an `id`: a default id is at the start of its row, so a
+  // million plain prompts need no entry.
+  std::vector<IdSite> id_sites_;
+  // Job::conversations from this index on came from import_source_.
+  size_t first_imported_ = SIZE_MAX;
+  std::string import_source_;
 
   static constexpr KeySpec<JobDraft> kJobKeys[] = {
       {"name", &Loader::ParseName},

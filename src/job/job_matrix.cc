@@ -2,6 +2,7 @@
 // subfolder each (docs/job-file.md, "Matrix and prompt files").
 
 #include <map>
+#include <unordered_map>
 
 #include "job/job_loader.h"
 
@@ -113,8 +114,16 @@ Job JobForMatrixSet(const Job& job, const MatrixSet& set) {
   Job out = job;
   out.matrix.clear();
   if (set.endpoint) out.endpoint = *set.endpoint;
+  // Conversations that shared settings in "job" share the patched ones:
+  // a copy each would cost a million-prompt job ~150 MB per set.
+  std::unordered_map<const ConversationSettings*, const Conversation*> patched;
   for (Conversation& conv : out.conversations) {
-    conv.params.merge_patch(set.params);
+    auto [it, first] = patched.try_emplace(&conv.settings(), &conv);
+    if (first) {
+      conv.mutable_settings().params.merge_patch(set.params);
+    } else {
+      conv.ShareSettings(*it->second);
+    }
   }
   return out;
 }

@@ -48,10 +48,11 @@ void Loader::ParseConversationRetry(const Field& f, ConversationDraft* c) {
     }
     return;
   }
-  auto own = std::make_shared<RetryPolicy>(c->conv.retry ? *c->conv.retry
-                                                         : RetryPolicy());
+  ConversationSettings& settings = c->conv.mutable_settings();
+  auto own = std::make_shared<RetryPolicy>(settings.retry ? *settings.retry
+                                                          : RetryPolicy());
   ParseRetry(f, own.get());
-  c->conv.retry = std::move(own);
+  settings.retry = std::move(own);
 }
 
 void Loader::ParseRetry(const Field& f, RetryPolicy* retry) {

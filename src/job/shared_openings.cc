@@ -31,7 +31,7 @@ std::vector<SharedOpening> FindSharedOpenings(const Job& job) {
     const Conversation& c = job.conversations[i];
     // With `history: last` a request holds one message, which g4f does not
     // cache; a single turn never continues a session.
-    if (c.history != HistoryMode::kFull || c.messages.size() < 2) continue;
+    if (c.history() != HistoryMode::kFull || c.messages.size() < 2) continue;
     const nlohmann::json body = MergeBodyFields(job, c);
     if (!HasProvider(body)) continue;
     // The cache key holds the model; the provider decides whose sessions
@@ -39,7 +39,7 @@ std::vector<SharedOpening> FindSharedOpenings(const Job& job) {
     std::string key;
     AppendField(body.value("model", nlohmann::json()).dump(), &key);
     AppendField(body["provider"].dump(), &key);
-    AppendField(c.system ? "1" + *c.system : "0", &key);
+    AppendField(c.system() ? "1" + *c.system() : "0", &key);
     AppendField(c.messages[0], &key);
     std::vector<size_t>& members = by_opening[std::move(key)];
     if (members.empty()) order.push_back(&members);

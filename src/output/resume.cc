@@ -139,7 +139,7 @@ Status DecideContinue(const Job& job, const std::string& dir,
       if (it->second->torn_tail) d->repair[conv->id] = *it->second->torn_tail;
     }
     // Keep sending the conversation_id the server already knows.
-    if (conv->conversation_id_generated) {
+    if (conv->conversation_id_generated()) {
       const std::string& recorded =
           old.conversations.at(conv->id).conversation_id;
       if (!recorded.empty()) {
@@ -274,7 +274,7 @@ ManifestEntry ManifestEntryFor(const Job& job, const RunDecision& decision,
   return ManifestEntry{ConversationDefinitionHash(job, conv),
                        recorded != decision.conversation_ids.end()
                            ? recorded->second
-                           : conv.conversation_id};
+                           : conv.conversation_id()};
 }
 
 namespace {
@@ -337,7 +337,7 @@ Status ApplyRun(const RunDecision& decision, Job* job, RunOutput* output,
     if (Status cut = RepairTornTail(path, torn); !cut) return cut;
   }
   for (const auto& [id, conversation_id] : decision.conversation_ids) {
-    by_id_at(id)->conversation_id = conversation_id;
+    by_id_at(id)->mutable_settings().conversation_id = conversation_id;
   }
   for (const std::string& id : decision.start_over) {
     if (decision.changed_definitions) {

@@ -108,9 +108,9 @@ namespace {
 
 void AppendTitle(const Conversation& conv, std::string* out) {
   *out += "# " + conv.id + "\n\n";
-  if (conv.system) {
+  if (conv.system()) {
     *out += "**System:**\n\n";
-    AppendFenced(*conv.system, out);
+    AppendFenced(*conv.system(), out);
   }
 }
 

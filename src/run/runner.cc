@@ -152,9 +152,9 @@ void Runner::Impl::Dispatch() {
       c->started = true;
       const Conversation& conv = *c->conv;
       c->conversation_id =
-          conv.conversation_id.empty() && conv.conversation_id_generated
+          conv.conversation_id().empty() && conv.conversation_id_generated()
               ? NewUuidV4()
-              : conv.conversation_id;
+              : conv.conversation_id();
       OutcomeOf(c).status = ConversationStatus::kRunning;
       if (observer_ != nullptr) observer_->OnConversationStart(*c->conv);
     }
@@ -224,7 +224,7 @@ bool Runner::Impl::ParkUnreachable(ConvState* c, AttemptSink* sink,
   ++c->unreachable_attempts;
   // The turn's own time limit still holds while it waits, unless the run
   // gives up first anyway (then the turn is left unsent for --resume).
-  const milliseconds total = c->conv->timeouts.total;
+  const milliseconds total = c->conv->timeouts().total;
   const milliseconds give_up = job_.retry.give_up_after;
   if (total.count() > 0 && (give_up.count() == 0 || total < give_up)) {
     const Clock::time_point deadline = c->turn_start + total;
@@ -262,7 +262,7 @@ void Runner::Impl::ExpireParked(ConvState* c) {
   RecordTurn(c, &sink,
              Error(ErrorCode::kTotalTimeout,
                    "total timeout: the endpoint stayed unreachable for " +
-                       Seconds(c->conv->timeouts.total)));
+                       Seconds(c->conv->timeouts().total)));
   ReleaseDecoder(sink.decoder_);
   AfterCompletion();
 }

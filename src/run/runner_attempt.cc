@@ -73,7 +73,7 @@ void Runner::Impl::StartAttempt(ConvState* c) {
   request.url = job_.endpoint;
   request.headers = job_.headers;
   request.verify_tls = job_.verify_tls;
-  request.connect_timeout = conv.timeouts.connect;
+  request.connect_timeout = conv.timeouts().connect;
   request.body =
       BuildRequestBody(job_, conv, c->exchanges, user,
                        c->last_conversation_json, c->conversation_id);
@@ -109,7 +109,7 @@ void Runner::Impl::StartAttempt(ConvState* c) {
 // so a busy stream costs no timer work per chunk.
 void Runner::Impl::ArmDeadline(ConvState* c) {
   AttemptSink* sink = c->sink.get();
-  const Timeouts& t = c->conv->timeouts;
+  const Timeouts& t = c->conv->timeouts();
   std::optional<Clock::time_point> next;
   auto consider = [&next](Clock::time_point p) {
     if (!next || p < *next) next = p;
@@ -145,7 +145,7 @@ void Runner::Impl::RearmDeadline(ConvState* c) {
 void Runner::Impl::CheckDeadline(ConvState* c) {
   AttemptSink* sink = c->sink.get();
   if (sink == nullptr || sink->timeout_) return;
-  const Timeouts& t = c->conv->timeouts;
+  const Timeouts& t = c->conv->timeouts();
   const Clock::time_point now = transport_->Now();
   if (t.total.count() > 0 && now >= sink->start_ + t.total) {
     sink->timeout_ = Error(

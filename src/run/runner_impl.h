@@ -114,7 +114,7 @@ class Runner::Impl {
     return summary_.conversations[c->summary_index];
   }
   const RetryPolicy& RetryOf(const Conversation& conv) const {
-    return conv.retry != nullptr ? *conv.retry : job_.retry;
+    return conv.retry() != nullptr ? *conv.retry() : job_.retry;
   }
   ConvState* StateOf(size_t summary_index);
 

@@ -36,9 +36,9 @@ json Message(std::string_view role, std::string_view content) {
 json BuildMessages(const Conversation& conv, std::span<const Exchange> history,
                    std::string_view user) {
   json messages = json::array();
-  const bool full = conv.history == HistoryMode::kFull;
-  if (conv.system && (full || history.empty())) {
-    messages.push_back(Message("system", *conv.system));
+  const bool full = conv.history() == HistoryMode::kFull;
+  if (conv.system() && (full || history.empty())) {
+    messages.push_back(Message("system", *conv.system()));
   }
   if (full) {
     for (const Exchange& exchange : history) {
@@ -87,7 +87,7 @@ std::string BuildRequestBody(const Job& job, const Conversation& conv,
                              std::string_view user,
                              std::string_view conversation_json) {
   return BuildRequestBody(job, conv, history, user, conversation_json,
-                          conv.conversation_id);
+                          conv.conversation_id());
 }
 
 std::string BuildRequestBody(const Job& job, const Conversation& conv,

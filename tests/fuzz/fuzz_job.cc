@@ -66,14 +66,14 @@ void CheckJob(const Job& job) {
     }
     if (conv.messages.empty()) Broken("messages not empty", conv.id);
     // A generated one is made when the conversation starts.
-    if (conv.conversation_id.empty() != conv.conversation_id_generated) {
+    if (conv.conversation_id().empty() != conv.conversation_id_generated()) {
       Broken("conversation_id set or generated", conv.id);
     }
-    if (!conv.params.is_null() && !conv.params.is_object()) {
+    if (!conv.params().is_null() && !conv.params().is_object()) {
       Broken("params is a map or null", conv.id);
     }
-    if (conv.retry == nullptr) Broken("retry is set", conv.id);
-    if (conv.retry->attempts < 1) Broken("retry.attempts >= 1", conv.id);
+    if (conv.retry() == nullptr) Broken("retry is set", conv.id);
+    if (conv.retry()->attempts < 1) Broken("retry.attempts >= 1", conv.id);
   }
 }
 

@@ -27,7 +27,7 @@ inline Job NumberedJob(int concurrency, int conversations, int turns,
   for (int i = 1; i <= conversations; ++i) {
     Conversation c;
     c.id = "c" + std::to_string(i);
-    c.conversation_id = id_prefix + std::to_string(i);
+    c.mutable_settings().conversation_id = id_prefix + std::to_string(i);
     for (int t = 1; t <= turns; ++t) c.messages.push_back(message(c.id, t));
     job.conversations.push_back(std::move(c));
   }

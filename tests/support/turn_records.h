@@ -21,8 +21,8 @@ inline Conversation TerseConversation(std::string id,
                                       std::vector<std::string> messages) {
   Conversation conv;
   conv.id = std::move(id);
-  conv.conversation_id = kConversationId;
-  conv.system = "You are terse.";
+  conv.mutable_settings().conversation_id = kConversationId;
+  conv.mutable_settings().system = "You are terse.";
   conv.messages = std::move(messages);
   return conv;
 }

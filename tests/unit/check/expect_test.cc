@@ -318,7 +318,7 @@ conversations:
 )");
   ASSERT_TRUE(job.has_value()) << job.error().message;
   const Conversation& c = job->conversations[0];
-  EXPECT_EQ(*c.system, "You talk to Heiner.");
+  EXPECT_EQ(*c.system(), "You talk to Heiner.");
   EXPECT_EQ(c.messages[0], "I am Heiner from Hamburg; {{literal}}");
   EXPECT_EQ(job->conversations[1].messages[0], "Kiel");
   std::vector<ExpectationResult> results;

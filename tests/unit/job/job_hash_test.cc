@@ -65,8 +65,8 @@ TEST(JobHashTest, HexAndStableAcrossLoads) {
   const Job second = Load(kBase);
   // Conversation a gets a fresh UUID on every run (made when it starts);
   // the hash ignores it.
-  ASSERT_TRUE(first.conversations[0].conversation_id_generated);
-  ASSERT_TRUE(second.conversations[0].conversation_id_generated);
+  ASSERT_TRUE(first.conversations[0].conversation_id_generated());
+  ASSERT_TRUE(second.conversations[0].conversation_id_generated());
   const Hashes h1 = HashesOf(first);
   const Hashes h2 = HashesOf(second);
   EXPECT_EQ(h1.a, h2.a);

@@ -4,9 +4,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "chatbatch/job.h"
 #include "check/expect.h"
@@ -85,7 +87,7 @@ TEST_F(JobImportTest, CsvColumnsTurnsIdsAndExpectations) {
   EXPECT_EQ(c.id, "p-3");  // default: <stem>-<row>
   EXPECT_EQ(c.line, 6);    // the quoted newline and the blank line count
   ASSERT_NE(c.expects[0], nullptr);
-  EXPECT_TRUE(c.conversation_id_generated);  // made when it starts
+  EXPECT_TRUE(c.conversation_id_generated());  // made when it starts
 }
 
 TEST_F(JobImportTest, CsvNamedTurnColumnsAndSingleColumn) {
@@ -118,8 +120,8 @@ TEST_F(JobImportTest, JsonlRowsAreConversations) {
   EXPECT_EQ(job->conversations[0].id, "c1");  // inline ones come first
   const Conversation& j1 = job->conversations[1];
   EXPECT_EQ(j1.id, "j1");
-  EXPECT_EQ(j1.system, "terse");
-  EXPECT_EQ(j1.params["model"], "m");
+  EXPECT_EQ(j1.system(), "terse");
+  EXPECT_EQ(j1.params()["model"], "m");
   ASSERT_NE(j1.expects[1], nullptr);
   EXPECT_EQ(job->conversations[2].id, "p-2");
   EXPECT_EQ(job->conversations[2].messages,
@@ -227,6 +229,69 @@ TEST_F(JobImportTest, ProblemsNameTheImportedFileAndLine) {
                         "holds no conversations"));
 }
 
+// Imported rows keep no draft, only where an explicit id was written: each
+// pairing of a default and an explicit id, inline and imported, must still
+// point at the right file, line and column.
+TEST_F(JobImportTest, DuplicateIdsPointAtBothPlaces) {
+  Write("p.jsonl",
+        "{\"id\": \"p-2\", \"messages\": [\"a\"]}\n"
+        "\"b\"\n"
+        "{\"id\": \"P-3\", \"messages\": [\"c\"]}\n"
+        "\"d\"\n"
+        "{\"id\": \"p-4\", \"messages\": [\"e\"]}\n");
+  const std::string job = P("job.yaml");
+  const std::string rows = P("p.jsonl");
+  EXPECT_EQ(Errors("name: j\n"
+                   "conversations:\n"
+                   "  - {id: p-3, messages: [x]}\n"
+                   "  - {messages: [y]}\n"
+                   "  - {id: C2, messages: [z]}\n"
+                   "conversations_from: p.jsonl\n"),
+            job + ":5:10: duplicate conversation id 'C2', already used at " +
+                job + ":4:5 as 'c2' (ids are compared ignoring case)\n" + rows +
+                ":2:1: duplicate conversation id 'p-2' (the default id of "
+                "this conversation), already used at " +
+                rows + ":1:8 (ids are compared ignoring case)\n" + rows +
+                ":3:8: duplicate conversation id 'P-3', already used at " +
+                job + ":3:10 as 'p-3' (ids are compared ignoring case)\n" +
+                rows +
+                ":5:8: duplicate conversation id 'p-4', already used at " +
+                rows + ":4:1 (ids are compared ignoring case)");
+}
+
+// A million one-line prompts must not cost a million copies of the job's
+// settings or an `expects` vector each.
+TEST_F(JobImportTest, PlainRowsShareTheJobsSettings) {
+  Write("p.txt", "one\ntwo\n");
+  Write("p.csv", "prompt,expect,system\nthree,3,\nfour,,terse\n");
+  Result<Job> job =
+      Parse("history: last\ntimeouts: {idle: 5s}\nconversations_from: p.txt\n");
+  ASSERT_TRUE(job) << job.error().message;
+  ASSERT_EQ(job->conversations.size(), 2u);
+  const Conversation& one = job->conversations[0];
+  const Conversation& two = job->conversations[1];
+  EXPECT_TRUE(one.SharesSettingsWith(two));
+  EXPECT_EQ(one.history(), HistoryMode::kLast);
+  EXPECT_EQ(one.timeouts().idle, std::chrono::milliseconds(5000));
+  EXPECT_TRUE(one.conversation_id_generated());
+  EXPECT_TRUE(one.expects.empty());
+
+  job = Parse("history: last\nconversations_from: p.csv\n");
+  ASSERT_TRUE(job) << job.error().message;
+  ASSERT_EQ(job->conversations.size(), 2u);
+  const Conversation& three = job->conversations[0];
+  const Conversation& four = job->conversations[1];
+  ASSERT_EQ(three.expects.size(), 1u);  // its own expect
+  EXPECT_NE(three.expects[0], nullptr);
+  EXPECT_TRUE(four.expects.empty());
+  // "four" overrides the system prompt, and keeps the job's history; the
+  // override stays its own.
+  EXPECT_FALSE(three.SharesSettingsWith(four));
+  EXPECT_EQ(four.system(), "terse");
+  EXPECT_EQ(four.history(), HistoryMode::kLast);
+  EXPECT_FALSE(three.system().has_value());
+}
+
 TEST_F(JobImportTest, SpecProblemsAreInTheJobFile) {
   std::string errors =
       Errors("conversations_from: {file: missing.csv, tunrs: [a]}\n");
@@ -276,15 +341,44 @@ conversations:
   EXPECT_TRUE(llama.matrix.empty());
   EXPECT_EQ(llama.endpoint, "http://127.0.0.1:9/v1/chat/completions");
   // The set wins over the conversation's params; the rest is kept.
-  EXPECT_EQ(llama.conversations[0].params["model"], "m1");
-  EXPECT_EQ(llama.conversations[0].params["top_p"], 1);
+  EXPECT_EQ(llama.conversations[0].params()["model"], "m1");
+  EXPECT_EQ(llama.conversations[0].params()["top_p"], 1);
   Job copilot = JobForMatrixSet(*job, job->matrix[0]);
   EXPECT_EQ(copilot.endpoint, job->endpoint);
-  EXPECT_EQ(copilot.conversations[0].params["provider"], "Copilot");
-  EXPECT_EQ(copilot.conversations[0].params["model"], "mine");
+  EXPECT_EQ(copilot.conversations[0].params()["provider"], "Copilot");
+  EXPECT_EQ(copilot.conversations[0].params()["model"], "mine");
+  // A conversation's own params stay its own.
+  EXPECT_EQ(job->conversations[0].params()["model"], "mine");
   // Each set is its own definition, so resuming one never mixes with another.
   EXPECT_NE(ConversationDefinitionHash(llama, llama.conversations[0]),
             ConversationDefinitionHash(copilot, copilot.conversations[0]));
+}
+
+// Conversations that share the job's settings share the set's patched
+// ones; one with its own keeps its own, and the job itself is unchanged.
+TEST_F(JobImportTest, MatrixSetKeepsSettingsShared) {
+  Result<Job> job = Parse(R"(
+matrix: [{model: m1}]
+conversations:
+  - messages: [a]
+  - {system: own, messages: [b]}
+  - messages: [c]
+)");
+  ASSERT_TRUE(job) << job.error().message;
+  Job set = JobForMatrixSet(*job, job->matrix[0]);
+  const std::vector<Conversation>& c = set.conversations;
+  ASSERT_EQ(c.size(), 3u);
+  EXPECT_TRUE(c[0].SharesSettingsWith(c[2]));
+  EXPECT_FALSE(c[0].SharesSettingsWith(c[1]));
+  EXPECT_FALSE(c[0].SharesSettingsWith(job->conversations[0]));
+  for (const Conversation& conv : c) {
+    EXPECT_EQ(conv.params()["model"], "m1") << conv.id;
+  }
+  EXPECT_EQ(c[1].system(), "own");
+  EXPECT_FALSE(c[0].system().has_value());
+  for (const Conversation& conv : job->conversations) {
+    EXPECT_TRUE(conv.params().is_null()) << conv.id;
+  }
 }
 
 TEST_F(JobImportTest, MatrixProblems) {

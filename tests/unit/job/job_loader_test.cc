@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -10,6 +11,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "chatbatch/job.h"
 #include "job/env_expand.h"
@@ -150,32 +152,94 @@ conversations:
   ASSERT_EQ(job->conversations.size(), 3u);
   const Conversation& c1 = job->conversations[0];
   EXPECT_EQ(c1.id, "first");
-  EXPECT_EQ(c1.conversation_id, "fixed-id");
-  EXPECT_EQ(c1.system, "You are terse.");
-  EXPECT_EQ(c1.params, nlohmann::json::parse(
-                           R"({"temperature": 0, "provider": "OpenAI"})"));
-  EXPECT_TRUE(c1.params["temperature"].is_number_integer());
-  EXPECT_EQ(c1.history, HistoryMode::kFull);  // overrides the job's `last`
+  EXPECT_EQ(c1.conversation_id(), "fixed-id");
+  EXPECT_EQ(c1.system(), "You are terse.");
+  EXPECT_EQ(c1.params(), nlohmann::json::parse(
+                             R"({"temperature": 0, "provider": "OpenAI"})"));
+  EXPECT_TRUE(c1.params()["temperature"].is_number_integer());
+  EXPECT_EQ(c1.history(), HistoryMode::kFull);  // overrides the job's `last`
   EXPECT_EQ(c1.messages, (std::vector<std::string>{"Hello", "Second turn"}));
   EXPECT_EQ(c1.line, 30);
 
   const Conversation& c2 = job->conversations[1];
   EXPECT_EQ(c2.id, "c2");  // by position, not by count of unnamed ones
   // Its UUID is made when it starts (the runner), not at load.
-  EXPECT_TRUE(c2.conversation_id.empty()) << c2.conversation_id;
-  EXPECT_TRUE(c2.conversation_id_generated);
-  EXPECT_FALSE(c2.system.has_value());
-  EXPECT_TRUE(c2.params.is_null());
-  EXPECT_EQ(c2.history, HistoryMode::kLast);  // inherited from the job
+  EXPECT_TRUE(c2.conversation_id().empty()) << c2.conversation_id();
+  EXPECT_TRUE(c2.conversation_id_generated());
+  EXPECT_FALSE(c2.system().has_value());
+  EXPECT_TRUE(c2.params().is_null());
+  EXPECT_EQ(c2.history(), HistoryMode::kLast);  // inherited from the job
   EXPECT_EQ(c2.messages, std::vector<std::string>{"only one"});
   EXPECT_EQ(c2.line, 38);
 
   const Conversation& c3 = job->conversations[2];
   EXPECT_EQ(c3.id, "c3");
-  EXPECT_EQ(c3.system, "");
-  EXPECT_TRUE(c3.conversation_id_generated);
+  EXPECT_EQ(c3.system(), "");
+  EXPECT_TRUE(c3.conversation_id_generated());
   EXPECT_TRUE(IsUuidV4(NewUuidV4()));
   EXPECT_NE(NewUuidV4(), NewUuidV4());
+}
+
+// The job's settings are held once: a conversation that overrides one
+// gets its own copy with the job's other values, and no other conversation
+// sees its override.
+TEST(JobLoaderTest, ConversationsShareTheJobsSettingsUntilTheyOverride) {
+  Result<Job> job = Parse(R"(history: last
+timeouts: {idle: 7s}
+retry: {attempts: 2}
+conversations:
+  - messages: [a]
+  - {system: own, messages: [b]}
+  - {timeouts: {total: 9s}, messages: [c]}
+  - {conversation_id: fixed, messages: [d]}
+  - messages: [e]
+)");
+  ASSERT_TRUE(job) << job.error().message;
+  const std::vector<Conversation>& c = job->conversations;
+  ASSERT_EQ(c.size(), 5u);
+  EXPECT_TRUE(c[0].SharesSettingsWith(c[4]));
+  for (size_t i : {1, 2, 3}) {
+    EXPECT_FALSE(c[i].SharesSettingsWith(c[0])) << i;
+    EXPECT_EQ(c[i].history(), HistoryMode::kLast) << i;
+    EXPECT_EQ(c[i].retry()->attempts, 2) << i;
+  }
+  EXPECT_EQ(c[1].system(), "own");
+  EXPECT_EQ(c[1].timeouts().idle, std::chrono::milliseconds(7000));
+  EXPECT_EQ(c[2].timeouts().total, std::chrono::milliseconds(9000));
+  EXPECT_EQ(c[2].timeouts().idle, std::chrono::milliseconds(7000));
+  EXPECT_EQ(c[3].conversation_id(), "fixed");
+  EXPECT_FALSE(c[3].conversation_id_generated());
+  for (size_t i : {0, 4}) {
+    EXPECT_FALSE(c[i].system().has_value()) << i;
+    EXPECT_EQ(c[i].timeouts().total, std::chrono::milliseconds(600000)) << i;
+    EXPECT_TRUE(c[i].conversation_id().empty()) << i;
+    EXPECT_TRUE(c[i].conversation_id_generated()) << i;
+    EXPECT_EQ(c[i].history(), HistoryMode::kLast) << i;
+  }
+}
+
+// Changing a copy's settings leaves the original's alone, and back.
+TEST(JobLoaderTest, MutableSettingsCopiesSharedSettingsFirst) {
+  Conversation a;
+  a.mutable_settings().system = "a";
+  Conversation b = a;
+  EXPECT_TRUE(b.SharesSettingsWith(a));
+  b.mutable_settings().system = "b";
+  EXPECT_FALSE(b.SharesSettingsWith(a));
+  EXPECT_EQ(a.system(), "a");
+  EXPECT_EQ(b.system(), "b");
+  a.mutable_settings().history = HistoryMode::kLast;
+  EXPECT_EQ(b.history(), HistoryMode::kFull);
+  // Not shared: changed in place.
+  const ConversationSettings* before = &b.settings();
+  b.mutable_settings().params = {{"model", "m"}};
+  EXPECT_EQ(&b.settings(), before);
+  EXPECT_TRUE(a.params().is_null());
+  // OwnRetry, too, changes only its conversation.
+  Conversation c = a;
+  OwnRetry(&c).attempts = 9;
+  EXPECT_EQ(a.retry(), nullptr);
+  EXPECT_EQ(c.retry()->attempts, 9);
 }
 
 TEST(JobLoaderTest, UuidHelperRejectsNonV4) {
@@ -220,7 +284,7 @@ TEST(JobLoaderTest, MinimalJobUsesDefaults) {
   EXPECT_TRUE(job->verify_tls);
   ASSERT_EQ(job->conversations.size(), 1u);
   EXPECT_EQ(job->conversations[0].id, "c1");
-  EXPECT_EQ(job->conversations[0].history, HistoryMode::kFull);
+  EXPECT_EQ(job->conversations[0].history(), HistoryMode::kFull);
 }
 
 TEST(JobLoaderTest, ScalarsInStringFieldsKeepTheirText) {
@@ -231,7 +295,7 @@ TEST(JobLoaderTest, ScalarsInStringFieldsKeepTheirText) {
 )");
   ASSERT_TRUE(job.has_value()) << job.error().message;
   EXPECT_EQ(job->conversations[0].id, "007");
-  EXPECT_EQ(job->conversations[0].system, "3.14");
+  EXPECT_EQ(job->conversations[0].system(), "3.14");
   EXPECT_EQ(job->conversations[0].messages,
             (std::vector<std::string>{"42", "true", "quoted", "single"}));
 }
@@ -739,8 +803,8 @@ TEST(JobLoaderTest, HeinerJob) {
   ASSERT_EQ(job->conversations.size(), 1u);
   const Conversation& c = job->conversations[0];
   EXPECT_EQ(c.id, "heiner");
-  EXPECT_TRUE(c.conversation_id_generated);
-  EXPECT_EQ(c.history, HistoryMode::kFull);
+  EXPECT_TRUE(c.conversation_id_generated());
+  EXPECT_EQ(c.history(), HistoryMode::kFull);
   EXPECT_EQ(c.messages,
             (std::vector<std::string>{"Hello, i am Heiner. How are you?",
                                       "Tell me somethings about my name"}));
@@ -779,8 +843,8 @@ TEST(JobLoaderTest, ExampleJob) {
        has_unicode = false;
   for (const Conversation& c : job->conversations) {
     if (c.id == "heiner") heiner = &c;
-    has_system |= c.system.has_value() && c.params.contains("temperature");
-    has_last |= c.history == HistoryMode::kLast;
+    has_system |= c.system().has_value() && c.params().contains("temperature");
+    has_last |= c.history() == HistoryMode::kLast;
     has_multi |= c.messages.size() >= 3;
     for (const std::string& m : c.messages) {
       has_unicode |= m.find("👋") != std::string::npos &&
@@ -788,7 +852,7 @@ TEST(JobLoaderTest, ExampleJob) {
     }
   }
   ASSERT_NE(heiner, nullptr);
-  EXPECT_EQ(heiner->params["provider"], "Copilot");
+  EXPECT_EQ(heiner->params()["provider"], "Copilot");
   EXPECT_EQ(heiner->messages[1], "Tell me somethings about my name");
   EXPECT_TRUE(has_system);
   EXPECT_TRUE(has_last);

@@ -64,9 +64,9 @@ TEST(JobReliabilityTest, DefaultsWhenNotGiven) {
   EXPECT_FALSE(job->resume);
   EXPECT_EQ(job->grace, milliseconds(10000));
   ASSERT_EQ(job->conversations.size(), 1u);
-  EXPECT_EQ(job->conversations[0].retry->attempts, 4);
-  EXPECT_EQ(job->conversations[0].retry->on, defaults.on);
-  EXPECT_EQ(job->conversations[0].timeouts.idle, milliseconds(30000));
+  EXPECT_EQ(job->conversations[0].retry()->attempts, 4);
+  EXPECT_EQ(job->conversations[0].retry()->on, defaults.on);
+  EXPECT_EQ(job->conversations[0].timeouts().idle, milliseconds(30000));
 }
 
 TEST(JobReliabilityTest, EveryKeyAtJobLevel) {
@@ -96,10 +96,10 @@ conversations: [{messages: [hi]}]
   EXPECT_TRUE(job->resume);
   EXPECT_EQ(job->grace, milliseconds(0));
   // Conversations without overrides take the job's values.
-  EXPECT_EQ(job->conversations[0].retry->attempts, 6);
-  EXPECT_EQ(job->conversations[0].retry->on, job->retry.on);
-  EXPECT_EQ(job->conversations[0].timeouts.connect, milliseconds(2500));
-  EXPECT_EQ(job->conversations[0].timeouts.first_token, milliseconds(0));
+  EXPECT_EQ(job->conversations[0].retry()->attempts, 6);
+  EXPECT_EQ(job->conversations[0].retry()->on, job->retry.on);
+  EXPECT_EQ(job->conversations[0].timeouts().connect, milliseconds(2500));
+  EXPECT_EQ(job->conversations[0].timeouts().first_token, milliseconds(0));
 }
 
 TEST(JobReliabilityTest, ConversationsOverrideFieldByField) {
@@ -119,25 +119,25 @@ conversations:
 )");
   ASSERT_TRUE(job.has_value()) << job.error().message;
   const Conversation& a = job->conversations[0];
-  EXPECT_EQ(a.retry->attempts, 1);
-  EXPECT_EQ(a.retry->backoff, milliseconds(2000));   // the job's
-  EXPECT_THAT(a.retry->on, ElementsAre("connect"));  // the job's
-  EXPECT_EQ(a.timeouts.idle, milliseconds(0));
-  EXPECT_EQ(a.timeouts.total, milliseconds(300000));   // the job's
-  EXPECT_EQ(a.timeouts.connect, milliseconds(10000));  // the default
+  EXPECT_EQ(a.retry()->attempts, 1);
+  EXPECT_EQ(a.retry()->backoff, milliseconds(2000));   // the job's
+  EXPECT_THAT(a.retry()->on, ElementsAre("connect"));  // the job's
+  EXPECT_EQ(a.timeouts().idle, milliseconds(0));
+  EXPECT_EQ(a.timeouts().total, milliseconds(300000));   // the job's
+  EXPECT_EQ(a.timeouts().connect, milliseconds(10000));  // the default
 
   const Conversation& b = job->conversations[1];
-  EXPECT_EQ(b.retry->attempts, 3);
-  EXPECT_EQ(b.retry->backoff, milliseconds(2000));
-  EXPECT_EQ(b.retry->max_backoff, milliseconds(10000));
-  EXPECT_THAT(b.retry->on, ElementsAre("429", "5xx"));  // replaces the list
-  EXPECT_EQ(b.timeouts.connect, milliseconds(1000));
-  EXPECT_EQ(b.timeouts.idle, milliseconds(20000));
-  EXPECT_EQ(b.timeouts.total, milliseconds(0));
+  EXPECT_EQ(b.retry()->attempts, 3);
+  EXPECT_EQ(b.retry()->backoff, milliseconds(2000));
+  EXPECT_EQ(b.retry()->max_backoff, milliseconds(10000));
+  EXPECT_THAT(b.retry()->on, ElementsAre("429", "5xx"));  // replaces the list
+  EXPECT_EQ(b.timeouts().connect, milliseconds(1000));
+  EXPECT_EQ(b.timeouts().idle, milliseconds(20000));
+  EXPECT_EQ(b.timeouts().total, milliseconds(0));
 
   const Conversation& c = job->conversations[2];
-  EXPECT_EQ(c.retry->attempts, 3);
-  EXPECT_EQ(c.timeouts.idle, milliseconds(20000));
+  EXPECT_EQ(c.retry()->attempts, 3);
+  EXPECT_EQ(c.timeouts().idle, milliseconds(20000));
   // The job's own values are untouched by the overrides.
   EXPECT_EQ(job->retry.attempts, 3);
   EXPECT_EQ(job->timeouts.idle, milliseconds(20000));
@@ -160,7 +160,7 @@ TEST(JobReliabilityTest, ServerErrorRetriedByDefaultOnlyBeforeOutput) {
 )");
   ASSERT_TRUE(job.has_value()) << job.error().message;
   const Error server = {ErrorCode::kServer, "RuntimeError: provider"};
-  const RetryPolicy& defaults = *job->conversations[0].retry;
+  const RetryPolicy& defaults = *job->conversations[0].retry();
   EXPECT_FALSE(defaults.on_given);
   EXPECT_TRUE(ShouldRetry(defaults, server, /*produced_output=*/false));
   EXPECT_FALSE(ShouldRetry(defaults, server, /*produced_output=*/true));
@@ -168,12 +168,12 @@ TEST(JobReliabilityTest, ServerErrorRetriedByDefaultOnlyBeforeOutput) {
   const Error cut = {ErrorCode::kIncomplete, "cut"};
   EXPECT_TRUE(ShouldRetry(defaults, cut, /*produced_output=*/true));
 
-  const RetryPolicy& listed = *job->conversations[1].retry;
+  const RetryPolicy& listed = *job->conversations[1].retry();
   EXPECT_TRUE(listed.on_given);
   EXPECT_TRUE(ShouldRetry(listed, server, /*produced_output=*/false));
   EXPECT_TRUE(ShouldRetry(listed, server, /*produced_output=*/true));
 
-  const RetryPolicy& other = *job->conversations[2].retry;
+  const RetryPolicy& other = *job->conversations[2].retry();
   EXPECT_FALSE(ShouldRetry(other, server, /*produced_output=*/false));
 }
 

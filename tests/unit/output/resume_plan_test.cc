@@ -15,8 +15,8 @@ Job TwoConversations() {
   for (const char* id : {"a", "b"}) {
     Conversation c;
     c.id = id;
-    c.conversation_id = std::string("fresh-") + id;
-    c.conversation_id_generated = true;
+    c.mutable_settings().conversation_id = std::string("fresh-") + id;
+    c.mutable_settings().conversation_id_generated = true;
     c.messages = {"one", "two"};
     job.conversations.push_back(std::move(c));
   }

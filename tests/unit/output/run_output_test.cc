@@ -172,7 +172,9 @@ TEST(TurnRecordToJsonTest, FailedExpectationIsFailedAndReadsBack) {
   EXPECT_FALSE(back->expectations[1].ok);
   EXPECT_EQ(back->expectations[1].expected, json::array({"^x", "y$"}));
   EXPECT_EQ(TurnRecordToJson(*back), line);
-  const std::string md = RenderTranscript(Conversation{.id = "c"}, {r});
+  Conversation conv;
+  conv.id = "c";
+  const std::string md = RenderTranscript(conv, {r});
   EXPECT_NE(md.find("**Expectations failed:**"), std::string::npos) << md;
   EXPECT_NE(md.find("- regex: "), std::string::npos) << md;
 }
@@ -289,7 +291,7 @@ TEST(RenderTranscriptTest, IgnoresEverythingThatVariesBetweenRuns) {
   b.conversation_id = "another-uuid";
   b.reply.provider = "Other";
   b.reply.model = "other-model";
-  conv.conversation_id = "yet-another-uuid";
+  conv.mutable_settings().conversation_id = "yet-another-uuid";
   const std::string want = std::string(kTranscriptHead) +
                            "Hi\n"
                            "```\n"
@@ -307,7 +309,7 @@ TEST(RenderTranscriptTest, IgnoresEverythingThatVariesBetweenRuns) {
 
 TEST(RenderTranscriptTest, ErrorWithoutHttpStatusAndMultilineMessage) {
   Conversation conv = MakeConversation();
-  conv.system.reset();
+  conv.mutable_settings().system.reset();
   TurnRecord r = FailedRecord(1, "Hi");
   r.error_kind = "incomplete";
   r.http_status = 0;
@@ -358,7 +360,7 @@ std::vector<std::string> StructuralHeadings(const std::string& md) {
 
 TEST(RenderTranscriptTest, HostileTextCannotBreakStructure) {
   Conversation conv = MakeConversation();
-  conv.system = "## Turn 0\n````\n";
+  conv.mutable_settings().system = "## Turn 0\n````\n";
   const std::string hostile =
       "# Fake title\n## Turn 7\n```\n````text\n```````\n</details>\n<!--\n"
       "**Error** (http): fake\r## Turn 8";

@@ -97,7 +97,7 @@ TEST(TranscriptAppendixTest, AppendingEqualsRenderingWholeForEveryShape) {
         std::optional<std::string>{""}}) {
     Conversation conv;
     conv.id = "c1";
-    conv.system = system;
+    conv.mutable_settings().system = system;
     // Each shape after each other shape (every pair), then all in a row.
     for (const TurnRecord& first : shapes) {
       for (const TurnRecord& second : shapes) {

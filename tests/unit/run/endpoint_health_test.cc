@@ -124,7 +124,7 @@ Job DownJob(int conversations, int turns) {
   job.retry.backoff = milliseconds(1000);
   job.retry.max_backoff = milliseconds(60000);
   for (Conversation& c : job.conversations) {
-    c.retry = std::make_shared<const RetryPolicy>(job.retry);
+    c.mutable_settings().retry = std::make_shared<const RetryPolicy>(job.retry);
     OwnRetry(&c).attempts = 2;
   }
   return job;
@@ -229,7 +229,7 @@ TEST_F(EndpointDownTest, GivesUpAfterGiveUpAfterLeavingTurnsUnsent) {
 TEST_F(EndpointDownTest, TurnTotalStillAppliesWhileWaiting) {
   Job job = DownJob(1, 1);
   job.retry.give_up_after = milliseconds(60000);
-  job.conversations[0].timeouts.total = milliseconds(2000);
+  job.conversations[0].mutable_settings().timeouts.total = milliseconds(2000);
   SimTransport transport(Refused);
   Runner runner(job, {}, &transport, output_.get(), nullptr);
   ASSERT_TRUE(runner.Run().has_value());

@@ -379,8 +379,10 @@ TEST_F(RunnerTest, WaitingConversationHoldsNoSlot) {
 
 TEST_F(RunnerTest, EachTimeoutIsADistinctNamedError) {
   Job job = MakeJob(2, 1);
-  job.conversations[0].timeouts.first_token = std::chrono::milliseconds(200);
-  job.conversations[1].timeouts.total = std::chrono::milliseconds(300);
+  job.conversations[0].mutable_settings().timeouts.first_token =
+      std::chrono::milliseconds(200);
+  job.conversations[1].mutable_settings().timeouts.total =
+      std::chrono::milliseconds(300);
   for (Conversation& c : job.conversations) OwnRetry(&c).attempts = 1;
   FakeTransport transport(
       [](const HttpRequest&) { return FakeResponse{.hang = true}; });
@@ -392,7 +394,8 @@ TEST_F(RunnerTest, EachTimeoutIsADistinctNamedError) {
 
 TEST_F(RunnerTest, TimeoutsAreRetried) {
   Job job = MakeJob(1, 1);
-  job.conversations[0].timeouts.idle = std::chrono::milliseconds(100);
+  job.conversations[0].mutable_settings().timeouts.idle =
+      std::chrono::milliseconds(100);
   OwnRetry(&job.conversations[0]).backoff = std::chrono::milliseconds(10);
   FakeTransport transport(FirstThenEcho(FakeResponse{
       .body = "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n",

@@ -97,7 +97,7 @@ Job OneTurnJob(Kind kind, int others_on_mask) {
   Conversation& c = job.conversations[0];
   OwnRetry(&c).attempts = 1;
   OwnRetry(&c).on = {};
-  Timeouts& t = c.timeouts;
+  Timeouts& t = c.mutable_settings().timeouts;
   milliseconds* slots[] = {&t.connect, &t.first_token, &t.idle, &t.total};
   const milliseconds values[] = {kConnect, kFirstToken, kIdle, kTotal};
   int bit = 0;
@@ -150,8 +150,9 @@ INSTANTIATE_TEST_SUITE_P(
 // the first_token timer (2 s) before it looked at the silence.
 TEST_F(TimeoutTest, IdleIsNotHeldBackByALaterFirstTokenDeadline) {
   Job job = OneTurnJob(Kind::kIdle, 0);
-  job.conversations[0].timeouts.first_token = milliseconds(2000);
-  job.conversations[0].timeouts.total = milliseconds(600000);
+  job.conversations[0].mutable_settings().timeouts.first_token =
+      milliseconds(2000);
+  job.conversations[0].mutable_settings().timeouts.total = milliseconds(600000);
   SimTransport transport([](const HttpRequest&) { return Trip(Kind::kIdle); });
   Runner runner(job, {}, &transport, output_.get(), nullptr);
   ASSERT_TRUE(runner.Run().has_value());

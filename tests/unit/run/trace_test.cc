@@ -222,7 +222,7 @@ TEST(RunnerTraceTest, EveryAttemptIsTracedUnderItsOwnNumber) {
   job.headers = {{"Authorization", "Bearer sk-live-123"}};
   Conversation conv;
   conv.id = "c1";
-  conv.conversation_id = "uuid-1";
+  conv.mutable_settings().conversation_id = "uuid-1";
   conv.messages = {"hello"};
   OwnRetry(&conv).backoff = milliseconds(100);
   job.conversations.push_back(conv);

@@ -16,8 +16,9 @@ constexpr const char* kReplacementChar = "\xEF\xBF\xBD";  // U+FFFD
 Conversation MakeConversation() {
   Conversation conv;
   conv.id = "c1";
-  conv.conversation_id = "0b9c3f3e-6a1c-4d5e-9f00-123456789abc";
-  conv.system = "You are terse.";
+  conv.mutable_settings().conversation_id =
+      "0b9c3f3e-6a1c-4d5e-9f00-123456789abc";
+  conv.mutable_settings().system = "You are terse.";
   return conv;
 }
 
@@ -47,7 +48,7 @@ TEST(RequestBuilderTest, FullHistorySendsSystemEveryExchangeAndNewMessage) {
           {Msg("system", "You are terse."), Msg("user", "Hello, i am Heiner."),
            Msg("assistant", "Hi Heiner."), Msg("user", "How are you?"),
            Msg("assistant", "Fine."), Msg("user", "What is my name?")}));
-  EXPECT_EQ(body["conversation_id"], conv.conversation_id);
+  EXPECT_EQ(body["conversation_id"], conv.conversation_id());
   EXPECT_EQ(body["stream"], true);
   EXPECT_FALSE(body.contains("conversation"));
 }
@@ -55,7 +56,7 @@ TEST(RequestBuilderTest, FullHistorySendsSystemEveryExchangeAndNewMessage) {
 TEST(RequestBuilderTest, FullHistoryWithoutSystemPrompt) {
   Job job;
   Conversation conv = MakeConversation();
-  conv.system.reset();
+  conv.mutable_settings().system.reset();
   std::vector<Exchange> history = {{"a", "b"}};
   json body = Build(job, conv, history, "c");
   EXPECT_EQ(
@@ -74,7 +75,7 @@ TEST(RequestBuilderTest, FirstTurnIsJustSystemAndUser) {
 TEST(RequestBuilderTest, LastHistorySendsOnlyNewMessageAndSystemOnTurnOne) {
   Job job;
   Conversation conv = MakeConversation();
-  conv.history = HistoryMode::kLast;
+  conv.mutable_settings().history = HistoryMode::kLast;
   json first = Build(job, conv, {}, "Hello, i am Heiner.");
   EXPECT_EQ(first["messages"],
             json::array({Msg("system", "You are terse."),
@@ -82,7 +83,7 @@ TEST(RequestBuilderTest, LastHistorySendsOnlyNewMessageAndSystemOnTurnOne) {
   std::vector<Exchange> history = {{"Hello, i am Heiner.", "Hi."}};
   json second = Build(job, conv, history, "What is my name?");
   EXPECT_EQ(second["messages"], json::array({Msg("user", "What is my name?")}));
-  EXPECT_EQ(second["conversation_id"], conv.conversation_id);
+  EXPECT_EQ(second["conversation_id"], conv.conversation_id());
 }
 
 TEST(RequestBuilderTest, EchoesConversationObject) {
@@ -94,7 +95,7 @@ TEST(RequestBuilderTest, EchoesConversationObject) {
   json body = Build(job, conv, history, "c", conversation);
   ASSERT_TRUE(body["conversation"].is_object());
   EXPECT_EQ(body["conversation"], json::parse(conversation));
-  EXPECT_EQ(body["conversation_id"], conv.conversation_id);
+  EXPECT_EQ(body["conversation_id"], conv.conversation_id());
   // Full history is still sent alongside it (docs/protocol.md §5).
   EXPECT_EQ(body["messages"].size(), 4u);
 }
@@ -126,11 +127,12 @@ TEST(RequestBuilderTest, MergesParamsOverDefaults) {
                   {"keep_null", nullptr}};
   const json defaults_before = job.defaults;
   Conversation conv = MakeConversation();
-  conv.params = {{"temperature", 0},
-                 {"provider", nullptr},
-                 {"stop", {"z"}},
-                 {"max_tokens", 64},
-                 {"extra", {{"b", nullptr}, {"c", 3}, {"deep", {{"k2", 1}}}}}};
+  conv.mutable_settings().params = {
+      {"temperature", 0},
+      {"provider", nullptr},
+      {"stop", {"z"}},
+      {"max_tokens", 64},
+      {"extra", {{"b", nullptr}, {"c", 3}, {"deep", {{"k2", 1}}}}}};
   json body = Build(job, conv, {}, "hi");
   EXPECT_EQ(body["model"], "");
   EXPECT_EQ(body["temperature"], 0);
@@ -149,7 +151,7 @@ TEST(RequestBuilderTest, StreamDefaultsToTrueButCanBeSet) {
   EXPECT_EQ(Build(job, conv, {}, "x")["stream"], true);
   job.defaults = {{"stream", false}};
   EXPECT_EQ(Build(job, conv, {}, "x")["stream"], false);
-  conv.params = {{"stream", true}};
+  conv.mutable_settings().params = {{"stream", true}};
   EXPECT_EQ(Build(job, conv, {}, "x")["stream"], true);
 }
 
@@ -157,11 +159,11 @@ TEST(RequestBuilderTest, OwnFieldsOverrideDefaultsAndParams) {
   Job job;
   job.defaults = {{"messages", {"bogus"}}, {"conversation_id", "d"}};
   Conversation conv = MakeConversation();
-  conv.params = {{"conversation_id", "p"}};
+  conv.mutable_settings().params = {{"conversation_id", "p"}};
   json body = Build(job, conv, {}, "x");
-  EXPECT_EQ(body["conversation_id"], conv.conversation_id);
+  EXPECT_EQ(body["conversation_id"], conv.conversation_id());
   EXPECT_EQ(body["messages"].size(), 2u);
-  conv.conversation_id.clear();
+  conv.mutable_settings().conversation_id.clear();
   EXPECT_FALSE(Build(job, conv, {}, "x").contains("conversation_id"));
 }
 
@@ -173,7 +175,7 @@ TEST(RequestBuilderTest, EscapesAnyValidText) {
       "u2028 \xE2\x80\xA8 end";
   Job job;
   Conversation conv = MakeConversation();
-  conv.system = tricky;
+  conv.mutable_settings().system = tricky;
   std::vector<Exchange> history = {{tricky, tricky}};
   const std::string body = BuildRequestBody(job, conv, history, tricky, "");
   // The control characters appear escaped, never raw.
@@ -188,7 +190,7 @@ TEST(RequestBuilderTest, ReplacesInvalidUtf8InsteadOfFailing) {
   Job job;
   job.defaults = {{"tag", std::string("bad\xC3")}};
   Conversation conv = MakeConversation();
-  conv.system = std::string("sys \xFF\xFE ok");
+  conv.mutable_settings().system = std::string("sys \xFF\xFE ok");
   const std::vector<std::string> inputs = {
       std::string("lone byte \xFF then text"),
       std::string("surrogate \xED\xA0\x80 half"),  // CESU-8 high surrogate
