@@ -47,6 +47,13 @@ std::string JsonlPath(const std::string& dir, const std::string& id) {
   return (std::filesystem::path(dir) / (id + ".jsonl")).string();
 }
 
+// Whether "conv" differs from what run.json recorded of it (or is not in it).
+bool Changed(const Job& job, const Conversation& conv, const RunManifest& old) {
+  auto entry = old.conversations.find(conv.id);
+  return entry == old.conversations.end() ||
+         entry->second.definition_hash != ConversationDefinitionHash(job, conv);
+}
+
 // Turns what <id>.jsonl holds into what this run does with it. Sets
 // "*retry" when the failed last turn is to be dropped and sent again.
 PriorConversation Classify(const Conversation& conv,
@@ -107,18 +114,13 @@ Status CheckContinuable(const Job& job, const std::string& dir,
 
 // The resume branch of DecideRun: "old" is the run DIR holds.
 Status DecideContinue(const Job& job, const std::string& dir,
-                      const RunDirState& state, const ResumeFlags& flags,
+                      RunDirState& state, const ResumeFlags& flags,
                       RunDecision* d) {
   const RunManifest& old = *state.manifest;
   if (Status ok = CheckContinuable(job, dir, old); !ok) return ok;
   const std::vector<const Conversation*> convs = InScope(job, flags);
   for (const Conversation* conv : convs) {
-    auto entry = old.conversations.find(conv->id);
-    if (entry == old.conversations.end() ||
-        entry->second.definition_hash !=
-            ConversationDefinitionHash(job, *conv)) {
-      d->plan.changed.push_back(conv->id);
-    }
+    if (Changed(job, *conv, old)) d->plan.changed.push_back(conv->id);
   }
   if (!d->plan.changed.empty() && !flags.force) {
     return Fail(ErrorCode::kUsage,
@@ -135,11 +137,12 @@ Status DecideContinue(const Job& job, const std::string& dir,
                                       d->plan.changed.end());
   for (const Conversation* conv : convs) {
     if (changed.contains(conv->id)) continue;
-    std::vector<TurnRecord> records;
-    if (auto it = state.records.find(conv->id); it != state.records.end()) {
-      if (!it->second) return std::unexpected(it->second.error());
-      records = it->second->records;
-      if (it->second->torn_tail) d->repair[conv->id] = *it->second->torn_tail;
+    if (auto bad = state.unreadable.find(conv->id);
+        bad != state.unreadable.end()) {
+      return std::unexpected(bad->second);
+    }
+    if (auto torn = state.torn.find(conv->id); torn != state.torn.end()) {
+      d->repair[conv->id] = torn->second;
     }
     // Keep sending the conversation_id the server already knows.
     if (conv->conversation_id_generated) {
@@ -147,15 +150,16 @@ Status DecideContinue(const Job& job, const std::string& dir,
           old.conversations.at(conv->id).conversation_id;
       if (!recorded.empty()) {
         d->conversation_ids[conv->id] = recorded;
-      } else if (!records.empty()) {
-        d->conversation_ids[conv->id] = records.front().conversation_id;
+      } else if (auto first = state.first_conversation_ids.find(conv->id);
+                 first != state.first_conversation_ids.end()) {
+        d->conversation_ids[conv->id] = first->second;
       }
     }
-    bool retry = false;
-    d->plan.prior.emplace(conv->id,
-                          Classify(*conv, std::move(records), flags, &retry));
-    if (retry) d->retry.push_back(conv->id);
   }
+  for (const std::string& id : state.retry) {
+    if (!changed.contains(id)) d->retry.push_back(id);
+  }
+  d->plan.prior = std::move(state.prior);
   return {};
 }
 
@@ -170,17 +174,47 @@ Result<RunDirState> ReadRunDirState(const Job& job, const std::string& dir,
   state.manifest = std::move(*manifest);
   const bool continuing =
       state.manifest && !flags.overwrite && WantsResume(job, flags);
-  for (const Conversation* conv : InScope(job, flags)) {
-    const std::string path = JsonlPath(dir, conv->id);
+  if (continuing) state.prior = PriorRuns(&job);
+  std::set<std::string> only(flags.only.begin(), flags.only.end());
+  for (size_t index = 0; index < job.conversations.size(); ++index) {
+    const Conversation& conv = job.conversations[index];
+    if (!only.empty() && !only.contains(conv.id)) continue;
+    const std::string path = JsonlPath(dir, conv.id);
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) continue;
-    state.jsonl.insert(conv->id);
-    if (continuing) state.records.emplace(conv->id, ReadRecordsOnDisk(path));
+    if (!continuing) {
+      if (!flags.overwrite) state.jsonl.insert(conv.id);
+    } else if (Changed(job, conv, *state.manifest)) {
+      continue;  // starts over: its records are not read
+    } else {
+      AddRecords(job, index, ReadRecordsOnDisk(path), flags, &state);
+    }
   }
   return state;
 }
 
-Result<RunDecision> DecideRun(const Job& job, const RunDirState& state,
+void AddRecords(const Job& job, size_t index, Result<RecordsOnDisk> read,
+                const ResumeFlags& flags, RunDirState* state) {
+  const Conversation& conv = job.conversations[index];
+  if (!state->manifest || Changed(job, conv, *state->manifest)) return;
+  if (state->prior.empty()) state->prior = PriorRuns(&job);
+  if (!read) {
+    state->unreadable.emplace(conv.id, read.error());
+    return;
+  }
+  if (read->torn_tail) state->torn[conv.id] = *read->torn_tail;
+  std::vector<TurnRecord>& records = read->records;
+  if (conv.conversation_id_generated && !records.empty() &&
+      state->manifest->conversations.at(conv.id).conversation_id.empty()) {
+    state->first_conversation_ids[conv.id] = records.front().conversation_id;
+  }
+  bool retry = false;
+  PriorConversation prior = Classify(conv, std::move(records), flags, &retry);
+  if (retry) state->retry.push_back(conv.id);
+  state->prior.Add(index, std::move(prior));
+}
+
+Result<RunDecision> DecideRun(const Job& job, RunDirState state,
                               const ResumeFlags& flags) {
   const std::string& dir = state.dir;
   RunDecision d;
@@ -300,16 +334,23 @@ Status ApplyRun(const RunDecision& decision, Job* job, RunOutput* output,
     }
     if (Status st = output->RewriteTurns(*by_id_at(id), {}); !st) return st;
   }
+  const PriorRuns& prior = decision.plan.prior;
+  auto prior_turns =
+      [&](const std::string& id) -> const std::vector<TurnRecord>& {
+    const ptrdiff_t i = prior.Find(
+        static_cast<size_t>(by_id_at(id) - job->conversations.data()));
+    static const std::vector<TurnRecord> kNone;
+    return i < 0 ? kNone : prior.turns(i);
+  };
   for (const std::string& id : decision.retry) {
-    const std::vector<TurnRecord>& kept = decision.plan.prior.at(id).turns;
+    const std::vector<TurnRecord>& kept = prior_turns(id);
     if (Status st = output->RewriteTurns(*by_id_at(id), kept); !st) return st;
     spdlog::info("{}: retrying from turn {} (it failed before)", id,
                  kept.size() + 1);
   }
-  for (const auto& [id, prior] : decision.plan.prior) {
-    if (prior.status == ConversationStatus::kPending && !prior.turns.empty()) {
-      output->Preload(*by_id_at(id), prior.turns);
-    }
+  for (size_t i : prior.Continuing()) {
+    output->Preload(job->conversations[prior.outcomes().conversation_index(i)],
+                    prior.turns(i));
   }
   // A run killed mid-rename leaves its temporary file; the directory should
   // end up holding what an uninterrupted run leaves.
@@ -324,7 +365,7 @@ Status ApplyRun(const RunDecision& decision, Job* job, RunOutput* output,
 Result<RunPlan> PlanRun(Job* job, RunOutput* output, const ResumeFlags& flags) {
   Result<RunDirState> state = ReadRunDirState(*job, output->dir(), flags);
   if (!state) return std::unexpected(state.error());
-  Result<RunDecision> decision = DecideRun(*job, *state, flags);
+  Result<RunDecision> decision = DecideRun(*job, std::move(*state), flags);
   if (!decision) return std::unexpected(decision.error());
   if (Status applied = ApplyRun(*decision, job, output, flags); !applied) {
     return std::unexpected(applied.error());

@@ -291,10 +291,11 @@ Status RunOutput::RewriteTurns(const Conversation& conv,
 Status RunOutput::CountRecordsOnDisk(const RunSummary& summary) {
   auto tally = std::make_unique<RecordTally>();
   bool any = false;
-  for (const ConversationOutcome& c : summary.conversations) {
-    if (Status safe = CheckOutputId(c.id); !safe) return safe;
+  for (size_t i = 0; i < summary.conversations.size(); ++i) {
+    const std::string id(summary.conversations.id(i));
+    if (Status safe = CheckOutputId(id); !safe) return safe;
     Result<std::vector<TurnRecord>> records =
-        ReadTurnRecordsTolerant(dir_ + "/" + c.id + ".jsonl");
+        ReadTurnRecordsTolerant(dir_ + "/" + id + ".jsonl");
     if (!records) return std::unexpected(records.error());
     for (const TurnRecord& r : *records) tally->Add(r);
     any = any || !records->empty();
@@ -325,9 +326,9 @@ Status RunOutput::WriteSummary(const RunSummary& summary) {
     if (summary.statuses) {
       v.counts = *summary.statuses;
     } else {
-      for (const ConversationOutcome& c : summary.conversations) {
+      for (size_t i = 0; i < summary.conversations.size(); ++i) {
         ++v.counts.conversations;
-        switch (c.status) {
+        switch (summary.conversations.status(i)) {
           case ConversationStatus::kOk:
             ++v.counts.conversations_ok;
             break;

@@ -682,14 +682,15 @@ TEST(RunOutputTest, WriteSummaryReplacesSummaryJson) {
   ASSERT_TRUE(out.has_value());
   RunSummary s;
   s.job_name = "j";
-  s.conversations.resize(1);
-  s.conversations[0].id = "a";
-  s.conversations[0].status = ConversationStatus::kRunning;
+  ConversationOutcome a;
+  a.id = "a";
+  a.status = ConversationStatus::kRunning;
+  s.conversations.push_back(a);
   ASSERT_TRUE((*out)->WriteSummary(s));
   EXPECT_EQ(json::parse(ReadFile(tmp.path() + "/summary.json"))["status"],
             "running");
   s.ended_at = "2026-11-26T06:40:00.000Z";
-  s.conversations[0].status = ConversationStatus::kOk;
+  s.conversations.set_status(0, ConversationStatus::kOk);
   ASSERT_TRUE((*out)->WriteSummary(s));
   json j = json::parse(ReadFile(tmp.path() + "/summary.json"));
   EXPECT_EQ(j["status"], "finished");
