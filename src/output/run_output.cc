@@ -305,11 +305,9 @@ Status RunOutput::CountRecordsOnDisk(const RunSummary& summary) {
   earlier_started_at_.clear();
   earlier_ended_at_.clear();
   if (any) {
-    Result<std::optional<SummaryFile>> earlier = ReadSummaryFile(dir_);
-    if (earlier && earlier->has_value()) {
-      earlier_started_at_ = (*earlier)->started_at;
-      earlier_ended_at_ = (*earlier)->ended_at;
-    }
+    SummaryTimes earlier = ReadSummaryTimes(dir_);
+    earlier_started_at_ = std::move(earlier.started_at);
+    earlier_ended_at_ = std::move(earlier.ended_at);
   }
   tally_ = std::move(tally);
   return {};
