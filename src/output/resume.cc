@@ -133,6 +133,9 @@ Status DecideContinue(const Job& job, const std::string& dir,
   }
   d->start_over = d->plan.changed;
   d->changed_definitions = true;
+  // Those of conversations in scope whose definition did not change; a
+  // recorded one never has an entry (AddRecords): nothing is overwritten.
+  d->conversation_ids = std::move(state.first_conversation_ids);
   const std::set<std::string> changed(d->plan.changed.begin(),
                                       d->plan.changed.end());
   for (const Conversation* conv : convs) {
@@ -150,9 +153,6 @@ Status DecideContinue(const Job& job, const std::string& dir,
           old.conversations.at(conv->id).conversation_id;
       if (!recorded.empty()) {
         d->conversation_ids[conv->id] = recorded;
-      } else if (auto first = state.first_conversation_ids.find(conv->id);
-                 first != state.first_conversation_ids.end()) {
-        d->conversation_ids[conv->id] = first->second;
       }
     }
   }
@@ -325,8 +325,15 @@ Status ApplyRun(const RunDecision& decision, Job* job, RunOutput* output,
       return cut;
     }
   }
-  for (const auto& [id, conversation_id] : decision.conversation_ids) {
-    by_id_at(id)->conversation_id = conversation_id;
+  // Half a million of them after an interrupted run: looked up from the
+  // job's side, without an index of every conversation.
+  if (!decision.conversation_ids.empty()) {
+    for (Conversation& conv : job->conversations) {
+      auto recorded = decision.conversation_ids.find(conv.id);
+      if (recorded != decision.conversation_ids.end()) {
+        conv.conversation_id = recorded->second;
+      }
+    }
   }
   for (const std::string& id : decision.start_over) {
     if (decision.changed_definitions) {
