@@ -41,6 +41,11 @@ struct RunPlan {
 struct RunDirState {
   std::string dir;  // named in messages
   std::optional<RunManifest> manifest;
+  // When not empty, by index in job.conversations: whether run.json
+  // recorded the conversation with its current definition; then
+  // manifest->conversations holds only the entries this cannot stand for
+  // (out of scope, or naming a conversation_id). Empty: look there.
+  std::vector<bool> same_definition;
   // Ids in scope with a <id>.jsonl; only when the run does not continue
   // (then none may exist without --overwrite).
   std::set<std::string> jsonl;

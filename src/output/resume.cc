@@ -54,6 +54,22 @@ bool Changed(const Job& job, const Conversation& conv, const RunManifest& old) {
          entry->second.definition_hash != ConversationDefinitionHash(job, conv);
 }
 
+bool Changed(const Job& job, const Conversation& conv,
+             const RunDirState& state) {
+  if (!state.same_definition.empty()) {
+    return !state.same_definition[&conv - job.conversations.data()];
+  }
+  return Changed(job, conv, *state.manifest);
+}
+
+// The conversation_id run.json recorded for "id"; "" when none.
+const std::string& RecordedId(const RunManifest& old, const std::string& id) {
+  static const std::string kNone;
+  auto entry = old.conversations.find(id);
+  return entry == old.conversations.end() ? kNone
+                                          : entry->second.conversation_id;
+}
+
 // Turns what <id>.jsonl holds into what this run does with it. Sets
 // "*retry" when the failed last turn is to be dropped and sent again.
 PriorConversation Classify(const Conversation& conv,
@@ -120,7 +136,7 @@ Status DecideContinue(const Job& job, const std::string& dir,
   if (Status ok = CheckContinuable(job, dir, old); !ok) return ok;
   const std::vector<const Conversation*> convs = InScope(job, flags);
   for (const Conversation* conv : convs) {
-    if (Changed(job, *conv, old)) d->plan.changed.push_back(conv->id);
+    if (Changed(job, *conv, state)) d->plan.changed.push_back(conv->id);
   }
   if (!d->plan.changed.empty() && !flags.force) {
     return Fail(ErrorCode::kUsage,
@@ -149,8 +165,7 @@ Status DecideContinue(const Job& job, const std::string& dir,
     }
     // Keep sending the conversation_id the server already knows.
     if (conv->conversation_id_generated) {
-      const std::string& recorded =
-          old.conversations.at(conv->id).conversation_id;
+      const std::string& recorded = RecordedId(old, conv->id);
       if (!recorded.empty()) {
         d->conversation_ids[conv->id] = recorded;
       }
@@ -169,13 +184,44 @@ Result<RunDirState> ReadRunDirState(const Job& job, const std::string& dir,
                                     const ResumeFlags& flags) {
   RunDirState state;
   state.dir = dir;
-  Result<std::optional<RunManifest>> manifest = ReadManifest(dir);
+  // Of a million entries of run.json only those the plan needs are kept:
+  // a conversation in scope recorded with its definition and no
+  // conversation_id is a bit of same_definition.
+  std::vector<uint32_t> by_id;  // in scope, sorted by id
+  std::vector<bool> same;
+  std::set<std::string> only(flags.only.begin(), flags.only.end());
+  for (size_t i = 0; i < job.conversations.size(); ++i) {
+    if (only.empty() || only.contains(job.conversations[i].id)) {
+      by_id.push_back(static_cast<uint32_t>(i));
+    }
+  }
+  std::sort(by_id.begin(), by_id.end(), [&](uint32_t a, uint32_t b) {
+    return job.conversations[a].id < job.conversations[b].id;
+  });
+  auto keep = [&](const std::string& id, const ManifestEntry& entry) {
+    auto it = std::lower_bound(by_id.begin(), by_id.end(), id,
+                               [&](uint32_t i, const std::string& key) {
+                                 return job.conversations[i].id < key;
+                               });
+    if (it == by_id.end() || job.conversations[*it].id != id) return true;
+    if (same.empty()) same.resize(job.conversations.size());
+    const Conversation& conv = job.conversations[*it];
+    same[*it] = entry.definition_hash == ConversationDefinitionHash(job, conv);
+    return !entry.conversation_id.empty();
+  };
+  Result<std::optional<RunManifest>> manifest = ReadManifest(dir, keep);
   if (!manifest) return std::unexpected(manifest.error());
   state.manifest = std::move(*manifest);
+  by_id = {};
+  if (state.manifest) {
+    // Every conversation in scope is told by "same" (none recorded: none
+    // the same).
+    same.resize(job.conversations.size());
+    state.same_definition = std::move(same);
+  }
   const bool continuing =
       state.manifest && !flags.overwrite && WantsResume(job, flags);
   if (continuing) state.prior = PriorRuns(&job);
-  std::set<std::string> only(flags.only.begin(), flags.only.end());
   for (size_t index = 0; index < job.conversations.size(); ++index) {
     const Conversation& conv = job.conversations[index];
     if (!only.empty() && !only.contains(conv.id)) continue;
@@ -184,7 +230,7 @@ Result<RunDirState> ReadRunDirState(const Job& job, const std::string& dir,
     if (!std::filesystem::exists(path, ec)) continue;
     if (!continuing) {
       if (!flags.overwrite) state.jsonl.insert(conv.id);
-    } else if (Changed(job, conv, *state.manifest)) {
+    } else if (Changed(job, conv, state)) {
       continue;  // starts over: its records are not read
     } else {
       AddRecords(job, index, ReadRecordsOnDisk(path), flags, &state);
@@ -196,7 +242,7 @@ Result<RunDirState> ReadRunDirState(const Job& job, const std::string& dir,
 void AddRecords(const Job& job, size_t index, Result<RecordsOnDisk> read,
                 const ResumeFlags& flags, RunDirState* state) {
   const Conversation& conv = job.conversations[index];
-  if (!state->manifest || Changed(job, conv, *state->manifest)) return;
+  if (!state->manifest || Changed(job, conv, *state)) return;
   if (state->prior.empty()) state->prior = PriorRuns(&job);
   if (!read) {
     state->unreadable.emplace(conv.id, read.error());
@@ -205,7 +251,7 @@ void AddRecords(const Job& job, size_t index, Result<RecordsOnDisk> read,
   if (read->torn_tail) state->torn[conv.id] = *read->torn_tail;
   std::vector<TurnRecord>& records = read->records;
   if (conv.conversation_id_generated && !records.empty() &&
-      state->manifest->conversations.at(conv.id).conversation_id.empty()) {
+      RecordedId(*state->manifest, conv.id).empty()) {
     state->first_conversation_ids[conv.id] = records.front().conversation_id;
   }
   bool retry = false;

@@ -381,7 +381,8 @@ Status WriteManifestStreamed(const std::string& dir, const RunManifest& head,
       });
 }
 
-Result<std::optional<RunManifest>> ReadManifest(const std::string& dir) {
+Result<std::optional<RunManifest>> ReadManifest(const std::string& dir,
+                                                const ManifestFilter& keep) {
   const std::string path = dir + "/" + kManifestFile;
   Result<std::optional<std::string>> text = ReadFileIfExists(path);
   if (!text) return std::unexpected(text.error());
@@ -429,7 +430,9 @@ Result<std::optional<RunManifest>> ReadManifest(const std::string& dir) {
         entry_why = "conversation " + Quoted(entry_id) + ": " + why;
         return false;
       }
-      manifest.conversations.emplace(std::move(entry_id), std::move(entry));
+      if (!keep || keep(entry_id, entry)) {
+        manifest.conversations.emplace(std::move(entry_id), std::move(entry));
+      }
       return false;
     };
     ordered_json j;
