@@ -27,7 +27,7 @@ struct ResumeFlags {
 };
 
 struct RunPlan {
-  std::map<std::string, PriorConversation> prior;  // for RunOptions::prior
+  PriorRuns prior;                   // for RunOptions::prior
   std::vector<std::string> changed;  // conversations re-run as changed
   // To write before the first request: the header, and the entries kept
   // of conversations this run does not cover (ApplyRun adds the others).
@@ -35,21 +35,45 @@ struct RunPlan {
 };
 
 // What an output directory holds for the conversations a run covers, read
-// before anything is decided or written (nothing is repaired yet).
+// before anything is decided or written (nothing is repaired yet). Of a
+// million conversations' records only what the plan needs is kept (see
+// AddRecords).
 struct RunDirState {
   std::string dir;  // named in messages
   std::optional<RunManifest> manifest;
   // Where its files are: the manifest's layout, or (no manifest) the one
   // this run of the job would write. The directory is listed once in it.
   OutputLayout layout = OutputLayout::kFlat;
-  std::set<std::string> jsonl;  // ids in scope with a <id>.jsonl
-  std::set<std::string> md;     // ids in scope with a <id>.md
+  // When not empty, by index in job.conversations: whether run.json
+  // recorded the conversation with its current definition; then
+  // manifest->conversations holds only the entries this cannot stand for
+  // (out of scope, or naming a conversation_id). Empty: look there.
+  std::vector<bool> same_definition;
+  // Ids in scope with a <id>.jsonl and with a <id>.md; only when the run
+  // does not continue (then they are removed, or none may exist).
+  std::set<std::string> jsonl;
+  std::set<std::string> md;
   // A <id>.jsonl of a conversation out of scope (or of none) exists.
   bool other_jsonl = false;
   std::vector<std::string> folders;  // fanout sub-folders that exist
-  // Their records; read only when the directory holds a run to continue.
-  std::map<std::string, Result<RecordsOnDisk>> records;
+  // The rest is filled only when the directory holds a run to continue,
+  // for the conversations whose definition did not change.
+  PriorRuns prior;                       // classified for the run's flags
+  std::map<std::string, TornTail> torn;  // torn tails, by id
+  // The conversation_id of the first record, of a conversation with a
+  // generated one that run.json does not name.
+  std::map<std::string, std::string> first_conversation_ids;
+  // Conversations whose failed last turn is dropped (--retry-failed).
+  std::vector<std::string> retry;
+  std::map<std::string, Error> unreadable;  // by id
 };
+
+// Adds what job.conversations[index]'s records say to "state" (indexes
+// ascending; state->manifest already read): how it classifies under
+// "flags", its torn tail, its first conversation_id. A conversation whose
+// definition changed is left out (it starts over). No I/O.
+void AddRecords(const Job& job, size_t index, Result<RecordsOnDisk> read,
+                const ResumeFlags& flags, RunDirState* state);
 
 // What a run does to its output directory, decided from a RunDirState
 // alone: DecideRun does no I/O, so every case is a unit test.
@@ -74,7 +98,7 @@ struct RunDecision {
   bool no_records = false;
   bool changed_definitions = false;  // start_over is plan.changed
   // Conversations whose failed last turn is dropped (--retry-failed):
-  // their <id>.jsonl keeps plan.prior[id].turns.
+  // their <id>.jsonl keeps the turns plan.prior holds for them.
   std::vector<std::string> retry;
 };
 
@@ -84,7 +108,8 @@ Result<RunDirState> ReadRunDirState(const Job& job, const std::string& dir,
 // Errors: kUsage when DIR holds another run and neither --resume nor
 // --overwrite was given, the job changed without --force, or DIR holds
 // another shard or a merge; kIo when a record cannot be read.
-Result<RunDecision> DecideRun(const Job& job, const RunDirState& state,
+// "state" is taken apart (its prior becomes the plan's).
+Result<RunDecision> DecideRun(const Job& job, RunDirState state,
                               const ResumeFlags& flags);
 
 // Carries out "decision": torn tails are repaired, conversations that start

@@ -8,11 +8,14 @@
 #ifndef CHATBATCH_RUN_OUTPUT_H_
 #define CHATBATCH_RUN_OUTPUT_H_
 
+#include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -25,7 +28,13 @@ namespace chatbatch {
 
 // kFailed: every reply arrived but an expectation failed. kError: a turn
 // failed in transport or on the server (the conversation ended there).
-enum class ConversationStatus { kPending, kRunning, kOk, kFailed, kError };
+enum class ConversationStatus : uint8_t {
+  kPending,
+  kRunning,
+  kOk,
+  kFailed,
+  kError
+};
 const char* ConversationStatusName(ConversationStatus status);
 
 struct ConversationOutcome {
@@ -38,6 +47,136 @@ struct ConversationOutcome {
   int expectations_failed = 0;
   std::string error;    // the erroring turn's message
   std::string failure;  // the first failed expectation: "turn N: check: why"
+};
+
+// The outcomes of every conversation a run covers, kept for a million of
+// them: 28 bytes each (status and counts), the id read from the job's
+// Conversation, the error and failure texts only for the conversations
+// that have one. Entries are ConversationOutcome values made on access.
+class ConversationOutcomes {
+ public:
+  ConversationOutcomes() = default;
+  // Entries made by Add() take their ids from "job", which must outlive
+  // this table (and every copy of it).
+  explicit ConversationOutcomes(const Job* job) : job_(job) {}
+  ConversationOutcomes(std::initializer_list<ConversationOutcome> list);
+
+  size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
+  void reserve(size_t n) { entries_.reserve(n); }
+
+  // Appends job->conversations[index] (pending, nothing counted).
+  void Add(size_t index);
+  // Appends "outcome", its id copied (a table made without a job).
+  void push_back(const ConversationOutcome& outcome);
+
+  // The entry as a whole.
+  ConversationOutcome operator[](size_t i) const;
+  // Replaces entry "i" with "outcome"; its id stays.
+  void Set(size_t i, const ConversationOutcome& outcome);
+
+  std::string_view id(size_t i) const;
+  // For an entry made by Add(): the index it was given.
+  size_t conversation_index(size_t i) const { return entries_[i].key; }
+  ConversationStatus status(size_t i) const { return entries_[i].status; }
+  void set_status(size_t i, ConversationStatus status) {
+    entries_[i].status = status;
+  }
+
+  class const_iterator {
+   public:
+    using value_type = ConversationOutcome;
+    using difference_type = std::ptrdiff_t;
+    const_iterator(const ConversationOutcomes* table, size_t i)
+        : table_(table), i_(i) {}
+    ConversationOutcome operator*() const { return (*table_)[i_]; }
+    const_iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    bool operator==(const const_iterator& o) const { return i_ == o.i_; }
+
+   private:
+    const ConversationOutcomes* table_;
+    size_t i_;
+  };
+  const_iterator begin() const { return {this, 0}; }
+  const_iterator end() const { return {this, entries_.size()}; }
+
+ private:
+  struct Entry {
+    uint32_t key = 0;  // Add()'s index, or push_back()'s into ids_
+    int32_t turns_ok = 0;
+    int32_t turns_failed = 0;
+    int32_t turns_error = 0;
+    int32_t expectations_passed = 0;
+    int32_t expectations_failed = 0;
+    ConversationStatus status = ConversationStatus::kPending;
+    bool own_id = false;  // key is into ids_
+  };
+  static_assert(sizeof(Entry) == 28);
+  struct Texts {
+    std::string error;
+    std::string failure;
+  };
+
+  const Job* job_ = nullptr;
+  std::vector<Entry> entries_;
+  std::vector<std::string> ids_;               // push_back()'s
+  std::unordered_map<uint32_t, Texts> texts_;  // by entry, when not empty
+};
+
+// What an earlier run of the same output directory already did for one
+// conversation (see resume.h).
+struct PriorConversation {
+  // kOk / kError: finished earlier, not run again. kPending: continue after
+  // "turns" (all arrived), with their history and last `conversation`
+  // object. kFailed: finished earlier, replies arrived, some expectation
+  // failed; not run again either.
+  ConversationStatus status = ConversationStatus::kPending;
+  std::vector<TurnRecord> turns;
+};
+
+// What earlier runs did for the conversations of a job, for a million of
+// them: each one's status and counts (an outcome), and the records only of
+// the conversations that continue (pending, with turns recorded), whose
+// history the next requests carry.
+class PriorRuns {
+ public:
+  PriorRuns() = default;
+  // Conversations are named by their index in "job"->conversations; "job"
+  // must outlive this.
+  explicit PriorRuns(const Job* job) : outcomes_(job) {}
+
+  // Adds job->conversations[index] (indexes ascending) as "prior" says:
+  // its records are counted, and kept only when it continues.
+  void Add(size_t index, PriorConversation prior);
+
+  bool empty() const { return outcomes_.empty(); }
+  size_t size() const { return outcomes_.size(); }
+  // One entry per conversation added, in the order added.
+  const ConversationOutcomes& outcomes() const { return outcomes_; }
+  // The kept records of entry "i" (empty unless it continues).
+  const std::vector<TurnRecord>& turns(size_t i) const;
+  std::vector<TurnRecord> TakeTurns(size_t i);
+  // The entries whose records are kept, ascending.
+  std::vector<size_t> Continuing() const;
+  // Entry of job->conversations[index]; -1 when not added.
+  ptrdiff_t Find(size_t index) const;
+  // Entry of the conversation "id" (a walk over every entry: for tests and
+  // messages, not per conversation).
+  ptrdiff_t FindId(std::string_view id) const;
+
+  // The chunks, bytes and tokens of every record added.
+  int64_t chunks = 0;
+  int64_t bytes = 0;
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+  int64_t total_tokens = 0;
+
+ private:
+  ConversationOutcomes outcomes_;
+  std::unordered_map<uint32_t, std::vector<TurnRecord>> turns_;  // by entry
 };
 
 // summary.json's "counts" and "expectations".
@@ -66,7 +205,8 @@ struct RunSummary {
   // --fail-fast / --max-failures stopped starting new turns.
   bool stopped_early = false;
   std::string stop_reason;  // e.g. "--max-failures 3 reached"
-  std::vector<ConversationOutcome> conversations;
+  // The conversations' ids refer to the job's: the job must outlive it.
+  ConversationOutcomes conversations;
   // The conversations' statuses counted (only the conversations_* of
   // SummaryCounts), kept up to date by the runner as they change, so that
   // a summary.json written while the run goes on need not walk every

@@ -54,9 +54,16 @@ using ManifestEntries =
 Status WriteManifestStreamed(const std::string& dir, const RunManifest& head,
                              const ManifestEntries& next);
 
+// Whether ReadManifest keeps an entry in RunManifest::conversations (a
+// reader that needs only some of a million entries says which).
+using ManifestFilter =
+    std::function<bool(const std::string& id, const ManifestEntry& entry)>;
+
 // Reads DIR/run.json. nullopt when the directory holds no manifest;
-// an error (kIo) when it exists but cannot be read or parsed.
-Result<std::optional<RunManifest>> ReadManifest(const std::string& dir);
+// an error (kIo) when it exists but cannot be read or parsed. With "keep",
+// only the entries it accepts are kept (every entry is still checked).
+Result<std::optional<RunManifest>> ReadManifest(
+    const std::string& dir, const ManifestFilter& keep = nullptr);
 
 // Parses one jsonl line written by TurnRecordToJson (the inverse; fields
 // that were not written, like chunk timing, stay default).

@@ -43,24 +43,14 @@ class RunObserver {
                                   const ConversationOutcome& outcome) = 0;
 };
 
-// What an earlier run of the same output directory already did for one
-// conversation (see resume.h).
-struct PriorConversation {
-  // kOk / kError: finished earlier, not run again. kPending: continue after
-  // "turns" (all arrived), with their history and last `conversation`
-  // object. kFailed: finished earlier, replies arrived, some expectation
-  // failed; not run again either.
-  ConversationStatus status = ConversationStatus::kPending;
-  std::vector<TurnRecord> turns;
-};
-
 struct RunOptions {
   int concurrency = 0;            // 0: the job's value
   std::vector<std::string> only;  // conversation ids; empty: all
   // After the first interrupt, in-flight turns get this long to finish.
   std::chrono::milliseconds grace{10000};
-  // By conversation id; conversations not named start from turn 1.
-  std::map<std::string, PriorConversation> prior;
+  // What earlier runs did (resume.h); conversations it does not name start
+  // from turn 1. The runner lets go of it once the run has started.
+  PriorRuns prior;
   uint64_t random_seed = 0;  // backoff jitter; 0: from the clock
   // Stop starting new turns once this many conversations ended failed
   // (an expectation) or in error; in-flight turns finish and are recorded.

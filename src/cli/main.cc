@@ -158,7 +158,8 @@ RunOutcome RunInto(Job job, const std::string& dir, const std::string& label,
   options.prior = std::move(plan->prior);
   options.max_failures = flags.fail_fast ? 1 : flags.max_failures;
   options.trace = trace;
-  Runner runner(job, options, transport->get(), output->get(), &printer);
+  Runner runner(job, std::move(options), transport->get(), output->get(),
+                &printer);
   runner_ptr = &runner;
   spdlog::debug("run of {} into {}", flags.job_path, dir);
   Result<RunSummary> summary = runner.Run();
@@ -169,12 +170,14 @@ RunOutcome RunInto(Job job, const std::string& dir, const std::string& label,
     return {ExitCodeFor(summary.error())};
   }
   int ok = 0, failed = 0, errors = 0, pending = 0;
-  for (const ConversationOutcome& c : summary->conversations) {
-    if (c.status == ConversationStatus::kOk) {
+  const ConversationOutcomes& outcomes = summary->conversations;
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    const ConversationStatus status = outcomes.status(i);
+    if (status == ConversationStatus::kOk) {
       ++ok;
-    } else if (c.status == ConversationStatus::kFailed) {
+    } else if (status == ConversationStatus::kFailed) {
       ++failed;
-    } else if (c.status == ConversationStatus::kError) {
+    } else if (status == ConversationStatus::kError) {
       ++errors;
     } else {
       ++pending;

@@ -44,6 +44,29 @@ std::vector<const Conversation*> InScope(const Job& job,
   return convs;
 }
 
+// Whether "conv" differs from what run.json recorded of it (or is not in it).
+bool Changed(const Job& job, const Conversation& conv, const RunManifest& old) {
+  auto entry = old.conversations.find(conv.id);
+  return entry == old.conversations.end() ||
+         entry->second.definition_hash != ConversationDefinitionHash(job, conv);
+}
+
+bool Changed(const Job& job, const Conversation& conv,
+             const RunDirState& state) {
+  if (!state.same_definition.empty()) {
+    return !state.same_definition[&conv - job.conversations.data()];
+  }
+  return Changed(job, conv, *state.manifest);
+}
+
+// The conversation_id run.json recorded for "id"; "" when none.
+const std::string& RecordedId(const RunManifest& old, const std::string& id) {
+  static const std::string kNone;
+  auto entry = old.conversations.find(id);
+  return entry == old.conversations.end() ? kNone
+                                          : entry->second.conversation_id;
+}
+
 // Turns what <id>.jsonl holds into what this run does with it. Sets
 // "*retry" when the failed last turn is to be dropped and sent again.
 PriorConversation Classify(const Conversation& conv,
@@ -104,18 +127,13 @@ Status CheckContinuable(const Job& job, const std::string& dir,
 
 // The resume branch of DecideRun: "old" is the run DIR holds.
 Status DecideContinue(const Job& job, const std::string& dir,
-                      const RunDirState& state, const ResumeFlags& flags,
+                      RunDirState& state, const ResumeFlags& flags,
                       RunDecision* d) {
   const RunManifest& old = *state.manifest;
   if (Status ok = CheckContinuable(job, dir, old); !ok) return ok;
   const std::vector<const Conversation*> convs = InScope(job, flags);
   for (const Conversation* conv : convs) {
-    auto entry = old.conversations.find(conv->id);
-    if (entry == old.conversations.end() ||
-        entry->second.definition_hash !=
-            ConversationDefinitionHash(job, *conv)) {
-      d->plan.changed.push_back(conv->id);
-    }
+    if (Changed(job, *conv, state)) d->plan.changed.push_back(conv->id);
   }
   if (!d->plan.changed.empty() && !flags.force) {
     return Fail(ErrorCode::kUsage,
@@ -128,31 +146,32 @@ Status DecideContinue(const Job& job, const std::string& dir,
   }
   d->start_over = d->plan.changed;
   d->changed_definitions = true;
+  // Those of conversations in scope whose definition did not change; a
+  // recorded one never has an entry (AddRecords): nothing is overwritten.
+  d->conversation_ids = std::move(state.first_conversation_ids);
   const std::set<std::string> changed(d->plan.changed.begin(),
                                       d->plan.changed.end());
   for (const Conversation* conv : convs) {
     if (changed.contains(conv->id)) continue;
-    std::vector<TurnRecord> records;
-    if (auto it = state.records.find(conv->id); it != state.records.end()) {
-      if (!it->second) return std::unexpected(it->second.error());
-      records = it->second->records;
-      if (it->second->torn_tail) d->repair[conv->id] = *it->second->torn_tail;
+    if (auto bad = state.unreadable.find(conv->id);
+        bad != state.unreadable.end()) {
+      return std::unexpected(bad->second);
+    }
+    if (auto torn = state.torn.find(conv->id); torn != state.torn.end()) {
+      d->repair[conv->id] = torn->second;
     }
     // Keep sending the conversation_id the server already knows.
     if (conv->conversation_id_generated()) {
-      const std::string& recorded =
-          old.conversations.at(conv->id).conversation_id;
+      const std::string& recorded = RecordedId(old, conv->id);
       if (!recorded.empty()) {
         d->conversation_ids[conv->id] = recorded;
-      } else if (!records.empty()) {
-        d->conversation_ids[conv->id] = records.front().conversation_id;
       }
     }
-    bool retry = false;
-    d->plan.prior.emplace(conv->id,
-                          Classify(*conv, std::move(records), flags, &retry));
-    if (retry) d->retry.push_back(conv->id);
   }
+  for (const std::string& id : state.retry) {
+    if (!changed.contains(id)) d->retry.push_back(id);
+  }
+  d->plan.prior = std::move(state.prior);
   return {};
 }
 
@@ -162,9 +181,41 @@ Result<RunDirState> ReadRunDirState(const Job& job, const std::string& dir,
                                     const ResumeFlags& flags) {
   RunDirState state;
   state.dir = dir;
-  Result<std::optional<RunManifest>> manifest = ReadManifest(dir);
+  // Of a million entries of run.json only those the plan needs are kept:
+  // a conversation in scope recorded with its definition and no
+  // conversation_id is a bit of same_definition.
+  std::vector<uint32_t> by_id;  // in scope, sorted by id
+  std::vector<bool> same;
+  std::set<std::string> only(flags.only.begin(), flags.only.end());
+  for (size_t i = 0; i < job.conversations.size(); ++i) {
+    if (only.empty() || only.contains(job.conversations[i].id)) {
+      by_id.push_back(static_cast<uint32_t>(i));
+    }
+  }
+  std::sort(by_id.begin(), by_id.end(), [&](uint32_t a, uint32_t b) {
+    return job.conversations[a].id < job.conversations[b].id;
+  });
+  auto keep = [&](const std::string& id, const ManifestEntry& entry) {
+    auto it = std::lower_bound(by_id.begin(), by_id.end(), id,
+                               [&](uint32_t i, const std::string& key) {
+                                 return job.conversations[i].id < key;
+                               });
+    if (it == by_id.end() || job.conversations[*it].id != id) return true;
+    if (same.empty()) same.resize(job.conversations.size());
+    const Conversation& conv = job.conversations[*it];
+    same[*it] = entry.definition_hash == ConversationDefinitionHash(job, conv);
+    return !entry.conversation_id.empty();
+  };
+  Result<std::optional<RunManifest>> manifest = ReadManifest(dir, keep);
   if (!manifest) return std::unexpected(manifest.error());
   state.manifest = std::move(*manifest);
+  by_id = {};
+  if (state.manifest) {
+    // Every conversation in scope is told by "same" (none recorded: none
+    // the same).
+    same.resize(job.conversations.size());
+    state.same_definition = std::move(same);
+  }
   const bool continuing =
       state.manifest && !flags.overwrite && WantsResume(job, flags);
   state.layout = state.manifest
@@ -181,22 +232,51 @@ Result<RunDirState> ReadRunDirState(const Job& job, const std::string& dir,
     return std::binary_search(sorted.begin(), sorted.end(), id);
   };
   size_t in_scope_jsonl = 0;
-  for (const Conversation* conv : InScope(job, flags)) {
-    if (on_disk(listed->md, conv->id)) state.md.insert(conv->id);
-    if (!on_disk(listed->jsonl, conv->id)) continue;
+  if (continuing) state.prior = PriorRuns(&job);
+  for (size_t index = 0; index < job.conversations.size(); ++index) {
+    const Conversation& conv = job.conversations[index];
+    if (!only.empty() && !only.contains(conv.id)) continue;
+    if (!continuing && on_disk(listed->md, conv.id)) state.md.insert(conv.id);
+    if (!on_disk(listed->jsonl, conv.id)) continue;
     ++in_scope_jsonl;
-    state.jsonl.insert(conv->id);
-    if (continuing) {
-      state.records.emplace(conv->id, ReadRecordsOnDisk(ConversationFile(
-                                          dir, state.layout, conv->id,
-                                          ConversationFileKind::kRecords)));
+    if (!continuing) {
+      state.jsonl.insert(conv.id);
+    } else if (Changed(job, conv, state)) {
+      continue;  // starts over: its records are not read
+    } else {
+      AddRecords(
+          job, index,
+          ReadRecordsOnDisk(ConversationFile(dir, state.layout, conv.id,
+                                             ConversationFileKind::kRecords)),
+          flags, &state);
     }
   }
   state.other_jsonl = in_scope_jsonl < listed->jsonl.size();
   return state;
 }
 
-Result<RunDecision> DecideRun(const Job& job, const RunDirState& state,
+void AddRecords(const Job& job, size_t index, Result<RecordsOnDisk> read,
+                const ResumeFlags& flags, RunDirState* state) {
+  const Conversation& conv = job.conversations[index];
+  if (!state->manifest || Changed(job, conv, *state)) return;
+  if (state->prior.empty()) state->prior = PriorRuns(&job);
+  if (!read) {
+    state->unreadable.emplace(conv.id, read.error());
+    return;
+  }
+  if (read->torn_tail) state->torn[conv.id] = *read->torn_tail;
+  std::vector<TurnRecord>& records = read->records;
+  if (conv.conversation_id_generated() && !records.empty() &&
+      RecordedId(*state->manifest, conv.id).empty()) {
+    state->first_conversation_ids[conv.id] = records.front().conversation_id;
+  }
+  bool retry = false;
+  PriorConversation prior = Classify(conv, std::move(records), flags, &retry);
+  if (retry) state->retry.push_back(conv.id);
+  state->prior.Add(index, std::move(prior));
+}
+
+Result<RunDecision> DecideRun(const Job& job, RunDirState state,
                               const ResumeFlags& flags) {
   const std::string& dir = state.dir;
   RunDecision d;
@@ -249,7 +329,9 @@ Result<RunDecision> DecideRun(const Job& job, const RunDirState& state,
   for (const std::string& id : d.start_over) {
     if (state.jsonl.contains(id)) ++removed_jsonl;
   }
-  d.no_records = !state.other_jsonl && removed_jsonl == state.jsonl.size();
+  // state.jsonl is listed only for a run that starts over.
+  d.no_records =
+      start_over && !state.other_jsonl && removed_jsonl == state.jsonl.size();
   // The in-scope entries are written from the job by ApplyRun (a million
   // of them are not held); what stays here is what run.json keeps of
   // conversations this run does not cover.
@@ -336,8 +418,23 @@ Status ApplyRun(const RunDecision& decision, Job* job, RunOutput* output,
                                               ConversationFileKind::kRecords);
     if (Status cut = RepairTornTail(path, torn); !cut) return cut;
   }
-  for (const auto& [id, conversation_id] : decision.conversation_ids) {
-    by_id_at(id)->mutable_settings().conversation_id = conversation_id;
+  // Half a million of them after an interrupted run. Only a conversation
+  // that is sent again needs its id on itself (a copy of its shared
+  // settings); run.json takes the others' from the decision.
+  if (!decision.conversation_ids.empty()) {
+    const PriorRuns& prior = decision.plan.prior;
+    for (size_t i = 0; i < job->conversations.size(); ++i) {
+      Conversation& conv = job->conversations[i];
+      auto recorded = decision.conversation_ids.find(conv.id);
+      if (recorded == decision.conversation_ids.end()) continue;
+      const ptrdiff_t p = prior.Find(i);
+      // A retried one (--retry-failed) is pending again.
+      if (p >= 0 && prior.outcomes().status(static_cast<size_t>(p)) !=
+                        ConversationStatus::kPending) {
+        continue;  // finished: not sent again
+      }
+      conv.mutable_settings().conversation_id = recorded->second;
+    }
   }
   for (const std::string& id : decision.start_over) {
     if (decision.changed_definitions) {
@@ -346,17 +443,24 @@ Status ApplyRun(const RunDecision& decision, Job* job, RunOutput* output,
     if (Status st = output->RewriteTurns(*by_id_at(id), {}); !st) return st;
   }
   output->SetLayout(decision.layout);
+  const PriorRuns& prior = decision.plan.prior;
+  auto prior_turns =
+      [&](const std::string& id) -> const std::vector<TurnRecord>& {
+    const ptrdiff_t i = prior.Find(
+        static_cast<size_t>(by_id_at(id) - job->conversations.data()));
+    static const std::vector<TurnRecord> kNone;
+    return i < 0 ? kNone : prior.turns(i);
+  };
   for (const std::string& id : decision.retry) {
-    const std::vector<TurnRecord>& kept = decision.plan.prior.at(id).turns;
+    const std::vector<TurnRecord>& kept = prior_turns(id);
     if (Status st = output->RewriteTurns(*by_id_at(id), kept); !st) return st;
     spdlog::info("{}: retrying from turn {} (it failed before)", id,
                  kept.size() + 1);
   }
   if (decision.no_records) output->StartWithNoRecords();
-  for (const auto& [id, prior] : decision.plan.prior) {
-    if (prior.status == ConversationStatus::kPending && !prior.turns.empty()) {
-      output->Preload(*by_id_at(id), prior.turns);
-    }
+  for (size_t i : prior.Continuing()) {
+    output->Preload(job->conversations[prior.outcomes().conversation_index(i)],
+                    prior.turns(i));
   }
   // A run killed mid-rename leaves its temporary file; the directory should
   // end up holding what an uninterrupted run leaves.
@@ -376,7 +480,7 @@ Status ApplyRun(const RunDecision& decision, Job* job, RunOutput* output,
 Result<RunPlan> PlanRun(Job* job, RunOutput* output, const ResumeFlags& flags) {
   Result<RunDirState> state = ReadRunDirState(*job, output->dir(), flags);
   if (!state) return std::unexpected(state.error());
-  Result<RunDecision> decision = DecideRun(*job, *state, flags);
+  Result<RunDecision> decision = DecideRun(*job, std::move(*state), flags);
   if (!decision) return std::unexpected(decision.error());
   if (Status applied = ApplyRun(*decision, job, output, flags); !applied) {
     return std::unexpected(applied.error());

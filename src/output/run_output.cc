@@ -319,10 +319,11 @@ Status RunOutput::RewriteTurns(const Conversation& conv,
 Status RunOutput::CountRecordsOnDisk(const RunSummary& summary) {
   auto tally = std::make_unique<RecordTally>();
   bool any = false;
-  for (const ConversationOutcome& c : summary.conversations) {
-    if (Status safe = CheckOutputId(c.id); !safe) return safe;
+  for (size_t i = 0; i < summary.conversations.size(); ++i) {
+    const std::string id(summary.conversations.id(i));
+    if (Status safe = CheckOutputId(id); !safe) return safe;
     Result<std::vector<TurnRecord>> records = ReadTurnRecordsTolerant(
-        paths_->Path(c.id, ConversationFileKind::kRecords));
+        paths_->Path(id, ConversationFileKind::kRecords));
     if (!records) return std::unexpected(records.error());
     for (const TurnRecord& r : *records) tally->Add(r);
     any = any || !records->empty();
@@ -332,11 +333,9 @@ Status RunOutput::CountRecordsOnDisk(const RunSummary& summary) {
   earlier_started_at_.clear();
   earlier_ended_at_.clear();
   if (any) {
-    Result<std::optional<SummaryFile>> earlier = ReadSummaryFile(dir_);
-    if (earlier && earlier->has_value()) {
-      earlier_started_at_ = (*earlier)->started_at;
-      earlier_ended_at_ = (*earlier)->ended_at;
-    }
+    SummaryTimes earlier = ReadSummaryTimes(dir_);
+    earlier_started_at_ = std::move(earlier.started_at);
+    earlier_ended_at_ = std::move(earlier.ended_at);
   }
   tally_ = std::move(tally);
   return {};
@@ -353,9 +352,9 @@ Status RunOutput::WriteSummary(const RunSummary& summary) {
     if (summary.statuses) {
       v.counts = *summary.statuses;
     } else {
-      for (const ConversationOutcome& c : summary.conversations) {
+      for (size_t i = 0; i < summary.conversations.size(); ++i) {
         ++v.counts.conversations;
-        switch (c.status) {
+        switch (summary.conversations.status(i)) {
           case ConversationStatus::kOk:
             ++v.counts.conversations_ok;
             break;

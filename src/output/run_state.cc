@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstdint>
 #include <exception>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <utility>
@@ -385,11 +387,20 @@ Status WriteManifestStreamed(const std::string& dir, const RunManifest& head,
       });
 }
 
-Result<std::optional<RunManifest>> ReadManifest(const std::string& dir) {
+Result<std::optional<RunManifest>> ReadManifest(const std::string& dir,
+                                                const ManifestFilter& keep) {
   const std::string path = dir + "/" + kManifestFile;
-  Result<std::optional<std::string>> text = ReadFileIfExists(path);
-  if (!text) return std::unexpected(text.error());
-  if (!text->has_value()) return std::optional<RunManifest>();
+  // Parsed as it is read (a million entries make ~90 MB of text); what is
+  // not a readable regular file is read whole, for its error.
+  std::ifstream in(path, std::ios::binary);
+  std::error_code ec;
+  std::optional<std::string> text;
+  if (!in || !std::filesystem::is_regular_file(path, ec)) {
+    Result<std::optional<std::string>> whole = ReadFileIfExists(path);
+    if (!whole) return std::unexpected(whole.error());
+    if (!whole->has_value()) return std::optional<RunManifest>();
+    text = std::move(**whole);
+  }
   try {
     // The entries of "conversations" are taken out as they are parsed and
     // left out of the document: inserting a million keys into an
@@ -433,12 +444,15 @@ Result<std::optional<RunManifest>> ReadManifest(const std::string& dir) {
         entry_why = "conversation " + Quoted(entry_id) + ": " + why;
         return false;
       }
-      manifest.conversations.emplace(std::move(entry_id), std::move(entry));
+      if (!keep || keep(entry_id, entry)) {
+        manifest.conversations.emplace(std::move(entry_id), std::move(entry));
+      }
       return false;
     };
     ordered_json j;
     try {
-      j = ordered_json::parse(**text, take_entries);
+      j = text ? ordered_json::parse(*text, take_entries)
+               : ordered_json::parse(in, take_entries);
     } catch (const ordered_json::parse_error& e) {
       return std::unexpected(ManifestError(path, e.what()));
     }

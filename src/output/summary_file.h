@@ -56,6 +56,15 @@ Status WriteSummaryJson(const std::string& path, const RunSummary& summary,
 // object.
 Result<std::optional<SummaryFile>> ReadSummaryFile(const std::string& dir);
 
+// When the run DIR/summary.json describes started and ended ("" when not
+// written, or no summary): read from the head of the file only, before
+// the list of every conversation (a million of them make ~400 MB).
+struct SummaryTimes {
+  std::string started_at;
+  std::string ended_at;
+};
+SummaryTimes ReadSummaryTimes(const std::string& dir);
+
 }  // namespace chatbatch
 
 #endif  // CHATBATCH_OUTPUT_SUMMARY_FILE_H_

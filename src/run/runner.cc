@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "output/record_tally.h"
 #include "run/retry_policy.h"
 #include "run/runner_impl.h"
 #include "spdlog/spdlog.h"
@@ -31,20 +32,28 @@ Result<RunSummary> Runner::Impl::Run() {
   summary_.job_name = job_.name;
   summary_.job_path = job_.path;
   summary_.started_at = NowIsoUtc();
+  summary_.conversations = ConversationOutcomes(&job_);
+  summary_.conversations.reserve(wanted.empty() ? job_.conversations.size()
+                                                : wanted.size());
+  CopyTotals(options_.prior, &summary_);
   RunStart start;
-  for (const Conversation& conv : job_.conversations) {
+  for (size_t k = 0; k < job_.conversations.size(); ++k) {
+    const Conversation& conv = job_.conversations[k];
     if (!wanted.empty() && !wanted.contains(conv.id)) continue;
-    const size_t index = convs_.size();
-    convs_.push_back(&conv);
-    ConversationOutcome outcome;
-    outcome.id = conv.id;
-    summary_.conversations.push_back(std::move(outcome));
-    auto prior = options_.prior.find(conv.id);
-    if (prior != options_.prior.end()) AddPrior(index, prior->second);
+    const size_t index = summary_.conversations.size();
+    summary_.conversations.Add(k);
+    if (!options_.prior.empty()) {
+      const ptrdiff_t p = options_.prior.Find(k);
+      if (p >= 0) {
+        summary_.conversations.Set(index, options_.prior.outcomes()[p]);
+        const ConversationStatus status = options_.prior.outcomes().status(p);
+        AddPrior(index, PriorConversation{status, options_.prior.TakeTurns(p)});
+      }
+    }
     ++start.conversations;
     start.turns += conv.messages.size();
-    if (summary_.conversations[index].status == ConversationStatus::kPending) {
-      waiting_.push_back(index);
+    const ConversationOutcomes& outcomes = summary_.conversations;
+    if (outcomes.status(index) == ConversationStatus::kPending) {
       auto live = live_.find(index);
       if (live != live_.end()) start.turns_done += live->second->next_turn;
     } else {
@@ -52,12 +61,13 @@ Result<RunSummary> Runner::Impl::Run() {
       start.turns_done += conv.messages.size();
     }
   }
+  options_.prior = PriorRuns();  // all taken
   // Counted once here, then kept as conversations finish (Finished()): a
   // summary.json rewritten every second must not walk a million of them.
   SummaryCounts statuses;
-  for (const ConversationOutcome& o : summary_.conversations) {
+  for (size_t i = 0; i < summary_.conversations.size(); ++i) {
     ++statuses.conversations;
-    switch (o.status) {
+    switch (summary_.conversations.status(i)) {
       case ConversationStatus::kOk:
         ++statuses.conversations_ok;
         break;
@@ -84,24 +94,25 @@ Result<RunSummary> Runner::Impl::Run() {
 
   summary_.interrupted = interrupts_ > 0;
   summary_.ended_at = NowIsoUtc();
-  for (ConversationOutcome& o : summary_.conversations) {
+  ConversationOutcomes& outcomes = summary_.conversations;
+  for (size_t i = 0; i < outcomes.size(); ++i) {
     // Started but stopped between turns or in a backoff: resumable.
-    if (o.status == ConversationStatus::kRunning) {
-      o.status = ConversationStatus::kPending;
+    if (outcomes.status(i) == ConversationStatus::kRunning) {
+      outcomes.set_status(i, ConversationStatus::kPending);
     }
   }
   if (summary_timer_ != 0) transport_->CancelTimer(summary_timer_);
   summary_timer_ = 0;
   if (!fatal_) WriteSummary();
   if (fatal_) return std::unexpected(*fatal_);
-  return summary_;
+  return std::move(summary_);
 }
 
 Runner::Impl::ConvState* Runner::Impl::StateOf(size_t summary_index) {
   std::unique_ptr<ConvState>& state = live_[summary_index];
   if (state == nullptr) {
     state = std::make_unique<ConvState>();
-    state->conv = convs_[summary_index];
+    state->conv = &ConvOf(summary_index);
     state->summary_index = summary_index;
   }
   return state.get();
@@ -109,12 +120,7 @@ Runner::Impl::ConvState* Runner::Impl::StateOf(size_t summary_index) {
 
 void Runner::Impl::AddPrior(size_t summary_index,
                             const PriorConversation& prior) {
-  ConversationOutcome& outcome = summary_.conversations[summary_index];
-  for (const TurnRecord& r : prior.turns) {
-    CountTurn(r, &outcome);
-    AddTotals(r, &summary_);
-  }
-  outcome.status = prior.status;
+  // Its counts and totals are the plan's (PriorRuns).
   if (prior.status != ConversationStatus::kPending || prior.turns.empty()) {
     return;
   }
@@ -133,7 +139,7 @@ void Runner::Impl::AddPrior(size_t summary_index,
 void Runner::Impl::Dispatch() {
   while (!fatal_ && interrupts_ == 0 && !summary_.stopped_early &&
          in_flight_ < concurrency_) {
-    if (ready_.empty() && waiting_.empty()) return;
+    if (ready_.empty() && !HasWaiting()) return;
     Clock::time_point wake;
     if (!health_.MayStart(transport_->Now(), &wake) ||
         !gate_.TryAcquire(transport_->Now(), &wake)) {
@@ -145,8 +151,7 @@ void Runner::Impl::Dispatch() {
       c = ready_.front();
       ready_.pop_front();
     } else {
-      c = StateOf(waiting_.front());
-      waiting_.pop_front();
+      c = StateOf(next_waiting_++);
     }
     if (!c->started) {
       c->started = true;
@@ -155,11 +160,23 @@ void Runner::Impl::Dispatch() {
           conv.conversation_id().empty() && conv.conversation_id_generated()
               ? NewUuidV4()
               : conv.conversation_id();
-      OutcomeOf(c).status = ConversationStatus::kRunning;
+      summary_.conversations.set_status(c->summary_index,
+                                        ConversationStatus::kRunning);
       if (observer_ != nullptr) observer_->OnConversationStart(*c->conv);
     }
     StartAttempt(c);
   }
+}
+
+// Conversations not started yet are those from "next_waiting_" on that are
+// still pending: the cursor only moves forward.
+bool Runner::Impl::HasWaiting() {
+  const ConversationOutcomes& outcomes = summary_.conversations;
+  while (next_waiting_ < outcomes.size() &&
+         outcomes.status(next_waiting_) != ConversationStatus::kPending) {
+    ++next_waiting_;
+  }
+  return next_waiting_ < outcomes.size();
 }
 
 void Runner::Impl::ArmWake(Clock::time_point when) {
@@ -285,7 +302,8 @@ void Runner::Impl::GiveUp() {
 }
 
 void Runner::Impl::FinishConversation(ConvState* c) {
-  const ConversationStatus status = OutcomeOf(c).status;
+  const ConversationStatus status =
+      summary_.conversations.status(c->summary_index);
   if ((status == ConversationStatus::kFailed ||
        status == ConversationStatus::kError) &&
       options_.max_failures > 0 && ++failures_ >= options_.max_failures &&
@@ -302,7 +320,8 @@ void Runner::Impl::FinishConversation(ConvState* c) {
   }
   output_->Forget(c->conv->id);
   if (observer_ != nullptr) {
-    observer_->OnConversationDone(*c->conv, OutcomeOf(c));
+    observer_->OnConversationDone(*c->conv,
+                                  summary_.conversations[c->summary_index]);
   }
   live_.erase(c->summary_index);  // "c" is gone from here on
   WriteSummarySoon();
@@ -310,7 +329,7 @@ void Runner::Impl::FinishConversation(ConvState* c) {
 
 void Runner::Impl::AfterCompletion() {
   Dispatch();
-  if (in_flight_ == 0 && ready_.empty() && waiting_.empty()) {
+  if (in_flight_ == 0 && ready_.empty() && !HasWaiting()) {
     // Nothing left to send: the endpoint's state no longer matters, and
     // these timers would keep the loop alive.
     if (give_up_timer_ != 0) transport_->CancelTimer(give_up_timer_);

@@ -87,7 +87,7 @@ class Runner::Impl {
 
   // Exists only while a conversation is going (in flight, backing off,
   // waiting for a slot after a turn) or resumed with turns: the rest of a
-  // million conversations are a Conversation* and an outcome.
+  // million conversations are an entry of summary_.conversations.
   struct ConvState {
     const Conversation* conv = nullptr;
     size_t summary_index = 0;
@@ -110,8 +110,9 @@ class Runner::Impl {
     std::vector<float> gaps;  // the current attempt's (AttemptSink::gaps_)
   };
 
-  ConversationOutcome& OutcomeOf(ConvState* c) {
-    return summary_.conversations[c->summary_index];
+  const Conversation& ConvOf(size_t summary_index) const {
+    return job_.conversations[summary_.conversations.conversation_index(
+        summary_index)];
   }
   const RetryPolicy& RetryOf(const Conversation& conv) const {
     return conv.retry() != nullptr ? *conv.retry() : job_.retry;
@@ -119,6 +120,7 @@ class Runner::Impl {
   ConvState* StateOf(size_t summary_index);
 
   void Dispatch();
+  bool HasWaiting();
   void ArmWake(Clock::time_point when);
   void StartAttempt(ConvState* c);
   void ArmDeadline(ConvState* c);
@@ -137,7 +139,7 @@ class Runner::Impl {
   void Evaluate(const ConvState& c, TurnRecord* record) const;
   void FinishConversation(ConvState* c);
   // Sets the status of a conversation that has just ended, and the counts.
-  void Finished(ConversationOutcome* outcome, ConversationStatus status);
+  void Finished(size_t summary_index, ConversationStatus status);
   void AfterCompletion();
   void StopTimers();
   void Fatal(Error error);
@@ -159,12 +161,11 @@ class Runner::Impl {
   TimerId give_up_timer_ = 0;
   std::mt19937_64 rng_;
 
-  // By summary index: the conversation, and its state while it has one
-  // (bounded by concurrency, plus resumed conversations that continue).
-  std::vector<const Conversation*> convs_;
+  // By summary index: a conversation's state while it has one (bounded by
+  // concurrency, plus resumed conversations that continue).
   std::unordered_map<size_t, std::unique_ptr<ConvState>> live_;
   std::deque<ConvState*> ready_;  // started, want to send now (first)
-  std::deque<size_t> waiting_;    // not started yet (summary indexes)
+  size_t next_waiting_ = 0;       // see HasWaiting()
   int in_flight_ = 0;
   int concurrency_ = 1;
   int interrupts_ = 0;

@@ -85,8 +85,9 @@ void Runner::Impl::RecordTurn(ConvState* c, AttemptSink* sink,
     Fatal(st.error());
     return;
   }
-  ConversationOutcome& outcome = OutcomeOf(c);
+  ConversationOutcome outcome = summary_.conversations[c->summary_index];
   CountTurn(record, &outcome);
+  summary_.conversations.Set(c->summary_index, outcome);
   if (!record.ok) {
     spdlog::warn("{}: turn {} error: {}", conv.id, record.turn, record.error);
   } else if (!record.expect_ok) {
@@ -100,7 +101,7 @@ void Runner::Impl::RecordTurn(ConvState* c, AttemptSink* sink,
 
   if (!record.ok) {
     // Later turns would lack their context: the conversation ends here.
-    Finished(&outcome, ConversationStatus::kError);
+    Finished(c->summary_index, ConversationStatus::kError);
     FinishConversation(c);
     return;
   }
@@ -111,8 +112,9 @@ void Runner::Impl::RecordTurn(ConvState* c, AttemptSink* sink,
   // A failed expectation does not end the conversation: the reply arrived,
   // so later turns have their context.
   if (++c->next_turn == conv.messages.size()) {
-    Finished(&outcome, outcome.turns_failed > 0 ? ConversationStatus::kFailed
-                                                : ConversationStatus::kOk);
+    Finished(c->summary_index, outcome.turns_failed > 0
+                                   ? ConversationStatus::kFailed
+                                   : ConversationStatus::kOk);
     FinishConversation(c);
   } else if (summary_.stopped_early) {
     // Stays unfinished (pending) and resumable.
@@ -121,9 +123,8 @@ void Runner::Impl::RecordTurn(ConvState* c, AttemptSink* sink,
   }
 }
 
-void Runner::Impl::Finished(ConversationOutcome* outcome,
-                            ConversationStatus status) {
-  outcome->status = status;
+void Runner::Impl::Finished(size_t summary_index, ConversationStatus status) {
+  summary_.conversations.set_status(summary_index, status);
   if (!summary_.statuses) return;
   SummaryCounts& counts = *summary_.statuses;
   --counts.conversations_pending;
@@ -160,7 +161,7 @@ void Runner::Impl::WriteSummarySoon() {
   constexpr milliseconds kEvery(1000);
   // Nothing left to start: the run is ending and writes it then (a timer
   // would keep the loop alive).
-  if (in_flight_ == 0 && ready_.empty() && waiting_.empty()) {
+  if (in_flight_ == 0 && ready_.empty() && !HasWaiting()) {
     if (summary_timer_ != 0) transport_->CancelTimer(summary_timer_);
     summary_timer_ = 0;
     return;

@@ -32,9 +32,19 @@ TurnRecord Record(int turn, bool ok, const std::string& conversation_id) {
   return r;
 }
 
-// The state a run of "job" leaves with "records" by conversation id.
+ResumeFlags Resume() {
+  ResumeFlags flags;
+  flags.resume = true;
+  return flags;
+}
+
+// The state a run of "job" leaves with "records" by conversation id, as
+// ReadRunDirState reads it for a run with "flags" ("torn": the id whose
+// records end in a torn tail of 10 bytes kept).
 RunDirState Recorded(const Job& job,
-                     std::map<std::string, std::vector<TurnRecord>> records) {
+                     std::map<std::string, std::vector<TurnRecord>> records,
+                     const ResumeFlags& flags = Resume(),
+                     const std::string& torn = "") {
   RunDirState state;
   state.dir = "out";
   RunManifest manifest;
@@ -47,14 +57,28 @@ RunDirState Recorded(const Job& job,
                                     "recorded-" + c.id};
   }
   state.manifest = manifest;
-  for (auto& [id, list] : records) {
-    state.jsonl.insert(id);
+  for (size_t i = 0; i < job.conversations.size(); ++i) {
+    auto it = records.find(job.conversations[i].id);
+    if (it == records.end()) continue;
     RecordsOnDisk disk;
     disk.exists = true;
-    disk.records = std::move(list);
-    state.records.emplace(id, std::move(disk));
+    disk.records = std::move(it->second);
+    if (it->first == torn) disk.torn_tail = TornTail{.keep_bytes = 10};
+    AddRecords(job, i, std::move(disk), flags, &state);
   }
   return state;
+}
+
+// What the plan kept of conversation "id": its status and kept turns.
+struct Kept {
+  bool found = false;
+  ConversationStatus status = ConversationStatus::kPending;
+  size_t turns = 0;
+};
+Kept KeptOf(const PriorRuns& prior, const std::string& id) {
+  const ptrdiff_t i = prior.FindId(id);
+  if (i < 0) return {};
+  return {true, prior.outcomes().status(i), prior.turns(i).size()};
 }
 
 TEST(DecideRunTest, FreshDirectoryStartsWithNothingPrior) {
@@ -105,18 +129,19 @@ TEST(DecideRunTest, AnEarlierRunNeedsResume) {
 TEST(DecideRunTest, ResumeKeepsRecordedIdsAndClassifies) {
   Job job = TwoConversations();
   RunDirState state =
-      Recorded(job, {{"a", {Record(1, true, "x"), Record(2, true, "x")}},
-                     {"b", {Record(1, true, "y")}}});
-  TornTail torn;
-  torn.keep_bytes = 10;
-  state.records.at("b")->torn_tail = torn;
+      Recorded(job,
+               {{"a", {Record(1, true, "x"), Record(2, true, "x")}},
+                {"b", {Record(1, true, "y")}}},
+               Resume(), "b");
   ResumeFlags flags;
   flags.resume = true;
   Result<RunDecision> d = DecideRun(job, state, flags);
   ASSERT_TRUE(d.has_value()) << d.error().message;
-  EXPECT_EQ(d->plan.prior.at("a").status, ConversationStatus::kOk);
-  EXPECT_EQ(d->plan.prior.at("b").status, ConversationStatus::kPending);
-  EXPECT_EQ(d->plan.prior.at("b").turns.size(), 1u);
+  EXPECT_EQ(KeptOf(d->plan.prior, "a").status, ConversationStatus::kOk);
+  EXPECT_EQ(KeptOf(d->plan.prior, "a").turns, 0u);  // finished: counts only
+  EXPECT_EQ(d->plan.prior.outcomes()[0].turns_ok, 2);
+  EXPECT_EQ(KeptOf(d->plan.prior, "b").status, ConversationStatus::kPending);
+  EXPECT_EQ(KeptOf(d->plan.prior, "b").turns, 1u);
   EXPECT_EQ(d->conversation_ids.at("a"), "recorded-a");
   EXPECT_EQ(ManifestEntryFor(job, *d, job.conversations[1]).conversation_id,
             "recorded-b");
@@ -134,16 +159,22 @@ TEST(DecideRunTest, RetryFailedDropsTheFailedTurn) {
   resume.resume = true;
   Result<RunDecision> d = DecideRun(job, state, resume);
   ASSERT_TRUE(d.has_value());
-  EXPECT_EQ(d->plan.prior.at("a").status, ConversationStatus::kError);
-  EXPECT_EQ(d->plan.prior.at("a").turns.size(), 2u);
+  EXPECT_EQ(KeptOf(d->plan.prior, "a").status, ConversationStatus::kError);
+  // Finished in error: counted (with its message), its records not kept.
+  EXPECT_EQ(KeptOf(d->plan.prior, "a").turns, 0u);
+  EXPECT_EQ(d->plan.prior.outcomes()[0].turns_error, 1);
+  EXPECT_EQ(d->plan.prior.outcomes()[0].error, "down");
 
   ResumeFlags retry;
   retry.retry_failed = true;
+  state = Recorded(
+      job, {{"a", {Record(1, true, "x"), Record(2, false, "x")}}, {"b", {}}},
+      retry);
   d = DecideRun(job, state, retry);
   ASSERT_TRUE(d.has_value());
   EXPECT_EQ(d->retry, (std::vector<std::string>{"a"}));
-  EXPECT_EQ(d->plan.prior.at("a").status, ConversationStatus::kPending);
-  EXPECT_EQ(d->plan.prior.at("a").turns.size(), 1u);
+  EXPECT_EQ(KeptOf(d->plan.prior, "a").status, ConversationStatus::kPending);
+  EXPECT_EQ(KeptOf(d->plan.prior, "a").turns, 1u);
 }
 
 TEST(DecideRunTest, AChangedJobNeedsForceAndRerunsExactlyTheChanged) {
@@ -163,7 +194,7 @@ TEST(DecideRunTest, AChangedJobNeedsForceAndRerunsExactlyTheChanged) {
   ASSERT_TRUE(d.has_value());
   EXPECT_EQ(d->start_over, (std::vector<std::string>{"b"}));
   EXPECT_TRUE(d->changed_definitions);
-  EXPECT_FALSE(d->plan.prior.contains("b"));
+  EXPECT_FALSE(KeptOf(d->plan.prior, "b").found);
 }
 
 TEST(DecideRunTest, AMergedDirectoryOrAnotherShardIsRefused) {
@@ -192,8 +223,8 @@ TEST(DecideRunTest, AMergedDirectoryOrAnotherShardIsRefused) {
 TEST(DecideRunTest, AnUnreadableRecordIsAnErrorOnlyWhenItIsNeeded) {
   Job job = TwoConversations();
   RunDirState state = Recorded(job, {});
-  state.jsonl.insert("b");
-  state.records.emplace("b", std::unexpected(Error(ErrorCode::kIo, "bad")));
+  AddRecords(job, 1, std::unexpected(Error(ErrorCode::kIo, "bad")), Resume(),
+             &state);
   ResumeFlags resume;
   resume.resume = true;
   Result<RunDecision> d = DecideRun(job, state, resume);
@@ -202,6 +233,33 @@ TEST(DecideRunTest, AnUnreadableRecordIsAnErrorOnlyWhenItIsNeeded) {
   resume.only = {"a"};  // b is left alone
   d = DecideRun(job, state, resume);
   EXPECT_TRUE(d.has_value());
+}
+
+// Of a finished, a half-done and an untouched conversation, the plan keeps
+// the records only of the half-done one (its history goes out again); the
+// finished one is its status and counts, the untouched one is not named.
+TEST(DecideRunTest, OnlyAConversationThatContinuesKeepsItsRecords) {
+  Job job = TwoConversations();
+  Conversation c = job.conversations[1];
+  c.id = "c";
+  job.conversations.push_back(c);
+  RunDirState state =
+      Recorded(job, {{"a", {Record(1, true, "x"), Record(2, true, "x")}},
+                     {"b", {Record(1, true, "y")}}});
+  Result<RunDecision> d = DecideRun(job, state, Resume());
+  ASSERT_TRUE(d.has_value()) << d.error().message;
+  const PriorRuns& prior = d->plan.prior;
+  ASSERT_EQ(prior.size(), 2u);
+  EXPECT_EQ(prior.Continuing(), (std::vector<size_t>{1}));
+  EXPECT_EQ(prior.outcomes().id(1), "b");
+  ASSERT_EQ(prior.turns(1).size(), 1u);
+  EXPECT_EQ(prior.turns(1)[0].conversation_id, "y");
+  EXPECT_TRUE(prior.turns(0).empty());
+  EXPECT_EQ(prior.outcomes()[0].turns_ok, 2);
+  EXPECT_EQ(prior.Find(0), 0);
+  EXPECT_EQ(prior.Find(1), 1);
+  EXPECT_EQ(prior.Find(2), -1);  // c: untouched
+  EXPECT_FALSE(KeptOf(prior, "c").found);
 }
 
 }  // namespace

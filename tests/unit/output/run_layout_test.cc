@@ -316,7 +316,9 @@ TEST_F(LayoutDirTest, ResumeGoesOnInRunJsonsLayout) {
   resume.resume = true;
   Result<RunDirState> state = ReadRunDirState(flat, dir, resume);
   ASSERT_TRUE(state.has_value());
-  EXPECT_EQ(state->jsonl, (std::set<std::string>{"a"}));
+  // Continuing: a's records were found in its sub-folder and read.
+  ASSERT_EQ(state->prior.size(), 1u);
+  EXPECT_EQ(state->prior.turns(0).size(), 1u);
   Result<RunDecision> d = DecideRun(flat, *state, resume);
   ASSERT_TRUE(d.has_value()) << d.error().message;
   EXPECT_EQ(d->layout, OutputLayout::kFanout);
@@ -327,7 +329,9 @@ TEST_F(LayoutDirTest, ResumeGoesOnInRunJsonsLayout) {
   Result<RunPlan> plan = PlanRun(&flat, out->get(), resume);
   ASSERT_TRUE(plan.has_value()) << plan.error().message;
   EXPECT_EQ((*out)->layout(), OutputLayout::kFanout);
-  ASSERT_EQ(plan->prior.at("a").turns.size(), 1u);
+  const ptrdiff_t a = plan->prior.FindId("a");
+  ASSERT_GE(a, 0);
+  ASSERT_EQ(plan->prior.turns(static_cast<size_t>(a)).size(), 1u);
   ASSERT_TRUE(
       (*out)->AppendTurn(flat.conversations[0], OkTurn(2, "two", "second")));
   const std::string records = Read(Folder(dir, "a") + "/a.jsonl");

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "chatbatch/run_state.h"
+#include "output/summary_file.h"
 #include "support/temp_dir.h"
 #include "support/turn_records.h"
 #include "util/atomic_file.h"
@@ -716,19 +717,83 @@ TEST(RunOutputTest, WriteSummaryReplacesSummaryJson) {
   ASSERT_TRUE(out.has_value());
   RunSummary s;
   s.job_name = "j";
-  s.conversations.resize(1);
-  s.conversations[0].id = "a";
-  s.conversations[0].status = ConversationStatus::kRunning;
+  ConversationOutcome a;
+  a.id = "a";
+  a.status = ConversationStatus::kRunning;
+  s.conversations.push_back(a);
   ASSERT_TRUE((*out)->WriteSummary(s));
   EXPECT_EQ(json::parse(ReadFile(tmp.path() + "/summary.json"))["status"],
             "running");
   s.ended_at = "2026-11-26T06:40:00.000Z";
-  s.conversations[0].status = ConversationStatus::kOk;
+  s.conversations.set_status(0, ConversationStatus::kOk);
   ASSERT_TRUE((*out)->WriteSummary(s));
   json j = json::parse(ReadFile(tmp.path() + "/summary.json"));
   EXPECT_EQ(j["status"], "finished");
   EXPECT_EQ(j["counts"]["conversations_ok"], 1);
   EXPECT_EQ(ListDir(tmp.path()), (std::set<std::string>{"summary.json"}));
+}
+
+// The times come from the head of summary.json: the list of conversations
+// after "counts" is never read (here it is not even JSON).
+TEST(RunOutputTest, SummaryTimesAreReadFromTheHeadOnly) {
+  TempDir tmp;
+  EXPECT_EQ(ReadSummaryTimes(tmp.path()).started_at, "");
+  std::ofstream(tmp.path() + "/summary.json")
+      << "{\n  \"job\": \"j\",\n  \"job_file\": \"a\\n  \\\"counts\\\": x\",\n"
+         "  \"started_at\": \"S\",\n  \"ended_at\": \"E\",\n"
+         "  \"counts\": {\n    \"conversations\": 1\n  },\n"
+         "  \"conversations\": [ not json";
+  SummaryTimes times = ReadSummaryTimes(tmp.path());
+  EXPECT_EQ(times.started_at, "S");
+  EXPECT_EQ(times.ended_at, "E");
+}
+
+// Outcomes keep status and counts per conversation, and the error and
+// failure texts of only the conversations that have one; the final
+// summary.json lists them all as before.
+TEST(RunOutputTest, CompactOutcomesKeepErrorsInTheFinalSummary) {
+  Job job;
+  for (const char* id : {"a", "b", "c"}) {
+    Conversation c;
+    c.id = id;
+    job.conversations.push_back(c);
+  }
+  RunSummary s;
+  s.job_name = "j";
+  s.ended_at = "2026-11-26T06:40:00.000Z";
+  s.conversations = ConversationOutcomes(&job);
+  for (size_t i = 0; i < 3; ++i) s.conversations.Add(i);
+  ConversationOutcome b = s.conversations[1];
+  EXPECT_EQ(b.id, "b");
+  b.status = ConversationStatus::kError;
+  b.turns_error = 1;
+  b.error = "HTTP 500: down";
+  s.conversations.Set(1, b);
+  ConversationOutcome c = s.conversations[2];
+  c.status = ConversationStatus::kFailed;
+  c.turns_failed = 2;
+  c.expectations_failed = 3;
+  c.failure = "turn 1: contains: no";
+  s.conversations.Set(2, c);
+  s.conversations.set_status(0, ConversationStatus::kOk);
+  EXPECT_EQ(s.conversations[0].error, "");
+  EXPECT_EQ(s.conversations[1].error, "HTTP 500: down");
+  EXPECT_EQ(s.conversations[2].failure, "turn 1: contains: no");
+  EXPECT_EQ(s.conversations[2].expectations_failed, 3);
+  json j = json::parse(SummaryToJson(s));
+  ASSERT_EQ(j["conversations"].size(), 3u);
+  EXPECT_EQ(j["conversations"][0]["id"], "a");
+  EXPECT_EQ(j["conversations"][0]["status"], "ok");
+  EXPECT_TRUE(j["conversations"][0]["error"].is_null());
+  EXPECT_EQ(j["conversations"][1]["status"], "error");
+  EXPECT_EQ(j["conversations"][1]["error"], "HTTP 500: down");
+  EXPECT_EQ(j["conversations"][2]["failure"], "turn 1: contains: no");
+  EXPECT_EQ(j["counts"]["conversations_failed"], 1);
+  EXPECT_EQ(j["counts"]["turns_failed"], 2);
+  // A later Set without texts drops them.
+  b.error.clear();
+  s.conversations.Set(1, b);
+  EXPECT_EQ(s.conversations[1].error, "");
 }
 
 TEST(RunOutputTest, ErrorsAfterTheDirectoryVanishes) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "chatbatch/resume.h"
 #include "chatbatch/run_output.h"
 #include "support/temp_dir.h"
 #include "support/turn_records.h"
@@ -165,6 +166,54 @@ RunManifest MakeManifest() {
   m.conversations["b"] = {"h-b", "uuid-b"};
   m.conversations["a"] = {"h-a", "uuid-a \xE4\xBD\xA0"};
   return m;
+}
+
+// A resume keeps of run.json only what a bit per conversation cannot say:
+// entries naming a conversation_id, and those out of scope.
+TEST(ManifestTest, ResumeKeepsOnlyTheEntriesItNeeds) {
+  TempDir tmp;
+  Job job;
+  job.name = "t";
+  job.path = "t.yaml";
+  for (const char* id : {"a", "b", "c", "d"}) {
+    Conversation c;
+    c.id = id;
+    c.messages = {"hi"};
+    c.mutable_settings().conversation_id_generated = true;
+    job.conversations.push_back(c);
+  }
+  RunManifest m;
+  m.job_name = job.name;
+  m.job_path = job.path;
+  m.job_hash = JobDefinitionHash(job);
+  m.conversations["a"] = {ConversationDefinitionHash(job, job.conversations[0]),
+                          ""};
+  m.conversations["b"] = {ConversationDefinitionHash(job, job.conversations[1]),
+                          "uuid-b"};
+  m.conversations["c"] = {"changed", ""};
+  m.conversations["z"] = {"h-z", ""};  // another shard's, say
+  WriteFile(tmp.path() + "/run.json", ManifestToJson(m));
+  ResumeFlags flags;
+  flags.resume = true;
+  Result<RunDirState> state = ReadRunDirState(job, tmp.path(), flags);
+  ASSERT_TRUE(state.has_value()) << state.error().message;
+  ASSERT_TRUE(state->manifest.has_value());
+  std::set<std::string> kept;
+  for (const auto& [id, entry] : state->manifest->conversations) {
+    kept.insert(id);
+  }
+  EXPECT_EQ(kept, (std::set<std::string>{"b", "z"}));
+  EXPECT_EQ(state->same_definition,
+            (std::vector<bool>{true, true, false, false}));
+  Result<RunDecision> d = DecideRun(job, *state, flags);
+  ASSERT_FALSE(d.has_value());  // c changed, d is new: --force
+  flags.force = true;
+  d = DecideRun(job, *state, flags);
+  ASSERT_TRUE(d.has_value()) << d.error().message;
+  EXPECT_EQ(d->plan.changed, (std::vector<std::string>{"c", "d"}));
+  EXPECT_EQ(d->conversation_ids.at("b"), "uuid-b");
+  EXPECT_FALSE(d->conversation_ids.contains("a"));
+  EXPECT_EQ(d->plan.manifest.conversations.size(), 1u);  // z
 }
 
 TEST(ManifestTest, RoundTrip) {

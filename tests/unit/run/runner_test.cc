@@ -438,10 +438,11 @@ TurnRecord EarlierTurn() {
 }
 
 // Resuming a run that left c1 pending after "t1" and c2 finished.
-RunOptions ResumeAfter(const TurnRecord& t1) {
+RunOptions ResumeAfter(const Job& job, const TurnRecord& t1) {
   RunOptions options;
-  options.prior["c1"] = PriorConversation{ConversationStatus::kPending, {t1}};
-  options.prior["c2"] = PriorConversation{ConversationStatus::kOk, {}};
+  options.prior = PriorRuns(&job);
+  options.prior.Add(0, PriorConversation{ConversationStatus::kPending, {t1}});
+  options.prior.Add(1, PriorConversation{ConversationStatus::kOk, {}});
   return options;
 }
 
@@ -449,7 +450,7 @@ TEST_F(RunnerTest, ContinuesAfterPriorTurnsWithTheirHistory) {
   Job job = MakeJob(2, 3);
   TurnRecord t1 = EarlierTurn();
   t1.reply.conversation_json = R"({"conversation_id":"srv"})";
-  const RunOptions options = ResumeAfter(t1);
+  const RunOptions options = ResumeAfter(job, t1);
   FakeTransport transport(Echo);
   Result<RunSummary> summary = Run(job, &transport, options);
   ASSERT_TRUE(summary.has_value());
@@ -474,7 +475,7 @@ class StartRecorder final : public RunObserver {
 
 TEST_F(RunnerTest, ObserverStartsFromWhatAPriorRunFinished) {
   Job job = MakeJob(3, 3);
-  const RunOptions options = ResumeAfter(EarlierTurn());
+  const RunOptions options = ResumeAfter(job, EarlierTurn());
   FakeTransport transport(Echo);
   StartRecorder recorder;
   Runner runner(job, options, &transport, output_.get(), &recorder);
