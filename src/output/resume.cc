@@ -266,13 +266,21 @@ void AddRecords(const Job& job, size_t index, Result<RecordsOnDisk> read,
   }
   if (read->torn_tail) state->torn[conv.id] = *read->torn_tail;
   std::vector<TurnRecord>& records = read->records;
+  std::string first_id;
   if (conv.conversation_id_generated() && !records.empty() &&
       RecordedId(*state->manifest, conv.id).empty()) {
-    state->first_conversation_ids[conv.id] = records.front().conversation_id;
+    first_id = std::move(records.front().conversation_id);
+    records.front().conversation_id = first_id;
   }
   bool retry = false;
   PriorConversation prior = Classify(conv, std::move(records), flags, &retry);
   if (retry) state->retry.push_back(conv.id);
+  // Only a conversation that is sent again needs the id the server knows;
+  // a finished one's is in its records, and half a million of them held
+  // here would cost more than the rest of the plan.
+  if (!first_id.empty() && prior.status == ConversationStatus::kPending) {
+    state->first_conversation_ids[conv.id] = std::move(first_id);
+  }
   state->prior.Add(index, std::move(prior));
 }
 

@@ -118,6 +118,35 @@ TEST(DecideRunTest, AnUnknownJsonlIsRefusedWithoutOverwrite) {
   EXPECT_EQ(d->start_over, (std::vector<std::string>{"a", "b"}));
 }
 
+// An interrupted run's run.json lists "" for generated ids: the id is taken
+// from the records, and only for a conversation that is sent again (half a
+// million finished ones would each hold one for nothing).
+TEST(DecideRunTest, FirstRecordIdOnlyForConversationsThatGoOn) {
+  Job job = TwoConversations();
+  RunDirState state;
+  state.dir = "out";
+  RunManifest manifest;
+  manifest.job_name = job.name;
+  manifest.job_path = job.path;
+  manifest.job_hash = JobDefinitionHash(job);
+  for (const Conversation& c : job.conversations) {
+    manifest.conversations[c.id] = {ConversationDefinitionHash(job, c), ""};
+  }
+  state.manifest = manifest;
+  RecordsOnDisk finished, half;
+  finished.exists = half.exists = true;
+  finished.records = {Record(1, true, "x"), Record(2, true, "x")};
+  half.records = {Record(1, true, "y")};
+  AddRecords(job, 0, std::move(finished), Resume(), &state);
+  AddRecords(job, 1, std::move(half), Resume(), &state);
+  Result<RunDecision> d = DecideRun(job, std::move(state), Resume());
+  ASSERT_TRUE(d.has_value()) << d.error().message;
+  EXPECT_FALSE(d->conversation_ids.contains("a"));
+  EXPECT_EQ(d->conversation_ids.at("b"), "y");
+  // The kept turn still carries its id.
+  EXPECT_EQ(d->plan.prior.turns(1).front().conversation_id, "y");
+}
+
 TEST(DecideRunTest, AnEarlierRunNeedsResume) {
   Job job = TwoConversations();
   Result<RunDecision> d = DecideRun(job, Recorded(job, {}), {});
