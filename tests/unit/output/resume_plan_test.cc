@@ -38,13 +38,9 @@ ResumeFlags Resume() {
   return flags;
 }
 
-// The state a run of "job" leaves with "records" by conversation id, as
-// ReadRunDirState reads it for a run with "flags" ("torn": the id whose
-// records end in a torn tail of 10 bytes kept).
-RunDirState Recorded(const Job& job,
-                     std::map<std::string, std::vector<TurnRecord>> records,
-                     const ResumeFlags& flags = Resume(),
-                     const std::string& torn = "") {
+// A directory whose run.json recorded "job" as it is, each conversation's
+// id as "id_prefix" + its id ("" = none recorded, as for a generated one).
+RunDirState WithManifest(const Job& job, const std::string& id_prefix) {
   RunDirState state;
   state.dir = "out";
   RunManifest manifest;
@@ -53,10 +49,22 @@ RunDirState Recorded(const Job& job,
   manifest.job_hash = JobDefinitionHash(job);
   manifest.shard = job.shard;
   for (const Conversation& c : job.conversations) {
-    manifest.conversations[c.id] = {ConversationDefinitionHash(job, c),
-                                    "recorded-" + c.id};
+    manifest.conversations[c.id] = {
+        ConversationDefinitionHash(job, c),
+        id_prefix.empty() ? std::string() : id_prefix + c.id};
   }
   state.manifest = manifest;
+  return state;
+}
+
+// The state a run of "job" leaves with "records" by conversation id, as
+// ReadRunDirState reads it for a run with "flags" ("torn": the id whose
+// records end in a torn tail of 10 bytes kept).
+RunDirState Recorded(const Job& job,
+                     std::map<std::string, std::vector<TurnRecord>> records,
+                     const ResumeFlags& flags = Resume(),
+                     const std::string& torn = "") {
+  RunDirState state = WithManifest(job, "recorded-");
   for (size_t i = 0; i < job.conversations.size(); ++i) {
     auto it = records.find(job.conversations[i].id);
     if (it == records.end()) continue;
@@ -123,16 +131,7 @@ TEST(DecideRunTest, AnUnknownJsonlIsRefusedWithoutOverwrite) {
 // million finished ones would each hold one for nothing).
 TEST(DecideRunTest, FirstRecordIdOnlyForConversationsThatGoOn) {
   Job job = TwoConversations();
-  RunDirState state;
-  state.dir = "out";
-  RunManifest manifest;
-  manifest.job_name = job.name;
-  manifest.job_path = job.path;
-  manifest.job_hash = JobDefinitionHash(job);
-  for (const Conversation& c : job.conversations) {
-    manifest.conversations[c.id] = {ConversationDefinitionHash(job, c), ""};
-  }
-  state.manifest = manifest;
+  RunDirState state = WithManifest(job, "");
   RecordsOnDisk finished, half;
   finished.exists = half.exists = true;
   finished.records = {Record(1, true, "x"), Record(2, true, "x")};
