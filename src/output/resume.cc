@@ -222,8 +222,11 @@ Result<RunDirState> ReadRunDirState(const Job& job, const std::string& dir,
                      ? state.manifest->layout
                      : ResolveLayout(job.layout, job.conversations.size());
   // One listing of the directory (and its sub-folders), not a stat per
-  // conversation: a fresh run of a million finds nothing in no time.
-  Result<ConversationListing> listed = ListConversationFiles(dir, state.layout);
+  // conversation: a fresh run of a million finds nothing in no time. A run
+  // that continues leaves transcripts as they are: half a million names
+  // fewer held while it plans.
+  Result<ConversationListing> listed =
+      ListConversationFiles(dir, state.layout, /*transcripts=*/!continuing);
   if (!listed) return std::unexpected(listed.error());
   state.folders = std::move(listed->folders);
   if (listed->jsonl.empty() && listed->md.empty()) return state;
