@@ -209,7 +209,6 @@ Result<RunDirState> ReadRunDirState(const Job& job, const std::string& dir,
   Result<std::optional<RunManifest>> manifest = ReadManifest(dir, keep);
   if (!manifest) return std::unexpected(manifest.error());
   state.manifest = std::move(*manifest);
-  by_id = {};
   if (state.manifest) {
     // Every conversation in scope is told by "same" (none recorded: none
     // the same).
@@ -222,26 +221,43 @@ Result<RunDirState> ReadRunDirState(const Job& job, const std::string& dir,
                      ? state.manifest->layout
                      : ResolveLayout(job.layout, job.conversations.size());
   // One listing of the directory (and its sub-folders), not a stat per
-  // conversation: a fresh run of a million finds nothing in no time. A run
-  // that continues leaves transcripts as they are: half a million names
-  // fewer held while it plans.
-  Result<ConversationListing> listed =
-      ListConversationFiles(dir, state.layout, /*transcripts=*/!continuing);
-  if (!listed) return std::unexpected(listed.error());
-  state.folders = std::move(listed->folders);
-  if (listed->jsonl.empty() && listed->md.empty()) return state;
-  auto on_disk = [](const std::vector<std::string>& sorted,
-                    const std::string& id) {
-    return std::binary_search(sorted.begin(), sorted.end(), id);
+  // conversation: a fresh run of a million finds nothing in no time. Each
+  // file found marks its conversation's bit (by_id); holding the half
+  // million names instead cost more than the rest of a resumed plan. A run
+  // that continues leaves transcripts as they are.
+  std::vector<bool> jsonl_on_disk, md_on_disk;
+  bool any_on_disk = false;
+  Result<std::vector<std::string>> folders = ForEachConversationFile(
+      dir, state.layout, /*transcripts=*/!continuing,
+      [&](std::string_view id, ConversationFileKind kind) {
+        auto it = std::lower_bound(by_id.begin(), by_id.end(), id,
+                                   [&](uint32_t i, std::string_view key) {
+                                     return job.conversations[i].id < key;
+                                   });
+        if (it == by_id.end() || job.conversations[*it].id != id) {
+          // Not in scope: a directory of other conversations is not
+          // removed whole by --overwrite.
+          if (kind == ConversationFileKind::kRecords) state.other_jsonl = true;
+          return;
+        }
+        std::vector<bool>& bits =
+            kind == ConversationFileKind::kRecords ? jsonl_on_disk : md_on_disk;
+        if (bits.empty()) bits.resize(job.conversations.size());
+        bits[*it] = true;
+        any_on_disk = true;
+      });
+  by_id = {};
+  if (!folders) return std::unexpected(folders.error());
+  state.folders = std::move(*folders);
+  if (!any_on_disk) return state;
+  auto on_disk = [](const std::vector<bool>& bits, size_t index) {
+    return !bits.empty() && bits[index];
   };
-  size_t in_scope_jsonl = 0;
   if (continuing) state.prior = PriorRuns(&job);
   for (size_t index = 0; index < job.conversations.size(); ++index) {
     const Conversation& conv = job.conversations[index];
-    if (!only.empty() && !only.contains(conv.id)) continue;
-    if (!continuing && on_disk(listed->md, conv.id)) state.md.insert(conv.id);
-    if (!on_disk(listed->jsonl, conv.id)) continue;
-    ++in_scope_jsonl;
+    if (!continuing && on_disk(md_on_disk, index)) state.md.insert(conv.id);
+    if (!on_disk(jsonl_on_disk, index)) continue;
     if (!continuing) {
       state.jsonl.insert(conv.id);
     } else if (Changed(job, conv, state)) {
@@ -254,7 +270,6 @@ Result<RunDirState> ReadRunDirState(const Job& job, const std::string& dir,
           flags, &state);
     }
   }
-  state.other_jsonl = in_scope_jsonl < listed->jsonl.size();
   return state;
 }
 

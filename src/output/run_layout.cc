@@ -248,18 +248,16 @@ Result<std::string> ConversationPaths::PathForWriting(
   return Path(id, kind);
 }
 
-Result<ConversationListing> ListConversationFiles(const std::string& dir,
-                                                  OutputLayout layout,
-                                                  bool transcripts) {
-  ConversationListing listing;
+Result<std::vector<std::string>> ForEachConversationFile(
+    const std::string& dir, OutputLayout layout, bool transcripts,
+    const ConversationFileVisitor& each) {
   std::string id;
   ConversationFileKind kind;
   auto add = [&](std::string_view name, int folder) {
     if (!ConversationFileName(name, &id, &kind)) return;
     if (kind == ConversationFileKind::kTranscript && !transcripts) return;
     if (folder >= 0 && static_cast<int>(FolderIndexOf(id)) != folder) return;
-    (kind == ConversationFileKind::kRecords ? listing.jsonl : listing.md)
-        .push_back(id);
+    each(id, kind);
   };
   std::vector<std::pair<std::string, int>> folders;
   Status listed = ForEachEntry(dir, [&](const dirent* entry) {
@@ -275,13 +273,29 @@ Result<ConversationListing> ListConversationFiles(const std::string& dir,
   });
   if (!listed) return std::unexpected(listed.error());
   std::sort(folders.begin(), folders.end());
+  std::vector<std::string> paths;
   for (const auto& [folder, index] : folders) {
     Status sub = ForEachEntry(folder, [&, index = index](const dirent* entry) {
       add(entry->d_name, index);
     });
     if (!sub) return std::unexpected(sub.error());
-    listing.folders.push_back(folder);
+    paths.push_back(folder);
   }
+  return paths;
+}
+
+Result<ConversationListing> ListConversationFiles(const std::string& dir,
+                                                  OutputLayout layout,
+                                                  bool transcripts) {
+  ConversationListing listing;
+  Result<std::vector<std::string>> folders = ForEachConversationFile(
+      dir, layout, transcripts,
+      [&](std::string_view id, ConversationFileKind kind) {
+        (kind == ConversationFileKind::kRecords ? listing.jsonl : listing.md)
+            .emplace_back(id);
+      });
+  if (!folders) return std::unexpected(folders.error());
+  listing.folders = std::move(*folders);
   std::sort(listing.jsonl.begin(), listing.jsonl.end());
   std::sort(listing.md.begin(), listing.md.end());
   return listing;

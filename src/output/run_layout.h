@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -77,6 +78,16 @@ struct ConversationListing {
 Result<ConversationListing> ListConversationFiles(const std::string& dir,
                                                   OutputLayout layout,
                                                   bool transcripts = true);
+
+// The same listing, each file handed to "each" as it is read (in no
+// order) instead of held: a caller that only marks ids it already knows
+// keeps a bit per conversation, not half a million names. Returns the
+// sub-folders (sorted; empty for flat).
+using ConversationFileVisitor =
+    std::function<void(std::string_view id, ConversationFileKind kind)>;
+Result<std::vector<std::string>> ForEachConversationFile(
+    const std::string& dir, OutputLayout layout, bool transcripts,
+    const ConversationFileVisitor& each);
 
 // The layout a run directory is in. run.json's "layout" when there is a
 // run.json (absent: flat; only the start of the file is read, before
