@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "chatbatch/error.h"
+#include "chatbatch/message_list.h"
 
 namespace chatbatch {
 
@@ -99,7 +100,7 @@ struct ConversationSettings {
 
 struct Conversation {
   std::string id;                     // safe file name; default c1, c2, ...
-  std::vector<std::string> messages;  // user turns, in order
+  MessageList messages;  // user turns, in order
   // Parallel to "messages": each turn's own `expect:`, null when it has
   // none; or empty when no turn has one, so a plain prompt allocates no
   // vector.

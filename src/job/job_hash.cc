@@ -93,7 +93,7 @@ std::string ConversationDefinitionHash(const Job& job,
   canonical["system"] =
       conv.system() ? nlohmann::json(*conv.system()) : nlohmann::json(nullptr);
   canonical["history"] = conv.history() == HistoryMode::kLast ? "last" : "full";
-  canonical["messages"] = conv.messages;
+  canonical["messages"] = conv.messages.ToVector();
   if (!conv.conversation_id_generated()) {
     canonical["conversation_id"] = conv.conversation_id();
   }

@@ -231,7 +231,8 @@ void Loader::ParseParams(const Field& f, ConversationDraft* c) {
 
 void Loader::ParseMessages(const Field& f, ConversationDraft* c) {
   if (!IsNonEmptyList(f, "user messages", "user message")) return;
-  std::vector<std::string>& messages = c->conv.messages;
+  // Collected apart and packed once: appending to a MessageList copies it.
+  std::vector<std::string> messages = c->conv.messages.ToVector();
   std::vector<std::shared_ptr<const CheckGroup>>& expects = c->conv.expects;
   int index = 0;
   for (const YAML::Node& item : f.value) {
@@ -265,6 +266,7 @@ void Loader::ParseMessages(const Field& f, ConversationDraft* c) {
     }
   }
   if (!expects.empty()) expects.resize(messages.size());
+  c->conv.messages = MessageList(messages);
 }
 
 void Loader::ParseContent(const Field& f, MessageDraft* m) {

@@ -48,16 +48,14 @@ std::vector<SharedOpening> FindSharedOpenings(const Job& job) {
   std::vector<SharedOpening> groups;
   for (const std::vector<size_t>* members : order) {
     if (members->size() < 2) continue;
-    const std::vector<std::string>& first =
-        job.conversations[members->front()].messages;
+    const MessageList& first = job.conversations[members->front()].messages;
     // Common prefix of user messages, measured against the first member:
     // linear in the group's messages.
     size_t common = first.size();
     size_t shortest = first.size();
     SharedOpening group;
     for (size_t index : *members) {
-      const std::vector<std::string>& messages =
-          job.conversations[index].messages;
+      const MessageList& messages = job.conversations[index].messages;
       shortest = std::min(shortest, messages.size());
       size_t same = 0;
       while (same < common && same < messages.size() &&

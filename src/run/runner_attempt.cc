@@ -58,7 +58,7 @@ void Runner::Impl::AttemptSink::OnWire(WireEvent event,
 
 void Runner::Impl::StartAttempt(ConvState* c) {
   const Conversation& conv = *c->conv;
-  const std::string& user = conv.messages[c->next_turn];
+  const std::string_view user = conv.messages[c->next_turn];
   ++in_flight_;
   if (c->attempt == 0 && c->unreachable_attempts == 0) {
     c->turn_started_at = NowIsoUtc();

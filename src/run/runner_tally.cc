@@ -57,7 +57,7 @@ void Runner::Impl::RecordTurn(ConvState* c, AttemptSink* sink,
   const Conversation& conv = *c->conv;
   TurnRecord record;
   record.turn = static_cast<int>(c->next_turn) + 1;
-  record.user = conv.messages[c->next_turn];
+  record.user = std::string(conv.messages[c->next_turn]);
   record.conversation_id = c->conversation_id;
   record.started_at = sink->started_at_;
   record.ttft_ms = sink->ttft_ms_;

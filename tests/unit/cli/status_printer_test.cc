@@ -32,7 +32,7 @@ class StatusPrinterTest : public ::testing::Test {
   static Conversation Conv(std::string id, int turns) {
     Conversation c;
     c.id = std::move(id);
-    c.messages.assign(turns, "hi");
+    c.messages = MessageList(std::vector<std::string>(turns, "hi"));
     return c;
   }
 

@@ -846,9 +846,9 @@ TEST(JobLoaderTest, ExampleJob) {
     has_system |= c.system().has_value() && c.params().contains("temperature");
     has_last |= c.history() == HistoryMode::kLast;
     has_multi |= c.messages.size() >= 3;
-    for (const std::string& m : c.messages) {
-      has_unicode |= m.find("👋") != std::string::npos &&
-                     m.find("你好") != std::string::npos;
+    for (std::string_view m : c.messages) {
+      has_unicode |= m.find("👋") != std::string_view::npos &&
+                     m.find("你好") != std::string_view::npos;
     }
   }
   ASSERT_NE(heiner, nullptr);
