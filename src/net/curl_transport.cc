@@ -17,6 +17,7 @@
 #include <optional>
 #include <queue>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "chatbatch/transport.h"
@@ -381,15 +382,26 @@ class CurlTransport final : public Transport {
   // sink's OnComplete may Start() new transfers; they are picked up on the
   // next iteration.
   void DrainCompletions() {
+    // Every message is read before any handle is removed: removing one
+    // makes libcurl search the messages still queued for one of that
+    // handle, so reading and removing in turn cost the square of their
+    // number when thousands of streams end together.
+    done_.clear();
     int queued = 0;
     while (CURLMsg* msg = curl_multi_info_read(multi_, &queued)) {
       if (msg->msg != CURLMSG_DONE) continue;
-      CURL* easy = msg->easy_handle;
-      CURLcode result = msg->data.result;  // msg dies at remove_handle
       Transfer* t = nullptr;
-      curl_easy_getinfo(easy, CURLINFO_PRIVATE, reinterpret_cast<char**>(&t));
-      curl_multi_remove_handle(multi_, easy);
-      Complete(t->id, result);
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
+                        reinterpret_cast<char**>(&t));
+      done_.emplace_back(t->id, msg->data.result);
+    }
+    for (const auto& [id, result] : done_) {
+      auto it = transfers_.find(id);
+      // An earlier completion's sink may have cancelled it since: that
+      // removed it (and its message), and it ends as cancelled below.
+      if (it == transfers_.end() || it->second->cancelled) continue;
+      curl_multi_remove_handle(multi_, it->second->easy);
+      Complete(id, result);
     }
     while (!pending_cancels_.empty()) {
       TransferId id = pending_cancels_.front();
@@ -458,6 +470,8 @@ class CurlTransport final : public Transport {
   bool stopped_ = false;
   std::optional<Clock::time_point> curl_deadline_;
   std::unordered_map<TransferId, std::unique_ptr<Transfer>> transfers_;
+  // DrainCompletions' transfers that curl reported done, and how.
+  std::vector<std::pair<TransferId, CURLcode>> done_;
   std::vector<CURL*> idle_easy_;  // finished transfers' handles, for reuse
   std::deque<TransferId> pending_cancels_;
   std::deque<TransferId> pending_failures_;
