@@ -21,6 +21,11 @@ struct Percentiles {
 // Exact percentiles (nearest rank) of "values"; reorders them.
 Percentiles ExactPercentiles(std::vector<float>* values);
 
+// The same for "values" plus "zeros" more values of 0. A burst brings
+// hundreds of chunks in one read, all 0 apart: counting them rather than
+// storing them keeps a turn's percentiles from sorting them.
+Percentiles ExactPercentiles(std::vector<float>* values, int64_t zeros);
+
 // A log-bucketed histogram of durations in microseconds, 1/64 of an octave
 // wide (relative error under 1.1 %), up to about 2^40 µs (12 days). Fixed
 // size: adding a value never allocates, and summarizing it costs the same
@@ -29,6 +34,8 @@ Percentiles ExactPercentiles(std::vector<float>* values);
 class LatencyHistogram {
  public:
   void Add(int64_t micros);
+  // Adds "micros" "times" times (none if "times" <= 0).
+  void Add(int64_t micros, int64_t times);
   void Merge(const LatencyHistogram& other);
   int64_t count() const { return count_; }
   // Percentiles in milliseconds: bucket midpoints, except that the buckets

@@ -17,6 +17,7 @@
 #include <optional>
 #include <queue>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "chatbatch/transport.h"
@@ -36,6 +37,8 @@ struct Transfer {
   bool status_sent = false;
   bool aborted_by_sink = false;
   bool cancelled = false;
+  // Done, and left in the multi handle for now (finished_easy_).
+  bool finished_in_multi = false;
   char error_buffer[CURL_ERROR_SIZE] = {0};
 };
 
@@ -67,6 +70,7 @@ class CurlTransport final : public Transport {
       curl_multi_remove_handle(multi_, transfer->easy);
       DestroyEasy(transfer.get());
     }
+    RemoveFinished();
     for (CURL* easy : idle_easy_) curl_easy_cleanup(easy);
     if (multi_ != nullptr) curl_multi_cleanup(multi_);
     if (signal_fd_ >= 0) close(signal_fd_);
@@ -123,6 +127,7 @@ class CurlTransport final : public Transport {
     // A finished transfer's handle, reset, rather than a new one each turn:
     // curl_easy_init and curl_easy_cleanup were a few percent of a short
     // turn's CPU.
+    if (idle_easy_.empty()) RemoveFinished();
     if (!idle_easy_.empty()) {
       t->easy = idle_easy_.back();
       idle_easy_.pop_back();
@@ -381,15 +386,26 @@ class CurlTransport final : public Transport {
   // sink's OnComplete may Start() new transfers; they are picked up on the
   // next iteration.
   void DrainCompletions() {
+    // Every message is read before any handle is removed (RemoveFinished):
+    // removing one makes libcurl search the messages still queued for one
+    // of that handle, so reading and removing in turn cost the square of
+    // their number when thousands of streams end together.
+    done_.clear();
     int queued = 0;
     while (CURLMsg* msg = curl_multi_info_read(multi_, &queued)) {
       if (msg->msg != CURLMSG_DONE) continue;
-      CURL* easy = msg->easy_handle;
-      CURLcode result = msg->data.result;  // msg dies at remove_handle
       Transfer* t = nullptr;
-      curl_easy_getinfo(easy, CURLINFO_PRIVATE, reinterpret_cast<char**>(&t));
-      curl_multi_remove_handle(multi_, easy);
-      Complete(t->id, result);
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
+                        reinterpret_cast<char**>(&t));
+      done_.emplace_back(t->id, msg->data.result);
+    }
+    for (const auto& [id, result] : done_) {
+      auto it = transfers_.find(id);
+      // An earlier completion's sink may have cancelled it since: that
+      // removed it (and its message), and it ends as cancelled below.
+      if (it == transfers_.end() || it->second->cancelled) continue;
+      it->second->finished_in_multi = true;
+      Complete(id, result);
     }
     while (!pending_cancels_.empty()) {
       TransferId id = pending_cancels_.front();
@@ -432,12 +448,21 @@ class CurlTransport final : public Transport {
     if (node.empty()) return;
     std::unique_ptr<Transfer> t = std::move(node.mapped());
     ResponseSink* sink = t->sink;
-    // Out of the multi handle already (DrainCompletions, Cancel, or never
-    // added): kept for the next Start. At most as many as were in flight.
-    idle_easy_.push_back(t->easy);
+    // Kept for the next Start, at most as many as were in flight: still in
+    // the multi handle if curl finished it (RemoveFinished), out of it if
+    // cancelled or never added.
+    (t->finished_in_multi ? finished_easy_ : idle_easy_).push_back(t->easy);
     t->easy = nullptr;
     DestroyEasy(t.get());
     sink->OnComplete(std::move(status));
+  }
+
+  void RemoveFinished() {
+    for (CURL* easy : finished_easy_) {
+      curl_multi_remove_handle(multi_, easy);
+      idle_easy_.push_back(easy);
+    }
+    finished_easy_.clear();
   }
 
   static void DestroyEasy(Transfer* t) {
@@ -458,7 +483,16 @@ class CurlTransport final : public Transport {
   bool stopped_ = false;
   std::optional<Clock::time_point> curl_deadline_;
   std::unordered_map<TransferId, std::unique_ptr<Transfer>> transfers_;
+  // DrainCompletions' transfers that curl reported done, and how.
+  std::vector<std::pair<TransferId, CURLcode>> done_;
   std::vector<CURL*> idle_easy_;  // finished transfers' handles, for reuse
+  // Handles of transfers curl reported done, still in the multi handle.
+  // Removing one makes libcurl 7.88 walk its connection cache for the
+  // transfer's connection (close_connect_only): with thousands of streams
+  // open that walk missed the cache at every node, about a tenth of a paced
+  // stream's CPU. Removed together only when a handle is needed, the walks
+  // run back to back over memory they share.
+  std::vector<CURL*> finished_easy_;
   std::deque<TransferId> pending_cancels_;
   std::deque<TransferId> pending_failures_;
   TransferId next_transfer_id_ = 0;

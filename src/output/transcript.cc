@@ -24,10 +24,12 @@ namespace {
 
 size_t LongestBacktickRun(std::string_view text) {
   size_t longest = 0;
-  size_t run = 0;
-  for (char c : text) {
-    run = c == '`' ? run + 1 : 0;
+  // A reply may be long and hold few backticks: skip to each run.
+  for (size_t at = text.find('`'); at != std::string_view::npos;) {
+    const size_t end = text.find_first_not_of('`', at);
+    const size_t run = (end == std::string_view::npos ? text.size() : end) - at;
     longest = std::max(longest, run);
+    at = end == std::string_view::npos ? end : text.find('`', end);
   }
   return longest;
 }

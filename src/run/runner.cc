@@ -273,7 +273,7 @@ void Runner::Impl::ExpireParked(ConvState* c) {
   sink.start_ = c->turn_start;
   sink.started_at_ = c->turn_started_at;
   sink.gaps_ = &c->gaps;
-  c->gaps.clear();
+  c->gaps.Clear();
   ++c->attempt;  // the last wait stands for the attempt that timed out
   --c->unreachable_attempts;
   RecordTurn(c, &sink,

@@ -38,11 +38,10 @@ bool Runner::Impl::AttemptSink::OnBody(std::string_view bytes) {
   const int64_t chunks = decoder_->reply().chunks;
   if (chunks > chunks_seen_) {
     if (chunks_seen_ > 0) {
-      gaps_->push_back(
+      gaps_->values.push_back(
           static_cast<float>(ElapsedMs(last_chunk_, last_activity_)));
     }
-    gaps_->insert(gaps_->end(), static_cast<size_t>(chunks - chunks_seen_ - 1),
-                  0.0f);
+    gaps_->zeros += chunks - chunks_seen_ - 1;
     chunks_seen_ = chunks;
     last_chunk_ = last_activity_;
   }
@@ -85,7 +84,7 @@ void Runner::Impl::StartAttempt(ConvState* c) {
   sink->decoder_->Begin(0, "");
   sink->start_ = transport_->Now();
   sink->last_activity_ = sink->start_;
-  c->gaps.clear();
+  c->gaps.Clear();
   sink->gaps_ = &c->gaps;
   if (!run_started_) run_started_ = sink->start_;
   sink->started_at_ = c->turn_started_at;

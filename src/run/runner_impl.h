@@ -53,6 +53,17 @@ class Runner::Impl {
  private:
   struct ConvState;
 
+  // One attempt's inter-chunk gaps in ms. Chunks that came in one read are
+  // 0 apart, and a burst brings hundreds per read: those are only counted.
+  struct ChunkGaps {
+    std::vector<float> values;  // the gaps between reads
+    int64_t zeros = 0;          // and this many gaps of 0
+    void Clear() {
+      values.clear();
+      zeros = 0;
+    }
+  };
+
   // Receives one attempt's response and watches its deadlines.
   class AttemptSink final : public ResponseSink {
    public:
@@ -67,9 +78,9 @@ class Runner::Impl {
     Clock::time_point last_activity_;
     std::string started_at_;
     double ttft_ms_ = -1;
-    // Inter-chunk gaps in ms: the conversation's vector, reused turn after
-    // turn so that steady streaming does not allocate.
-    std::vector<float>* gaps_ = nullptr;
+    // Inter-chunk gaps: the conversation's, reused turn after turn so that
+    // steady streaming does not allocate.
+    ChunkGaps* gaps_ = nullptr;
     int64_t chunks_seen_ = 0;
     Clock::time_point last_chunk_;
     bool body_started_ = false;
@@ -107,7 +118,7 @@ class Runner::Impl {
     std::vector<AttemptFailure> failures;
     std::string turn_started_at;
     TimerId backoff_timer = 0;
-    std::vector<float> gaps;  // the current attempt's (AttemptSink::gaps_)
+    ChunkGaps gaps;  // the current attempt's (AttemptSink::gaps_)
   };
 
   const Conversation& ConvOf(size_t summary_index) const {

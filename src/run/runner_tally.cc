@@ -34,11 +34,12 @@ void Runner::Impl::AddLatency(ConvState* c, TurnRecord* record) {
   ++run.turns;
   if (record->ttft_ms >= 0) run.ttft.AddMillis(record->ttft_ms);
   run.duration.AddMillis(record->duration_ms);
-  for (float gap : c->gaps) {
+  for (float gap : c->gaps.values) {
     run.gaps.Add(static_cast<int64_t>(std::llround(gap * 1000.0f)));
   }
+  run.gaps.Add(0, c->gaps.zeros);
   TurnLatency& t = record->latency;
-  t.gaps_ms = ExactPercentiles(&c->gaps);
+  t.gaps_ms = ExactPercentiles(&c->gaps.values, c->gaps.zeros);
   if (record->duration_ms > 0) {
     t.chunks_per_s = static_cast<double>(record->reply.chunks) * 1000.0 /
                      record->duration_ms;

@@ -34,6 +34,43 @@ Percentiles ExactPercentiles(std::vector<float>* values) {
   return out;
 }
 
+Percentiles ExactPercentiles(std::vector<float>* values, int64_t zeros) {
+  if (zeros <= 0) return ExactPercentiles(values);
+  Percentiles out;
+  out.count = static_cast<int64_t>(values->size()) + zeros;
+  const auto n = static_cast<size_t>(out.count);
+  // In sorted order: the negative values, the zeros (counted and stored
+  // alike), the positive ones.
+  const auto zero_begin = std::partition(values->begin(), values->end(),
+                                         [](float v) { return v < 0; });
+  const auto positive_begin =
+      std::partition(zero_begin, values->end(), [](float v) { return v == 0; });
+  const auto negatives = static_cast<size_t>(zero_begin - values->begin());
+  const size_t zero_end = negatives +
+                          static_cast<size_t>(positive_begin - zero_begin) +
+                          static_cast<size_t>(zeros);
+  auto at = [&](double p) {
+    const size_t rank = RankIndex(p, n);
+    if (rank < negatives) {
+      auto nth = values->begin() + static_cast<std::ptrdiff_t>(rank);
+      std::nth_element(values->begin(), nth, zero_begin);
+      return static_cast<double>(*nth);
+    }
+    if (rank < zero_end) return 0.0;
+    auto nth = positive_begin + static_cast<std::ptrdiff_t>(rank - zero_end);
+    std::nth_element(positive_begin, nth, values->end());
+    return static_cast<double>(*nth);
+  };
+  out.p50 = at(0.50);
+  out.p90 = at(0.90);
+  out.p99 = at(0.99);
+  out.max = positive_begin == values->end()
+                ? 0.0
+                : static_cast<double>(
+                      *std::max_element(positive_begin, values->end()));
+  return out;
+}
+
 int LatencyHistogram::BucketOf(int64_t micros) {
   if (micros < 0) micros = 0;
   const auto v = static_cast<uint64_t>(micros);
@@ -58,6 +95,14 @@ void LatencyHistogram::Add(int64_t micros) {
   ++counts_[static_cast<size_t>(BucketOf(micros))];
   min_ = count_ == 0 ? micros : std::min(min_, micros);
   ++count_;
+  max_ = std::max(max_, micros);
+}
+
+void LatencyHistogram::Add(int64_t micros, int64_t times) {
+  if (times <= 0) return;
+  counts_[static_cast<size_t>(BucketOf(micros))] += times;
+  min_ = count_ == 0 ? micros : std::min(min_, micros);
+  count_ += times;
   max_ = std::max(max_, micros);
 }
 

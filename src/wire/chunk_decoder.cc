@@ -6,6 +6,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -24,6 +25,7 @@ void ReplyState::Clear() {
   server_error.reset();
   choices_seen = 0;
   sanitized = 0;
+  fields_of_skeleton = 0;
 }
 
 void ReplyState::RenderToolCalls() {
@@ -136,8 +138,11 @@ bool ChunkDecoder::Impl::FastDecode(std::string_view json, ReplyState* state) {
   // without clearing and reading back the whole staging area.
   Reply& reply = state->reply;
   reply.content.append(text);
-  if (!k.model.empty()) reply.model.assign(k.model);
-  if (!k.provider.empty()) reply.provider.assign(k.provider);
+  if (state->fields_of_skeleton != k.id) {
+    if (!k.model.empty()) reply.model.assign(k.model);
+    if (!k.provider.empty()) reply.provider.assign(k.provider);
+    state->fields_of_skeleton = k.id;
+  }
   if (k.has_choice) ++state->choices_seen;
   ++reply.chunks;
   return true;
@@ -167,6 +172,9 @@ void ChunkDecoder::Impl::Learn(std::string_view json) {
   skeleton_.model.assign(s.model);
   skeleton_.provider.assign(s.provider);
   skeleton_.has_choice = s.has_choice;
+  // Unique across decoders: a state may be fed by more than one.
+  static std::atomic<uint64_t> next_id{0};
+  skeleton_.id = ++next_id;
   skeleton_.valid = true;
 }
 
@@ -180,6 +188,7 @@ void ChunkDecoder::Impl::Commit(ReplyState* state) {
   }
   if (!staged_.model.empty()) reply.model.assign(staged_.model);
   if (!staged_.provider.empty()) reply.provider.assign(staged_.provider);
+  state->fields_of_skeleton = 0;
   if (!staged_.conversation.empty()) {
     reply.conversation_json.assign(staged_.conversation);
   }

@@ -32,6 +32,10 @@ struct ReplyState {
   std::optional<std::string> server_error;  // first in-stream error message
   int64_t choices_seen = 0;  // documents that carried a choices[0]
   int64_t sanitized = 0;     // documents decoded only after UTF-8 repair
+  // The skeleton (ChunkDecoder's fast path) whose model and provider the
+  // reply holds already, so that its chunks need not copy them again; 0:
+  // none. Anything else that sets them resets it.
+  uint64_t fields_of_skeleton = 0;
 
   void Clear();
   // Writes reply.tool_calls_json from tool_calls if it is stale.

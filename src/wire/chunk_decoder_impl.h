@@ -46,6 +46,7 @@ struct ChunkDecoder::Impl {
     std::string suffix;  // from the closing quote of the content on
     std::string model, provider;
     bool has_choice = false;
+    uint64_t id = 0;  // new at every Learn (ReplyState::fields_of_skeleton)
   };
 
   Result Decode(std::string_view json, ReplyState* state);

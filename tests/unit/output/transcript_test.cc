@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "chatbatch/run_output.h"
@@ -120,6 +121,27 @@ TEST(TranscriptAppendixTest, FirstAppendixIsTheWholeTranscript) {
   EXPECT_EQ(RenderTranscriptAppendix(conv, r, /*first=*/true),
             RenderTranscript(conv, {r}));
   EXPECT_EQ(RenderTranscriptAppendix(conv, r, /*first=*/false).front(), '\n');
+}
+
+// The fence is one backtick longer than the longest run in the text,
+// wherever that run is: first, last, alone, or beside shorter ones.
+TEST(TranscriptTest, FenceOutgrowsTheLongestBacktickRun) {
+  const std::vector<std::pair<std::string, size_t>> cases = {
+      {"none", 3},     {"`", 3},         {"```", 4},    {"a````", 5},
+      {"````a", 5},    {"`a``b```c", 4}, {"``````", 7}, {"a`b`c`", 3},
+      {"``x`````", 6}, {"x`````y``", 6}};
+  for (const auto& [text, fence] : cases) {
+    Conversation conv;
+    conv.id = "c";
+    TurnRecord r;
+    r.turn = 1;
+    r.user = text;
+    r.ok = true;
+    const std::string md = RenderTranscript(conv, {r});
+    const std::string open = "\n" + std::string(fence, '`') + "text\n" + text;
+    EXPECT_NE(md.find(open), std::string::npos) << text << "\n" << md;
+    EXPECT_EQ(md.find(std::string(fence + 1, '`')), std::string::npos) << text;
+  }
 }
 
 }  // namespace

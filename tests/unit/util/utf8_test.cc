@@ -62,5 +62,27 @@ TEST(Utf8Test, ExcerptCutsAtACharacterBoundary) {
   EXPECT_EQ(Excerpt("abc", 10), "abc");
 }
 
+// The validator reads ASCII a word at a time: a bad or multi-byte sequence
+// must be judged the same at every offset and word alignment.
+TEST(Utf8Test, ValidatorJudgesEveryOffsetAlike) {
+  const std::string sequences[] = {
+      "\xC3\xBC", "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "\xFF",
+      "\xC0\xAF", "\xED\xA0\x80", "\xE2\x82"};
+  const bool valid[] = {true, true, true, false, false, false, false};
+  for (size_t k = 0; k < std::size(sequences); ++k) {
+    for (size_t before = 0; before < 20; ++before) {
+      for (size_t after = 0; after < 12; ++after) {
+        const std::string text =
+            std::string(before, 'a') + sequences[k] + std::string(after, 'b');
+        EXPECT_EQ(IsValidUtf8(text), valid[k]) << k << " " << before;
+        // Truncated at the end of the buffer, not followed by ASCII.
+        if (after == 0 && sequences[k].size() > 1) {
+          EXPECT_FALSE(IsValidUtf8(text.substr(0, text.size() - 1)));
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace chatbatch
