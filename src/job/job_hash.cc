@@ -39,11 +39,10 @@ std::string HexOf(XXH128_hash_t hash) {
   XXH128_canonical_t canonical;
   XXH128_canonicalFromHash(&canonical, hash);
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * sizeof canonical.digest);
-  for (unsigned char c : canonical.digest) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
+  std::string out(2 * sizeof canonical.digest, '0');
+  for (size_t i = 0; i < sizeof canonical.digest; ++i) {
+    out[2 * i] = kHex[canonical.digest[i] >> 4];
+    out[2 * i + 1] = kHex[canonical.digest[i] & 15];
   }
   return out;
 }
