@@ -24,6 +24,13 @@ void AppendJsonNumber(std::string* out, double value);
 void AppendJsonDump(std::string* out, const nlohmann::json& value);
 void AppendJsonDump(std::string* out, const nlohmann::ordered_json& value);
 
+// Whether "text" is exactly what nlohmann::ordered_json::parse(text) dumps
+// back (compact, keys in their given order): then it can be copied as it
+// is. False for anything it cannot vouch for cheaply (whitespace, floats,
+// escapes nlohmann would write otherwise, duplicate keys, invalid JSON or
+// UTF-8, deep nesting), which the caller parses and dumps as before.
+bool IsOrderedJsonDump(std::string_view text);
+
 // Whether "a" and "b" dump to the same text: nlohmann's == holds 1 == 1.0
 // and 0.0 == -0.0, which are written differently. For caches of dumped
 // text, keyed by the values it was made of.

@@ -63,6 +63,70 @@ TEST(JsonTextTest, StringsAreNlohmanns) {
   }
 }
 
+bool ComesBack(const std::string& text) {
+  const nlohmann::ordered_json j =
+      nlohmann::ordered_json::parse(text, nullptr, false);
+  return !j.is_discarded() &&
+         j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) ==
+             text;
+}
+
+TEST(JsonTextTest, IsOrderedJsonDumpOnlyForTextThatComesBack) {
+  for (const char* yes :
+       {R"({"conversation_id":"79167478-ad73","turn":1})", "{}", "[]",
+        R"([1,-2,0,true,false,null,"s",{"a":[{}]}])", "123456789012345678",
+        R"("esc \" \\ \b\f\n\r\t \u0001\u001f / ü 日本 😀")", "\"\x7f\"",
+        R"({"b":1,"a":2})", "-1", "0"}) {
+    EXPECT_TRUE(IsOrderedJsonDump(yes)) << yes;
+    EXPECT_TRUE(ComesBack(yes)) << yes;
+  }
+  for (const char* no : {"",
+                         " {}",
+                         "{} ",
+                         R"({"a": 1})",
+                         R"({"a":1,"a":2})",
+                         "1.5",
+                         "1e3",
+                         "-0",
+                         "01",
+                         "1234567890123456789",
+                         R"("\/")",
+                         R"("\u0041")",
+                         R"("\u000a")",
+                         R"("\u001F")",
+                         R"("\ud83d\ude00")",
+                         "\"\xff\"",
+                         "\"\x01\"",
+                         "{1:2}",
+                         "[1,]",
+                         "[,1]",
+                         "{\"a\"}",
+                         "tru",
+                         "nul",
+                         "\"a",
+                         "[",
+                         "{",
+                         "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]"
+                         "]]]]]]]]]]]]]]]]]]]]"}) {
+    EXPECT_FALSE(IsOrderedJsonDump(no)) << no;
+  }
+  // Random texts over JSON's alphabet: whatever is vouched for must come
+  // back byte for byte.
+  std::mt19937_64 rng(5);
+  static constexpr char kAlphabet[] =
+      "{}[]\",:-0123456789.e tfrunlasb\\/u\x01\xc3\xa9";
+  int vouched = 0;
+  for (int i = 0; i < 300000; ++i) {
+    std::string text(1 + rng() % 12, ' ');
+    for (char& c : text) c = kAlphabet[rng() % (sizeof kAlphabet - 1)];
+    if (IsOrderedJsonDump(text)) {
+      ++vouched;
+      EXPECT_TRUE(ComesBack(text)) << text;
+    }
+  }
+  EXPECT_GT(vouched, 100);
+}
+
 TEST(JsonTextTest, DumpsAlikeOnlyWhenTheTextIsTheSame) {
   using nlohmann::json;
   EXPECT_TRUE(DumpsAlike(json{{"a", 1}, {"b", {1.5, "x"}}},
