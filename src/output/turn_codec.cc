@@ -134,10 +134,10 @@ class LineWriter {
   explicit LineWriter(size_t reserve) { out_.reserve(reserve); }
 
   LineWriter& Key(std::string_view key) {
-    out_ += first_ ? "{\"" : ",\"";
+    out_.append(first_ ? "{\"" : ",\"", 2);
     first_ = false;
     out_ += key;  // keys are fixed ASCII names
-    out_ += "\":";
+    out_.append("\":", 2);
     return *this;
   }
   void String(std::string_view s) { AppendJsonString(&out_, s); }

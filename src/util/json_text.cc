@@ -12,6 +12,13 @@ namespace {
 
 constexpr auto kReplace = nlohmann::json::error_handler_t::replace;
 
+// ASCII that a JSON string holds as it is.
+constexpr std::array<bool, 256> kPlainAscii = [] {
+  std::array<bool, 256> plain{};
+  for (int c = 0x20; c < 0x80; ++c) plain[c] = c != '"' && c != '\\';
+  return plain;
+}();
+
 // A recursive-descent check of one value at "*at" in "text", advancing
 // "*at" past it; see IsOrderedJsonDump.
 class DumpCheck {
@@ -151,13 +158,25 @@ class DumpCheck {
 }  // namespace
 
 void AppendJsonString(std::string* out, std::string_view s) {
-  if (!IsValidUtf8(s)) {
+  // Most strings (ids, prompts, short replies) are ASCII with nothing to
+  // escape: one pass over them, then one copy.
+  size_t i = 0;
+  while (i < s.size() && kPlainAscii[static_cast<unsigned char>(s[i])]) ++i;
+  if (i == s.size()) {
+    out->reserve(out->size() + s.size() + 2);
+    *out += '"';
+    out->append(s);
+    *out += '"';
+    return;
+  }
+  // The ASCII before "i" cannot make the rest invalid.
+  if (!IsValidUtf8(s.substr(i))) {
     *out += nlohmann::json(s).dump(-1, ' ', /*ensure_ascii=*/false, kReplace);
     return;
   }
   *out += '"';
   size_t plain = 0;  // start of the run not yet copied
-  for (size_t i = 0; i < s.size(); ++i) {
+  for (; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x20 && c != '"' && c != '\\') continue;
     out->append(s.data() + plain, i - plain);
