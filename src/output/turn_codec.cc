@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -133,11 +134,18 @@ class LineWriter {
  public:
   explicit LineWriter(size_t reserve) { out_.reserve(reserve); }
 
-  LineWriter& Key(std::string_view key) {
-    out_.append(first_ ? "{\"" : ",\"", 2);
+  // Keys are fixed ASCII names, written with their quotes, colon and the
+  // separator before them in one append.
+  template <size_t N>
+  LineWriter& Key(const char (&key)[N]) {
+    char text[N + 3];
+    text[0] = first_ ? '{' : ',';
+    text[1] = '"';
+    std::memcpy(text + 2, key, N - 1);
+    text[N + 1] = '"';
+    text[N + 2] = ':';
+    out_.append(text, sizeof text);
     first_ = false;
-    out_ += key;  // keys are fixed ASCII names
-    out_.append("\":", 2);
     return *this;
   }
   void String(std::string_view s) { AppendJsonString(&out_, s); }
