@@ -19,7 +19,7 @@ JOBS="${JOBS:-2}"
 # One mutant per line: FILE|OLD|NEW|WHAT. OLD must occur exactly once in
 # FILE; "\n" in OLD/NEW is a line break.
 MUTANTS=$(cat <<'EOF'
-src/wire/request_builder.cc|      body["conversation"] = std::move(conversation);|      (void)conversation;|drop the `conversation` echo
+src/wire/request_builder.cc|    AppendJsonDump(&text, conversation);|    (void)conversation;|drop the `conversation` echo
 src/wire/chunk_decoder.cc|  if (staged_.has_error && !state->server_error) {|  if (false && staged_.has_error && !state->server_error) {|skip an error frame
 src/run/retry_policy.cc|  if (retry_after) {|  if (false) {|ignore Retry-After
 src/run/runner_attempt.cc|  if (t.idle.count() > 0 && sink->body_started_) {|  if (false) {|never arm the idle timer

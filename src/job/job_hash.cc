@@ -22,46 +22,27 @@
 
 #include <xxhash.h>
 
-#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "chatbatch/job.h"
-#include "job/body_fields.h"
-#include "job/job_problems.h"
+#include "job/definition_text.h"
+#include "util/json_text.h"
 
 namespace chatbatch {
 namespace {
 
 constexpr int kFormat = 1;
 
-// "https://user:pw@host/x" -> "https://host/x".
-std::string WithoutUserinfo(std::string_view url) {
-  const size_t scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) return std::string(url);
-  const size_t authority = scheme_end + 3;
-  const size_t authority_end = url.find_first_of("/?#", authority);
-  const std::string_view auth =
-      url.substr(authority, authority_end == std::string_view::npos
-                                ? std::string_view::npos
-                                : authority_end - authority);
-  const size_t at = auth.rfind('@');
-  if (at == std::string_view::npos) return std::string(url);
-  return std::string(url.substr(0, authority)) +
-         std::string(url.substr(authority + at + 1));
-}
-
 std::string HexOf(XXH128_hash_t hash) {
   XXH128_canonical_t canonical;
   XXH128_canonicalFromHash(&canonical, hash);
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * sizeof canonical.digest);
-  for (unsigned char c : canonical.digest) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
+  std::string out(2 * sizeof canonical.digest, '0');
+  for (size_t i = 0; i < sizeof canonical.digest; ++i) {
+    out[2 * i] = kHex[canonical.digest[i] >> 4];
+    out[2 * i + 1] = kHex[canonical.digest[i] & 15];
   }
   return out;
 }
@@ -79,25 +60,11 @@ std::string Dump(const nlohmann::json& value) {
 
 std::string ConversationDefinitionHash(const Job& job,
                                        const Conversation& conv) {
-  std::vector<std::string> header_names;
-  for (const auto& [name, value] : job.headers) {
-    header_names.push_back(ToLower(name));
-  }
-  std::ranges::sort(header_names);
-
-  nlohmann::json canonical = nlohmann::json::object();
-  canonical["format"] = kFormat;
-  canonical["endpoint"] = WithoutUserinfo(job.endpoint);
-  canonical["header_names"] = header_names;
-  canonical["body"] = MergeBodyFields(job, conv);
-  canonical["system"] =
-      conv.system() ? nlohmann::json(*conv.system()) : nlohmann::json(nullptr);
-  canonical["history"] = conv.history() == HistoryMode::kLast ? "last" : "full";
-  canonical["messages"] = conv.messages.ToVector();
-  if (!conv.conversation_id_generated()) {
-    canonical["conversation_id"] = conv.conversation_id();
-  }
-  return Hex128(Dump(canonical));
+  // Reused: a run hashes every conversation twice (the job hash, run.json).
+  thread_local std::string text;
+  text.clear();
+  AppendDefinitionText(job, conv, &text);
+  return Hex128(text);
 }
 
 // The hash of Dump({"format": kFormat, "conversations": [[id, hash], ...]})
@@ -111,13 +78,15 @@ std::string JobDefinitionHash(const Job& job) {
   };
   feed("{\"conversations\":[");  // keys sorted, as nlohmann::json dumps
   bool first = true;
+  std::string entry;
   for (const Conversation& conv : job.conversations) {
-    feed(first ? "[" : ",[");
+    entry = first ? "[" : ",[";
     first = false;
-    feed(Dump(conv.id));
-    feed(",");
-    feed(Dump(ConversationDefinitionHash(job, conv)));
-    feed("]");
+    AppendJsonString(&entry, conv.id);
+    entry += ',';
+    AppendJsonString(&entry, ConversationDefinitionHash(job, conv));
+    entry += ']';
+    feed(entry);
   }
   feed("],\"format\":");
   feed(Dump(kFormat));

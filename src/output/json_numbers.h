@@ -8,6 +8,7 @@
 #include <string>
 
 #include "chatbatch/latency.h"
+#include "util/json_text.h"
 
 namespace chatbatch {
 
@@ -22,6 +23,14 @@ inline nlohmann::ordered_json Millis(double ms) {
   if (!std::isfinite(ms)) return nullptr;
   if (std::fabs(ms) >= 0x1p52) return ms;
   return std::round(ms * 10.0) / 10.0;
+}
+
+// Millis(ms) as nlohmann dumps it, without the json.
+inline void AppendMillis(std::string* out, double ms) {
+  if (std::isfinite(ms) && std::fabs(ms) < 0x1p52) {
+    ms = std::round(ms * 10.0) / 10.0;
+  }
+  AppendJsonNumber(out, ms);
 }
 
 inline nlohmann::ordered_json PercentilesJson(const Percentiles& p) {

@@ -17,6 +17,10 @@
 
 namespace chatbatch {
 
+// "2026-11-26T06:36:45.123Z" (a record's started_at) in ms since the
+// epoch; -1 if it is not one.
+double IsoUtcMs(const std::string& text);
+
 // Adds "record"'s chunks, bytes and tokens to "totals": a RecordTotals or a
 // RunSummary, which keep them under the same names.
 template <typename Totals>

@@ -19,6 +19,7 @@
 #include "output/run_layout.h"
 #include "output/turn_status.h"
 #include "util/atomic_file.h"
+#include "util/json_text.h"
 #include "util/read_file.h"
 
 namespace chatbatch {
@@ -313,7 +314,9 @@ Result<std::optional<std::string>> ReadFileIfExists(const std::string& path) {
 namespace {
 
 std::string JsonString(std::string_view text) {
-  return ordered_json(text).dump(-1, ' ', /*ensure_ascii=*/false, kReplace);
+  std::string out;
+  AppendJsonString(&out, text);
+  return out;
 }
 
 // run.json is written by hand, piece by piece, in exactly the layout
@@ -338,11 +341,11 @@ std::string ManifestHead(const RunManifest& manifest) {
 void AppendManifestEntry(std::string_view id, const ManifestEntry& entry,
                          bool first, std::string* out) {
   *out += first ? "\n    " : ",\n    ";
-  *out += JsonString(id);
+  AppendJsonString(out, id);
   *out += ": {\n      \"hash\": ";
-  *out += JsonString(entry.definition_hash);
+  AppendJsonString(out, entry.definition_hash);
   *out += ",\n      \"conversation_id\": ";
-  *out += JsonString(entry.conversation_id);
+  AppendJsonString(out, entry.conversation_id);
   *out += "\n    }";
 }
 

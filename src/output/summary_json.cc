@@ -1,5 +1,6 @@
 // summary.json: written from a RunSummary (see record_tally.h for how the
 // writer recomputes one from the records on disk).
+#include <charconv>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -12,6 +13,7 @@
 #include "output/record_tally.h"
 #include "output/summary_file.h"
 #include "util/atomic_file.h"
+#include "util/json_text.h"
 
 namespace chatbatch {
 namespace {
@@ -54,20 +56,6 @@ void CountStatus(ConversationStatus status, SummaryCounts* counts) {
     default:
       ++counts->conversations_pending;  // not finished: pending or running
   }
-}
-
-ordered_json ConversationEntry(const ConversationOutcome& c) {
-  ordered_json entry;
-  entry["id"] = c.id;
-  entry["status"] = ConversationStatusName(c.status);
-  entry["turns_ok"] = c.turns_ok;
-  entry["turns_failed"] = c.turns_failed;
-  entry["turns_error"] = c.turns_error;
-  entry["expectations"] = {{"passed", c.expectations_passed},
-                           {"failed", c.expectations_failed}};
-  entry["error"] = StringOrNull(c.error);
-  entry["failure"] = StringOrNull(c.failure);
-  return entry;
 }
 
 std::string Dump(const ordered_json& j) {
@@ -124,14 +112,43 @@ void SummaryFrame(const RunSummary& summary, const SummaryValues& v,
   before->resize(at + kListMark.size() - 1);  // up to and with the '['
 }
 
-// One entry of the list as it sits in the document: indented by 4.
-void AppendEntry(const ConversationOutcome& c, bool first, std::string* out) {
-  *out += first ? "\n    " : ",\n    ";
-  const std::string text = Dump(ConversationEntry(c));
-  for (char ch : text) {
-    *out += ch;
-    if (ch == '\n') *out += "    ";
+void AppendStringOrNull(std::string* out, const std::string& s) {
+  if (s.empty()) {
+    *out += "null";
+  } else {
+    AppendJsonString(out, s);
   }
+}
+
+void AppendInt(std::string* out, int v) {
+  char buf[16];
+  out->append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+}
+
+// One entry of the list as it sits in the document: nlohmann's dump(2) of the
+// entry object, indented by 4, written directly (a json per conversation was
+// most of the final summary's cost for a large job). Strings are escaped, so
+// every line break is the layout's.
+void AppendEntry(const ConversationOutcome& c, bool first, std::string* out) {
+  *out += first ? "\n    {\n      \"id\": " : ",\n    {\n      \"id\": ";
+  AppendJsonString(out, c.id);
+  *out += ",\n      \"status\": ";
+  AppendJsonString(out, ConversationStatusName(c.status));
+  *out += ",\n      \"turns_ok\": ";
+  AppendInt(out, c.turns_ok);
+  *out += ",\n      \"turns_failed\": ";
+  AppendInt(out, c.turns_failed);
+  *out += ",\n      \"turns_error\": ";
+  AppendInt(out, c.turns_error);
+  *out += ",\n      \"expectations\": {\n        \"passed\": ";
+  AppendInt(out, c.expectations_passed);
+  *out += ",\n        \"failed\": ";
+  AppendInt(out, c.expectations_failed);
+  *out += "\n      },\n      \"error\": ";
+  AppendStringOrNull(out, c.error);
+  *out += ",\n      \"failure\": ";
+  AppendStringOrNull(out, c.failure);
+  *out += "\n    }";
 }
 
 }  // namespace

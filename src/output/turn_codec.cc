@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -14,6 +15,7 @@
 #include "output/json_numbers.h"
 #include "output/turn_status.h"
 #include "output/turn_stored.h"
+#include "util/json_text.h"
 #include "util/utf8.h"
 
 namespace chatbatch {
@@ -124,62 +126,29 @@ namespace {
 // Writes one record line field by field. Building an ordered_json of some
 // thirty keys first cost a heap allocation per key and value and a linear
 // key search per insert, for every turn (issue 12: the per-turn cost). The
-// bytes are exactly nlohmann's dump(-1) of the same values: what is not a
-// plain string or integer (doubles, embedded JSON, invalid UTF-8) is dumped
-// by nlohmann itself.
+// bytes are exactly nlohmann's dump(-1) of the same values: doubles go
+// through nlohmann's own digit function, and what is neither a string nor
+// a number (embedded JSON, non-empty arrays of objects, invalid UTF-8) is
+// dumped by nlohmann itself.
 class LineWriter {
  public:
   explicit LineWriter(size_t reserve) { out_.reserve(reserve); }
 
-  LineWriter& Key(std::string_view key) {
-    out_ += first_ ? "{\"" : ",\"";
+  // Keys are fixed ASCII names, written with their quotes, colon and the
+  // separator before them in one append.
+  template <size_t N>
+  LineWriter& Key(const char (&key)[N]) {
+    char text[N + 3];
+    text[0] = first_ ? '{' : ',';
+    text[1] = '"';
+    std::memcpy(text + 2, key, N - 1);
+    text[N + 1] = '"';
+    text[N + 2] = ':';
+    out_.append(text, sizeof text);
     first_ = false;
-    out_ += key;  // keys are fixed ASCII names
-    out_ += "\":";
     return *this;
   }
-  void String(std::string_view s) {
-    if (!IsValidUtf8(s)) return Json(ordered_json(s));
-    out_ += '"';
-    size_t plain = 0;  // start of the run not yet copied
-    for (size_t i = 0; i < s.size(); ++i) {
-      const auto c = static_cast<unsigned char>(s[i]);
-      if (c >= 0x20 && c != '"' && c != '\\') continue;
-      out_.append(s.data() + plain, i - plain);
-      plain = i + 1;
-      switch (c) {
-        case '"':
-          out_ += "\\\"";
-          break;
-        case '\\':
-          out_ += "\\\\";
-          break;
-        case '\b':
-          out_ += "\\b";
-          break;
-        case '\f':
-          out_ += "\\f";
-          break;
-        case '\n':
-          out_ += "\\n";
-          break;
-        case '\r':
-          out_ += "\\r";
-          break;
-        case '\t':
-          out_ += "\\t";
-          break;
-        default: {
-          static constexpr char kHex[] = "0123456789abcdef";
-          const char escaped[] = {'\\', 'u',          '0',
-                                  '0',  kHex[c >> 4], kHex[c & 15]};
-          out_.append(escaped, sizeof escaped);
-        }
-      }
-    }
-    out_.append(s.data() + plain, s.size() - plain);
-    out_ += '"';
-  }
+  void String(std::string_view s) { AppendJsonString(&out_, s); }
   void StringOrNull(const std::string& s) {
     if (s.empty()) return Null();
     String(s);
@@ -190,6 +159,31 @@ class LineWriter {
   }
   void Bool(bool v) { out_ += v ? "true" : "false"; }
   void Null() { out_ += "null"; }
+  void Millis(double ms) { AppendMillis(&out_, ms); }
+  void MillisOrNull(double ms) {
+    if (ms < 0) return Null();
+    Millis(ms);
+  }
+  void Percentiles(const chatbatch::Percentiles& p) {
+    out_ += "{\"p50\":";
+    Millis(p.p50);
+    out_ += ",\"p90\":";
+    Millis(p.p90);
+    out_ += ",\"p99\":";
+    Millis(p.p99);
+    out_ += ",\"max\":";
+    Millis(p.max);
+    out_ += '}';
+  }
+  // Embedded JSON text as nlohmann re-dumps it; null when there is none.
+  void RawJsonOrNull(const std::string& text, const char* what) {
+    if (text.empty()) return Null();
+    // The server's own text, when it is already what the dump would give,
+    // goes in as it is: parsing and dumping it was a third of the line's
+    // cost.
+    if (IsOrderedJsonDump(text)) return Raw(text);
+    Json(RawJson(text, what));
+  }
   void Json(const ordered_json& j) {
     out_ += j.dump(-1, ' ', /*ensure_ascii=*/false, kReplaceInvalidUtf8);
   }
@@ -209,8 +203,9 @@ class LineWriter {
 
 std::string TurnRecordToJson(const TurnRecord& record) {
   const Reply& reply = record.reply;
-  LineWriter w(512 + record.user.size() + reply.content.size() +
-               reply.reasoning.size());
+  LineWriter w(640 + record.user.size() + reply.content.size() +
+               reply.reasoning.size() + reply.conversation_json.size() +
+               reply.tool_calls_json.size());
   w.Key("turn").Int(record.turn);
   w.Key("user").String(record.user);
   w.Key("reply").String(reply.content);
@@ -232,14 +227,18 @@ std::string TurnRecordToJson(const TurnRecord& record) {
   w.Key("conversation_id").String(record.conversation_id);
   w.Key("status").String(TurnStatusName(record));
   w.Key("expect_ok").Bool(record.expect_ok);
-  w.Key("expectations")
-      .Json(ArrayOf(record.expectations,
-                    [](const ExpectationResult& e, ordered_json& entry) {
-                      entry["check"] = e.check;
-                      entry["expected"] = e.expected;
-                      entry["ok"] = e.ok;
-                      entry["detail"] = e.detail;
-                    }));
+  w.Key("expectations");
+  if (record.expectations.empty()) {
+    w.Raw("[]");
+  } else {
+    w.Json(ArrayOf(record.expectations,
+                   [](const ExpectationResult& e, ordered_json& entry) {
+                     entry["check"] = e.check;
+                     entry["expected"] = e.expected;
+                     entry["ok"] = e.ok;
+                     entry["detail"] = e.detail;
+                   }));
+  }
   if (record.ok) {
     w.Key("error").Null();
     w.Key("error_kind").Null();
@@ -248,16 +247,14 @@ std::string TurnRecordToJson(const TurnRecord& record) {
     w.Key("error_kind").String(record.error_kind);
   }
   w.Key("http_status").Int(record.http_status);
-  w.Key("ttft_ms").Json(record.ttft_ms < 0 ? ordered_json()
-                                           : Millis(record.ttft_ms));
-  w.Key("duration_ms").Json(Millis(record.duration_ms));
+  w.Key("ttft_ms").MillisOrNull(record.ttft_ms);
+  w.Key("duration_ms").Millis(record.duration_ms);
   w.Key("chunks").Int(reply.chunks);
   if (record.ok) {
     const TurnLatency& t = record.latency;
-    w.Key("gaps_ms").Json(PercentilesJson(t.gaps_ms));
-    w.Key("chunks_per_s").Json(Millis(t.chunks_per_s));
-    w.Key("tokens_per_s")
-        .Json(t.tokens_per_s < 0 ? ordered_json() : Millis(t.tokens_per_s));
+    w.Key("gaps_ms").Percentiles(t.gaps_ms);
+    w.Key("chunks_per_s").Millis(t.chunks_per_s);
+    w.Key("tokens_per_s").MillisOrNull(t.tokens_per_s);
   }
   w.Key("started_at").String(record.started_at);
   w.Key("attempts").Int(record.attempts);
@@ -266,18 +263,22 @@ std::string TurnRecordToJson(const TurnRecord& record) {
   if (record.unreachable_attempts > 0) {
     w.Key("unreachable_attempts").Int(record.unreachable_attempts);
   }
-  w.Key("attempt_errors")
-      .Json(ArrayOf(record.failed_attempts,
-                    [](const AttemptFailure& failure, ordered_json& entry) {
-                      entry["attempt"] = failure.attempt;
-                      entry["error_kind"] = failure.error_kind;
-                      entry["error"] = failure.error;
-                      entry["http_status"] = failure.http_status;
-                      entry["at"] = failure.at;
-                    }));
+  w.Key("attempt_errors");
+  if (record.failed_attempts.empty()) {
+    w.Raw("[]");
+  } else {
+    w.Json(ArrayOf(record.failed_attempts,
+                   [](const AttemptFailure& failure, ordered_json& entry) {
+                     entry["attempt"] = failure.attempt;
+                     entry["error_kind"] = failure.error_kind;
+                     entry["error"] = failure.error;
+                     entry["http_status"] = failure.http_status;
+                     entry["at"] = failure.at;
+                   }));
+  }
   w.Key("conversation")
-      .Json(RawJson(reply.conversation_json, "conversation object"));
-  w.Key("tool_calls").Json(RawJson(reply.tool_calls_json, "tool_calls"));
+      .RawJsonOrNull(reply.conversation_json, "conversation object");
+  w.Key("tool_calls").RawJsonOrNull(reply.tool_calls_json, "tool_calls");
   w.Key("invalid_lines").Int(reply.invalid_lines);
   w.Key("bytes").Int(reply.bytes);
   // Strings are escaped (a newline as \n): the record is one line.

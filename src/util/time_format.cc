@@ -1,5 +1,6 @@
 #include "util/time_format.h"
 
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 
@@ -13,6 +14,28 @@ std::string FormatIsoUtc(std::chrono::system_clock::time_point tp) {
   const auto ms = std::chrono::floor<milliseconds>(tp.time_since_epoch());
   const auto secs = std::chrono::floor<seconds>(ms);
   const int millis = static_cast<int>((ms - secs).count());
+  // Years 0..9999 from the calendar arithmetic directly: gmtime_r and
+  // snprintf cost ~4k instructions, and every turn takes a timestamp.
+  const auto day = std::chrono::floor<std::chrono::days>(secs);
+  const std::chrono::year_month_day date{std::chrono::sys_days(day)};
+  if (const int year = static_cast<int>(date.year());
+      year >= 0 && year <= 9999) {
+    const std::chrono::hh_mm_ss time(secs - day);
+    char buf[] = "0000-00-00T00:00:00.000Z";
+    auto put = [&buf](size_t at, int value, int width) {
+      for (int i = width - 1; i >= 0; --i, value /= 10) {
+        buf[at + i] = static_cast<char>('0' + value % 10);
+      }
+    };
+    put(0, year, 4);
+    put(5, static_cast<int>(static_cast<unsigned>(date.month())), 2);
+    put(8, static_cast<int>(static_cast<unsigned>(date.day())), 2);
+    put(11, static_cast<int>(time.hours().count()), 2);
+    put(14, static_cast<int>(time.minutes().count()), 2);
+    put(17, static_cast<int>(time.seconds().count()), 2);
+    put(20, millis, 3);
+    return std::string(buf, sizeof buf - 1);
+  }
   const std::time_t t = static_cast<std::time_t>(secs.count());
   std::tm tm{};
   if (gmtime_r(&t, &tm) == nullptr) return "1970-01-01T00:00:00.000Z";

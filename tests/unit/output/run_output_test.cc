@@ -444,6 +444,30 @@ TEST(SummaryToJsonTest, CountsAndStatus) {
   EXPECT_EQ(json::parse(SummaryToJson(s))["status"], "interrupted");
 }
 
+// The list's entries are written as text directly: they must be the
+// library's own dump(2) of the document, byte for byte.
+TEST(SummaryToJsonTest, TextIsTheLibrarysOwnDump) {
+  RunSummary s;
+  s.job_name = "j";
+  s.started_at = "2026-11-26T06:36:45.123Z";
+  s.ended_at = "2026-11-26T06:40:00.000Z";
+  s.conversations = {
+      {"a", ConversationStatus::kOk, 2, 0, 0, 2, 0, "", ""},
+      {"b\"\\ü", ConversationStatus::kError, 1, 0, 1, 0, 0,
+       "line\nbreak \x01 and bad \xFF utf-8", ""},
+      {"c", ConversationStatus::kFailed, 1, 1, 0, 2147483647, 1, "",
+       "turn 2: contains: no '\t'"},
+      {"d", ConversationStatus::kPending, -1, 0, 0, 0, 0, "", ""},
+  };
+  const std::string text = SummaryToJson(s);
+  EXPECT_EQ(text, ordered_json::parse(text).dump(
+                      2, ' ', false, json::error_handler_t::replace) +
+                      "\n");
+  s.conversations = {};
+  const std::string empty = SummaryToJson(s);
+  EXPECT_EQ(empty, ordered_json::parse(empty).dump(2) + "\n");
+}
+
 TEST(ConversationStatusNameTest, Names) {
   EXPECT_STREQ(ConversationStatusName(ConversationStatus::kPending), "pending");
   EXPECT_STREQ(ConversationStatusName(ConversationStatus::kRunning), "running");
