@@ -99,7 +99,7 @@ struct ConversationSettings {
 };
 
 struct Conversation {
-  std::string id;                     // safe file name; default c1, c2, ...
+  std::string id;        // safe file name; default c1, c2, ...
   MessageList messages;  // user turns, in order
   // Parallel to "messages": each turn's own `expect:`, null when it has
   // none; or empty when no turn has one, so a plain prompt allocates no
