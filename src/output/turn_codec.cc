@@ -188,6 +188,12 @@ class LineWriter {
     out_ += j.dump(-1, ' ', /*ensure_ascii=*/false, kReplaceInvalidUtf8);
   }
   void Raw(std::string_view json) { out_ += json; }
+  // An array of one object per item; an empty one without building a tree.
+  template <typename T, typename Fill>
+  void ObjectsOf(const std::vector<T>& items, Fill fill) {
+    if (items.empty()) return Raw("[]");
+    Json(ArrayOf(items, fill));
+  }
 
   std::string Finish() {
     out_ += first_ ? "{}" : "}";
@@ -227,18 +233,14 @@ std::string TurnRecordToJson(const TurnRecord& record) {
   w.Key("conversation_id").String(record.conversation_id);
   w.Key("status").String(TurnStatusName(record));
   w.Key("expect_ok").Bool(record.expect_ok);
-  w.Key("expectations");
-  if (record.expectations.empty()) {
-    w.Raw("[]");
-  } else {
-    w.Json(ArrayOf(record.expectations,
-                   [](const ExpectationResult& e, ordered_json& entry) {
-                     entry["check"] = e.check;
-                     entry["expected"] = e.expected;
-                     entry["ok"] = e.ok;
-                     entry["detail"] = e.detail;
-                   }));
-  }
+  w.Key("expectations")
+      .ObjectsOf(record.expectations,
+                 [](const ExpectationResult& e, ordered_json& entry) {
+                   entry["check"] = e.check;
+                   entry["expected"] = e.expected;
+                   entry["ok"] = e.ok;
+                   entry["detail"] = e.detail;
+                 });
   if (record.ok) {
     w.Key("error").Null();
     w.Key("error_kind").Null();
@@ -263,19 +265,15 @@ std::string TurnRecordToJson(const TurnRecord& record) {
   if (record.unreachable_attempts > 0) {
     w.Key("unreachable_attempts").Int(record.unreachable_attempts);
   }
-  w.Key("attempt_errors");
-  if (record.failed_attempts.empty()) {
-    w.Raw("[]");
-  } else {
-    w.Json(ArrayOf(record.failed_attempts,
-                   [](const AttemptFailure& failure, ordered_json& entry) {
-                     entry["attempt"] = failure.attempt;
-                     entry["error_kind"] = failure.error_kind;
-                     entry["error"] = failure.error;
-                     entry["http_status"] = failure.http_status;
-                     entry["at"] = failure.at;
-                   }));
-  }
+  w.Key("attempt_errors")
+      .ObjectsOf(record.failed_attempts,
+                 [](const AttemptFailure& failure, ordered_json& entry) {
+                   entry["attempt"] = failure.attempt;
+                   entry["error_kind"] = failure.error_kind;
+                   entry["error"] = failure.error;
+                   entry["http_status"] = failure.http_status;
+                   entry["at"] = failure.at;
+                 });
   w.Key("conversation")
       .RawJsonOrNull(reply.conversation_json, "conversation object");
   w.Key("tool_calls").RawJsonOrNull(reply.tool_calls_json, "tool_calls");
