@@ -27,6 +27,13 @@ struct ExpectationResult {
   nlohmann::json expected;  // the check's value as written in the job
   bool ok = false;
   std::string detail;  // why it failed (reply excerpt, actual value); "" if ok
+  // "" when the check was decided ("ok" says how); "error" when it could not
+  // be (a judge that could not be reached or gave no verdict), "pending"
+  // while a judge's grading has not finished. Neither counts as a failure.
+  std::string status;
+  // Check-specific fields written into the entry as they are (the judge's
+  // score, reason and raw reply); null when there are none.
+  nlohmann::json data;
 };
 
 struct TurnRecord {
@@ -56,6 +63,10 @@ struct TurnRecord {
   // Every attempt that failed before the last one (the last one's error,
   // if any, is in "error").
   std::vector<AttemptFailure> failed_attempts;
+  // The reply was replayed from the response cache, not asked of the
+  // server: its timings are not the server's and stay out of the latency
+  // statistics.
+  bool cached = false;
 };
 
 }  // namespace chatbatch

@@ -191,6 +191,17 @@ bool ParseExpectations(const ordered_json& list,
         if (auto d = e.find("detail"); d != e.end() && d->is_string()) {
           result->detail = d->get<std::string>();
         }
+        for (const auto& [key, value] : e.items()) {
+          if (key == "check" || key == "expected" || key == "ok" ||
+              key == "detail") {
+            continue;
+          }
+          if (key == "status") {
+            if (value.is_string()) result->status = value.get<std::string>();
+            continue;
+          }
+          result->data[key] = nlohmann::json::parse(value.dump());
+        }
         return true;
       });
 }
@@ -249,6 +260,9 @@ bool ParseRecord(const ordered_json& j, TurnRecord* record, std::string* why) {
   if (j.contains("unreachable_attempts") &&
       !r.Int("unreachable_attempts", &record->unreachable_attempts)) {
     return false;
+  }
+  if (const auto it = j.find("cached"); it != j.end()) {
+    record->cached = it->is_boolean() && it->get<bool>();
   }
   if (const auto it = j.find("attempt_errors"); it != j.end()) {
     if (!ParseAttemptErrors(*it, &record->failed_attempts, why)) return false;

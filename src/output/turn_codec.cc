@@ -114,6 +114,7 @@ std::optional<TurnRecord> StoredTurnRecordDirect(const TurnRecord& record) {
   s.unreachable_attempts =
       record.unreachable_attempts > 0 ? record.unreachable_attempts : 0;
   s.failed_attempts = record.failed_attempts;
+  s.cached = record.cached;
   return s;
 }
 
@@ -240,6 +241,12 @@ std::string TurnRecordToJson(const TurnRecord& record) {
                    entry["expected"] = e.expected;
                    entry["ok"] = e.ok;
                    entry["detail"] = e.detail;
+                   if (!e.status.empty()) entry["status"] = e.status;
+                   if (e.data.is_object()) {
+                     for (const auto& [key, value] : e.data.items()) {
+                       entry[key] = value;
+                     }
+                   }
                  });
   if (record.ok) {
     w.Key("error").Null();
@@ -265,6 +272,7 @@ std::string TurnRecordToJson(const TurnRecord& record) {
   if (record.unreachable_attempts > 0) {
     w.Key("unreachable_attempts").Int(record.unreachable_attempts);
   }
+  if (record.cached) w.Key("cached").Bool(true);
   w.Key("attempt_errors")
       .ObjectsOf(record.failed_attempts,
                  [](const AttemptFailure& failure, ordered_json& entry) {

@@ -45,6 +45,9 @@ TurnRecord FromObject(const json& j) {
   t.duration_ms = Num(j, "duration_ms", 0);
   t.started_at = Str(j, "started_at");
   t.attempts = static_cast<int>(Num(j, "attempts", 1));
+  if (auto c = j.find("cached"); c != j.end() && c->is_boolean()) {
+    t.cached = c->get<bool>();
+  }
   if (auto it = j.find("expectations"); it != j.end() && it->is_array()) {
     for (const json& e : *it) {
       if (!e.is_object()) continue;
@@ -54,6 +57,7 @@ TurnRecord FromObject(const json& j) {
       auto ok = e.find("ok");
       x.ok = ok == e.end() || !ok->is_boolean() || ok->get<bool>();
       x.detail = Str(e, "detail");
+      x.status = Str(e, "status");
       t.expectations.push_back(std::move(x));
     }
   }

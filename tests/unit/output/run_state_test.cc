@@ -678,3 +678,49 @@ TEST(RunOutputResumeTest, WriteErrorsNameThePath) {
 
 }  // namespace
 }  // namespace chatbatch
+
+namespace chatbatch {
+namespace {
+
+// The fields the cache and the judge add travel through the jsonl line and
+// back; a record without them reads as before.
+TEST(TurnRecordCodecTest, CachedAndUndecidedExpectationsRoundTrip) {
+  TurnRecord record;
+  record.turn = 2;
+  record.ok = true;
+  record.started_at = "2026-11-30T00:00:00.000Z";
+  record.cached = true;
+  ExpectationResult judged;
+  judged.check = "judge";
+  judged.expected = "uses the name";
+  judged.status = "error";
+  judged.detail = "no verdict";
+  judged.data = {{"score", nullptr}, {"raw", "I cannot say"}};
+  record.expectations.push_back(judged);
+  const std::string line = TurnRecordToJson(record);
+  const json j = json::parse(line);
+  EXPECT_EQ(j["cached"], true);
+  EXPECT_EQ(j["expectations"][0]["status"], "error");
+  EXPECT_EQ(j["expectations"][0]["raw"], "I cannot say");
+  Result<TurnRecord> back = TurnRecordFromJson(line);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_TRUE(back->cached);
+  ASSERT_EQ(back->expectations.size(), 1u);
+  EXPECT_EQ(back->expectations[0].status, "error");
+  EXPECT_EQ(back->expectations[0].data["raw"], "I cannot say");
+  EXPECT_TRUE(back->expectations[0].data["score"].is_null());
+
+  record.cached = false;
+  record.expectations[0].status.clear();
+  record.expectations[0].data = nullptr;
+  const std::string plain = TurnRecordToJson(record);
+  EXPECT_EQ(plain.find("\"cached\""), std::string::npos);
+  EXPECT_EQ(plain.find("\"status\":\"error\""), std::string::npos);
+  Result<TurnRecord> plain_back = TurnRecordFromJson(plain);
+  ASSERT_TRUE(plain_back);
+  EXPECT_FALSE(plain_back->cached);
+  EXPECT_TRUE(plain_back->expectations[0].data.is_null());
+}
+
+}  // namespace
+}  // namespace chatbatch
