@@ -15,6 +15,7 @@
 #include "chatbatch/trace.h"
 #include "chatbatch/transport.h"
 #include "cli/cli_compare.h"
+#include "cli/cli_export.h"
 #include "cli/cli_report.h"
 #include "cli/exit_codes.h"
 #include "cli/status_printer.h"
@@ -405,6 +406,9 @@ int Main(int argc, char** argv) {
   ReportFlags report_flags;
   CLI::App* report = AddReportCommand(&app, &report_flags);
 
+  ExportFlags export_flags;
+  CLI::App* export_cmd = AddExportCommand(&app, &export_flags);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -415,6 +419,7 @@ int Main(int argc, char** argv) {
   if (*compare) return RunCompare(compare_flags);
   if (*merge) return Merge(merge_inputs, merge_output, merge_options);
   if (*report) return RunReport(report_flags);
+  if (*export_cmd) return RunExport(export_flags);
   return Run(run_flags);
 }
 

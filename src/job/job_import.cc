@@ -16,7 +16,9 @@
 #include <optional>
 
 #include "job/job_loader.h"
+#include "job/openai_batch_line.h"
 #include "job/prompt_file_reader.h"
+#include "util/json_text.h"
 #include "util/utf8.h"
 
 namespace chatbatch {
@@ -45,6 +47,7 @@ std::optional<ImportSpec::Format> FormatFromName(std::string_view name) {
   if (lower == "jsonl" || lower == "ndjson") return ImportSpec::Format::kJsonl;
   if (lower == "csv") return ImportSpec::Format::kCsv;
   if (lower == "txt" || lower == "text") return ImportSpec::Format::kText;
+  if (lower == "openai-batch") return ImportSpec::Format::kOpenAiBatch;
   return std::nullopt;
 }
 
@@ -70,7 +73,8 @@ void Loader::ParseConversationsFrom(const Field& f, JobDraft* d) {
         format = ReadString(field);
         if (format && !FormatFromName(*format)) {
           Report(field.mark(), field.what + ": " + Quote(*format) +
-                                   " is not a format; use jsonl, csv or txt");
+                                   " is not a format; use jsonl, csv, txt or "
+                                   "openai-batch");
           format.reset();
         }
       } else if (name == "turns") {
@@ -123,7 +127,8 @@ void Loader::ParseConversationsFrom(const Field& f, JobDraft* d) {
   if (!parsed) {
     Report(f.mark(), f.what + ": cannot tell the format of " + Quote(*path) +
                          " from its extension; name it .jsonl, .csv or "
-                         ".txt, or set 'format'");
+                         ".txt, or set 'format' (openai-batch for an "
+                         "OpenAI Batch input file)");
     return;
   }
   spec.format = *parsed;
@@ -172,6 +177,9 @@ void Loader::ImportConversations(const ImportSpec& spec, Job* job) {
       break;
     case ImportSpec::Format::kText:
       ImportText(spec, *reader, conversations);
+      break;
+    case ImportSpec::Format::kOpenAiBatch:
+      ImportOpenAiBatch(spec, *reader, *job, conversations);
       break;
   }
   problems_.EndSource();
@@ -263,6 +271,66 @@ void Loader::ImportText(const ImportSpec& spec, PromptFileReader& reader,
                  return false;
                }
                draft->conv.messages.emplace_back(r.text);
+               return true;
+             });
+}
+
+// OpenAI Batch input: every line is a one-turn conversation whose id is its
+// custom_id and whose params are its body (docs/batch-format.md). Lines of
+// one batch nearly always ask for the same model and system prompt, so a
+// line whose settings equal the last distinct ones shares them: a million
+// lines keep one settings object, not a million.
+void Loader::ImportOpenAiBatch(const ImportSpec& spec, PromptFileReader& reader,
+                               const Job& job, Conversations* conversations) {
+  std::vector<std::string> endpoints{job.endpoint};
+  for (const MatrixSet& set : job.matrix) {
+    if (set.endpoint) endpoints.push_back(*set.endpoint);
+  }
+  const std::vector<std::string> urls = AcceptedBatchUrls(endpoints);
+  Conversation last_settings;  // holds the last distinct settings
+  bool have_last = false;
+  std::vector<BatchLineProblem> problems;
+  ImportRows(spec, reader, conversations,
+             [&](const PromptRow& r, ConversationDraft* draft) {
+               const std::string where = "row " + std::to_string(r.number);
+               auto at = [](int column) {
+                 YAML::Mark mark;
+                 mark.column = column;
+                 return mark;
+               };
+               problems.clear();
+               std::optional<BatchRequest> request =
+                   ParseOpenAiBatchLine(r.text, urls, &problems);
+               for (BatchLineProblem& p : problems) {
+                 Report(at(p.column), where + ": " + std::move(p.message));
+               }
+               if (!request) return false;
+               // As ParseId: an unsafe id is reported and left empty, so that
+               // no duplicate is reported for it too.
+               draft->has_id = true;
+               draft->id_mark = at(request->custom_id_column);
+               if (IsSafeId(request->custom_id)) {
+                 draft->conv.id = std::move(request->custom_id);
+               } else {
+                 Report(draft->id_mark,
+                        where + ": 'custom_id': " + Quote(request->custom_id) +
+                            kUnsafeIdHelp);
+                 draft->conv.id.clear();
+               }
+               if (request->system || !request->params.is_null()) {
+                 if (have_last && last_settings.system() == request->system &&
+                     DumpsAlike(last_settings.params(), request->params)) {
+                   draft->conv.ShareSettings(last_settings);
+                 } else {
+                   ConversationSettings& settings =
+                       draft->conv.mutable_settings();
+                   settings.system = std::move(request->system);
+                   settings.params = std::move(request->params);
+                   last_settings.ShareSettings(draft->conv);
+                   have_last = true;
+                 }
+               }
+               draft->conv.messages.push_back(request->user);
                return true;
              });
 }

@@ -66,7 +66,7 @@ struct MessageDraft {
 
 // `conversations_from:` as written in the job.
 struct ImportSpec {
-  enum class Format { kJsonl, kCsv, kText };
+  enum class Format { kJsonl, kCsv, kText, kOpenAiBatch };
   std::string path;      // as written, for messages
   std::string resolved;  // relative to the job file's directory
   Format format = Format::kJsonl;
@@ -180,6 +180,10 @@ class Loader {
                  Conversations* conversations);
   void ImportText(const ImportSpec& spec, PromptFileReader& reader,
                   Conversations* conversations);
+  // OpenAI Batch input lines (job/openai_batch_line.h); "job" for the
+  // endpoints a line's url may name.
+  void ImportOpenAiBatch(const ImportSpec& spec, PromptFileReader& reader,
+                         const Job& job, Conversations* conversations);
   // True (and says so, once) when an imported file has had too many
   // problems since "problems_before" to go on reading it.
   bool TooManyImportProblems(size_t problems_before);

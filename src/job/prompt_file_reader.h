@@ -43,7 +43,7 @@ class PromptFileReader {
   std::optional<PromptFileError> error_;
 };
 
-// Every non-blank line is a row (jsonl, txt).
+// Every non-blank line is a row (jsonl, txt, openai-batch).
 std::unique_ptr<PromptFileReader> MakeLineReader(std::istream& in);
 // RFC 4180 records through libcsv, the header row first (csv).
 std::unique_ptr<PromptFileReader> MakeCsvReader(std::istream& in);

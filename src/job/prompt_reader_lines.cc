@@ -40,6 +40,7 @@ std::unique_ptr<PromptFileReader> MakePromptFileReader(
       return MakeCsvReader(in);
     case ImportSpec::Format::kJsonl:
     case ImportSpec::Format::kText:
+    case ImportSpec::Format::kOpenAiBatch:
       break;
   }
   return MakeLineReader(in);

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cerrno>
 #include <filesystem>
+#include <optional>
 #include <system_error>
 #include <vector>
 
@@ -203,6 +204,30 @@ Status ReplaceFileAtomicStreamed(
         }
       },
       sync);
+}
+
+Status ReplaceFileAtomicFrom(
+    const std::string& path,
+    const std::function<Result<bool>(std::string* chunk)>& next) {
+  std::optional<Error> source_error;
+  Status written = ReplaceFileWith(
+      path,
+      [&](int fd) {
+        std::string chunk;
+        while (true) {
+          chunk.clear();
+          Result<bool> more = next(&chunk);
+          if (!more) {
+            source_error = std::move(more.error());
+            return ECANCELED;  // any errno: the temporary file goes
+          }
+          if (!*more) return 0;
+          if (const int err = WriteAll(fd, chunk); err != 0) return err;
+        }
+      },
+      /*sync=*/false);
+  if (source_error) return std::unexpected(std::move(*source_error));
+  return written;
 }
 
 int OpenForAppend(const std::string& path, bool exclusive) {

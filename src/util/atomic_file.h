@@ -47,6 +47,14 @@ Status ReplaceFileAtomicStreamed(
     const std::string& path,
     const std::function<bool(std::string* chunk)>& next, bool sync = false);
 
+// ReplaceFileAtomicStreamed for a source that can fail (an export reading
+// a run directory): "next" fills "*chunk" (given empty) and returns true
+// while there is more, false at the end, or an error, which leaves "path"
+// as it was (the temporary file is removed) and is returned.
+Status ReplaceFileAtomicFrom(
+    const std::string& path,
+    const std::function<Result<bool>(std::string* chunk)>& next);
+
 // Appends "content" (one whole record) to "path", creating it (0644 minus
 // umask) if needed. Opens with O_APPEND|O_CLOEXEC and closes again, so any
 // number of files can be written without holding descriptors. The record
