@@ -37,6 +37,9 @@ src/run/endpoint_health.cc|  if (!down_) return true;|  return true;|every conve
 src/run/retry_policy.cc|      if (error.code == ErrorCode::kServer && produced_output &&|      if (false \&\& error.code == ErrorCode::kServer && produced_output \&\&|retry an error frame after text by default
 src/output/resume.cc|  if (old.job_hash == kMergedJobHash) {|  if (false) {|accept a merged run's resume
 src/job/prompt_reader_jsonl.cc|  if (!nlohmann::json::accept(text)) {|  if (false) {|accept a JSONL row that is not JSON
+src/job/openai_batch_line.cc|        std::ranges::find(urls_, url->get<std::string>()) != urls_.end()) {|        true) {|accept any url in a Batch input line
+src/job/openai_batch_line.cc|    body.erase("stream");|    (void)0;|send a Batch line's own `stream`
+src/report/batch_export.cc|  const bool http_error = !arrived && record.http_status >= 400;|  const bool http_error = false;|drop an HTTP error's status from the Batch output
 EOF
 )
 
