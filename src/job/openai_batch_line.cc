@@ -408,7 +408,11 @@ int JsonValueColumn(std::string_view text,
       case '"': {
         const size_t end = StringEnd(text, i);
         if (expect_key && !frames.empty()) {
-          frames.back().key = text.substr(i + 1, end - i - 2);
+          // An unterminated string (not valid JSON) runs to the end.
+          frames.back().key = text.substr(i + 1, end - i - 1);
+          if (frames.back().key.ends_with('"')) {
+            frames.back().key.remove_suffix(1);
+          }
           expect_key = false;
         }
         i = end;

@@ -311,6 +311,11 @@ TEST(OpenAiBatchLineTest, JsonValueColumnFindsNestedValues) {
             static_cast<int>(text.find("{\"role")));
   EXPECT_EQ(at({"body", "n", "1"}), static_cast<int>(text.find("2]")));
   EXPECT_EQ(at({"missing"}), 0);
+  // Not JSON at all: no place, and no read past the end.
+  const std::string_view a[] = {"a"};
+  EXPECT_EQ(JsonValueColumn("{\"a", a), 0);
+  EXPECT_EQ(JsonValueColumn("{\"", a), 0);
+  EXPECT_EQ(JsonValueColumn("]]}", a), 0);
 }
 
 TEST(OpenAiBatchLineTest, UrlPathAndAcceptedUrls) {
