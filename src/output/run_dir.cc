@@ -55,6 +55,25 @@ Result<RunDir> RunDir::Open(const std::string& dir) {
   return RunDir(dir, in, std::move(ids));
 }
 
+Result<std::vector<std::string>> RunDirsIn(const std::string& parent) {
+  std::vector<std::string> dirs;
+  if (RunDir::Open(parent)) return dirs;
+  std::error_code ec;
+  fs::directory_iterator it(parent, ec);
+  if (ec) {
+    return Fail(ErrorCode::kUsage,
+                "cannot read '" + parent + "': " + ec.message());
+  }
+  for (const fs::directory_entry& e : it) {
+    const std::string name = e.path().filename().string();
+    if (name.starts_with('.') || !e.is_directory(ec)) continue;
+    const std::string dir = (fs::path(parent) / name).string();
+    if (RunDir::Open(dir)) dirs.push_back(dir);
+  }
+  std::sort(dirs.begin(), dirs.end());
+  return dirs;
+}
+
 bool RunDir::Has(const std::string& id) const {
   return std::binary_search(ids_.begin(), ids_.end(), id);
 }

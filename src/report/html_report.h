@@ -25,6 +25,23 @@ std::string RenderHtmlReport(const ReportRun& run,
 Status WriteHtmlReport(const std::string& baseline_dir,
                        const std::string& run_dir, const std::string& path);
 
+// One of several runs shown side by side, e.g. a matrix set.
+struct NamedRun {
+  std::string name;  // the column's heading (the run directory's name)
+  ReportRun run;
+};
+
+// The report of several runs (the sets of a matrix job, or any runs of one
+// job): a summary table per run (counts, pass rate, latency p50/p90/p99),
+// then one row per conversation with each run's status in its own column,
+// and each transcript with the runs side by side, turn by turn.
+std::string RenderVariantsReport(const std::vector<NamedRun>& runs);
+
+// Loads each of "dirs" and atomically writes RenderVariantsReport to
+// "path".
+Status WriteVariantsReport(const std::vector<std::string>& dirs,
+                           const std::string& path);
+
 }  // namespace chatbatch
 
 #endif  // CHATBATCH_HTML_REPORT_H_
