@@ -50,7 +50,11 @@ ChartPercentiles PercentilesOf(std::vector<double> values) {
 std::string FormatDelta(double baseline_ms, double new_ms) {
   const double d = new_ms - baseline_ms;
   // U+2212 for minus, as in the charts' text.
-  std::string out = (d < 0 ? "\u2212" : "+") + FormatMs(std::abs(d));
+  // Below 10 ms a tenth of a millisecond still tells "no change" from a
+  // small one.
+  const double a = std::abs(d);
+  std::string out =
+      (d < 0 ? "\u2212" : "+") + (a < 10 ? Fixed(a, 1) + " ms" : FormatMs(a));
   if (baseline_ms > 0) {
     const double pct = d / baseline_ms * 100.0;
     out += " (" + std::string(pct < 0 ? "\u2212" : "+") +

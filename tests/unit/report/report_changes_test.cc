@@ -255,6 +255,8 @@ TEST(ReportChangesUnitTest, DeltasAndOverlay) {
   EXPECT_EQ(FormatDelta(100, 150), "+50 ms (+50.0 %)");
   EXPECT_EQ(FormatDelta(200, 150), "\u221250 ms (\u221225.0 %)");
   EXPECT_EQ(FormatDelta(0, 10), "+10 ms");
+  EXPECT_EQ(FormatDelta(2, 2.25), "+0.2 ms (+12.5 %)");
+  EXPECT_EQ(FormatDelta(1.5, 1.5), "+0.0 ms (+0.0 %)");
   ChartPercentiles p = PercentilesOf({5, 1, 4, 2, 3});
   EXPECT_EQ(p.p50, 3);
   EXPECT_EQ(p.p99, 5);
