@@ -14,9 +14,13 @@ namespace chatbatch {
 
 // Renders the report of "run". With "baseline", also a comparison by
 // `compare`'s rule (report/compare.h): each conversation is changed,
-// missing, new or unchanged, with the same counts, and changed replies are
-// shown side by side with compare's word diff highlighted. As compare lists
-// <id>.jsonl files, a conversation without turns on a side is absent there.
+// missing, new or unchanged, and the run's conversations ok, failed, error
+// or pending, with the counts compare gives (CountStatuses); changed replies
+// and user messages are shown beside the baseline's with compare's word
+// diff highlighted, the baseline's status and error under its reply, new
+// and missing turns marked, and the baseline's latency histograms and
+// p50/p90/p99 changes beside the run's. As compare lists <id>.jsonl files,
+// a conversation without turns on a side is absent from the change counts.
 std::string RenderHtmlReport(const ReportRun& run,
                              const ReportRun* baseline = nullptr);
 
