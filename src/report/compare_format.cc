@@ -1,6 +1,7 @@
 // The three renderings of a Comparison: terminal text, JSON, Markdown.
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "report/compare.h"
 #include "report/markup.h"
@@ -256,6 +257,17 @@ std::string FormatMarkdown(const Comparison& cmp,
          std::to_string(tc.missing) + " |\n";
   out += "| new | " + std::to_string(cc.added) + " | " +
          std::to_string(tc.added) + " |\n";
+  const StatusCounts& rs = cmp.run_status;
+  const StatusCounts& bs = cmp.baseline_status;
+  out += "\n| status | baseline | run |\n| --- | ---: | ---: |\n";
+  for (const auto& [name, b, r] :
+       {std::tuple{"ok", bs.ok, rs.ok},
+        std::tuple{"failed", bs.failed, rs.failed},
+        std::tuple{"error", bs.error, rs.error},
+        std::tuple{"pending", bs.pending, rs.pending}}) {
+    out += std::string("| ") + name + " | " + std::to_string(b) + " | " +
+           std::to_string(r) + " |\n";
+  }
   if (!gate_failures.empty()) {
     out += "\n**Gate failed**\n\n";
     for (const std::string& f : gate_failures) out += "- " + Cell(f) + "\n";

@@ -142,6 +142,9 @@ TEST_F(ReportChangesTest, CompareCountsStatusesAsTheReportFiltersDo) {
   EXPECT_EQ(cmp->run_statuses.at("later"), "pending");
   EXPECT_EQ(cmp->conversation_counts.changed, 4);  // flip user longer shorter
 
+  const std::string md = FormatMarkdown(*cmp, {});
+  EXPECT_NE(md.find("| error | 1 | 0 |\n"), std::string::npos) << md;
+  EXPECT_NE(md.find("| pending | 0 | 1 |\n"), std::string::npos) << md;
   json doc = json::parse(FormatJson(*cmp, {}, {}));
   const json& status = doc["counts"]["status"];
   EXPECT_EQ(status["run"]["ok"], 4);
