@@ -2,8 +2,10 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <filesystem>
 
 #include "cli/exit_codes.h"
+#include "output/run_dir.h"
 #include "report/html_report.h"
 #include "report/junit_report.h"
 #include "util/atomic_file.h"
@@ -15,9 +17,10 @@ CLI::App* AddReportCommand(CLI::App* app, ReportFlags* flags) {
       "report", "Render a run directory (or BASELINE RUN) as a report");
   report
       ->add_option("DIR", flags->dirs,
-                   "Run directory, or a baseline run and a run to compare")
+                   "Run directory; BASELINE RUN to compare two; three or "
+                   "more runs, or a matrix job's output folder, side by side")
       ->required()
-      ->expected(1, 2);
+      ->expected(1, -1);
   report->add_option("--html", flags->html_path,
                      "Write a self-contained HTML report to FILE");
   report->add_option("--junit", flags->junit_path,
@@ -29,6 +32,45 @@ int RunReport(const ReportFlags& flags) {
   if (flags.html_path.empty() && flags.junit_path.empty()) {
     std::fprintf(stderr, "report: give --html FILE and/or --junit FILE\n");
     return kExitUsage;
+  }
+  // A matrix job's output folder holds one run directory per set.
+  std::vector<std::string> variants;
+  if (flags.dirs.size() == 1) {
+    Result<std::vector<std::string>> sets = RunDirsIn(flags.dirs[0]);
+    if (sets && !sets->empty()) variants = std::move(*sets);
+  } else if (flags.dirs.size() > 2) {
+    variants = flags.dirs;
+  }
+  if (!variants.empty() && !flags.html_path.empty()) {
+    if (Status s = WriteVariantsReport(variants, flags.html_path); !s) {
+      std::fprintf(stderr, "report: %s\n", s.error().message.c_str());
+      return ExitCodeFor(s.error());
+    }
+    std::printf("HTML report of %zu runs in %s\n", variants.size(),
+                flags.html_path.c_str());
+  }
+  if (!variants.empty()) {
+    if (!flags.junit_path.empty()) {
+      std::vector<JunitSuite> suites;
+      for (const std::string& dir : variants) {
+        Result<ReportRun> run = LoadReportRun(dir);
+        if (!run) {
+          std::fprintf(stderr, "report: %s\n", run.error().message.c_str());
+          return kExitOutput;
+        }
+        // As `run --junit` names a matrix set's suite: <job>.<set>.
+        std::string name =
+            run->job + "." + std::filesystem::path(dir).filename().string();
+        suites.push_back({std::move(name), std::move(*run)});
+      }
+      if (Status s = ReplaceFileAtomic(flags.junit_path, RenderJunit(suites));
+          !s) {
+        std::fprintf(stderr, "report: %s\n", s.error().message.c_str());
+        return kExitOutput;
+      }
+      std::printf("JUnit report in %s\n", flags.junit_path.c_str());
+    }
+    return kExitOk;
   }
   const std::string& run_dir = flags.dirs.back();
   const std::string baseline = flags.dirs.size() == 2 ? flags.dirs[0] : "";

@@ -13,7 +13,9 @@ class App;
 namespace chatbatch {
 
 struct ReportFlags {
-  std::vector<std::string> dirs;  // RUN, or BASELINE RUN
+  // RUN; BASELINE RUN; or several runs (or one matrix output folder) to
+  // lay side by side.
+  std::vector<std::string> dirs;
   std::string html_path;
   std::string junit_path;
 };

@@ -55,6 +55,43 @@ Result<RunDir> RunDir::Open(const std::string& dir) {
   return RunDir(dir, in, std::move(ids));
 }
 
+namespace {
+
+// Whether "dir" holds a run, without listing a run's (maybe a million)
+// conversation files when run.json or summary.json already says so.
+bool HoldsRun(const std::string& dir) {
+  std::error_code ec;
+  if (fs::exists(dir + "/" + kManifestFile, ec) ||
+      fs::exists(dir + "/" + kSummaryFile, ec)) {
+    return true;
+  }
+  return RunDir::Open(dir).has_value();
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> RunDirsIn(const std::string& parent) {
+  std::vector<std::string> dirs;
+  std::error_code ec;
+  if (!fs::is_directory(parent, ec)) {
+    return Fail(ErrorCode::kUsage, "'" + parent + "' is not a directory");
+  }
+  if (HoldsRun(parent)) return dirs;
+  fs::directory_iterator it(parent, ec);
+  if (ec) {
+    return Fail(ErrorCode::kUsage,
+                "cannot read '" + parent + "': " + ec.message());
+  }
+  for (const fs::directory_entry& e : it) {
+    const std::string name = e.path().filename().string();
+    if (name.starts_with('.') || !e.is_directory(ec)) continue;
+    const std::string dir = (fs::path(parent) / name).string();
+    if (HoldsRun(dir)) dirs.push_back(dir);
+  }
+  std::sort(dirs.begin(), dirs.end());
+  return dirs;
+}
+
 bool RunDir::Has(const std::string& id) const {
   return std::binary_search(ids_.begin(), ids_.end(), id);
 }

@@ -56,6 +56,12 @@ class RunDir {
   std::vector<std::string> ids_;
 };
 
+// The run directories directly inside "parent", sorted by name: a matrix
+// job's output folder, which holds one run directory per set
+// (docs/job-file.md, "Matrix"). Empty when "parent" is itself a run (or
+// holds no run); kUsage when it is not a readable directory.
+Result<std::vector<std::string>> RunDirsIn(const std::string& parent);
+
 // Copies <id>.md and <id>.jsonl of each of "ids", then summary.json, from
 // "from" into "to_dir" (created if needed): --update-golden. summary.json
 // goes last: a directory with one is complete for the readers. The files

@@ -58,6 +58,14 @@ TurnRecord FromObject(const json& j) {
       x.ok = ok == e.end() || !ok->is_boolean() || ok->get<bool>();
       x.detail = Str(e, "detail");
       x.status = Str(e, "status");
+      // Check-specific fields (a judge's score, reason, raw), as the strict
+      // reader keeps them.
+      for (const auto& [key, value] : e.items()) {
+        if (key != "check" && key != "expected" && key != "ok" &&
+            key != "detail" && key != "status") {
+          x.data[key] = value;
+        }
+      }
       t.expectations.push_back(std::move(x));
     }
   }

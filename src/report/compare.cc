@@ -20,11 +20,28 @@ Result<TurnSides> ReadTurns(const RunDir& dir, const std::string& id) {
   TurnSides turns;
   for (TurnRecord& r : *records) {
     // A later record of the same turn (a retried turn) wins.
-    turns[r.turn] = TurnSide{std::move(r.user), std::move(r.reply.content),
-                             TurnStatusName(TurnStatusOf(r)),
-                             std::move(r.error_kind), std::move(r.error)};
+    turns[r.turn] = SideOf(std::move(r));
   }
   return turns;
+}
+
+// summary.json's status of each conversation it lists; none when it cannot
+// be read (compare reads the records strictly, the summary is a hint).
+std::map<std::string, std::string> SummaryStatuses(const RunDir& dir) {
+  std::map<std::string, std::string> statuses;
+  Result<std::optional<SummaryFile>> s = dir.ReadSummary();
+  if (!s || !s->has_value()) return statuses;
+  for (const SummaryFile::Conversation& c : (*s)->conversations) {
+    statuses.emplace(c.id, c.status);
+  }
+  return statuses;
+}
+
+std::string StatusOfSides(std::string_view summary, const TurnSides& turns) {
+  std::vector<std::string> statuses;
+  statuses.reserve(turns.size());
+  for (const auto& [n, side] : turns) statuses.push_back(side.status);
+  return ConversationStatusOf(summary, statuses);
 }
 
 void Count(Change change, ChangeCounts* counts) {
@@ -60,6 +77,78 @@ TurnComparison CompareTurn(int turn, const TurnSide* base, const TurnSide* run,
 }
 
 }  // namespace
+
+std::string UndecidedCheck(const TurnRecord& record) {
+  for (const ExpectationResult& e : record.expectations) {
+    if (e.status == "error") {
+      return e.check + (e.detail.empty() ? "" : ": " + e.detail);
+    }
+  }
+  return "";
+}
+
+std::string TurnDisplayStatus(const TurnRecord& record) {
+  const TurnStatus status = TurnStatusOf(record);
+  if (status == TurnStatus::kError) return TurnStatusName(status);
+  bool pending = false;
+  for (const ExpectationResult& e : record.expectations) {
+    if (e.status == "error") return "error";
+    if (e.status == "pending") pending = true;
+  }
+  return pending ? "pending" : TurnStatusName(status);
+}
+
+TurnSide SideOf(TurnRecord&& r) {
+  TurnSide side{std::move(r.user), std::move(r.reply.content),
+                TurnDisplayStatus(r), std::move(r.error_kind),
+                std::move(r.error)};
+  side.cached = r.cached;
+  if (side.status == "error" && side.error.empty()) {
+    // The error is a check's: the reply arrived, its grading did not.
+    side.error_kind = "check";
+    side.error = UndecidedCheck(r);
+  }
+  return side;
+}
+
+std::string ConversationStatusOf(std::string_view summary,
+                                 const std::vector<std::string>& turns) {
+  std::string derived = "pending";
+  if (!turns.empty()) {
+    bool failed = false, pending = false;
+    derived.clear();
+    for (const std::string& t : turns) {
+      if (t == "error") derived = "error";
+      if (t == "failed") failed = true;
+      if (t == "pending") pending = true;
+    }
+    if (derived.empty())
+      derived = pending ? "pending" : failed ? "failed" : "ok";
+  }
+  if (summary.empty()) return derived;
+  if (summary == "running") return "pending";
+  // A summary from before expectations existed said "error" for both.
+  if (summary == "error" && derived == "failed") return "failed";
+  // A check that could not be decided, or is still being graded, is the
+  // records' to say (the summary may have been written before).
+  if ((summary == "ok" || summary == "failed") && !turns.empty() &&
+      (derived == "error" || derived == "pending")) {
+    return derived;
+  }
+  return std::string(summary);
+}
+
+void StatusCounts::Add(std::string_view status) {
+  if (status == "ok") {
+    ++ok;
+  } else if (status == "failed") {
+    ++failed;
+  } else if (status == "error") {
+    ++error;
+  } else {
+    ++pending;
+  }
+}
 
 std::string FormatScore(double score) {
   char buf[32];
@@ -126,23 +215,50 @@ Result<Comparison> CompareRuns(const std::string& baseline_dir,
                             base_dir->conversations().end());
   ids.insert(later_dir->conversations().begin(),
              later_dir->conversations().end());
+  const std::map<std::string, std::string> base_summary =
+      SummaryStatuses(*base_dir);
+  const std::map<std::string, std::string> run_summary =
+      SummaryStatuses(*later_dir);
 
   Comparison cmp;
   cmp.baseline_dir = baseline_dir;
   cmp.run_dir = run_dir;
+  const auto wanted = [&options](const std::string& id) {
+    return !options.only || options.only->contains(id);
+  };
+  // Conversations the summary lists without records (not started) have a
+  // status (pending, as a rule) but nothing to compare.
+  const auto summary_only = [&](const std::map<std::string, std::string>& in,
+                                const RunDir& dir,
+                                std::map<std::string, std::string>* out) {
+    for (const auto& [id, status] : in) {
+      if (wanted(id) && !dir.Has(id))
+        (*out)[id] = ConversationStatusOf(status, {});
+    }
+  };
+  summary_only(base_summary, *base_dir, &cmp.baseline_statuses);
+  summary_only(run_summary, *later_dir, &cmp.run_statuses);
+  const auto word = [](const std::map<std::string, std::string>& in,
+                       const std::string& id) {
+    auto it = in.find(id);
+    return it == in.end() ? std::string() : it->second;
+  };
   for (const std::string& id : ids) {
-    if (options.only && !options.only->contains(id)) continue;
+    if (!wanted(id)) continue;
     bool in_base = base_dir->Has(id), in_run = later_dir->Has(id);
     TurnSides base_turns, run_turns;
     if (in_base) {
       Result<TurnSides> t = ReadTurns(*base_dir, id);
       if (!t) return std::unexpected(t.error());
       base_turns = std::move(*t);
+      cmp.baseline_statuses[id] =
+          StatusOfSides(word(base_summary, id), base_turns);
     }
     if (in_run) {
       Result<TurnSides> t = ReadTurns(*later_dir, id);
       if (!t) return std::unexpected(t.error());
       run_turns = std::move(*t);
+      cmp.run_statuses[id] = StatusOfSides(word(run_summary, id), run_turns);
     }
     ConversationComparison conv =
         CompareConversation(id, in_base ? &base_turns : nullptr,
@@ -159,7 +275,19 @@ Result<Comparison> CompareRuns(const std::string& baseline_dir,
     }
     AddConversation(std::move(conv), &cmp);
   }
+  CountStatuses(&cmp);
   return cmp;
+}
+
+void CountStatuses(Comparison* cmp) {
+  cmp->run_status = {};
+  cmp->baseline_status = {};
+  for (const auto& [id, status] : cmp->run_statuses) {
+    cmp->run_status.Add(status);
+  }
+  for (const auto& [id, status] : cmp->baseline_statuses) {
+    cmp->baseline_status.Add(status);
+  }
 }
 
 std::vector<std::string> CheckGates(const Comparison& comparison,

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "chatbatch/error.h"
+#include "chatbatch/turn_record.h"
 #include "report/text_diff.h"
 
 namespace chatbatch {
@@ -26,9 +27,48 @@ std::string FormatScore(double score);
 struct TurnSide {
   std::string user;
   std::string reply;
-  std::string status;  // "ok", "error" (or whatever the record says)
+  // TurnDisplayStatus: "ok", "failed", "error", "pending" (or whatever
+  // the record says).
+  std::string status;
   std::string error_kind;
   std::string error;
+  bool cached = false;  // replayed from the response cache
+};
+
+// A turn's status as compare and the reports show it: the record's
+// ("ok", "failed", "error"), except that a check that could not be decided
+// (expectation status "error", e.g. an unreachable judge) makes it "error"
+// and one still being graded (status "pending") makes it "pending".
+std::string TurnDisplayStatus(const TurnRecord& record);
+
+// The first undecided check of "record" as "CHECK: DETAIL" (for the error
+// of a turn TurnDisplayStatus calls "error" because of it), or "".
+std::string UndecidedCheck(const TurnRecord& record);
+
+// The side of a turn compare pairs: its user message, reply, display
+// status, error (a check's, "CHECK: DETAIL" of kind "check", when that is
+// what makes it "error") and whether it was cached.
+TurnSide SideOf(TurnRecord&& record);
+
+// The one rule for a conversation's status ("ok", "failed", "error",
+// "pending"), shared by `compare` and the reports so that their counts
+// agree: "summary" is summary.json's word for it ("" when it has none),
+// "turns" the TurnDisplayStatus of each of its turns (the last record of
+// each turn). No turns: the summary's word, else "pending".
+std::string ConversationStatusOf(std::string_view summary,
+                                 const std::vector<std::string>& turns);
+
+// How many conversations have each status (compare --json's
+// counts.status; the report's ok/failed/error/pending filters).
+struct StatusCounts {
+  int ok = 0;
+  int failed = 0;
+  int error = 0;
+  int pending = 0;
+  // Counts one conversation of status "status" (anything unknown counts as
+  // pending: not finished).
+  void Add(std::string_view status);
+  int total() const { return ok + failed + error + pending; }
 };
 
 struct TurnComparison {
@@ -67,6 +107,14 @@ struct Comparison {
   std::vector<ConversationComparison> conversations;  // sorted by id
   ChangeCounts conversation_counts;
   ChangeCounts turn_counts;
+  // The statuses of every conversation each side has (summary.json's list
+  // and the <id>.jsonl files, also those without records), by
+  // ConversationStatusOf.
+  StatusCounts run_status;
+  StatusCounts baseline_status;
+  // Each conversation's status on each side (absent: not there), by id.
+  std::map<std::string, std::string> run_statuses;
+  std::map<std::string, std::string> baseline_statuses;
   // The lowest similarity of a changed turn (1 if none changed).
   double min_similarity = 1.0;
 
@@ -101,6 +149,10 @@ ConversationComparison CompareConversation(std::string id,
 // turns.
 void AddConversation(ConversationComparison conversation,
                      Comparison* comparison);
+
+// Counts run_statuses and baseline_statuses into run_status and
+// baseline_status (the one count the report and compare show).
+void CountStatuses(Comparison* comparison);
 
 // Reads the <id>.jsonl files of both directories (never writing anything)
 // and compares them. kUsage naming the folder when one is not a run

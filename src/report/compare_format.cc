@@ -1,6 +1,7 @@
 // The three renderings of a Comparison: terminal text, JSON, Markdown.
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "report/compare.h"
 #include "report/markup.h"
@@ -36,6 +37,7 @@ std::string TurnDetail(const TurnComparison& t) {
   } else if (t.change == Change::kNew && t.run->status != "ok") {
     add(t.run->status);
   }
+  if (t.run && t.run->cached) add("cached reply");
   const std::optional<TurnSide>& side = t.run ? t.run : t.baseline;
   if (t.status_changed && side && !side->error.empty() &&
       side->status != "ok") {
@@ -53,7 +55,21 @@ json SideJson(const std::optional<TurnSide>& side) {
        side->error_kind.empty() ? json(nullptr) : json(side->error_kind)},
       {"error", side->error.empty() ? json(nullptr) : json(side->error)},
       {"user", side->user},
-      {"reply", side->reply}};
+      {"reply", side->reply},
+      {"cached", side->cached}};
+}
+
+json StatusJson(const StatusCounts& c) {
+  return json{{"ok", c.ok},
+              {"failed", c.failed},
+              {"error", c.error},
+              {"pending", c.pending}};
+}
+
+json StatusOf(const std::map<std::string, std::string>& statuses,
+              const std::string& id) {
+  auto it = statuses.find(id);
+  return it == statuses.end() ? json(nullptr) : json(it->second);
 }
 
 json CountsJson(const ChangeCounts& c) {
@@ -137,6 +153,7 @@ std::string FormatText(const Comparison& cmp,
       "baseline " + cmp.baseline_dir + "\nrun      " + cmp.run_dir + "\n";
   out += "conversations: " + CountsLine(cmp.conversation_counts) + "\n";
   out += "turns:         " + CountsLine(cmp.turn_counts) + "\n";
+
   for (const ConversationComparison& conv : cmp.conversations) {
     if (conv.change == Change::kUnchanged) continue;
     out += "\n" + std::string(ChangeName(conv.change)) + " " + conv.id + "\n";
@@ -196,6 +213,8 @@ std::string FormatJson(const Comparison& cmp, const Gates& gates,
     conversations.push_back(
         json{{"id", conv.id},
              {"change", ChangeName(conv.change)},
+             {"status", StatusOf(cmp.run_statuses, conv.id)},
+             {"baseline_status", StatusOf(cmp.baseline_statuses, conv.id)},
              {"transcript_changed", conv.transcript_changed},
              {"turns", std::move(turns)}});
   }
@@ -205,7 +224,10 @@ std::string FormatJson(const Comparison& cmp, const Gates& gates,
       {"run", cmp.run_dir},
       {"counts",
        {{"conversations", CountsJson(cmp.conversation_counts)},
-        {"turns", CountsJson(cmp.turn_counts)}}},
+        {"turns", CountsJson(cmp.turn_counts)},
+        {"status",
+         {{"run", StatusJson(cmp.run_status)},
+          {"baseline", StatusJson(cmp.baseline_status)}}}}},
       {"min_similarity", cmp.min_similarity},
       {"gates",
        {{"max_changed",
@@ -235,6 +257,17 @@ std::string FormatMarkdown(const Comparison& cmp,
          std::to_string(tc.missing) + " |\n";
   out += "| new | " + std::to_string(cc.added) + " | " +
          std::to_string(tc.added) + " |\n";
+  const StatusCounts& rs = cmp.run_status;
+  const StatusCounts& bs = cmp.baseline_status;
+  out += "\n| status | baseline | run |\n| --- | ---: | ---: |\n";
+  for (const auto& [name, b, r] :
+       {std::tuple{"ok", bs.ok, rs.ok},
+        std::tuple{"failed", bs.failed, rs.failed},
+        std::tuple{"error", bs.error, rs.error},
+        std::tuple{"pending", bs.pending, rs.pending}}) {
+    out += std::string("| ") + name + " | " + std::to_string(b) + " | " +
+           std::to_string(r) + " |\n";
+  }
   if (!gate_failures.empty()) {
     out += "\n**Gate failed**\n\n";
     for (const std::string& f : gate_failures) out += "- " + Cell(f) + "\n";

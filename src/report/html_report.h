@@ -14,9 +14,13 @@ namespace chatbatch {
 
 // Renders the report of "run". With "baseline", also a comparison by
 // `compare`'s rule (report/compare.h): each conversation is changed,
-// missing, new or unchanged, with the same counts, and changed replies are
-// shown side by side with compare's word diff highlighted. As compare lists
-// <id>.jsonl files, a conversation without turns on a side is absent there.
+// missing, new or unchanged, and the run's conversations ok, failed, error
+// or pending, with the counts compare gives (CountStatuses); changed replies
+// and user messages are shown beside the baseline's with compare's word
+// diff highlighted, the baseline's status and error under its reply, new
+// and missing turns marked, and the baseline's latency histograms and
+// p50/p90/p99 changes beside the run's. As compare lists <id>.jsonl files,
+// a conversation without turns on a side is absent from the change counts.
 std::string RenderHtmlReport(const ReportRun& run,
                              const ReportRun* baseline = nullptr);
 
@@ -24,6 +28,23 @@ std::string RenderHtmlReport(const ReportRun& run,
 // the report to "path".
 Status WriteHtmlReport(const std::string& baseline_dir,
                        const std::string& run_dir, const std::string& path);
+
+// One of several runs shown side by side, e.g. a matrix set.
+struct NamedRun {
+  std::string name;  // the column's heading (the run directory's name)
+  ReportRun run;
+};
+
+// The report of several runs (the sets of a matrix job, or any runs of one
+// job): a summary table per run (counts, pass rate, latency p50/p90/p99),
+// then one row per conversation with each run's status in its own column,
+// and each transcript with the runs side by side, turn by turn.
+std::string RenderVariantsReport(const std::vector<NamedRun>& runs);
+
+// Loads each of "dirs" and atomically writes RenderVariantsReport to
+// "path".
+Status WriteVariantsReport(const std::vector<std::string>& dirs,
+                           const std::string& path);
 
 }  // namespace chatbatch
 

@@ -89,7 +89,7 @@ void DescribeFailure(const ReportConversation& conv, size_t excerpt_chars,
     std::string checks;
     int failed = 0;
     for (const ReportExpectation& e : t.expectations) {
-      if (e.ok) continue;
+      if (!e.failed()) continue;  // held, or undecided (an error, pending)
       std::string line = e.check;
       if (!e.expected.empty()) line += " " + e.expected;
       if (!e.detail.empty()) line += ": " + e.detail;

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "output/run_dir.h"
 #include "output/turn_status.h"
+#include "report/compare.h"
 
 namespace chatbatch {
 namespace {
@@ -21,9 +23,16 @@ ReportTurn FromRecord(TurnRecord&& r) {
   t.reply = std::move(r.reply.content);
   t.reasoning = std::move(r.reply.reasoning);
   t.finish_reason = std::move(r.reply.finish_reason);
-  t.status = TurnStatusName(TurnStatusOf(r));
-  t.error = std::move(r.error);
-  t.error_kind = std::move(r.error_kind);
+  t.status = TurnDisplayStatus(r);
+  if (t.status == "error" && r.error.empty()) {
+    t.error_kind = "check";
+    t.error = UndecidedCheck(r);
+  } else {
+    t.error = std::move(r.error);
+    t.error_kind = std::move(r.error_kind);
+  }
+  t.cached = r.cached;
+  if (r.reply.chunks >= 2) t.gap_p50_ms = r.latency.gaps_ms.p50;
   t.http_status = r.http_status;
   t.provider = std::move(r.reply.provider);
   t.model = std::move(r.reply.model);
@@ -40,6 +49,15 @@ ReportTurn FromRecord(TurnRecord&& r) {
             : e.expected.dump(-1, ' ', false, json::error_handler_t::replace);
     x.ok = e.ok;
     x.detail = std::move(e.detail);
+    x.status = std::move(e.status);
+    if (e.data.is_object()) {
+      if (auto s = e.data.find("score"); s != e.data.end() && s->is_number()) {
+        x.score = s->get<double>();
+      }
+      if (auto r = e.data.find("reason"); r != e.data.end() && r->is_string()) {
+        x.reason = r->get<std::string>();
+      }
+    }
     t.expectations.push_back(std::move(x));
   }
   return t;
@@ -58,7 +76,7 @@ std::vector<ReportTurn> ReadTurns(const RunDir& dir, const std::string& id) {
 
 bool ReportTurn::expectations_failed() const {
   return std::any_of(expectations.begin(), expectations.end(),
-                     [](const ReportExpectation& e) { return !e.ok; });
+                     [](const ReportExpectation& e) { return e.failed(); });
 }
 
 int ReportConversation::turns_with_error() const {
@@ -81,14 +99,31 @@ int ReportRun::Count(std::string_view conversation_status) const {
                     }));
 }
 
-std::string StatusFromTurns(const std::vector<ReportTurn>& turns) {
-  if (turns.empty()) return "pending";
-  bool failed = false;
-  for (const ReportTurn& t : turns) {
-    if (t.status == "error") return "error";
-    if (t.status == "failed" || t.expectations_failed()) failed = true;
+std::string StatusOf(std::string_view summary,
+                     const std::vector<ReportTurn>& turns) {
+  // The last record of each turn, as compare pairs them.
+  std::map<int, const ReportTurn*> last;
+  for (const ReportTurn& t : turns) last[t.turn] = &t;
+  std::vector<std::string> statuses;
+  statuses.reserve(last.size());
+  for (const auto& [n, t] : last) {
+    statuses.push_back(
+        t->status == "ok" && t->expectations_failed() ? "failed" : t->status);
   }
-  return failed ? "failed" : "ok";
+  return ConversationStatusOf(summary, statuses);
+}
+
+LatencySamples SamplesOf(const ReportRun& run) {
+  LatencySamples s;
+  for (const ReportConversation& c : run.conversations) {
+    for (const ReportTurn& t : c.turns) {
+      if (t.cached || t.status == "error") continue;
+      if (t.ttft_ms >= 0) s.ttft.push_back(t.ttft_ms);
+      s.duration.push_back(t.duration_ms);
+      if (t.gap_p50_ms >= 0) s.gap.push_back(t.gap_p50_ms);
+    }
+  }
+  return s;
 }
 
 Result<ReportRun> LoadReportRun(const std::string& dir) {
@@ -129,15 +164,7 @@ Result<ReportRun> LoadReportRun(const std::string& dir) {
   }
   for (ReportConversation& conv : run.conversations) {
     conv.turns = ReadTurns(*opened, conv.id);
-    std::string derived = StatusFromTurns(conv.turns);
-    if (conv.status.empty()) {
-      conv.status = derived;
-    } else if (conv.status == "error" && derived == "failed") {
-      // A summary from before expectations existed said "error" for both.
-      conv.status = "failed";
-    } else if (conv.status == "running") {
-      conv.status = "pending";
-    }
+    conv.status = StatusOf(conv.status, conv.turns);
     if (conv.error.empty()) {
       for (const ReportTurn& t : conv.turns) {
         if (t.status == "error") conv.error = t.error;

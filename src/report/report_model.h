@@ -17,6 +17,14 @@ struct ReportExpectation {
   std::string expected;  // the expected value as text (JSON for non-strings)
   bool ok = true;
   std::string detail;
+  // "" decided; "error" could not be decided (e.g. the judge was not
+  // reached), "pending" still being graded: neither is a failure.
+  std::string status;
+  // A judge's verdict, when the entry has one: score (-1: none) and reason.
+  double score = -1;
+  std::string reason;
+
+  bool failed() const { return !ok && status.empty(); }
 };
 
 struct ReportTurn {
@@ -25,7 +33,9 @@ struct ReportTurn {
   std::string reply;
   std::string reasoning;
   std::string finish_reason;
-  std::string status;  // "ok" | "failed" (expectations) | "error"
+  // TurnDisplayStatus (report/compare.h): "ok" | "failed" (expectations) |
+  // "error" | "pending" (a check still being graded).
+  std::string status;
   std::string error;
   std::string error_kind;
   int http_status = 0;
@@ -33,7 +43,9 @@ struct ReportTurn {
   std::string model;
   double ttft_ms = -1;  // -1: no token arrived
   double duration_ms = 0;
+  double gap_p50_ms = -1;  // the median inter-chunk gap; -1: under 2 chunks
   int attempts = 1;
+  bool cached = false;  // replayed from the response cache: no latency
   std::vector<ReportExpectation> expectations;
 
   bool expectations_failed() const;
@@ -69,10 +81,18 @@ struct ReportRun {
 // or holds neither a summary nor any jsonl file.
 Result<ReportRun> LoadReportRun(const std::string& dir);
 
-// Derives a conversation status from its turns: "error" if any turn is an
-// error, "failed" if any failed expectations, "ok" if there are turns,
-// else "pending".
-std::string StatusFromTurns(const std::vector<ReportTurn>& turns);
+// A conversation's status from summary.json's word ("" if none) and its
+// turns, by the rule compare counts with (report/compare.h:
+// ConversationStatusOf).
+std::string StatusOf(std::string_view summary,
+                     const std::vector<ReportTurn>& turns);
+
+// Latency samples of a run's turns for charts: cached turns (whose timings
+// are not the server's) and turns without a reply are left out.
+struct LatencySamples {
+  std::vector<double> ttft, duration, gap;
+};
+LatencySamples SamplesOf(const ReportRun& run);
 
 }  // namespace chatbatch
 

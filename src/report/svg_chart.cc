@@ -32,9 +32,40 @@ std::string FormatMs(double ms) {
   return Fixed(ms / 60000.0, 1) + " min";
 }
 
+ChartPercentiles PercentilesOf(std::vector<double> values) {
+  ChartPercentiles p;
+  if (values.empty()) return p;
+  std::sort(values.begin(), values.end());
+  const auto at = [&values](double q) {
+    double rank = std::ceil(q / 100.0 * static_cast<double>(values.size()));
+    size_t index = rank < 1 ? 0 : static_cast<size_t>(rank) - 1;
+    return values[std::min(index, values.size() - 1)];
+  };
+  p.p50 = at(50);
+  p.p90 = at(90);
+  p.p99 = at(99);
+  return p;
+}
+
+std::string FormatDelta(double baseline_ms, double new_ms) {
+  const double d = new_ms - baseline_ms;
+  // U+2212 for minus, as in the charts' text.
+  // Below 10 ms a tenth of a millisecond still tells "no change" from a
+  // small one.
+  const double a = std::abs(d);
+  std::string out =
+      (d < 0 ? "\u2212" : "+") + (a < 10 ? Fixed(a, 1) + " ms" : FormatMs(a));
+  if (baseline_ms > 0) {
+    const double pct = d / baseline_ms * 100.0;
+    out += " (" + std::string(pct < 0 ? "\u2212" : "+") +
+           Fixed(std::abs(pct), 1) + " %)";
+  }
+  return out;
+}
+
 std::string HistogramSvg(const std::vector<double>& values,
                          std::string_view title, std::string_view unit,
-                         int bins) {
+                         int bins, const std::vector<double>* baseline) {
   constexpr int kWidth = 560, kHeight = 240;
   constexpr int kLeft = 44, kRight = 16, kTop = 30, kBottom = 40;
   const int plot_w = kWidth - kLeft - kRight;
@@ -47,7 +78,8 @@ std::string HistogramSvg(const std::vector<double>& values,
       "\" role=\"img\" aria-label=\"" + label + "\">";
   svg += "<text class=\"chart-title\" x=\"" + std::to_string(kLeft) +
          "\" y=\"18\">" + XmlEscape(title, false) + "</text>";
-  if (values.empty()) {
+  const bool overlay = baseline != nullptr && !baseline->empty();
+  if (values.empty() && !overlay) {
     svg += "<text class=\"axis\" x=\"" + std::to_string(kWidth / 2) +
            "\" y=\"" + std::to_string(kHeight / 2) +
            "\" text-anchor=\"middle\">no data</text></svg>";
@@ -55,14 +87,28 @@ std::string HistogramSvg(const std::vector<double>& values,
   }
   bins = std::max(1, bins);
   double lo = 0;
-  double hi = *std::max_element(values.begin(), values.end());
-  if (hi <= lo) hi = lo + 1;
-  std::vector<int> counts(static_cast<size_t>(bins), 0);
-  for (double v : values) {
-    int b = static_cast<int>((v - lo) / (hi - lo) * bins);
-    counts[static_cast<size_t>(std::clamp(b, 0, bins - 1))]++;
+  double hi =
+      values.empty() ? 0 : *std::max_element(values.begin(), values.end());
+  if (overlay) {
+    hi = std::max(hi, *std::max_element(baseline->begin(), baseline->end()));
   }
-  const int max_count = *std::max_element(counts.begin(), counts.end());
+  if (hi <= lo) hi = lo + 1;
+  const auto histogram = [&](const std::vector<double>& of) {
+    std::vector<int> counts(static_cast<size_t>(bins), 0);
+    for (double v : of) {
+      int b = static_cast<int>((v - lo) / (hi - lo) * bins);
+      counts[static_cast<size_t>(std::clamp(b, 0, bins - 1))]++;
+    }
+    return counts;
+  };
+  const std::vector<int> counts = histogram(values);
+  const std::vector<int> base_counts =
+      overlay ? histogram(*baseline) : std::vector<int>();
+  int max_count = *std::max_element(counts.begin(), counts.end());
+  if (overlay) {
+    max_count = std::max(
+        max_count, *std::max_element(base_counts.begin(), base_counts.end()));
+  }
   const double bar_w = static_cast<double>(plot_w) / bins;
   const auto x_of = [&](double v) {
     return kLeft + (v - lo) / (hi - lo) * plot_w;
@@ -86,6 +132,25 @@ std::string HistogramSvg(const std::vector<double>& values,
   svg += "<text class=\"axis\" x=\"" + std::to_string(kLeft + plot_w) +
          "\" y=\"" + std::to_string(kHeight - 4) + "\" text-anchor=\"end\">" +
          XmlEscape(unit, false) + "</text>";
+  // The baseline's bars first, outlined, so the run's stay readable.
+  for (int b = 0; overlay && b < bins; ++b) {
+    const int c = base_counts[static_cast<size_t>(b)];
+    if (c == 0) continue;
+    double h = static_cast<double>(c) / max_count * plot_h;
+    svg += "<rect class=\"bar-base\" x=\"" + Fixed(kLeft + b * bar_w + 1) +
+           "\" y=\"" + Fixed(kTop + plot_h - h) + "\" width=\"" +
+           Fixed(std::max(1.0, bar_w - 2)) + "\" height=\"" + Fixed(h) +
+           "\"><title>baseline: " + std::to_string(c) + "</title></rect>";
+  }
+  if (overlay) {
+    svg += "<rect class=\"bar\" x=\"" + std::to_string(kWidth - 190) +
+           "\" y=\"9\" width=\"10\" height=\"10\"/><text class=\"axis\" x=\"" +
+           std::to_string(kWidth - 176) +
+           "\" y=\"18\">this run</text><rect class=\"bar-base\" x=\"" +
+           std::to_string(kWidth - 110) +
+           "\" y=\"9\" width=\"10\" height=\"10\"/><text class=\"axis\" x=\"" +
+           std::to_string(kWidth - 96) + "\" y=\"18\">baseline</text>";
+  }
   // Bars.
   for (int b = 0; b < bins; ++b) {
     const int c = counts[static_cast<size_t>(b)];
@@ -107,6 +172,7 @@ std::string HistogramSvg(const std::vector<double>& values,
   } marks[] = {{50, "p50"}, {90, "p90"}, {99, "p99"}};
   int row = 0;
   for (const auto& m : marks) {
+    if (values.empty()) break;
     double v = Percentile(values, m.p);
     std::string x = Fixed(x_of(v));
     svg += "<line class=\"mark mark-" + std::string(m.name) + "\" x1=\"" + x +

@@ -14,10 +14,23 @@ double Percentile(std::vector<double> values, double p);
 // A histogram of "values" (e.g. milliseconds) as one <svg> element with
 // "bins" bars, the p50/p90/p99 marked as dashed vertical lines, and axis
 // labels in "unit". "title" labels the chart (and its aria-label). With no
-// values, a placeholder saying so.
+// values, a placeholder saying so. With "baseline", its histogram is drawn
+// over the same bins as outlined bars (class "bar-base") behind the run's,
+// with a legend.
 std::string HistogramSvg(const std::vector<double>& values,
                          std::string_view title, std::string_view unit,
-                         int bins = 20);
+                         int bins = 20,
+                         const std::vector<double>* baseline = nullptr);
+
+// The p50, p90 and p99 (nearest rank) of "values", all 0 when empty.
+struct ChartPercentiles {
+  double p50 = 0, p90 = 0, p99 = 0;
+};
+ChartPercentiles PercentilesOf(std::vector<double> values);
+
+// "new - baseline" of a latency as "+12 ms (+4.1 %)" / "−3 ms (−0.5 %)";
+// the relative part is left out when the baseline is 0.
+std::string FormatDelta(double baseline_ms, double new_ms);
 
 // "1234.5" ms as "1.23 s" / "812 ms"; "–" for a negative value.
 std::string FormatMs(double ms);

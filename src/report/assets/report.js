@@ -1,15 +1,19 @@
 (function(){
   var rows=document.querySelectorAll('tr.conv');
   var buttons=document.querySelectorAll('.filters button');
+  // Whether row "r" belongs under "filter": changed/missing/new are
+  // compare's verdicts, "differs" and data-statuses are the side-by-side
+  // view's, the others a conversation's status.
+  function matches(r,filter){
+    if(filter==='all')return true;
+    if(filter==='changed'||filter==='missing'||filter==='new')return r.dataset.change===filter;
+    if(filter==='differs')return r.dataset.differs==='1';
+    if(r.dataset.statuses!==undefined)return r.dataset.statuses.split(' ').indexOf(filter)>=0;
+    return r.dataset.status===filter;
+  }
   function show(filter){
     buttons.forEach(function(b){b.classList.toggle('active',b.dataset.filter===filter);});
-    // changed/missing/new are compare's verdicts, the others statuses.
-    var byChange=filter==='changed'||filter==='missing'||filter==='new';
-    rows.forEach(function(r){
-      var on=filter==='all'||
-        (byChange?r.dataset.change===filter:r.dataset.status===filter);
-      r.hidden=!on;
-    });
+    rows.forEach(function(r){r.hidden=!matches(r,filter);});
   }
   buttons.forEach(function(b){b.addEventListener('click',function(){show(b.dataset.filter);});});
   function open(row){

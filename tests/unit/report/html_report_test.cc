@@ -24,7 +24,7 @@ TEST(HtmlReportTest, OneRowAndOneTranscriptPerConversation) {
   EXPECT_NE(html.find("data-filter=\"failed\""), std::string::npos);
   EXPECT_NE(html.find("data-filter=\"error\""), std::string::npos);
   EXPECT_EQ(html.find("data-filter=\"changed\""), std::string::npos);
-  EXPECT_EQ(CountOf(html, "<svg class=\"chart\""), 2);
+  EXPECT_EQ(CountOf(html, "<svg class=\"chart\""), 3);  // TTFT, duration, gap
   EXPECT_NE(html.find("✗ contains"), std::string::npos);
   EXPECT_NE(html.find("HTTP 500"), std::string::npos);
 }
