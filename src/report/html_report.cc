@@ -82,7 +82,7 @@ std::string Badge(std::string_view status) {
 std::vector<double> Ttfts(const ReportConversation& c) {
   std::vector<double> v;
   for (const ReportTurn& t : c.turns) {
-    if (t.ttft_ms >= 0) v.push_back(t.ttft_ms);
+    if (t.ttft_ms >= 0 && !t.cached) v.push_back(t.ttft_ms);
   }
   return v;
 }
@@ -148,8 +148,10 @@ std::string RenderTurn(const ReportTurn& t, const TurnComparison* changed) {
     }
     out += "</ul>";
   }
-  out += "<div class=\"tmeta\">" + H(t.status) + " · TTFT " +
-         H(FormatMs(t.ttft_ms)) + " · duration " + H(FormatMs(t.duration_ms));
+  out += "<div class=\"tmeta\">" + H(t.status);
+  out += t.cached ? std::string(" · cached (not timed)")
+                  : " · TTFT " + H(FormatMs(t.ttft_ms)) + " · duration " +
+                        H(FormatMs(t.duration_ms));
   if (t.attempts > 1) out += " · " + std::to_string(t.attempts) + " attempts";
   if (!t.finish_reason.empty()) out += " · finish " + H(t.finish_reason);
   if (!t.model.empty()) out += " · model " + H(t.model);
@@ -233,6 +235,7 @@ std::string RenderHtmlReport(const ReportRun& run, const ReportRun* baseline) {
     for (const ReportTurn& t : c.turns) {
       ++turns;
       if (t.status == "error") ++turn_errors;
+      if (t.cached) continue;  // a replay's timings are not a server's
       if (t.ttft_ms >= 0) ttft.push_back(t.ttft_ms);
       duration.push_back(t.duration_ms);
     }

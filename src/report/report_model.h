@@ -34,6 +34,7 @@ struct ReportTurn {
   double ttft_ms = -1;  // -1: no token arrived
   double duration_ms = 0;
   int attempts = 1;
+  bool cached = false;  // replayed from the response cache: not timed
   std::vector<ReportExpectation> expectations;
 
   bool expectations_failed() const;
