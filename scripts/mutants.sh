@@ -37,6 +37,9 @@ src/run/endpoint_health.cc|  if (!down_) return true;|  return true;|every conve
 src/run/retry_policy.cc|      if (error.code == ErrorCode::kServer && produced_output &&|      if (false \&\& error.code == ErrorCode::kServer && produced_output \&\&|retry an error frame after text by default
 src/output/resume.cc|  if (old.job_hash == kMergedJobHash) {|  if (false) {|accept a merged run's resume
 src/job/prompt_reader_jsonl.cc|  if (!nlohmann::json::accept(text)) {|  if (false) {|accept a JSONL row that is not JSON
+src/cache/response_cache.cc|    HashPart(state, e.assistant);|    (void)e;|key a cached turn without the earlier replies
+src/cache/response_cache.cc|  if (CacheEntryCheck(*reply) != check) {|  if (false) {|read an altered cache entry as a hit
+src/run/runner_tally.cc|  if (record->cached) {  // no server timed it|  if (false) {  // no server timed it|time a cached turn as a live one
 EOF
 )
 
