@@ -40,6 +40,9 @@ src/job/prompt_reader_jsonl.cc|  if (!nlohmann::json::accept(text)) {|  if (fals
 src/job/openai_batch_line.cc|        std::ranges::find(urls_, url->get<std::string>()) != urls_.end()) {|        true) {|accept any url in a Batch input line
 src/job/openai_batch_line.cc|    body.erase("stream");|    (void)0;|send a Batch line's own `stream`
 src/report/batch_export.cc|  const bool http_error = !arrived && record.http_status >= 400;|  const bool http_error = false;|drop an HTTP error's status from the Batch output
+src/cache/response_cache.cc|    HashPart(state, e.assistant);|    (void)e;|key a cached turn without the earlier replies
+src/cache/response_cache.cc|  if (CacheEntryCheck(*reply) != check) {|  if (false) {|read an altered cache entry as a hit
+src/run/runner_tally.cc|  if (record->cached) {  // no server timed it|  if (false) {  // no server timed it|time a cached turn as a live one
 EOF
 )
 

@@ -24,6 +24,7 @@ enum class ErrorCode {
   kProtocol,           // unusable response (e.g. undecodable JSON body)
   kLimit,              // a size cap was exceeded
   kInterrupted,        // stopped by the user
+  kCacheMiss,          // --offline and no cached reply for the request
   kInternal,
 };
 

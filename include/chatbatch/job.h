@@ -184,6 +184,10 @@ struct Job {
   std::chrono::milliseconds grace{10000};  // after the first Ctrl-C
   // `layout:`, where the output directory keeps the conversations' files.
   OutputLayout layout = OutputLayout::kAuto;
+  // `cache:`, the response cache's directory (docs/cache.md), relative
+  // paths resolved against the job file's directory; "" = none. --cache
+  // wins over it.
+  std::string cache;
   // `expect_each_turn:`, checked on every turn before the turn's own; null
   // when not set.
   std::shared_ptr<const CheckGroup> expect_each_turn;

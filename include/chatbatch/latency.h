@@ -69,7 +69,10 @@ struct TurnLatency {
 // them (output/record_tally.h).
 struct RunLatency {
   double wall_s = 0;  // first request to last reply
-  int64_t turns = 0;  // turns whose reply arrived
+  int64_t turns = 0;  // turns whose reply arrived from the server
+  // Turns replayed from the response cache: in none of the figures here
+  // (their timings are not a server's); summary.json's counts.turns_cached.
+  int64_t cached = 0;
   // Histograms, not lists of every turn: a run of a million turns would
   // otherwise re-sort its whole history at every summary.json rewrite.
   LatencyHistogram ttft;      // per arrived turn with a first token

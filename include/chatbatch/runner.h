@@ -20,7 +20,8 @@
 
 namespace chatbatch {
 
-class TraceWriter;  // chatbatch/trace.h
+class TraceWriter;    // chatbatch/trace.h
+class ResponseCache;  // chatbatch/response_cache.h
 
 // What a run has to do when it starts. A resumed run counts what the
 // earlier runs finished, so its progress goes on from there.
@@ -60,6 +61,10 @@ struct RunOptions {
   // --trace: every attempt's wire traffic goes here; null = off. Must
   // outlive the runner.
   TraceWriter* trace = nullptr;
+  // --cache / `cache:`: turns found in it are replayed instead of sent,
+  // replies that arrive are stored in it; with --offline a turn not in it
+  // ends in error (cache_miss). Null = off. Must outlive the runner.
+  const ResponseCache* cache = nullptr;
 };
 
 class Runner {

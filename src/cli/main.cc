@@ -9,11 +9,13 @@
 #include <vector>
 
 #include "chatbatch/job.h"
+#include "chatbatch/response_cache.h"
 #include "chatbatch/resume.h"
 #include "chatbatch/run_output.h"
 #include "chatbatch/runner.h"
 #include "chatbatch/trace.h"
 #include "chatbatch/transport.h"
+#include "cli/cli_cache.h"
 #include "cli/cli_compare.h"
 #include "cli/cli_export.h"
 #include "cli/cli_report.h"
@@ -46,6 +48,8 @@ struct RunFlags {
   std::string junit_path;  // --junit FILE, "" = none
   std::string shard;       // --shard K/N, "" = all
   std::string trace_path;  // --trace FILE, "" = off
+  std::string cache_dir;   // --cache DIR, "" = the job's `cache:`
+  bool offline = false;    // --offline: send nothing, replay the cache
 };
 
 void SetUpLogging(StatusPrinter* printer, const RunFlags& flags,
@@ -113,7 +117,8 @@ struct RunOutcome {
 // "job" is taken by value (PlanRun may narrow it to what is left to do):
 // callers move it in, since a million conversations are too many to copy.
 RunOutcome RunInto(Job job, const std::string& dir, const std::string& label,
-                   const RunFlags& flags, TraceWriter* trace) {
+                   const RunFlags& flags, TraceWriter* trace,
+                   const ResponseCache* cache) {
   StatusPrinter printer(stderr, flags.quiet, label);
   // Before anything is written (the directory, its log, run.json): a
   // server that never came up leaves nothing behind.
@@ -159,6 +164,7 @@ RunOutcome RunInto(Job job, const std::string& dir, const std::string& label,
   options.prior = std::move(plan->prior);
   options.max_failures = flags.fail_fast ? 1 : flags.max_failures;
   options.trace = trace;
+  options.cache = cache;
   Runner runner(job, std::move(options), transport->get(), output->get(),
                 &printer);
   runner_ptr = &runner;
@@ -193,6 +199,10 @@ RunOutcome RunInto(Job job, const std::string& dir, const std::string& label,
   if (!label.empty()) std::printf("%s: ", label.c_str());
   std::printf("%d ok, %d failed, %d error", ok, failed, errors);
   if (pending > 0) std::printf(", %d not finished", pending);
+  if (summary->latency.cached > 0) {
+    std::printf(" (%s from the cache)",
+                Counted(summary->latency.cached, "turn").c_str());
+  }
   if (summary->stopped_early) {
     std::printf(" (stopped early: %s)", summary->stop_reason.c_str());
   }
@@ -269,19 +279,43 @@ int Run(const RunFlags& flags) {
     }
     trace = std::move(*opened);
   }
+  // --cache wins over the job's `cache:`; one cache for every matrix set
+  // (their requests differ, so do their keys).
+  std::unique_ptr<ResponseCache> cache;
+  const std::string cache_dir =
+      flags.cache_dir.empty() ? job->cache : flags.cache_dir;
+  if (flags.offline && cache_dir.empty()) {
+    std::fprintf(stderr,
+                 "--offline needs a cache: give --cache DIR or set `cache:` "
+                 "in %s\n",
+                 flags.job_path.c_str());
+    return kExitUsage;
+  }
+  if (!cache_dir.empty()) {
+    Result<std::unique_ptr<ResponseCache>> opened =
+        ResponseCache::Open(cache_dir, flags.offline);
+    if (!opened) {
+      PrintError(opened.error());
+      return opened.error().code == ErrorCode::kUsage ? kExitUsage
+                                                      : kExitOutput;
+    }
+    cache = std::move(*opened);
+  }
   std::vector<JunitSuiteDir> suites;
   int exit = kExitOk;
   if (job->matrix.empty()) {
     suites.push_back({job->name, dir});
-    exit = RunInto(std::move(*job), dir, "", flags, trace.get()).exit;
+    exit =
+        RunInto(std::move(*job), dir, "", flags, trace.get(), cache.get()).exit;
   } else {
     // One set after the other: each has the whole concurrency, and a
     // stop (Ctrl-C, a full disk) leaves the later sets untouched for
     // --resume.
     for (const MatrixSet& set : job->matrix) {
       const std::string set_dir = dir + "/" + set.name;
-      const RunOutcome outcome = RunInto(JobForMatrixSet(*job, set), set_dir,
-                                         set.name, flags, trace.get());
+      const RunOutcome outcome =
+          RunInto(JobForMatrixSet(*job, set), set_dir, set.name, flags,
+                  trace.get(), cache.get());
       exit = WorseExit(exit, outcome.exit);
       suites.push_back({job->name + "." + set.name, set_dir});
       if (outcome.interrupted || outcome.exit == kExitOutput ||
@@ -379,6 +413,12 @@ int Main(int argc, char** argv) {
                   "(secret headers masked)");
   run->add_option("--junit", run_flags.junit_path,
                   "Write a JUnit XML report of the run to FILE at the end");
+  run->add_option("--cache", run_flags.cache_dir,
+                  "Response cache DIR: replay replies found in it, store new "
+                  "ones (overrides the job's `cache:`)");
+  run->add_flag("--offline", run_flags.offline,
+                "Send nothing: every turn comes from the cache; a miss is an "
+                "error (cache_miss)");
 
   std::string validate_path;
   CLI::App* validate = app.add_subcommand(
@@ -408,6 +448,8 @@ int Main(int argc, char** argv) {
 
   ExportFlags export_flags;
   CLI::App* export_cmd = AddExportCommand(&app, &export_flags);
+  CacheFlags cache_flags;
+  CLI::App* cache = AddCacheCommand(&app, &cache_flags);
 
   try {
     app.parse(argc, argv);
@@ -420,6 +462,7 @@ int Main(int argc, char** argv) {
   if (*merge) return Merge(merge_inputs, merge_output, merge_options);
   if (*report) return RunReport(report_flags);
   if (*export_cmd) return RunExport(export_flags);
+  if (*cache) return RunCache(cache_flags);
   return Run(run_flags);
 }
 

@@ -93,9 +93,10 @@ void StatusPrinter::OnConversationStart(const Conversation&) {
   Redraw();
 }
 
-void StatusPrinter::OnTurnDone(const Conversation&, const TurnRecord&) {
+void StatusPrinter::OnTurnDone(const Conversation&, const TurnRecord& record) {
   std::lock_guard lock(mu_);
   ++turns_done_;
+  if (record.cached) ++cached_;
   Redraw();
 }
 
@@ -147,8 +148,11 @@ std::string StatusPrinter::Prefix() const {
 }
 
 std::string StatusPrinter::StatusText() const {
-  return Prefix() + "running " + std::to_string(running_) + ", failed " +
-         std::to_string(failed_) + ", errors " + std::to_string(errors_);
+  std::string text = Prefix() + "running " + std::to_string(running_) +
+                     ", failed " + std::to_string(failed_) + ", errors " +
+                     std::to_string(errors_);
+  if (cached_ > 0) text += ", cached " + std::to_string(cached_);
+  return text;
 }
 
 void StatusPrinter::Redraw() {

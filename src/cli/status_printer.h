@@ -67,8 +67,9 @@ class StatusPrinter final : public RunObserver {
   int64_t turns_to_do_ = 0;
   int64_t turns_done_ = 0;
   int running_ = 0;
-  int failed_ = 0;  // every reply arrived, an expectation failed
-  int errors_ = 0;  // a transport or server error ended it
+  int failed_ = 0;      // every reply arrived, an expectation failed
+  int errors_ = 0;      // a transport or server error ended it
+  int64_t cached_ = 0;  // turns replayed from --cache
   std::mutex mu_;
 };
 

@@ -2,6 +2,7 @@
 // headers, defaults, conversations, messages, ... (docs/job-file.md).
 
 #include <cstdlib>
+#include <filesystem>
 #include <limits>
 #include <map>
 
@@ -94,6 +95,24 @@ void Loader::ParseEndpoint(const Field& f, JobDraft* d) {
     return;
   }
   d->job.endpoint = *url;
+}
+
+void Loader::ParseCache(const Field& f, JobDraft* d) {
+  std::optional<std::string> raw = ReadString(f);
+  if (!raw) return;
+  std::optional<std::string> dir = Expand(f, *raw);
+  if (!dir) return;
+  if (dir->empty()) {
+    Report(f.mark(), f.what + ": the directory name is empty");
+    return;
+  }
+  // Like conversations_from's file: relative to the job file's directory,
+  // so a job finds its cache from wherever it is run.
+  std::filesystem::path resolved(*dir);
+  if (resolved.is_relative() && path_ != "<job>") {
+    resolved = std::filesystem::path(path_).parent_path() / resolved;
+  }
+  d->job.cache = resolved.string();
 }
 
 void Loader::ParseHeaders(const Field& f, JobDraft* d) {

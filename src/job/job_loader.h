@@ -157,6 +157,7 @@ class Loader {
   // Job keys (job_keys.cc).
   void ParseName(const Field& f, JobDraft* d);
   void ParseEndpoint(const Field& f, JobDraft* d);
+  void ParseCache(const Field& f, JobDraft* d);
   void ParseHeaders(const Field& f, JobDraft* d);
   void ParseSecretHeaders(const Field& f, JobDraft* d);
   // Whether "name" (an item of "f") is a valid HTTP header name; reports it
@@ -329,6 +330,7 @@ class Loader {
       {"resume", &Loader::ParseJobValue<&Job::resume, &Loader::ReadBool>},
       {"grace", &Loader::ParseGrace},
       {"layout", &Loader::ParseJobValue<&Job::layout, &Loader::ReadLayout>},
+      {"cache", &Loader::ParseCache},
       {"vars", &Loader::ParseVarsKey<JobDraft>},
       {"expect_each_turn", &Loader::ParseExpectEachTurn},
       {"conversations", &Loader::ParseConversationsKey},

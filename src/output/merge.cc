@@ -242,6 +242,7 @@ Status CopyConversation(const Input& from, const std::string& id,
       ++latency->errors_by_kind[r.error_kind.empty() ? "error" : r.error_kind];
       continue;
     }
+    if (r.cached) continue;  // replayed from the cache: not timed
     if (r.ttft_ms >= 0) latency->ttft.AddMillis(r.ttft_ms);
     latency->duration.AddMillis(r.duration_ms);
   }

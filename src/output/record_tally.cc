@@ -121,6 +121,10 @@ void RecordTally::Add(const TurnRecord& record) {
     ++run.errors_by_kind[record.error_kind];
     return;
   }
+  if (record.cached) {  // replayed: no server timed it
+    ++run.cached;
+    return;
+  }
   ++run.turns;
   if (record.ttft_ms >= 0) run.ttft.AddMillis(record.ttft_ms);
   run.duration.AddMillis(record.duration_ms);

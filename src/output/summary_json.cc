@@ -89,6 +89,8 @@ void SummaryFrame(const RunSummary& summary, const SummaryValues& v,
   counts["turns_ok"] = c.turns_ok;
   counts["turns_failed"] = c.turns_failed;
   counts["turns_error"] = c.turns_error;
+  // Of turns_ok and turns_failed, those replayed from the cache (--cache).
+  counts["turns_cached"] = v.latency->cached;
   j["counts"] = std::move(counts);
   j["expectations"] = {{"passed", c.expectations_passed},
                        {"failed", c.expectations_failed}};

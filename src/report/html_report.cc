@@ -239,9 +239,10 @@ std::string RenderTurn(const ReportTurn& t, const TurnComparison* cmp) {
     }
     out += "</ul>";
   }
-  out += "<div class=\"tmeta\">" + H(t.status) + " · TTFT " +
-         H(FormatMs(t.ttft_ms)) + " · duration " + H(FormatMs(t.duration_ms));
-  if (t.cached) out += " · cached (not in the latency charts)";
+  out += "<div class=\"tmeta\">" + H(t.status);
+  out += t.cached ? std::string(" · cached (not timed)")
+                  : " · TTFT " + H(FormatMs(t.ttft_ms)) + " · duration " +
+                        H(FormatMs(t.duration_ms));
   if (t.attempts > 1) out += " · " + std::to_string(t.attempts) + " attempts";
   if (!t.finish_reason.empty()) out += " · finish " + H(t.finish_reason);
   if (!t.model.empty()) out += " · model " + H(t.model);

@@ -33,7 +33,12 @@ std::string FormatLatencyTable(const RunSummary& summary) {
   RunLatency latency = summary.latency;  // percentiles reorder
   int64_t errors = 0;
   for (const auto& [kind, n] : latency.errors_by_kind) errors += n;
-  if (latency.turns + errors == 0) return "";
+  const std::string cached =
+      latency.cached > 0
+          ? "  " + Counted(latency.cached, "turn") +
+                " replayed from the cache (not timed, not in these figures)\n"
+          : "";
+  if (latency.turns + errors == 0) return cached;
   const double wall = latency.wall_s > 0 ? latency.wall_s : 1;
   std::string out = fmt::format(
       "  {} in {:.2f}s: {:.1f} turns/s, {:.0f} chunks/s, {:.0f} "
@@ -53,7 +58,7 @@ std::string FormatLatencyTable(const RunSummary& summary) {
   if (!latency.retries_by_kind.empty()) {
     out += "  retried attempts: " + Kinds(latency.retries_by_kind) + "\n";
   }
-  return out;
+  return out + cached;
 }
 
 }  // namespace chatbatch

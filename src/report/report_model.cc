@@ -39,6 +39,7 @@ ReportTurn FromRecord(TurnRecord&& r) {
   t.ttft_ms = r.ttft_ms;
   t.duration_ms = r.duration_ms;
   t.attempts = r.attempts;
+  t.cached = r.cached;
   for (ExpectationResult& e : r.expectations) {
     ReportExpectation x;
     x.check = std::move(e.check);

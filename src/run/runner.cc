@@ -137,9 +137,16 @@ void Runner::Impl::AddPrior(size_t summary_index,
 // Starts requests while a slot is free: conversations that are already
 // going (a next turn, a retry) first, then new ones.
 void Runner::Impl::Dispatch() {
+  replays_this_pass_ = 0;
   while (!fatal_ && interrupts_ == 0 && !summary_.stopped_early &&
          in_flight_ < concurrency_) {
     if (ready_.empty() && !HasWaiting()) return;
+    // A cached turn needs no slot of the endpoint's, nor its rate.
+    if (options_.cache != nullptr) {
+      const CacheStep step = ReplayFromCache();
+      if (step == CacheStep::kDone) continue;
+      if (step == CacheStep::kLater) return;
+    }
     Clock::time_point wake;
     if (!health_.MayStart(transport_->Now(), &wake) ||
         !gate_.TryAcquire(transport_->Now(), &wake)) {
@@ -153,19 +160,22 @@ void Runner::Impl::Dispatch() {
     } else {
       c = StateOf(next_waiting_++);
     }
-    if (!c->started) {
-      c->started = true;
-      const Conversation& conv = *c->conv;
-      c->conversation_id =
-          conv.conversation_id().empty() && conv.conversation_id_generated()
-              ? NewUuidV4()
-              : conv.conversation_id();
-      summary_.conversations.set_status(c->summary_index,
-                                        ConversationStatus::kRunning);
-      if (observer_ != nullptr) observer_->OnConversationStart(*c->conv);
-    }
+    StartConversation(c);
     StartAttempt(c);
   }
+}
+
+void Runner::Impl::StartConversation(ConvState* c) {
+  if (c->started) return;
+  c->started = true;
+  const Conversation& conv = *c->conv;
+  c->conversation_id =
+      conv.conversation_id().empty() && conv.conversation_id_generated()
+          ? NewUuidV4()
+          : conv.conversation_id();
+  summary_.conversations.set_status(c->summary_index,
+                                    ConversationStatus::kRunning);
+  if (observer_ != nullptr) observer_->OnConversationStart(*c->conv);
 }
 
 // Conversations not started yet are those from "next_waiting_" on that are

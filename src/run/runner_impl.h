@@ -89,6 +89,7 @@ class Runner::Impl {
     std::optional<Error> timeout_;  // set when a deadline cancelled it
     TimerId deadline_timer_ = 0;
     bool probe_ = false;                   // sent while the endpoint was down
+    bool cached_ = false;                  // replayed from --cache
     std::unique_ptr<AttemptTrace> trace_;  // null unless --trace
 
    private:
@@ -119,6 +120,9 @@ class Runner::Impl {
     std::string turn_started_at;
     TimerId backoff_timer = 0;
     ChunkGaps gaps;  // the current attempt's (AttemptSink::gaps_)
+    // --cache: the current turn's key, once looked up (a miss that is
+    // sent); "" otherwise, and always without a cache.
+    std::string cache_key;
   };
 
   const Conversation& ConvOf(size_t summary_index) const {
@@ -131,6 +135,13 @@ class Runner::Impl {
   ConvState* StateOf(size_t summary_index);
 
   void Dispatch();
+  void StartConversation(ConvState* c);
+  // runner_cache.cc: answers the next turn to dispatch from the cache
+  // (kDone; offline, a miss ends it), or says it is to be sent (kSend), or
+  // that the loop gets its turn first (kLater: a wake is armed).
+  enum class CacheStep { kSend, kDone, kLater };
+  CacheStep ReplayFromCache();
+  void StoreInCache(ConvState* c, const TurnRecord& record);
   bool HasWaiting();
   void ArmWake(Clock::time_point when);
   void StartAttempt(ConvState* c);
@@ -191,6 +202,7 @@ class Runner::Impl {
   TimerId summary_timer_ = 0;
   std::vector<std::unique_ptr<ResponseDecoder>> decoders_;
   std::vector<ResponseDecoder*> free_decoders_;
+  int replays_this_pass_ = 0;  // cache hits in one Dispatch (runner_cache.cc)
 };
 
 }  // namespace chatbatch

@@ -31,6 +31,10 @@ void Runner::Impl::AddLatency(ConvState* c, TurnRecord* record) {
     ++run.errors_by_kind[record->error_kind];
     return;
   }
+  if (record->cached) {  // no server timed it
+    ++run.cached;
+    return;
+  }
   ++run.turns;
   if (record->ttft_ms >= 0) run.ttft.AddMillis(record->ttft_ms);
   run.duration.AddMillis(record->duration_ms);
@@ -68,6 +72,7 @@ void Runner::Impl::RecordTurn(ConvState* c, AttemptSink* sink,
   record.ok = !error.has_value();
   record.attempts = c->attempt;
   record.unreachable_attempts = c->unreachable_attempts;
+  record.cached = sink->cached_;
   record.failed_attempts = std::move(c->failures);
   c->failures.clear();
   c->attempt = 0;
@@ -79,6 +84,7 @@ void Runner::Impl::RecordTurn(ConvState* c, AttemptSink* sink,
   } else {
     Evaluate(*c, &record);
   }
+  if (options_.cache != nullptr) StoreInCache(c, record);
 
   AddLatency(c, &record);
   AddTotals(record, &summary_);

@@ -9,7 +9,7 @@ namespace chatbatch {
 constexpr auto kErrorCodeNames = std::to_array<const char*>(
     {"usage", "job", "io", "connect", "connect_timeout", "first_token_timeout",
      "idle_timeout", "total_timeout", "http", "server", "incomplete",
-     "protocol", "limit", "interrupted", "internal"});
+     "protocol", "limit", "interrupted", "cache_miss", "internal"});
 static_assert(CoversEnum(kErrorCodeNames, ErrorCode::kInternal));
 
 const char* ErrorCodeName(ErrorCode code) {

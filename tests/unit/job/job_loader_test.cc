@@ -355,6 +355,25 @@ TEST(JobLoaderTest, UnknownKeySuggestsTheClosest) {
                            "required key 'messages'"));
 }
 
+// `cache:` resolves like conversations_from's file: against the job
+// file's directory; an absolute path and ${VAR} are kept as given.
+TEST(JobLoaderTest, CacheDirectoryResolvesAgainstTheJobFile) {
+  Result<Job> job =
+      Parse("cache: replies\nconversations: [{messages: [hi]}]\n");
+  ASSERT_TRUE(job.has_value()) << job.error().message;
+  EXPECT_EQ(job->cache, "jobs/replies");
+  job = Parse("cache: ${DIR}/c\nconversations: [{messages: [hi]}]\n",
+              {{"DIR", "/var/cache"}});
+  ASSERT_TRUE(job.has_value()) << job.error().message;
+  EXPECT_EQ(job->cache, "/var/cache/c");
+  job = Parse("conversations: [{messages: [hi]}]\n");
+  ASSERT_TRUE(job.has_value());
+  EXPECT_EQ(job->cache, "");
+  EXPECT_THAT(
+      Errors("cache: ''\nconversations: [{messages: [hi]}]\n"),
+      HasSubstr("jobs/t.yaml:1:8: 'cache': the directory name is empty"));
+}
+
 TEST(JobLoaderTest, UnknownTopLevelKeys) {
   const std::string e = Errors(R"(concurency: 4
 model: gpt
@@ -363,13 +382,14 @@ whatever: 1
 conversations: [{messages: [hi]}]
 )");
   EXPECT_THAT(
-      e, HasSubstr("jobs/t.yaml:1:1: job: unknown key 'concurency' "
-                   "(did you mean 'concurrency'?); allowed keys: "
-                   "name, endpoint, headers, secret_headers, "
-                   "concurrency, defaults, history, tls_verify, "
-                   "retry, timeouts, rate, "
-                   "limits, resume, grace, layout, vars, expect_each_turn, "
-                   "conversations"));
+      e,
+      HasSubstr("jobs/t.yaml:1:1: job: unknown key 'concurency' "
+                "(did you mean 'concurrency'?); allowed keys: "
+                "name, endpoint, headers, secret_headers, "
+                "concurrency, defaults, history, tls_verify, "
+                "retry, timeouts, rate, "
+                "limits, resume, grace, layout, cache, vars, expect_each_turn, "
+                "conversations"));
   EXPECT_THAT(e, HasSubstr("jobs/t.yaml:2:1: job: unknown key 'model' "
                            "(request fields go under 'defaults')"));
   EXPECT_THAT(e, HasSubstr("jobs/t.yaml:3:1: job: unknown key 'messages' (it "

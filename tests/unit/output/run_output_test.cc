@@ -417,7 +417,7 @@ TEST(SummaryToJsonTest, CountsAndStatus) {
   EXPECT_EQ(j["counts"], json::parse(R"({"conversations":5,
       "conversations_ok":1,"conversations_failed":1,"conversations_error":1,
       "conversations_pending":2,"turns_ok":5,"turns_failed":1,
-      "turns_error":1})"));
+      "turns_error":1,"turns_cached":0})"));
   EXPECT_EQ(j["expectations"], json::parse(R"({"passed":4,"failed":1})"));
   EXPECT_EQ(j["conversations"][1],
             json::parse(R"({"id":"b","status":"error","turns_ok":1,

@@ -554,7 +554,7 @@ TEST_F(RunnerTest, FailedExpectationIsFailedNotErrorAndTheConversationGoesOn) {
   EXPECT_EQ(s["counts"], json::parse(R"({"conversations":3,
       "conversations_ok":1,"conversations_failed":1,"conversations_error":1,
       "conversations_pending":0,"turns_ok":6,"turns_failed":1,
-      "turns_error":1})"));
+      "turns_error":1,"turns_cached":0})"));
   EXPECT_EQ(s["expectations"], json::parse(R"({"passed":8,"failed":1})"));
   EXPECT_EQ(s["status"], "finished");
   EXPECT_EQ(s["stopped_early"], false);
