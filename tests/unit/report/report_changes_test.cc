@@ -225,7 +225,7 @@ TEST(ReportChangesUnitTest, ChecksShowTheirStatusScoreAndReason) {
   EXPECT_NE(html.find("data-check-status=\"pending\">… pending judge"),
             std::string::npos);
   EXPECT_FALSE(t.expectations_failed());
-  EXPECT_NE(html.find("cached (not in the latency charts)"), std::string::npos);
+  EXPECT_NE(html.find("cached (not timed)"), std::string::npos);
   // The single-run report has the status filters, not compare's.
   EXPECT_NE(html.find("data-n=\"1\" data-filter=\"ok\""), std::string::npos);
   EXPECT_NE(html.find("data-n=\"1\" data-filter=\"pending\""),
