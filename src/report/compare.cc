@@ -19,10 +19,24 @@ Result<TurnSides> ReadTurns(const RunDir& dir, const std::string& id) {
   if (!records) return std::unexpected(records.error());
   TurnSides turns;
   for (TurnRecord& r : *records) {
+    std::string status = TurnStatusName(TurnStatusOf(r));
+    std::string error_kind = std::move(r.error_kind);
+    std::string error = std::move(r.error);
+    // A judge that gave no verdict is named as an error of its own; the
+    // turn's status otherwise stays what its decided checks say.
+    for (const ExpectationResult& e : r.expectations) {
+      if (e.check != "judge" || e.status != "error" || status != "ok") {
+        continue;
+      }
+      status = "judge error";
+      error_kind = "judge";
+      error = e.detail;
+      break;
+    }
     // A later record of the same turn (a retried turn) wins.
-    turns[r.turn] = TurnSide{std::move(r.user), std::move(r.reply.content),
-                             TurnStatusName(TurnStatusOf(r)),
-                             std::move(r.error_kind), std::move(r.error)};
+    turns[r.turn] =
+        TurnSide{std::move(r.user), std::move(r.reply.content),
+                 std::move(status), std::move(error_kind), std::move(error)};
   }
   return turns;
 }

@@ -140,8 +140,19 @@ std::string RenderTurn(const ReportTurn& t, const TurnComparison* changed) {
   if (!t.expectations.empty()) {
     out += "<ul class=\"expect\">";
     for (const ReportExpectation& e : t.expectations) {
-      out += std::string("<li class=\"") + (e.ok ? "pass" : "fail") + "\">" +
-             (e.ok ? "✓ " : "✗ ") + H(e.check);
+      // Undecided (a judge's error or pending grading) shows as such.
+      const bool err = e.status == "error", pending = e.status == "pending";
+      out += std::string("<li class=\"") +
+             (err       ? "error"
+              : pending ? "pending"
+              : e.ok    ? "pass"
+                        : "fail") +
+             "\">" +
+             (err       ? "⚠ error: "
+              : pending ? "… pending: "
+              : e.ok    ? "✓ "
+                        : "✗ ") +
+             H(e.check);
       if (!e.expected.empty()) out += " <code>" + H(e.expected) + "</code>";
       if (!e.detail.empty()) out += " — " + H(e.detail);
       out += "</li>";

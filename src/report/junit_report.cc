@@ -89,7 +89,7 @@ void DescribeFailure(const ReportConversation& conv, size_t excerpt_chars,
     std::string checks;
     int failed = 0;
     for (const ReportExpectation& e : t.expectations) {
-      if (e.ok) continue;
+      if (e.ok || !e.decided()) continue;
       std::string line = e.check;
       if (!e.expected.empty()) line += " " + e.expected;
       if (!e.detail.empty()) line += ": " + e.detail;
@@ -173,12 +173,36 @@ std::string RenderSuite(const ReportRun& run, std::string_view suite_name,
     total_ms += ms;
     cases += "    <testcase" + Attr("classname", classname) +
              Attr("name", conv.id) + Attr("time", Seconds(ms));
-    if (conv.status == "ok") {
+    // A judge that gave no verdict is an <error type="judge">, not a
+    // failure; the testcase counts once, as an error.
+    std::string judge_error;
+    for (const ReportTurn& t : conv.turns) {
+      if (const ReportExpectation* e = t.judge_error()) {
+        judge_error = "      <error" +
+                      Attr("message", "turn " + std::to_string(t.turn) +
+                                          ": judge: " + e->detail) +
+                      Attr("type", "judge") + ">" +
+                      XmlEscape("rubric: " + e->expected, false) + "</error>\n";
+        break;
+      }
+    }
+    if (conv.status == "ok" && judge_error.empty()) {
       cases += "/>\n";
       continue;
     }
     cases += ">\n";
-    if (conv.status == "failed") {
+    if (!judge_error.empty() &&
+        (conv.status == "ok" || conv.status == "failed")) {
+      ++errors;
+      cases += judge_error;
+      if (conv.status == "failed") {
+        std::string message, body;
+        DescribeFailure(conv, options.reply_excerpt_chars, &message, &body);
+        cases += "      <failure" + Attr("message", message) +
+                 Attr("type", "expectation") + ">" + XmlEscape(body, false) +
+                 "</failure>\n";
+      }
+    } else if (conv.status == "failed") {
       ++failures;
       std::string message, body;
       DescribeFailure(conv, options.reply_excerpt_chars, &message, &body);

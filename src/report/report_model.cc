@@ -40,6 +40,7 @@ ReportTurn FromRecord(TurnRecord&& r) {
             : e.expected.dump(-1, ' ', false, json::error_handler_t::replace);
     x.ok = e.ok;
     x.detail = std::move(e.detail);
+    x.status = std::move(e.status);
     t.expectations.push_back(std::move(x));
   }
   return t;
@@ -57,8 +58,16 @@ std::vector<ReportTurn> ReadTurns(const RunDir& dir, const std::string& id) {
 }  // namespace
 
 bool ReportTurn::expectations_failed() const {
-  return std::any_of(expectations.begin(), expectations.end(),
-                     [](const ReportExpectation& e) { return !e.ok; });
+  return std::any_of(
+      expectations.begin(), expectations.end(),
+      [](const ReportExpectation& e) { return e.decided() && !e.ok; });
+}
+
+const ReportExpectation* ReportTurn::judge_error() const {
+  for (const ReportExpectation& e : expectations) {
+    if (e.status == "error") return &e;
+  }
+  return nullptr;
 }
 
 int ReportConversation::turns_with_error() const {

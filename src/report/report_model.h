@@ -17,6 +17,10 @@ struct ReportExpectation {
   std::string expected;  // the expected value as text (JSON for non-strings)
   bool ok = true;
   std::string detail;
+  // "error" (a judge gave no verdict) or "pending" (grading unfinished):
+  // not decided, so neither passed nor failed.
+  std::string status;
+  bool decided() const { return status.empty(); }
 };
 
 struct ReportTurn {
@@ -37,6 +41,8 @@ struct ReportTurn {
   std::vector<ReportExpectation> expectations;
 
   bool expectations_failed() const;
+  // An expectation that could not be decided (a judge's "error").
+  const ReportExpectation* judge_error() const;
 };
 
 struct ReportConversation {
