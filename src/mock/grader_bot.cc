@@ -64,7 +64,7 @@ std::optional<std::string> GraderReply(std::string_view message) {
   const std::string verdict =
       std::string("{\"pass\": ") + (score >= 0.5 ? "true" : "false") +
       ", \"score\": " + buf + ", \"reason\": \"" + std::to_string(found) +
-      " of " + std::to_string(words) + " rubric words are in the reply {}\"}";
+      " of " + std::to_string(words) + " rubric words are in the reply\"}";
   if (rubric.find("[grader:fenced]") != std::string::npos) {
     return "Here is my verdict:\n```json\n" + verdict + "\n```\nThank you.";
   }
