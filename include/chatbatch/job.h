@@ -75,6 +75,18 @@ struct SizeLimits {
   size_t max_body_bytes = 256 << 20;  // one response body
 };
 
+// The grader of `judge` checks (docs/job-file.md, "A judge model").
+struct JudgeSettings {
+  std::string endpoint;  // "" = the job's
+  // Merged (RFC 7396) over the job's defaults for grading requests; null
+  // when not given.
+  nlohmann::json params;
+  double threshold = 0.5;  // a score at or above it passes
+  int concurrency = 4;     // grading requests in flight
+  RetryPolicy retry;       // of one grading request (give_up_after unused)
+  std::chrono::milliseconds timeout{120000};  // one attempt, whole
+};
+
 // Compiled checks on a reply (src/check/expect.h; docs/job-file.md,
 // "Expectations and vars"). Opaque here: they hold compiled regular
 // expressions.
@@ -191,6 +203,7 @@ struct Job {
   // `expect_each_turn:`, checked on every turn before the turn's own; null
   // when not set.
   std::shared_ptr<const CheckGroup> expect_each_turn;
+  JudgeSettings judge;  // used only when a check is a `judge`
   std::vector<Conversation> conversations;  // inline, then imported
   std::vector<MatrixSet> matrix;            // empty: no matrix
   // "K/N" once --shard K/N kept only that shard's conversations; "" = all.

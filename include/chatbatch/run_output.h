@@ -193,6 +193,18 @@ struct SummaryCounts {
   int64_t expectations_failed = 0;
 };
 
+// The `judge` checks of the records (summary.json "judge"), counted apart
+// from "expectations": an error or pending one is neither passed nor
+// failed.
+struct JudgeCounts {
+  int64_t requests = 0;  // grading requests this process sent (retries too)
+  int64_t passed = 0;
+  int64_t failed = 0;
+  int64_t errors = 0;   // no verdict: grader unreachable or no JSON
+  int64_t pending = 0;  // grading not finished (--resume re-grades)
+  bool any() const { return requests + passed + failed + errors + pending > 0; }
+};
+
 // A runner returns this process's view (its latency covers the turns it
 // ran); what RunOutput writes as summary.json is the directory's, with the
 // counts, totals and latency recomputed from the records (WriteSummary).
@@ -218,6 +230,9 @@ struct RunSummary {
   int64_t completion_tokens = 0;
   int64_t total_tokens = 0;
   RunLatency latency;
+  // This process's gradings: requests sent, and the verdicts they gave
+  // (summary.json's "judge" counts the records instead).
+  JudgeCounts judge;
 };
 
 // "ok", "failed" (reply arrived, an expectation failed) or "error"; see
@@ -226,6 +241,10 @@ const char* TurnStatusName(const TurnRecord& record);
 
 // Serialises one turn as a single-line JSON object (no trailing newline).
 std::string TurnRecordToJson(const TurnRecord& record);
+
+// A grade line (no trailing newline): {"grade": turn, "status", and the
+// turn's expectations after its judge checks were graded}.
+std::string GradeLineJson(const TurnRecord& graded);
 
 // Renders the deterministic Markdown transcript of a conversation.
 std::string RenderTranscript(const Conversation& conv,
@@ -263,6 +282,11 @@ class RunOutput {
   // (with the turns Preload gave), which repairs a .md that a crash left
   // ahead of its .jsonl. Refuses ids that are not IsSafeId().
   Status AppendTurn(const Conversation& conv, const TurnRecord& record);
+
+  // Appends the grade line of "graded" (turn "before" with its judge checks
+  // decided) to <conv.id>.jsonl; readers fold it into the turn.
+  Status AppendGrade(const Conversation& conv, const TurnRecord& before,
+                     const TurnRecord& graded);
 
   // Atomically replaces summary.json with "summary" (this process's view:
   // which conversations, their status, how the run ended) where everything

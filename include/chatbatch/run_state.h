@@ -84,6 +84,27 @@ struct RecordsOnDisk {
   std::optional<TornTail> torn_tail;  // not repaired yet
 };
 
+// Whether a <id>.jsonl line is a grade line (`{"grade": N, ...}`): the
+// judge's verdicts on turn N, written after it (docs/output-format.md).
+inline bool IsGradeLine(std::string_view line) {
+  return line.starts_with("{\"grade\":");
+}
+
+// Replaces the expectations of turn N of "records" with those of the grade
+// line "line", and recomputes its expect_ok. False (with "*why") when the
+// line is not one, or grades a turn not in "records".
+bool FoldGradeLine(std::string_view line, std::vector<TurnRecord>* records,
+                   std::string* why);
+
+// Whether every decided expectation held: an entry with a status
+// ("error", "pending") was not decided and neither holds nor fails.
+inline bool DecidedChecksHeld(const std::vector<ExpectationResult>& list) {
+  for (const ExpectationResult& e : list) {
+    if (e.status.empty() && !e.ok) return false;
+  }
+  return true;
+}
+
 // Reads a <id>.jsonl without changing it: a torn tail is reported, not cut.
 // Any other unparsable line is an error naming FILE:LINE.
 Result<RecordsOnDisk> ReadRecordsOnDisk(const std::string& path);

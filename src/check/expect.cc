@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "util/enum_table.h"
+#include "util/similarity.h"
 #include "util/text.h"
 
 namespace chatbatch {
@@ -229,6 +230,9 @@ std::string Detail(const Check& check, const TurnFacts& facts) {
       }
       return "no alternative holds: " + why;
     }
+    case CheckKind::kSimilarTo:
+    case CheckKind::kJudge:
+      break;  // EvaluateChecks: they carry more than a detail
   }
   return "";
 }
@@ -238,8 +242,8 @@ std::string Detail(const Check& check, const TurnFacts& facts) {
 constexpr auto kCheckKindNames = std::to_array<const char*>(
     {"contains", "not_contains", "icontains", "regex", "equals", "starts_with",
      "json", "json_path", "min_length", "max_length", "finish_reason",
-     "max_ttft_ms", "max_duration_ms", "any"});
-static_assert(CoversEnum(kCheckKindNames, CheckKind::kAny));
+     "max_ttft_ms", "max_duration_ms", "any", "similar_to", "judge"});
+static_assert(CoversEnum(kCheckKindNames, CheckKind::kJudge));
 
 const char* CheckKindName(CheckKind kind) {
   return EnumName(kCheckKindNames, kind, "?");
@@ -329,6 +333,26 @@ void EvaluateChecks(const CheckGroup& group, const TurnFacts& facts,
     ExpectationResult result;
     result.check = CheckKindName(check.kind);
     result.expected = check.expected;
+    if (check.kind == CheckKind::kSimilarTo) {
+      const double score = Similarity(facts.reply, check.strings.front());
+      result.data = {{"similarity", std::round(score * 1000) / 1000}};
+      result.ok = score >= check.number;
+      if (!result.ok) {
+        result.detail = "similarity " +
+                        Number(std::round(score * 1000) / 1000) +
+                        ", expected at least " + Number(check.number) +
+                        "; reply " + QuotedExcerpt(facts.reply);
+      }
+      results->push_back(std::move(result));
+      continue;
+    }
+    if (check.kind == CheckKind::kJudge) {
+      // Decided later by the grader (run/runner_judge.cc).
+      result.status = "pending";
+      result.detail = "grading not finished";
+      results->push_back(std::move(result));
+      continue;
+    }
     result.detail = Detail(check, facts);
     result.ok = result.detail.empty();
     results->push_back(std::move(result));

@@ -32,6 +32,8 @@ enum class CheckKind {
   kMaxTtftMs,      // first token within N ms
   kMaxDurationMs,  // whole reply within N ms
   kAny,            // at least one alternative group holds
+  kSimilarTo,      // Similarity(reply, text) >= number (util/similarity.h)
+  kJudge,          // a grader model decides (check/judge.h); pending here
 };
 
 const char* CheckKindName(CheckKind kind);

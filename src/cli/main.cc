@@ -203,6 +203,14 @@ RunOutcome RunInto(Job job, const std::string& dir, const std::string& label,
     std::printf(" (%s from the cache)",
                 Counted(summary->latency.cached, "turn").c_str());
   }
+  const JudgeCounts& judge = summary->judge;
+  if (judge.requests > 0) {
+    // Counted apart: a judge error is neither a pass nor a failure.
+    std::printf("; judge: %lld passed, %lld failed, %lld error",
+                static_cast<long long>(judge.passed),
+                static_cast<long long>(judge.failed),
+                static_cast<long long>(judge.errors));
+  }
   if (summary->stopped_early) {
     std::printf(" (stopped early: %s)", summary->stop_reason.c_str());
   }
@@ -220,7 +228,9 @@ RunOutcome RunInto(Job job, const std::string& dir, const std::string& label,
   const int golden = GoldenAfterRun(job, flags.only, dir, checks);
   spdlog::shutdown();
   if (golden != kExitOk) return {golden};  // differs (1), no golden dir (2)
-  return {failed > 0 || errors > 0 || pending > 0 ? kExitFailed : kExitOk};
+  return {failed > 0 || errors > 0 || pending > 0 || judge.errors > 0
+              ? kExitFailed
+              : kExitOk};
 }
 
 // The worse of two exit codes: interrupted, then output, usage, failed.

@@ -1,5 +1,7 @@
 #include "job/expectation_parser.h"
 
+#include "util/text.h"
+
 namespace chatbatch {
 namespace {
 
@@ -270,6 +272,55 @@ void ExpectationParser::ParseAnyCheck(const Field& f, CheckGroup* g) {
   }
   --any_depth_;
   if (ok) g->checks.push_back(std::move(check));
+}
+
+void ExpectationParser::ParseSimilarToCheck(const Field& f, CheckGroup* g) {
+  if (!f.value.IsMap() || !f.value["text"].IsDefined() ||
+      !f.value["min"].IsDefined() || f.value.size() != 2) {
+    Report(f.mark(), f.what +
+                         ": expected a mapping {text: \"reference answer\", "
+                         "min: 0.8} (min: the least similarity, 0 to 1)");
+    return;
+  }
+  const YAML::Node text_node = f.value["text"];
+  const YAML::Node min_node = f.value["min"];
+  std::optional<std::string> text =
+      loader_->ReadText(Field{text_node, text_node, f.what + " 'text'"});
+  std::optional<double> min =
+      loader_->ReadNumber(Field{min_node, min_node, f.what + " 'min'"});
+  if (!text || !min) return;
+  if (!(*min >= 0 && *min <= 1)) {
+    Report(min_node.Mark(), f.what + " 'min': must be a number from 0 to 1");
+    return;
+  }
+  Check check;
+  check.kind = CheckKind::kSimilarTo;
+  check.strings.push_back(*text);
+  check.number = *min;
+  check.expected = {{"text", *text}, {"min", *min}};
+  g->checks.push_back(std::move(check));
+}
+
+void ExpectationParser::ParseJudgeCheck(const Field& f, CheckGroup* g) {
+  if (any_depth_ > 0) {
+    // An alternative must be decided when the reply arrives.
+    Report(f.key.Mark(),
+           f.what + ": a judge cannot be an alternative of 'any'");
+    return;
+  }
+  std::optional<std::string> rubric = loader_->ReadText(f);
+  if (!rubric) return;
+  if (Trim(*rubric).empty()) {
+    Report(f.mark(), f.what +
+                         ": the rubric is empty; say what the reply "
+                         "must do to pass");
+    return;
+  }
+  Check check;
+  check.kind = CheckKind::kJudge;
+  check.strings.push_back(*rubric);
+  check.expected = *rubric;
+  g->checks.push_back(std::move(check));
 }
 
 }  // namespace chatbatch

@@ -31,6 +31,8 @@ class ExpectationParser {
   void ParseLengthCheck(const Field& f, CheckGroup* g);
   void ParseTimeCheck(const Field& f, CheckGroup* g);
   void ParseAnyCheck(const Field& f, CheckGroup* g);
+  void ParseSimilarToCheck(const Field& f, CheckGroup* g);
+  void ParseJudgeCheck(const Field& f, CheckGroup* g);
 
   void Report(const YAML::Mark& mark, std::string message) {
     loader_->Report(mark, std::move(message));
@@ -53,6 +55,8 @@ class ExpectationParser {
       {"max_ttft_ms", &P::ParseTimeCheck},
       {"max_duration_ms", &P::ParseTimeCheck},
       {"any", &P::ParseAnyCheck},
+      {"similar_to", &P::ParseSimilarToCheck},
+      {"judge", &P::ParseJudgeCheck},
   };
 
   Loader* loader_;

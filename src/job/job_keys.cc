@@ -115,6 +115,20 @@ void Loader::ParseCache(const Field& f, JobDraft* d) {
   d->job.cache = resolved.string();
 }
 
+void Loader::ParseJudgeEndpoint(const Field& f, JudgeSettings* j) {
+  std::optional<std::string> raw = ReadString(f);
+  if (!raw) return;
+  std::optional<std::string> url = Expand(f, *raw);
+  if (!url) return;
+  if (!IsHttpUrl(*url)) {
+    Report(f.mark(), f.what +
+                         ": expected an http:// or https:// URL with a host "
+                         "(and no spaces)");
+    return;
+  }
+  j->endpoint = *url;
+}
+
 void Loader::ParseHeaders(const Field& f, JobDraft* d) {
   if (!HoldsType(f, YAML::NodeType::Map,
                  "a mapping of header names to values")) {

@@ -258,6 +258,14 @@ class Loader {
   // ExpectationParser. Null when it had problems (reported).
   std::shared_ptr<const CheckGroup> ReadExpect(const Field& f);
 
+  // `judge:` (job_judge_keys.cc; its endpoint in job_keys.cc).
+  void ParseJudge(const Field& f, JobDraft* d);
+  void ParseJudgeEndpoint(const Field& f, JudgeSettings* j);
+  void ParseJudgeParams(const Field& f, JudgeSettings* j);
+  void ParseJudgeThreshold(const Field& f, JudgeSettings* j);
+  void ParseJudgeConcurrency(const Field& f, JudgeSettings* j);
+  void ParseJudgeRetry(const Field& f, JudgeSettings* j);
+
   // Reliability keys (job_reliability_keys.cc).
   void ParseJobRetry(const Field& f, JobDraft* d);
   void ParseRate(const Field& f, JobDraft* d);
@@ -333,6 +341,7 @@ class Loader {
       {"cache", &Loader::ParseCache},
       {"vars", &Loader::ParseVarsKey<JobDraft>},
       {"expect_each_turn", &Loader::ParseExpectEachTurn},
+      {"judge", &Loader::ParseJudge},
       {"conversations", &Loader::ParseConversationsKey},
       {"conversations_from", &Loader::ParseConversationsFrom},
       {"matrix", &Loader::ParseMatrix},
@@ -363,6 +372,15 @@ class Loader {
        &Loader::ParseDurationKey<RetryPolicy, &RetryPolicy::give_up_after,
                                  true>},
       {"on", &Loader::ParseRetryOn},
+  };
+  static constexpr KeySpec<JudgeSettings> kJudgeKeys[] = {
+      {"endpoint", &Loader::ParseJudgeEndpoint},
+      {"params", &Loader::ParseJudgeParams},
+      {"threshold", &Loader::ParseJudgeThreshold},
+      {"concurrency", &Loader::ParseJudgeConcurrency},
+      {"retry", &Loader::ParseJudgeRetry},
+      {"timeout", &Loader::ParseDurationKey<JudgeSettings,
+                                            &JudgeSettings::timeout, false>},
   };
   static constexpr KeySpec<Timeouts> kTimeoutKeys[] = {
       {"connect",

@@ -292,6 +292,9 @@ std::expected<ChatRequest, std::string> ParseChatRequest(
     std::string text = m.contains("content") ? ContentText(m["content"]) : "";
     r.prompt_words += CountWords(text);
     if (m.value("role", "") == "user") r.user_messages.push_back(text);
+    if (m.value("role", "") == "system" && text.starts_with(kGraderPrompt)) {
+      r.grading = true;
+    }
   }
 
   if (j.contains("mock") && j["mock"].is_object()) {
@@ -301,7 +304,10 @@ std::expected<ChatRequest, std::string> ParseChatRequest(
       if (!ok) return std::unexpected(ok.error());
     }
   }
-  if (!r.user_messages.empty()) {
+  if (r.grading && !r.user_messages.empty()) {
+    // It quotes the graded conversation, directives and all.
+    r.last_user = r.user_messages.back();
+  } else if (!r.user_messages.empty()) {
     auto d = ExtractDirective(r.user_messages.back());
     if (!d) return std::unexpected(d.error());
     for (const auto& [key, value] : d->values) {

@@ -82,7 +82,20 @@ struct ChatRequest {
   int message_count = 0;
   int prompt_words = 0;
   Script script;
+  // chatbatch's grading request (its system prompt starts with
+  // kGraderPrompt): answered by GraderReply, its directives not applied.
+  bool grading = false;
 };
+
+// The start of chatbatch's grader system prompt (src/check/judge.h).
+inline constexpr std::string_view kGraderPrompt = "You are chatbatch's grader.";
+
+// The grader's answer to a grading request's last user message: a verdict
+// from how many words of the rubric the graded reply contains, or, by a
+// marker in the rubric, "[grader:garbage]" no verdict, "[grader:fenced]" a
+// fenced verdict with text around it; nullopt for "[grader:500]" (HTTP
+// 500). docs/mock.md.
+std::optional<std::string> GraderReply(std::string_view user_message);
 
 // Parses a /v1/chat/completions body. The error text is meant for a 4xx body.
 std::expected<ChatRequest, std::string> ParseChatRequest(std::string_view body);

@@ -39,6 +39,23 @@ Session Conversations::PickSession(const ChatRequest& request) {
 }
 
 Response Conversations::Answer(const ChatRequest& request, Session* session) {
+  if (request.grading) {
+    std::optional<std::string> verdict = GraderReply(request.last_user);
+    if (!verdict) {
+      return RenderJson(500, R"({"error":{"message":"mock grader failure",)"
+                             R"("type":"server_error","code":500}})");
+    }
+    ReplyMeta meta;
+    meta.id = "chatcmpl-mock-" + std::to_string(++next_reply_id_);
+    meta.created = static_cast<int64_t>(std::time(nullptr));
+    Script script = request.script;
+    // "[grader:slow]": the verdict's first token comes after a second, so
+    // a test can see the graded conversation go on meanwhile.
+    if (request.last_user.find("[grader:slow]") != std::string::npos) {
+      script.first_token_ms = 1000;
+    }
+    return RenderChat(request, script, *verdict, meta);
+  }
   Script script = request.script;
   // A slow first token counts as a scripted fault here, so fail_times can
   // make a first-token timeout happen once and then go away.

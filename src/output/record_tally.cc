@@ -80,8 +80,19 @@ void AddGaps(const TurnRecord& record, LatencyHistogram* gaps) {
 
 }  // namespace
 
+void CountJudge(const TurnRecord& record, int sign, JudgeCounts* counts) {
+  for (const ExpectationResult& e : record.expectations) {
+    if (e.check != "judge") continue;
+    (e.status == "error"     ? counts->errors
+     : e.status == "pending" ? counts->pending
+     : e.ok                  ? counts->passed
+                             : counts->failed) += sign;
+  }
+}
+
 void CountTurn(const TurnRecord& r, ConversationOutcome* outcome) {
   for (const ExpectationResult& e : r.expectations) {
+    if (!e.status.empty()) continue;  // not decided: neither
     (e.ok ? outcome->expectations_passed : outcome->expectations_failed) += 1;
   }
   switch (TurnStatusOf(r)) {
@@ -93,7 +104,7 @@ void CountTurn(const TurnRecord& r, ConversationOutcome* outcome) {
       ++outcome->turns_failed;
       if (!outcome->failure.empty()) break;
       for (const ExpectationResult& e : r.expectations) {
-        if (e.ok) continue;
+        if (e.ok || !e.status.empty()) continue;
         outcome->failure =
             "turn " + std::to_string(r.turn) + ": " + e.check + ": " + e.detail;
         break;
@@ -105,8 +116,22 @@ void CountTurn(const TurnRecord& r, ConversationOutcome* outcome) {
   }
 }
 
+void RecordTally::Regrade(const TurnRecord& before, const TurnRecord& after) {
+  ConversationOutcome a, b;
+  CountTurn(before, &a);
+  CountTurn(after, &b);
+  turns_.turns_ok += b.turns_ok - a.turns_ok;
+  turns_.turns_failed += b.turns_failed - a.turns_failed;
+  turns_.turns_error += b.turns_error - a.turns_error;
+  turns_.expectations_passed += b.expectations_passed - a.expectations_passed;
+  turns_.expectations_failed += b.expectations_failed - a.expectations_failed;
+  CountJudge(before, -1, &judge_);
+  CountJudge(after, 1, &judge_);
+}
+
 void RecordTally::Add(const TurnRecord& record) {
   CountTurn(record, &turns_);
+  CountJudge(record, 1, &judge_);
   totals_.Add(record);
   RunLatency& run = latency_;
   for (const AttemptFailure& failure : record.failed_attempts) {

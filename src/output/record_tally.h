@@ -55,6 +55,9 @@ struct RecordTotals {
   void Add(const TurnRecord& record) { AddTotals(record, this); }
 };
 
+// Adds (sign 1) or takes away (-1) the outcomes of "record"'s judge checks.
+void CountJudge(const TurnRecord& record, int sign, JudgeCounts* counts);
+
 // Adds one record to its conversation's counts (turns by status,
 // expectations, the error and first failure).
 void CountTurn(const TurnRecord& record, ConversationOutcome* outcome);
@@ -66,6 +69,11 @@ class RecordTally {
  public:
   // Adds a record as it reads back from its line.
   void Add(const TurnRecord& record);
+  // A record added before has been graded: "before" is counted as "after".
+  void Regrade(const TurnRecord& before, const TurnRecord& after);
+
+  // The judge checks' outcomes (requests left 0: not on disk).
+  const JudgeCounts& judge() const { return judge_; }
 
   const RecordTotals& totals() const { return totals_; }
   // The turn and expectation counts of SummaryCounts.
@@ -76,6 +84,7 @@ class RecordTally {
 
  private:
   ConversationOutcome turns_;  // every record counted as one conversation
+  JudgeCounts judge_;
   RecordTotals totals_;
   RunLatency latency_;  // wall_s from "first_start_ms_" .. "last_end_ms_"
   double first_start_ms_ = -1;

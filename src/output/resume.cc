@@ -85,9 +85,17 @@ PriorConversation Classify(const Conversation& conv,
     records.resize(ok_prefix);
     *retry = true;
   }
-  if (records.size() >= conv.messages.size()) {
-    // Every reply arrived. Failed expectations make it "failed", which is
-    // finished: --retry-failed re-runs error conversations only.
+  const bool grading_open =
+      std::any_of(records.begin(), records.end(), [](const TurnRecord& r) {
+        return std::any_of(
+            r.expectations.begin(), r.expectations.end(),
+            [](const ExpectationResult& e) { return e.status == "pending"; });
+      });
+  if (records.size() >= conv.messages.size() && !grading_open) {
+    // Every reply arrived (and every judge graded it: one that did not
+    // keeps the conversation pending, and the runner grades it). Failed
+    // expectations make it "failed", which is finished: --retry-failed re-runs
+    // error conversations only.
     const bool all_held =
         std::all_of(records.begin(), records.end(),
                     [](const TurnRecord& r) { return r.expect_ok; });

@@ -257,6 +257,30 @@ Status RunOutput::AppendTurn(const Conversation& conv,
   }
 }
 
+Status RunOutput::AppendGrade(const Conversation& conv,
+                              const TurnRecord& before,
+                              const TurnRecord& graded) {
+  if (Status safe = CheckOutputId(conv.id); !safe) return safe;
+  try {
+    const std::string line = GradeLineJson(graded) + "\n";
+    ConversationFiles& files = files_[conv.id];
+    const std::string jsonl_path =
+        paths_->Path(conv.id, ConversationFileKind::kRecords);
+    if (files.jsonl < 0) files.jsonl = OpenForAppend(jsonl_path);
+    if (files.jsonl < 0) {
+      return std::unexpected(IoError("cannot open", jsonl_path, errno));
+    }
+    if (Status st = AppendToOpen(files.jsonl, jsonl_path, line); !st) {
+      return st;
+    }
+    if (tally_) tally_->Regrade(before, graded);
+    return {};
+  } catch (const std::exception& e) {
+    return Fail(ErrorCode::kInternal, "cannot write grade of conversation " +
+                                          conv.id + ": " + e.what());
+  }
+}
+
 void RunOutput::Preload(const Conversation& conv,
                         std::vector<TurnRecord> turns) {
   for (TurnRecord& record : turns) record.reply.conversation_json.clear();
@@ -377,6 +401,8 @@ Status RunOutput::WriteSummary(const RunSummary& summary) {
     v.counts.expectations_failed = turns.expectations_failed;
     v.totals = tally_->totals();
     v.latency = tally_->latency();
+    v.judge = tally_->judge();
+    v.judge.requests = summary.judge.requests;
     v.started_at =
         earlier_started_at_.empty() ? summary.started_at : earlier_started_at_;
     v.ended_at = summary.ended_at;
@@ -407,6 +433,7 @@ RunSummary RunOutput::ThisProcess(const RunSummary& summary) const {
   mine.stop_reason = summary.stop_reason;
   mine.statuses = summary.statuses;
   mine.latency = summary.latency;
+  mine.judge = summary.judge;
   CopyTotals(appended_totals_, &mine);
   return mine;
 }

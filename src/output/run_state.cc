@@ -542,6 +542,32 @@ Result<TurnRecord> TurnRecordFromJson(std::string_view line) {
   }
 }
 
+bool FoldGradeLine(std::string_view line, std::vector<TurnRecord>* records,
+                   std::string* why) {
+  const ordered_json j =
+      ordered_json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("grade")) {
+    *why = "not a grade line";
+    return false;
+  }
+  const ordered_json& turn = j["grade"];
+  if (!turn.is_number_integer() || turn.get<int64_t>() < 1 ||
+      turn.get<int64_t>() > static_cast<int64_t>(records->size())) {
+    *why = "grade of a turn not recorded before it";
+    return false;
+  }
+  std::vector<ExpectationResult> graded;
+  auto list = j.find("expectations");
+  if (list == j.end() || !ParseExpectations(*list, &graded, why)) {
+    if (why->empty()) *why = "a grade line needs \"expectations\"";
+    return false;
+  }
+  TurnRecord& record = (*records)[turn.get<int64_t>() - 1];
+  record.expectations = std::move(graded);
+  if (record.ok) record.expect_ok = DecidedChecksHeld(record.expectations);
+  return true;
+}
+
 Result<RecordsOnDisk> ReadRecordsOnDisk(const std::string& path) {
   Result<std::optional<std::string>> text = ReadFileIfExists(path);
   if (!text) return std::unexpected(text.error());
@@ -560,8 +586,27 @@ Result<RecordsOnDisk> ReadRecordsOnDisk(const std::string& path) {
     const size_t end = complete ? newline : data.size();
     const bool last = !complete || end + 1 == data.size();
     const std::string where = path + ":" + std::to_string(line_no) + ": ";
-    Result<TurnRecord> record =
-        TurnRecordFromJson(std::string_view(data).substr(start, end - start));
+    const std::string_view text =
+        std::string_view(data).substr(start, end - start);
+    if (complete && IsGradeLine(text)) {
+      // A judge's verdict on an earlier turn (docs/output-format.md).
+      std::string why;
+      if (!FoldGradeLine(text, &disk.records, &why)) {
+        if (last) {
+          TornTail& torn = disk.torn_tail.emplace();
+          torn.keep_bytes = good_end;
+          torn.cut_bytes = data.size() - good_end;
+          torn.where = where;
+          torn.why = why;
+          break;
+        }
+        return Fail(ErrorCode::kIo, where + "not a grade line: " + why);
+      }
+      start = end + 1;
+      good_end = start;
+      continue;
+    }
+    Result<TurnRecord> record = TurnRecordFromJson(text);
     if (!complete || (!record && last)) {
       // What a kill -9 mid-append can leave: a final record cut short (no
       // newline), or ending in one but unreadable. Nothing after it to lose.

@@ -42,6 +42,7 @@ struct SummaryValues {
   std::string ended_at;
   RecordTotals totals;
   RunLatency* latency = nullptr;  // sorted in place
+  JudgeCounts judge;              // written only when any()
 };
 
 // Writes "summary" as summary.json to "path" with "values" (atomically, in

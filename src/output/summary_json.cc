@@ -94,6 +94,13 @@ void SummaryFrame(const RunSummary& summary, const SummaryValues& v,
   j["counts"] = std::move(counts);
   j["expectations"] = {{"passed", c.expectations_passed},
                        {"failed", c.expectations_failed}};
+  if (v.judge.any()) {
+    j["judge"] = {{"requests", v.judge.requests},
+                  {"passed", v.judge.passed},
+                  {"failed", v.judge.failed},
+                  {"errors", v.judge.errors},
+                  {"pending", v.judge.pending}};
+  }
   if (with_list) j["conversations"] = ordered_json::array();
   ordered_json totals;
   totals["chunks"] = v.totals.chunks;

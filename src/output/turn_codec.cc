@@ -291,4 +291,25 @@ std::string TurnRecordToJson(const TurnRecord& record) {
   return w.Finish();
 }
 
+std::string GradeLineJson(const TurnRecord& record) {
+  ordered_json j;
+  j["grade"] = record.turn;
+  j["status"] = TurnStatusName(record);
+  ordered_json list = ordered_json::array();
+  for (const ExpectationResult& e : record.expectations) {
+    ordered_json entry;
+    entry["check"] = e.check;
+    entry["expected"] = e.expected;
+    entry["ok"] = e.ok;
+    entry["detail"] = e.detail;
+    if (!e.status.empty()) entry["status"] = e.status;
+    if (e.data.is_object()) {
+      for (const auto& [key, value] : e.data.items()) entry[key] = value;
+    }
+    list.push_back(std::move(entry));
+  }
+  j["expectations"] = std::move(list);
+  return j.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
+}
+
 }  // namespace chatbatch

@@ -69,9 +69,7 @@ TurnRecord FromObject(const json& j) {
       t.expectations.push_back(std::move(x));
     }
   }
-  const bool all_held =
-      std::all_of(t.expectations.begin(), t.expectations.end(),
-                  [](const ExpectationResult& e) { return e.ok; });
+  const bool all_held = DecidedChecksHeld(t.expectations);
   std::optional<TurnStatus> status = ParseTurnStatus(Str(j, "status"));
   if (!status) status = t.error.empty() ? TurnStatus::kOk : TurnStatus::kError;
   // An older writer knew only ok/error: a failed expectation makes "ok"
@@ -87,8 +85,7 @@ std::optional<TurnRecord> TurnRecordFromJsonTolerant(std::string_view line) {
   // What this version writes reads in full (usage, attempts, timing).
   if (Result<TurnRecord> strict = TurnRecordFromJson(line); strict) {
     if (strict->ok && strict->expect_ok &&
-        std::any_of(strict->expectations.begin(), strict->expectations.end(),
-                    [](const ExpectationResult& e) { return !e.ok; })) {
+        !DecidedChecksHeld(strict->expectations)) {
       SetTurnStatus(TurnStatus::kFailed, &*strict);  // see FromObject
     }
     return std::move(*strict);
@@ -114,6 +111,11 @@ Result<std::vector<TurnRecord>> ReadTurnRecordsTolerant(
     std::string_view line = data.substr(0, newline);
     data.remove_prefix(newline == std::string_view::npos ? data.size()
                                                          : newline + 1);
+    if (IsGradeLine(line)) {
+      std::string why;
+      (void)FoldGradeLine(line, &records, &why);  // tolerant: skip a bad one
+      continue;
+    }
     if (std::optional<TurnRecord> r = TurnRecordFromJsonTolerant(line)) {
       records.push_back(std::move(*r));
     }

@@ -78,6 +78,13 @@ TurnComparison CompareTurn(int turn, const TurnSide* base, const TurnSide* run,
 
 }  // namespace
 
+std::string UndecidedCheckName(const TurnRecord& record) {
+  for (const ExpectationResult& e : record.expectations) {
+    if (e.status == "error") return e.check;
+  }
+  return "";
+}
+
 std::string UndecidedCheck(const TurnRecord& record) {
   for (const ExpectationResult& e : record.expectations) {
     if (e.status == "error") {
@@ -105,7 +112,7 @@ TurnSide SideOf(TurnRecord&& r) {
   side.cached = r.cached;
   if (side.status == "error" && side.error.empty()) {
     // The error is a check's: the reply arrived, its grading did not.
-    side.error_kind = "check";
+    side.error_kind = UndecidedCheckName(r);
     side.error = UndecidedCheck(r);
   }
   return side;

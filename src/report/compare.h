@@ -44,6 +44,8 @@ std::string TurnDisplayStatus(const TurnRecord& record);
 // The first undecided check of "record" as "CHECK: DETAIL" (for the error
 // of a turn TurnDisplayStatus calls "error" because of it), or "".
 std::string UndecidedCheck(const TurnRecord& record);
+// The name of that check ("judge"): the error kind reports show for it.
+std::string UndecidedCheckName(const TurnRecord& record);
 
 // The side of a turn compare pairs: its user message, reply, display
 // status, error (a check's, "CHECK: DETAIL" of kind "check", when that is

@@ -25,7 +25,7 @@ ReportTurn FromRecord(TurnRecord&& r) {
   t.finish_reason = std::move(r.reply.finish_reason);
   t.status = TurnDisplayStatus(r);
   if (t.status == "error" && r.error.empty()) {
-    t.error_kind = "check";
+    t.error_kind = UndecidedCheckName(r);
     t.error = UndecidedCheck(r);
   } else {
     t.error = std::move(r.error);

@@ -126,12 +126,26 @@ void Runner::Impl::AddPrior(size_t summary_index,
   }
   ConvState* c = StateOf(summary_index);
   for (const TurnRecord& r : prior.turns) {
+    // A grading the earlier run did not finish: graded again (not sent).
+    if (r.ok && std::any_of(r.expectations.begin(), r.expectations.end(),
+                            [](const ExpectationResult& e) {
+                              return e.status == "pending";
+                            })) {
+      StartGrading(c, r);
+    }
     c->exchanges.push_back(Exchange{r.user, r.reply.content});
     if (!r.reply.conversation_json.empty()) {
       c->last_conversation_json = r.reply.conversation_json;
     }
   }
   c->next_turn = prior.turns.size();
+  if (c->next_turn >= c->conv->messages.size()) {
+    // Every turn is recorded: only its gradings are left.
+    c->started = true;
+    c->finish_when_graded = true;
+    summary_.conversations.set_status(summary_index,
+                                      ConversationStatus::kRunning);
+  }
 }
 
 // Starts requests while a slot is free: conversations that are already
@@ -305,7 +319,7 @@ void Runner::Impl::GiveUp() {
   spdlog::error("stopping the run: {}; unsent turns are left for --resume",
                 summary_.stop_reason);
   CancelAll();
-  if (in_flight_ == 0) {
+  if (in_flight_ == 0 && GradesIdle()) {
     StopTimers();
     transport_->Stop();
   }
@@ -347,7 +361,7 @@ void Runner::Impl::AfterCompletion() {
     give_up_timer_ = wake_timer_ = 0;
   }
   if ((interrupts_ > 0 || fatal_ || summary_.stopped_early) &&
-      in_flight_ == 0) {
+      in_flight_ == 0 && GradesIdle()) {
     StopTimers();
     transport_->Stop();
   }
@@ -365,6 +379,7 @@ void Runner::Impl::StopTimers() {
     if (c->backoff_timer != 0) transport_->CancelTimer(c->backoff_timer);
     c->backoff_timer = 0;
   }
+  CancelGrades();
 }
 
 void Runner::Impl::Interrupt() {
@@ -374,7 +389,7 @@ void Runner::Impl::Interrupt() {
         "interrupted: finishing {} in flight, starting no new ones "
         "(interrupt again to abort them)",
         Counted(in_flight_, "turn"));
-    if (in_flight_ == 0) {
+    if (in_flight_ == 0 && GradesIdle()) {
       StopTimers();
       transport_->Stop();
       return;
@@ -393,6 +408,7 @@ void Runner::Impl::CancelAll() {
   for (auto& [index, c] : live_) {
     if (c->sink != nullptr) transport_->Cancel(c->transfer);
   }
+  CancelGrades();
 }
 
 void Runner::Impl::Fatal(Error error) {

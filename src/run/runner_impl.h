@@ -97,6 +97,51 @@ class Runner::Impl {
     ConvState* conv_;
   };
 
+  struct Grading;
+  struct GradeTask;
+
+  // Receives one grading request's response (run/runner_judge.cc).
+  class GradeSink final : public ResponseSink {
+   public:
+    GradeSink(Impl* impl, GradeTask* task) : impl_(impl), task_(task) {}
+    void OnStatus(const ResponseHead& head) override;
+    bool OnBody(std::string_view bytes) override;
+    void OnComplete(Status transport) override;
+
+    ResponseDecoder* decoder_ = nullptr;
+    int http_status_ = 0;
+    std::optional<std::chrono::seconds> retry_after_;
+    bool timed_out_ = false;
+
+   private:
+    Impl* impl_;
+    GradeTask* task_;
+  };
+
+  // One `judge` check of a recorded turn: its grading request.
+  struct GradeTask {
+    Grading* grading = nullptr;
+    size_t entry = 0;  // index into the turn's expectations
+    std::string body;
+    int attempt = 0;  // attempts made
+    TransferId transfer = 0;
+    TimerId timer = 0;  // the attempt's timeout, or the retry's backoff
+    std::unique_ptr<GradeSink> sink;  // non-null while a request is out
+    bool done = false;
+  };
+
+  // A recorded turn whose judge checks are being graded. The turn is on
+  // disk with them "pending"; its grade line follows when all are done.
+  struct Grading {
+    size_t summary_index = 0;
+    const Conversation* conv = nullptr;
+    TurnRecord before;  // as written
+    TurnRecord graded;  // with the decided entries
+    std::vector<std::unique_ptr<GradeTask>> tasks;
+    int open = 0;            // tasks not done
+    bool abandoned = false;  // a task was cancelled: no grade line
+  };
+
   // Exists only while a conversation is going (in flight, backing off,
   // waiting for a slot after a turn) or resumed with turns: the rest of a
   // million conversations are an entry of summary_.conversations.
@@ -123,6 +168,10 @@ class Runner::Impl {
     // --cache: the current turn's key, once looked up (a miss that is
     // sent); "" otherwise, and always without a cache.
     std::string cache_key;
+    int grades_open = 0;  // its turns' gradings not finished
+    // Its turns are done but not its gradings: it finishes with the last.
+    bool finish_when_graded = false;
+    bool grading_abandoned = false;  // stays pending, for --resume
   };
 
   const Conversation& ConvOf(size_t summary_index) const {
@@ -162,6 +211,19 @@ class Runner::Impl {
   void FinishConversation(ConvState* c);
   // Sets the status of a conversation that has just ended, and the counts.
   void Finished(size_t summary_index, ConversationStatus status);
+  // Finished + FinishConversation, or later when gradings are open.
+  void FinishOrWait(ConvState* c, ConversationStatus status);
+
+  // Grading (run/runner_judge.cc).
+  void StartGrading(ConvState* c, const TurnRecord& record);
+  void DispatchGrades();
+  void StartGrade(GradeTask* task);
+  void FinishGrade(GradeTask* task, Status transport);
+  void DecideGrade(GradeTask* task, const std::optional<Error>& error,
+                   const std::string& raw);
+  void CompleteGrading(Grading* g);
+  void CancelGrades();
+  bool GradesIdle() const { return grades_in_flight_ == 0; }
   void AfterCompletion();
   void StopTimers();
   void Fatal(Error error);
@@ -203,6 +265,13 @@ class Runner::Impl {
   std::vector<std::unique_ptr<ResponseDecoder>> decoders_;
   std::vector<ResponseDecoder*> free_decoders_;
   int replays_this_pass_ = 0;  // cache hits in one Dispatch (runner_cache.cc)
+
+  std::vector<std::unique_ptr<Grading>> gradings_;  // open ones
+  std::deque<GradeTask*> grade_queue_;              // waiting for a slot
+  int grades_in_flight_ = 0;
+  // The grader's job: the job's, with the judge's endpoint and params.
+  std::unique_ptr<Job> grader_job_;
+  Conversation grader_conv_;  // its system prompt
 };
 
 }  // namespace chatbatch

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "chatbatch/run_state.h"
 #include "check/expect.h"
 #include "run/runner_impl.h"
 #include "spdlog/spdlog.h"
@@ -105,11 +106,17 @@ void Runner::Impl::RecordTurn(ConvState* c, AttemptSink* sink,
                   record.reply.chunks);
   }
   if (observer_ != nullptr) observer_->OnTurnDone(conv, record);
+  // Graded with the conversation before it ("exchanges" lacks this turn).
+  if (record.ok &&
+      std::any_of(
+          record.expectations.begin(), record.expectations.end(),
+          [](const ExpectationResult& e) { return e.status == "pending"; })) {
+    StartGrading(c, record);
+  }
 
   if (!record.ok) {
     // Later turns would lack their context: the conversation ends here.
-    Finished(c->summary_index, ConversationStatus::kError);
-    FinishConversation(c);
+    FinishOrWait(c, ConversationStatus::kError);
     return;
   }
   c->exchanges.push_back(Exchange{record.user, record.reply.content});
@@ -119,10 +126,8 @@ void Runner::Impl::RecordTurn(ConvState* c, AttemptSink* sink,
   // A failed expectation does not end the conversation: the reply arrived,
   // so later turns have their context.
   if (++c->next_turn == conv.messages.size()) {
-    Finished(c->summary_index, outcome.turns_failed > 0
-                                   ? ConversationStatus::kFailed
-                                   : ConversationStatus::kOk);
-    FinishConversation(c);
+    FinishOrWait(c, outcome.turns_failed > 0 ? ConversationStatus::kFailed
+                                             : ConversationStatus::kOk);
   } else if (summary_.stopped_early) {
     // Stays unfinished (pending) and resumable.
   } else {
@@ -155,9 +160,8 @@ void Runner::Impl::Evaluate(const ConvState& c, TurnRecord* record) const {
   if (c.next_turn < conv.expects.size() && conv.expects[c.next_turn]) {
     EvaluateChecks(*conv.expects[c.next_turn], facts, &record->expectations);
   }
-  record->expect_ok =
-      std::all_of(record->expectations.begin(), record->expectations.end(),
-                  [](const ExpectationResult& r) { return r.ok; });
+  // A judge's pending entry is not a failure (yet).
+  record->expect_ok = DecidedChecksHeld(record->expectations);
 }
 
 // summary.json holds every conversation: rewriting it after each one made a

@@ -389,7 +389,7 @@ conversations: [{messages: [hi]}]
                 "concurrency, defaults, history, tls_verify, "
                 "retry, timeouts, rate, "
                 "limits, resume, grace, layout, cache, vars, expect_each_turn, "
-                "conversations"));
+                "judge, conversations"));
   EXPECT_THAT(e, HasSubstr("jobs/t.yaml:2:1: job: unknown key 'model' "
                            "(request fields go under 'defaults')"));
   EXPECT_THAT(e, HasSubstr("jobs/t.yaml:3:1: job: unknown key 'messages' (it "

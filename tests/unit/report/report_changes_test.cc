@@ -75,7 +75,7 @@ TEST(ConversationStatusTest, UndecidedChecksAreErrorOrPendingNotFailed) {
   EXPECT_EQ(UndecidedCheck(r), "judge: judge unreachable: connect refused");
   TurnSide side = SideOf(TurnRecord(r));
   EXPECT_EQ(side.status, "error");
-  EXPECT_EQ(side.error_kind, "check");
+  EXPECT_EQ(side.error_kind, "judge");
   EXPECT_EQ(side.error, "judge: judge unreachable: connect refused");
 
   r.expectations[0].status = "pending";
@@ -238,7 +238,7 @@ TEST(ReportChangesUnitTest, JunitNamesAnUndecidedCheckAnError) {
   ReportRun run = testing_report::SampleRun();
   ReportConversation conv{"graded", "error", "", {}};
   ReportTurn t = Turn(1, "hi", "hello", "error");
-  t.error_kind = "check";
+  t.error_kind = "judge";
   t.error = "judge: grader unreachable";
   ReportExpectation judge{"judge", "x", false, "grader unreachable"};
   judge.status = "error";
@@ -248,7 +248,7 @@ TEST(ReportChangesUnitTest, JunitNamesAnUndecidedCheckAnError) {
   const std::string xml =
       RenderJunit(run, "smoke", {"h", "2024-01-01T00:00:00"});
   EXPECT_NE(xml.find("<error message=\"judge: grader unreachable\" "
-                     "type=\"check\""),
+                     "type=\"judge\""),
             std::string::npos)
       << xml;
   EXPECT_EQ(xml.find("<failure"), std::string::npos) << xml;
