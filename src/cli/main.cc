@@ -204,7 +204,7 @@ RunOutcome RunInto(Job job, const std::string& dir, const std::string& label,
                 Counted(summary->latency.cached, "turn").c_str());
   }
   const JudgeCounts& judge = summary->judge;
-  if (judge.requests > 0) {
+  if (judge.requests + judge.passed + judge.failed + judge.errors > 0) {
     // Counted apart: a judge error is neither a pass nor a failure.
     std::printf("; judge: %lld passed, %lld failed, %lld error",
                 static_cast<long long>(judge.passed),

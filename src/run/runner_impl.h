@@ -128,6 +128,10 @@ class Runner::Impl {
     TimerId timer = 0;  // the attempt's timeout, or the retry's backoff
     std::unique_ptr<GradeSink> sink;  // non-null while a request is out
     bool done = false;
+    // --cache: the grading request's key (its verdict is stored under it
+    // and replayed from it); "" without a cache.
+    std::string cache_key;
+    bool looked_up = false;  // in the cache, once; a miss is then sent
   };
 
   // A recorded turn whose judge checks are being graded. The turn is on
@@ -218,9 +222,13 @@ class Runner::Impl {
   void StartGrading(ConvState* c, const TurnRecord& record);
   void DispatchGrades();
   void StartGrade(GradeTask* task);
+  // --cache: decides "task" from a stored verdict (or, --offline, as a
+  // miss) without a request; false when it must be sent.
+  bool GradeFromCache(GradeTask* task);
   void FinishGrade(GradeTask* task, Status transport);
+  // "cached": the verdict was replayed from the response cache.
   void DecideGrade(GradeTask* task, const std::optional<Error>& error,
-                   const std::string& raw);
+                   const std::string& raw, bool cached = false);
   void CompleteGrading(Grading* g);
   void CancelGrades();
   bool GradesIdle() const { return grades_in_flight_ == 0; }

@@ -6,6 +6,7 @@
 // with its last grading.
 #include <algorithm>
 
+#include "chatbatch/response_cache.h"
 #include "chatbatch/run_state.h"
 #include "check/judge.h"
 #include "output/record_tally.h"
@@ -33,6 +34,9 @@ void Runner::Impl::StartGrading(ConvState* c, const TurnRecord& record) {
   if (grader_job_ == nullptr) {
     grader_job_ = std::make_unique<Job>();
     grader_job_->defaults = job_.defaults;
+    // Part of a cached verdict's key: the grader asked, not the job's.
+    grader_job_->endpoint =
+        job_.judge.endpoint.empty() ? job_.endpoint : job_.judge.endpoint;
     // The graded conversation's g4f state is not the grader's.
     if (grader_job_->defaults.is_object()) {
       grader_job_->defaults.erase("conversation");
@@ -55,11 +59,14 @@ void Runner::Impl::StartGrading(ConvState* c, const TurnRecord& record) {
     task->entry = i;
     const std::string rubric =
         e.expected.is_string() ? e.expected.get<std::string>() : "";
+    const std::string message = GradingUserMessage(
+        rubric, c->exchanges, record.user, record.reply.content);
     task->body =
-        BuildRequestBody(*grader_job_, grader_conv_, {},
-                         GradingUserMessage(rubric, c->exchanges, record.user,
-                                            record.reply.content),
-                         "", "");
+        BuildRequestBody(*grader_job_, grader_conv_, {}, message, "", "");
+    if (options_.cache != nullptr) {
+      task->cache_key =
+          ResponseCache::Key(*grader_job_, grader_conv_, {}, message);
+    }
     grade_queue_.push_back(task.get());
     g->tasks.push_back(std::move(task));
     ++g->open;
@@ -75,8 +82,52 @@ void Runner::Impl::DispatchGrades() {
          grades_in_flight_ < job_.judge.concurrency) {
     GradeTask* task = grade_queue_.front();
     grade_queue_.pop_front();
+    if (!task->cache_key.empty() && !task->looked_up) {
+      // Looked up from the loop, not here: StartGrading runs inside the
+      // recording of the graded turn, which a verdict must not overtake.
+      task->looked_up = true;
+      task->timer = transport_->AddTimer(milliseconds(0), [this, task] {
+        task->timer = 0;
+        if (!GradeFromCache(task)) grade_queue_.push_front(task);
+        DispatchGrades();
+        AfterCompletion();
+      });
+      continue;
+    }
     StartGrade(task);
   }
+}
+
+bool Runner::Impl::GradeFromCache(GradeTask* task) {
+  const ResponseCache& cache = *options_.cache;
+  std::optional<Reply> stored = cache.Lookup(task->cache_key);
+  std::optional<Error> error;
+  std::string raw;
+  if (stored) {
+    // Through a decoder, like a live grader's reply.
+    ResponseDecoder* decoder = AcquireDecoder();
+    decoder->Begin(200, "text/event-stream");
+    decoder->Feed(ResponseCache::ReplayStream(*stored));
+    Result<Reply> replayed = decoder->Finish();
+    ReleaseDecoder(decoder);
+    if (!replayed) {
+      spdlog::warn("cache entry {} does not replay ({}): treated as a miss",
+                   cache.PathOf(task->cache_key), replayed.error().message);
+      stored.reset();
+    } else {
+      raw = std::move(replayed->content);
+    }
+  }
+  if (!stored) {
+    if (!cache.offline()) return false;
+    error =
+        Error(ErrorCode::kCacheMiss,
+              "--offline: no cached verdict for this grading request "
+              "(key " +
+                  task->cache_key + ", " + cache.PathOf(task->cache_key) + ")");
+  }
+  DecideGrade(task, error, raw, /*cached=*/stored.has_value());
+  return true;
 }
 
 void Runner::Impl::StartGrade(GradeTask* task) {
@@ -153,6 +204,15 @@ void Runner::Impl::FinishGrade(GradeTask* task, Status transport) {
       return;
     }
   }
+  if (!error && reply && !task->cache_key.empty()) {
+    if (Status stored = options_.cache->Store(task->cache_key,
+                                              grader_job_->endpoint, 0, *reply);
+        !stored) {
+      spdlog::warn("{}: turn {}: verdict not stored in the cache: {}",
+                   task->grading->conv->id, task->grading->before.turn,
+                   stored.error().message);
+    }
+  }
   DecideGrade(task, error, reply ? reply->content : std::string());
   DispatchGrades();
   AfterCompletion();
@@ -160,12 +220,13 @@ void Runner::Impl::FinishGrade(GradeTask* task, Status transport) {
 
 void Runner::Impl::DecideGrade(GradeTask* task,
                                const std::optional<Error>& error,
-                               const std::string& raw) {
+                               const std::string& raw, bool cached) {
   Grading* g = task->grading;
   ExpectationResult& e = g->graded.expectations[task->entry];
   const double threshold = job_.judge.threshold;
   e.data = nlohmann::json::object();
   e.data["threshold"] = threshold;
+  if (cached) e.data["cached"] = true;
   std::string why;
   std::optional<JudgeVerdict> verdict;
   if (!error) verdict = ParseVerdict(raw, threshold, &why);

@@ -216,3 +216,57 @@ TEST_F(JudgeIntegrationTest, ResumeGradesWhatAKilledRunLeftPending) {
 
 }  // namespace
 }  // namespace chatbatch
+
+namespace chatbatch {
+namespace {
+
+// --cache keeps the grader's verdicts too: an --offline rerun sends
+// nothing, neither turns nor gradings, and records the same verdicts,
+// marked cached.
+TEST_F(JudgeIntegrationTest, CachedVerdictsReplayOffline) {
+  const fs::path job = WriteJob(R"(
+endpoint: ENDPOINT
+judge: {threshold: 0.5}
+conversations:
+  - id: graded
+    messages:
+      - content: '[[mock reply="Paris is the capital of France."]] q'
+        expect: {judge: "Names Paris as the capital"}
+      - content: '[[mock reply="It rains."]] q2'
+        expect: {judge: "Mentions the weather forecast for Paris"}
+)");
+  const fs::path cache = dir_ / "cache";
+  RunResult first = Chatbatch({"run", job.string(), "-o", (dir_ / "a").string(),
+                               "--cache", cache.string(), "-q"});
+  ASSERT_EQ(first.exit_code, 1) << first.err;  // the second judge fails
+  EXPECT_EQ(Stats()["requests"], 4);           // two turns, two gradings
+
+  ASSERT_NE(HttpGet(base_ + "/mock/reset", /*post=*/true).find("ok"),
+            std::string::npos);
+  RunResult second =
+      Chatbatch({"run", job.string(), "-o", (dir_ / "b").string(), "--cache",
+                 cache.string(), "--offline", "-q"});
+  EXPECT_EQ(second.exit_code, 1) << second.err;
+  EXPECT_EQ(Stats()["requests"], 0);
+  EXPECT_NE(second.out.find("judge: 1 passed, 1 failed, 0 error"),
+            std::string::npos)
+      << second.out;
+  const std::vector<json> a = Lines(dir_ / "a" / "graded.jsonl");
+  const std::vector<json> b = Lines(dir_ / "b" / "graded.jsonl");
+  ASSERT_EQ(a.size(), b.size());
+  int cached_verdicts = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!a[i].contains("grade")) continue;
+    const json& live = a[i]["expectations"][0];
+    const json& replayed = b[i]["expectations"][0];
+    EXPECT_EQ(live["ok"], replayed["ok"]);
+    EXPECT_EQ(live["score"], replayed["score"]);
+    EXPECT_EQ(live["raw"], replayed["raw"]);
+    EXPECT_FALSE(live.contains("cached"));
+    if (replayed.value("cached", false)) ++cached_verdicts;
+  }
+  EXPECT_EQ(cached_verdicts, 2);
+}
+
+}  // namespace
+}  // namespace chatbatch
