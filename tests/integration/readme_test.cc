@@ -374,6 +374,37 @@ TEST_F(ReadmeTest, TourRunsAsWritten) {
   EXPECT_EQ(compare.out, plain[2]);
 }
 
+// The README's judge and cached rerun, run as written against the mock:
+// each command ends with the line shown, and the rerun sends nothing.
+TEST_F(ReadmeTest, JudgeAndCachedRerunRunAsWritten) {
+  const std::string section =
+      Section(Readme(), "## A judge, and a cached rerun");
+  std::vector<std::string> commands;
+  for (const std::string& block : Fences(section, "sh")) {
+    std::istringstream in(block);
+    for (std::string line; std::getline(in, line);) {
+      if (line.starts_with("build/chatbatch ")) commands.push_back(line);
+    }
+  }
+  ASSERT_EQ(commands.size(), 2u) << section;
+  const std::vector<std::string> shown = Fences(section, "");
+  ASSERT_EQ(shown.size(), 2u);
+  fs::create_directories(dir_ / "jobs");
+  fs::copy_file(Source() / "jobs" / "judge.yaml", dir_ / "jobs" / "judge.yaml");
+
+  RunResult first = RunInDir(commands[0]);
+  EXPECT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_TRUE(first.out.ends_with(shown[0])) << first.out;
+  EXPECT_EQ(Stats()["requests"], 4);  // two turns, two gradings
+
+  ASSERT_NE(HttpGet(base_ + "/mock/reset", /*post=*/true).find("ok"),
+            std::string::npos);
+  RunResult again = RunInDir(commands[1]);
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_TRUE(again.out.ends_with(shown[1])) << again.out;
+  EXPECT_EQ(Stats()["requests"], 0);
+}
+
 // docs/ci.md shows scripts/github-actions-smoke.yml whole, as it is.
 TEST_F(ReadmeTest, CiDocShowsTheGithubActionsWorkflow) {
   const std::string workflow =
