@@ -23,6 +23,7 @@
 #include "util/atomic_file.h"
 #include "util/json_text.h"
 #include "util/read_file.h"
+#include "util/text.h"
 #include "util/time_format.h"
 
 namespace chatbatch {
@@ -48,13 +49,7 @@ void HashPart(XXH3_state_t* state, std::string_view part) {
 // The endpoint without the credentials a URL may carry (user:password@):
 // they are not what is asked, and must not end up in a file.
 std::string WithoutUserinfo(std::string_view url) {
-  const size_t scheme = url.find("://");
-  if (scheme == std::string_view::npos) return std::string(url);
-  const size_t host = scheme + 3;
-  const size_t end = std::min(url.find_first_of("/?#", host), url.size());
-  const size_t at = url.substr(0, end).rfind('@');
-  if (at == std::string_view::npos || at < host) return std::string(url);
-  return std::string(url.substr(0, host)) + std::string(url.substr(at + 1));
+  return ReplaceUrlUserinfo(url, "");
 }
 
 // What an entry says of its endpoint: no credentials, no query (an API

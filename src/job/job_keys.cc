@@ -81,20 +81,26 @@ void Loader::ParseName(const Field& f, JobDraft* d) {
   d->job.name = *name;
 }
 
-void Loader::ParseEndpoint(const Field& f, JobDraft* d) {
+std::optional<std::string> Loader::ReadEndpointUrl(const Field& f) {
   std::optional<std::string> raw = ReadString(f);
-  if (!raw) return;
+  if (!raw) return std::nullopt;
   std::optional<std::string> url = Expand(f, *raw);
-  if (!url) return;
+  if (!url) return std::nullopt;
   // The value is not quoted: after expansion it may carry credentials.
   if (!IsHttpUrl(*url)) {
     Report(f.mark(), f.what +
                          ": expected an http:// or https:// URL with a host "
                          "(and no spaces), e.g. "
                          "http://localhost:1337/v1/chat/completions");
-    return;
+    return std::nullopt;
   }
-  d->job.endpoint = *url;
+  return url;
+}
+
+void Loader::ParseEndpoint(const Field& f, JobDraft* d) {
+  if (std::optional<std::string> url = ReadEndpointUrl(f)) {
+    d->job.endpoint = std::move(*url);
+  }
 }
 
 void Loader::ParseCache(const Field& f, JobDraft* d) {
@@ -116,17 +122,9 @@ void Loader::ParseCache(const Field& f, JobDraft* d) {
 }
 
 void Loader::ParseJudgeEndpoint(const Field& f, JudgeSettings* j) {
-  std::optional<std::string> raw = ReadString(f);
-  if (!raw) return;
-  std::optional<std::string> url = Expand(f, *raw);
-  if (!url) return;
-  if (!IsHttpUrl(*url)) {
-    Report(f.mark(), f.what +
-                         ": expected an http:// or https:// URL with a host "
-                         "(and no spaces)");
-    return;
+  if (std::optional<std::string> url = ReadEndpointUrl(f)) {
+    j->endpoint = std::move(*url);
   }
-  j->endpoint = *url;
 }
 
 void Loader::ParseHeaders(const Field& f, JobDraft* d) {

@@ -156,6 +156,9 @@ class Loader {
 
   // Job keys (job_keys.cc).
   void ParseName(const Field& f, JobDraft* d);
+  // An endpoint's URL after ${VAR} expansion; nullopt (reported) if it is
+  // not one.
+  std::optional<std::string> ReadEndpointUrl(const Field& f);
   void ParseEndpoint(const Field& f, JobDraft* d);
   void ParseCache(const Field& f, JobDraft* d);
   void ParseHeaders(const Field& f, JobDraft* d);

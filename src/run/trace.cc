@@ -6,6 +6,7 @@
 
 #include "spdlog/fmt/fmt.h"
 #include "util/fault_injection.h"
+#include "util/text.h"
 #include "util/time_format.h"
 
 namespace chatbatch {
@@ -24,16 +25,9 @@ std::string Lowercase(std::string_view s) {
   return out;
 }
 
-// Drops "user:password@" from a URL's authority.
+// Masks the "user:password@" of a URL's authority.
 std::string WithoutUserinfo(std::string_view url) {
-  const size_t scheme = url.find("://");
-  if (scheme == std::string_view::npos) return std::string(url);
-  const size_t host = scheme + 3;
-  const size_t end = std::min(url.find_first_of("/?#", host), url.size());
-  const size_t at = url.substr(0, end).rfind('@');
-  if (at == std::string_view::npos || at < host) return std::string(url);
-  return std::string(url.substr(0, host)) + std::string(kMask) +
-         std::string(url.substr(at));
+  return ReplaceUrlUserinfo(url, std::string(kMask) + "@");
 }
 
 }  // namespace

@@ -56,4 +56,18 @@ std::string Excerpt(std::string_view text, size_t max_bytes) {
   return out;
 }
 
+std::string ReplaceUrlUserinfo(std::string_view url,
+                               std::string_view replacement) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return std::string(url);
+  const size_t host = scheme + 3;
+  const size_t end = std::min(url.find_first_of("/?#", host), url.size());
+  const size_t at = url.substr(0, end).rfind('@');
+  if (at == std::string_view::npos || at < host) return std::string(url);
+  std::string out(url.substr(0, host));
+  out += replacement;
+  out += url.substr(at + 1);
+  return out;
+}
+
 }  // namespace chatbatch

@@ -30,6 +30,11 @@ std::string Quote(std::string_view s);
 // valid UTF-8 (for log excerpts and error messages).
 std::string Excerpt(std::string_view text, size_t max_bytes);
 
+// "url" with the "user:password@" of its authority replaced by
+// "replacement" ("" drops it, "***@" masks it); as it is without one.
+std::string ReplaceUrlUserinfo(std::string_view url,
+                               std::string_view replacement);
+
 }  // namespace chatbatch
 
 #endif  // CHATBATCH_UTIL_TEXT_H_
