@@ -28,6 +28,34 @@ CLI::App* AddReportCommand(CLI::App* app, ReportFlags* flags) {
   return report;
 }
 
+namespace {
+
+// One JUnit file of the runs in "dirs", a <testsuite> each, named after
+// the job, and with "by_folder" after its folder too (<job>.<set>, as
+// `run --junit` names a matrix set's suite).
+int WriteJunit(const std::vector<std::string>& dirs, bool by_folder,
+               const std::string& path) {
+  std::vector<JunitSuite> suites;
+  for (const std::string& dir : dirs) {
+    Result<ReportRun> run = LoadReportRun(dir);
+    if (!run) {
+      std::fprintf(stderr, "report: %s\n", run.error().message.c_str());
+      return kExitOutput;
+    }
+    std::string name = run->job;
+    if (by_folder) name += "." + std::filesystem::path(dir).filename().string();
+    suites.push_back({std::move(name), std::move(*run)});
+  }
+  if (Status s = ReplaceFileAtomic(path, RenderJunit(suites)); !s) {
+    std::fprintf(stderr, "report: %s\n", s.error().message.c_str());
+    return kExitOutput;
+  }
+  std::printf("JUnit report in %s\n", path.c_str());
+  return kExitOk;
+}
+
+}  // namespace
+
 int RunReport(const ReportFlags& flags) {
   if (flags.html_path.empty() && flags.junit_path.empty()) {
     std::fprintf(stderr, "report: give --html FILE and/or --junit FILE\n");
@@ -50,27 +78,9 @@ int RunReport(const ReportFlags& flags) {
                 flags.html_path.c_str());
   }
   if (!variants.empty()) {
-    if (!flags.junit_path.empty()) {
-      std::vector<JunitSuite> suites;
-      for (const std::string& dir : variants) {
-        Result<ReportRun> run = LoadReportRun(dir);
-        if (!run) {
-          std::fprintf(stderr, "report: %s\n", run.error().message.c_str());
-          return kExitOutput;
-        }
-        // As `run --junit` names a matrix set's suite: <job>.<set>.
-        std::string name =
-            run->job + "." + std::filesystem::path(dir).filename().string();
-        suites.push_back({std::move(name), std::move(*run)});
-      }
-      if (Status s = ReplaceFileAtomic(flags.junit_path, RenderJunit(suites));
-          !s) {
-        std::fprintf(stderr, "report: %s\n", s.error().message.c_str());
-        return kExitOutput;
-      }
-      std::printf("JUnit report in %s\n", flags.junit_path.c_str());
-    }
-    return kExitOk;
+    return flags.junit_path.empty()
+               ? kExitOk
+               : WriteJunit(variants, /*by_folder=*/true, flags.junit_path);
   }
   const std::string& run_dir = flags.dirs.back();
   const std::string baseline = flags.dirs.size() == 2 ? flags.dirs[0] : "";
@@ -82,19 +92,7 @@ int RunReport(const ReportFlags& flags) {
     std::printf("HTML report in %s\n", flags.html_path.c_str());
   }
   if (!flags.junit_path.empty()) {
-    std::vector<JunitSuite> suites;
-    Result<ReportRun> run = LoadReportRun(run_dir);
-    if (!run) {
-      std::fprintf(stderr, "report: %s\n", run.error().message.c_str());
-      return kExitOutput;
-    }
-    suites.push_back({run->job, std::move(*run)});
-    if (Status s = ReplaceFileAtomic(flags.junit_path, RenderJunit(suites));
-        !s) {
-      std::fprintf(stderr, "report: %s\n", s.error().message.c_str());
-      return kExitOutput;
-    }
-    std::printf("JUnit report in %s\n", flags.junit_path.c_str());
+    return WriteJunit({run_dir}, /*by_folder=*/false, flags.junit_path);
   }
   return kExitOk;
 }

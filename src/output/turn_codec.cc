@@ -47,6 +47,18 @@ ordered_json ArrayOf(const std::vector<T>& items, Fill fill) {
   return array;
 }
 
+// One entry of a record's (or a grade line's) "expectations".
+void FillExpectation(const ExpectationResult& e, ordered_json& entry) {
+  entry["check"] = e.check;
+  entry["expected"] = e.expected;
+  entry["ok"] = e.ok;
+  entry["detail"] = e.detail;
+  if (!e.status.empty()) entry["status"] = e.status;
+  if (e.data.is_object()) {
+    for (const auto& [key, value] : e.data.items()) entry[key] = value;
+  }
+}
+
 // A duration as it reads back: through Millis itself, so the rounding here
 // cannot drift from the one written; null reads as "if_null".
 double StoredMillis(double ms, double if_null) {
@@ -234,20 +246,7 @@ std::string TurnRecordToJson(const TurnRecord& record) {
   w.Key("conversation_id").String(record.conversation_id);
   w.Key("status").String(TurnStatusName(record));
   w.Key("expect_ok").Bool(record.expect_ok);
-  w.Key("expectations")
-      .ObjectsOf(record.expectations,
-                 [](const ExpectationResult& e, ordered_json& entry) {
-                   entry["check"] = e.check;
-                   entry["expected"] = e.expected;
-                   entry["ok"] = e.ok;
-                   entry["detail"] = e.detail;
-                   if (!e.status.empty()) entry["status"] = e.status;
-                   if (e.data.is_object()) {
-                     for (const auto& [key, value] : e.data.items()) {
-                       entry[key] = value;
-                     }
-                   }
-                 });
+  w.Key("expectations").ObjectsOf(record.expectations, FillExpectation);
   if (record.ok) {
     w.Key("error").Null();
     w.Key("error_kind").Null();
@@ -295,20 +294,7 @@ std::string GradeLineJson(const TurnRecord& record) {
   ordered_json j;
   j["grade"] = record.turn;
   j["status"] = TurnStatusName(record);
-  ordered_json list = ordered_json::array();
-  for (const ExpectationResult& e : record.expectations) {
-    ordered_json entry;
-    entry["check"] = e.check;
-    entry["expected"] = e.expected;
-    entry["ok"] = e.ok;
-    entry["detail"] = e.detail;
-    if (!e.status.empty()) entry["status"] = e.status;
-    if (e.data.is_object()) {
-      for (const auto& [key, value] : e.data.items()) entry[key] = value;
-    }
-    list.push_back(std::move(entry));
-  }
-  j["expectations"] = std::move(list);
+  j["expectations"] = ArrayOf(record.expectations, FillExpectation);
   return j.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
 }
 
