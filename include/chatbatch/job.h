@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "chatbatch/error.h"
+#include "chatbatch/load.h"
 #include "chatbatch/message_list.h"
 
 namespace chatbatch {
@@ -185,6 +186,7 @@ struct Job {
   // `secret_headers:`, plus every header whose value uses ${VAR}.
   std::vector<std::string> secret_headers;
   int concurrency = 16;
+  bool concurrency_given = false;  // the job set `concurrency:`
   nlohmann::json defaults = nlohmann::json::object();  // merged into bodies
   HistoryMode history = HistoryMode::kFull;
   bool verify_tls = true;  // only `tls_verify: false` turns it off
@@ -204,6 +206,12 @@ struct Job {
   // when not set.
   std::shared_ptr<const CheckGroup> expect_each_turn;
   JudgeSettings judge;  // used only when a check is a `judge`
+  // `load:` (docs/load-testing.md); nullopt: the closed loop of
+  // `concurrency`, as always.
+  std::optional<LoadSpec> load;
+  // `slo:`, the latency gate; empty: none. Checked per load step, or over
+  // the whole run without `load:`.
+  std::vector<SloLimit> slo;
   std::vector<Conversation> conversations;  // inline, then imported
   std::vector<MatrixSet> matrix;            // empty: no matrix
   // "K/N" once --shard K/N kept only that shard's conversations; "" = all.

@@ -41,6 +41,11 @@ class LatencyHistogram {
   // Percentiles in milliseconds: bucket midpoints, except that the buckets
   // of the minimum and the maximum report those exact values.
   Percentiles Summarize() const;
+  // The nearest-rank quantile "q" (0..1) in milliseconds, as Summarize()
+  // gives p50/p90/p99; 0 when empty.
+  double Quantile(double q) const;
+  // The exact mean in milliseconds; 0 when empty.
+  double Mean() const;
   // Adds a duration in milliseconds (a record's unit).
   void AddMillis(double ms);
 
@@ -49,11 +54,13 @@ class LatencyHistogram {
   static constexpr int kBuckets = (40 - kSubBits + 1) << kSubBits;
   static int BucketOf(int64_t micros);
   static double MidpointOf(int bucket);
+  double ValueOf(int bucket) const;  // in ms
 
   std::array<int64_t, kBuckets> counts_{};
   int64_t count_ = 0;
   int64_t min_ = 0;
   int64_t max_ = 0;
+  int64_t sum_ = 0;  // in µs: 2^63 µs is 292,000 years
 };
 
 // One turn's timing, beyond its TTFT and duration.

@@ -22,6 +22,7 @@
 #include "chatbatch/error.h"
 #include "chatbatch/job.h"
 #include "chatbatch/latency.h"
+#include "chatbatch/load.h"
 #include "chatbatch/turn_record.h"
 
 namespace chatbatch {
@@ -233,6 +234,9 @@ struct RunSummary {
   // This process's gradings: requests sent, and the verdicts they gave
   // (summary.json's "judge" counts the records instead).
   JudgeCounts judge;
+  // With `load:` or `slo:`: the steps' figures and SLO verdicts
+  // (summary.json "load"); nullopt otherwise.
+  std::optional<LoadReport> load;
 };
 
 // "ok", "failed" (reply arrived, an expectation failed) or "error"; see

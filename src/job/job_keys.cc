@@ -195,6 +195,7 @@ void Loader::ParseConcurrency(const Field& f, JobDraft* d) {
     Report(f.mark(), f.what + ": " + std::to_string(*n) + " is too large");
   } else {
     d->job.concurrency = static_cast<int>(*n);
+    d->job.concurrency_given = true;
   }
 }
 

@@ -95,6 +95,7 @@ void LatencyHistogram::Add(int64_t micros) {
   ++counts_[static_cast<size_t>(BucketOf(micros))];
   min_ = count_ == 0 ? micros : std::min(min_, micros);
   ++count_;
+  sum_ += micros;
   max_ = std::max(max_, micros);
 }
 
@@ -103,6 +104,7 @@ void LatencyHistogram::Add(int64_t micros, int64_t times) {
   counts_[static_cast<size_t>(BucketOf(micros))] += times;
   min_ = count_ == 0 ? micros : std::min(min_, micros);
   count_ += times;
+  sum_ += micros * times;
   max_ = std::max(max_, micros);
 }
 
@@ -115,7 +117,33 @@ void LatencyHistogram::Merge(const LatencyHistogram& other) {
   for (size_t i = 0; i < counts_.size(); ++i) counts_[i] += other.counts_[i];
   min_ = count_ == 0 ? other.min_ : std::min(min_, other.min_);
   count_ += other.count_;
+  sum_ += other.sum_;
   max_ = std::max(max_, other.max_);
+}
+
+double LatencyHistogram::ValueOf(int bucket) const {
+  // The extremes are known exactly, so their buckets report them: a p99
+  // never shows below the max it shares a bucket with, and a small set's
+  // percentiles are its own values.
+  if (bucket == BucketOf(max_)) return static_cast<double>(max_) / 1000.0;
+  if (bucket == BucketOf(min_)) return static_cast<double>(min_) / 1000.0;
+  return MidpointOf(bucket) / 1000.0;
+}
+
+double LatencyHistogram::Quantile(double q) const {
+  if (count_ == 0) return 0;
+  const auto rank = static_cast<int64_t>(RankIndex(q, count_));
+  int64_t seen = 0;
+  for (int b = 0; b < kBuckets; ++b) {
+    seen += counts_[static_cast<size_t>(b)];
+    if (seen > rank) return ValueOf(b);
+  }
+  return static_cast<double>(max_) / 1000.0;
+}
+
+double LatencyHistogram::Mean() const {
+  if (count_ == 0) return 0;
+  return static_cast<double>(sum_) / static_cast<double>(count_) / 1000.0;
 }
 
 Percentiles LatencyHistogram::Summarize() const {
@@ -130,16 +158,7 @@ Percentiles LatencyHistogram::Summarize() const {
     seen += counts_[static_cast<size_t>(b)];
     while (next < 3 &&
            seen > static_cast<int64_t>(RankIndex(ps[next], count_))) {
-      // The extremes are known exactly, so their buckets report them: a
-      // p99 never shows below the max it shares a bucket with, and a small
-      // set's percentiles are its own values.
-      double value = MidpointOf(b);
-      if (b == BucketOf(max_)) {
-        value = static_cast<double>(max_);
-      } else if (b == BucketOf(min_)) {
-        value = static_cast<double>(min_);
-      }
-      *targets[next] = value / 1000.0;
+      *targets[next] = ValueOf(b);
       ++next;
     }
   }
