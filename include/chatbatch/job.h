@@ -270,6 +270,12 @@ Result<Job> LoadJob(const std::string& path);
 // characters, bounded length).
 bool IsSafeId(std::string_view id);
 
+// An id a run may write files for: a safe id, or one followed by "#n" (n a
+// positive decimal number), the name load mode gives the n-th copy of a
+// repeated conversation. Jobs cannot use '#', so a copy never takes the
+// name of a conversation of the job.
+bool IsSafeRunId(std::string_view id);
+
 }  // namespace chatbatch
 
 #endif  // CHATBATCH_JOB_H_

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -147,9 +148,10 @@ RunOutcome RunInto(Job job, const std::string& dir, const std::string& label,
   CurlTransportOptions transport_options;
   // Streams at once: the concurrency, or fewer if fewer conversations are
   // left to run.
+  // A load test's copies outnumber the job's conversations.
   transport_options.expected_streams = static_cast<int>(std::min<size_t>(
       flags.concurrency > 0 ? flags.concurrency : job.concurrency,
-      std::max<size_t>(1, job.conversations.size())));
+      job.load ? SIZE_MAX : std::max<size_t>(1, job.conversations.size())));
   auto transport = MakeCurlTransport(transport_options, [&runner_ptr](int) {
     if (runner_ptr != nullptr) runner_ptr->Interrupt();
   });
@@ -228,6 +230,10 @@ RunOutcome RunInto(Job job, const std::string& dir, const std::string& label,
   const int golden = GoldenAfterRun(job, flags.only, dir, checks);
   spdlog::shutdown();
   if (golden != kExitOk) return {golden};  // differs (1), no golden dir (2)
+  if (summary->load && !summary->load->slo_ok) return {kExitFailed};
+  // A load test measures its errors (slo: error_rate gates on them): its
+  // exit code is the gate's.
+  if (job.load) return {kExitOk};
   return {failed > 0 || errors > 0 || pending > 0 || judge.errors > 0
               ? kExitFailed
               : kExitOk};
@@ -294,6 +300,15 @@ int Run(const RunFlags& flags) {
   std::unique_ptr<ResponseCache> cache;
   const std::string cache_dir =
       flags.cache_dir.empty() ? job->cache : flags.cache_dir;
+  if (job->load && (flags.resume.resume || !cache_dir.empty())) {
+    // A load test measures a server over time: a resumed or replayed one
+    // would measure nothing.
+    std::fprintf(stderr, "%s: a load test (`load:`) cannot %s\n",
+                 flags.job_path.c_str(),
+                 flags.resume.resume ? "be resumed (--resume)"
+                                     : "use a response cache");
+    return kExitUsage;
+  }
   if (flags.offline && cache_dir.empty()) {
     std::fprintf(stderr,
                  "--offline needs a cache: give --cache DIR or set `cache:` "

@@ -191,7 +191,7 @@ Status CheckDisjoint(const std::vector<Input>& runs) {
     for (const ordered_json& conv : ListedConversations(in)) {
       const std::string id =
           conv.is_object() ? conv.value("id", std::string()) : "";
-      if (!IsSafeId(id)) {
+      if (!IsSafeRunId(id)) {
         return Fail(ErrorCode::kUsage,
                     "merge: " + in.dir + "/summary.json lists an unsafe id");
       }

@@ -103,7 +103,7 @@ namespace {
 // The job loader refuses such ids; this is defense in depth, so no path is
 // ever built from one. The id is quoted JSON-escaped: it may hold anything.
 Status CheckOutputId(const std::string& id) {
-  if (IsSafeId(id)) return {};
+  if (IsSafeRunId(id)) return {};
   return Fail(ErrorCode::kInternal,
               "refusing to write output for conversation id " +
                   ordered_json(id).dump(-1, ' ', /*ensure_ascii=*/true,

@@ -37,9 +37,19 @@ Result<RunSummary> Runner::Impl::Run() {
                                                 : wanted.size());
   CopyTotals(options_.prior, &summary_);
   RunStart start;
+  // Repeats and sweeps run copies ("x#n") made as they start: the job's
+  // conversations are only their templates.
+  const bool copies =
+      job_.load &&
+      (job_.load->repeat || job_.load->sweep.kind != SweepSpec::Kind::kNone);
+  std::vector<size_t> templates;
   for (size_t k = 0; k < job_.conversations.size(); ++k) {
     const Conversation& conv = job_.conversations[k];
     if (!wanted.empty() && !wanted.contains(conv.id)) continue;
+    if (copies) {
+      templates.push_back(k);
+      continue;
+    }
     const size_t index = summary_.conversations.size();
     summary_.conversations.Add(k);
     if (!options_.prior.empty()) {
@@ -88,9 +98,20 @@ Result<RunSummary> Runner::Impl::Run() {
   WriteSummary();
   if (fatal_) return std::unexpected(*fatal_);
 
-  Dispatch();
+  if (job_.load || !job_.slo.empty()) {
+    StartLoad();
+    load_->templates = std::move(templates);
+    load_->instances = copies;
+  }
+  if (LoadMode()) {
+    load_->starts_of.assign(load_->templates.size(), 0);
+    StartStep();
+  } else {
+    Dispatch();
+  }
   Status loop = transport_->Run();
   if (!loop) return std::unexpected(loop.error());
+  FinishLoad();
 
   summary_.interrupted = interrupts_ > 0;
   summary_.ended_at = NowIsoUtc();
@@ -154,7 +175,8 @@ void Runner::Impl::Dispatch() {
   replays_this_pass_ = 0;
   while (!fatal_ && interrupts_ == 0 && !summary_.stopped_early &&
          in_flight_ < concurrency_) {
-    if (ready_.empty() && !HasWaiting()) return;
+    // Load mode starts new conversations on its schedule (Launch) only.
+    if (ready_.empty() && (LoadMode() || !HasWaiting())) return;
     // A cached turn needs no slot of the endpoint's, nor its rate.
     if (options_.cache != nullptr) {
       const CacheStep step = ReplayFromCache();
@@ -195,6 +217,7 @@ void Runner::Impl::StartConversation(ConvState* c) {
 // Conversations not started yet are those from "next_waiting_" on that are
 // still pending: the cursor only moves forward.
 bool Runner::Impl::HasWaiting() {
+  if (LoadMode()) return LoadActive();
   const ConversationOutcomes& outcomes = summary_.conversations;
   while (next_waiting_ < outcomes.size() &&
          outcomes.status(next_waiting_) != ConversationStatus::kPending) {
@@ -348,6 +371,7 @@ void Runner::Impl::FinishConversation(ConvState* c) {
                                   summary_.conversations[c->summary_index]);
   }
   live_.erase(c->summary_index);  // "c" is gone from here on
+  if (LoadMode()) OnLoadConversationDone();
   WriteSummarySoon();
 }
 
@@ -380,10 +404,16 @@ void Runner::Impl::StopTimers() {
     c->backoff_timer = 0;
   }
   CancelGrades();
+  if (LoadMode()) {
+    StopArrivals();
+    if (load_->step_timer != 0) transport_->CancelTimer(load_->step_timer);
+    load_->step_timer = 0;
+  }
 }
 
 void Runner::Impl::Interrupt() {
   ++interrupts_;
+  StopArrivals();
   if (interrupts_ == 1) {
     spdlog::warn(
         "interrupted: finishing {} in flight, starting no new ones "

@@ -66,6 +66,7 @@ void Runner::Impl::StartAttempt(ConvState* c) {
   }
   ++c->attempt;
   c->parked = false;
+  MeterStart(c);
   if (c->backoff_timer != 0) transport_->CancelTimer(c->backoff_timer);
   c->backoff_timer = 0;
   HttpRequest request;

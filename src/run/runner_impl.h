@@ -22,6 +22,8 @@
 #include "output/record_tally.h"
 #include "run/endpoint_gate.h"
 #include "run/endpoint_health.h"
+#include "run/load_meter.h"
+#include "run/load_schedule.h"
 
 namespace chatbatch {
 
@@ -176,7 +178,44 @@ class Runner::Impl {
     // Its turns are done but not its gradings: it finishes with the last.
     bool finish_when_graded = false;
     bool grading_abandoned = false;  // stays pending, for --resume
+    // Load mode (run/runner_load.cc).
+    std::unique_ptr<Conversation> instance;  // a repeat's "x#n" copy
+    Clock::time_point scheduled{};           // when it was due to start
+    bool measured = true;                    // started inside its step's window
+    bool start_metered = false;              // its start's lag is counted
+    uint64_t number = 0;        // its start number in the run (think draws)
+    int64_t history_chars = 0;  // of its exchanges so far
+    std::optional<ThinkTimes> think;
   };
+
+  // Load mode and SLO gates (run/runner_load.cc): the step that is running
+  // and how its conversations arrive. Null without `load:` and `slo:`.
+  struct LoadRun {
+    const LoadSpec* spec = nullptr;  // null: `slo:` alone (one "run" step)
+    uint64_t seed = 0;
+    // Repeats and sweeps run copies named "x#n"; otherwise the job's
+    // conversations themselves, in order.
+    bool instances = false;
+    std::vector<size_t> templates;    // job conversations in scope
+    std::vector<uint32_t> starts_of;  // per template: its copies so far
+    size_t next_template = 0;
+    uint64_t launched = 0;  // conversations started in the run
+    size_t step = 0;        // 0-based
+    size_t steps = 1;
+    Clock::time_point step_start{};
+    std::optional<ArrivalSchedule> schedule;  // open loop
+    Clock::time_point next_arrival{};
+    TimerId arrival_timer = 0;
+    TimerId duration_timer = 0;
+    TimerId step_timer = 0;  // starts the next step from the loop
+    bool arrivals_over = false;
+    int cap = 0;   // conversations in progress at most
+    int live = 0;  // conversations of the step in progress
+    std::deque<Clock::time_point> held;  // arrivals the cap held back
+    std::unique_ptr<LoadMeter> meter;    // the running step's
+    double cpu_at_start = 0;
+  };
+  std::unique_ptr<LoadRun> load_;
 
   const Conversation& ConvOf(size_t summary_index) const {
     return job_.conversations[summary_.conversations.conversation_index(
@@ -233,6 +272,23 @@ class Runner::Impl {
   void CancelGrades();
   bool GradesIdle() const { return grades_in_flight_ == 0; }
   void AfterCompletion();
+
+  // Load mode (run/runner_load.cc).
+  bool LoadMode() const { return load_ != nullptr && load_->spec != nullptr; }
+  void StartLoad();
+  void StartStep();
+  void ArmArrival();
+  void OnArrivals();
+  void Launch(Clock::time_point scheduled);
+  void StopArrivals();
+  bool LoadActive() const;
+  void OnLoadConversationDone();
+  void EndStep(Clock::time_point end);
+  void MeterStart(ConvState* c);
+  void MeterTurn(ConvState* c, const TurnRecord& record);
+  // Queues a conversation's next turn, after its think time in load mode.
+  void QueueNextTurn(ConvState* c);
+  void FinishLoad();
   void StopTimers();
   void Fatal(Error error);
   void CancelAll();

@@ -88,6 +88,7 @@ void Runner::Impl::RecordTurn(ConvState* c, AttemptSink* sink,
   if (options_.cache != nullptr) StoreInCache(c, record);
 
   AddLatency(c, &record);
+  MeterTurn(c, record);
   AddTotals(record, &summary_);
   if (Status st = output_->AppendTurn(conv, record); !st) {
     Fatal(st.error());
@@ -131,7 +132,7 @@ void Runner::Impl::RecordTurn(ConvState* c, AttemptSink* sink,
   } else if (summary_.stopped_early) {
     // Stays unfinished (pending) and resumable.
   } else {
-    ready_.push_front(c);  // its next turn goes out at once
+    QueueNextTurn(c);
   }
 }
 

@@ -59,4 +59,17 @@ bool IsSafeId(std::string_view id) {
   return !IsReservedDeviceName(id);
 }
 
+bool IsSafeRunId(std::string_view id) {
+  const size_t hash = id.rfind('#');
+  if (hash == std::string_view::npos) return IsSafeId(id);
+  const std::string_view number = id.substr(hash + 1);
+  if (number.empty() || number.size() > 10 || number.front() == '0') {
+    return false;
+  }
+  for (char c : number) {
+    if (c < '0' || c > '9') return false;
+  }
+  return IsSafeId(id.substr(0, hash));
+}
+
 }  // namespace chatbatch
