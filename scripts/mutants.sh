@@ -43,6 +43,8 @@ src/report/batch_export.cc|  const bool http_error = !arrived && record.http_sta
 src/cache/response_cache.cc|    HashPart(state, e.assistant);|    (void)e;|key a cached turn without the earlier replies
 src/cache/response_cache.cc|  if (CacheEntryCheck(*reply) != check) {|  if (false) {|read an altered cache entry as a hit
 src/run/runner_tally.cc|  if (record->cached) {  // no server timed it|  if (false) {  // no server timed it|time a cached turn as a live one
+src/run/load_schedule.cc|      offset_us_ += random_.Exponential(mean_gap_us_);|      offset_us_ += mean_gap_us_;|poisson arrivals at fixed gaps
+src/job/job_load_keys.cc|  if (spec.repeat \&\& !ends) {|  if (false) {|let `load.repeat` run forever
 EOF
 )
 

@@ -457,6 +457,7 @@ Result<Job> Loader::Load(std::string_view text) {
       ReadVars(document, "job", &job_vars_);
       vars_ = job_vars_;
       ParseMapping(document, "job", kJobKeys, &draft);
+      CheckLoadCombinations(document, draft);
       ParseConversations(&draft, document);
     }
   }

@@ -1,7 +1,8 @@
 // The job loader's machinery, shared by its .cc files: job_loader.cc (the
 // pass over the file and the typed readers), job_keys.cc (what is sent:
-// endpoint, headers, conversations, ...) and job_reliability_keys.cc (how:
-// retry, timeouts, rate, limits, resume, grace).
+// endpoint, headers, conversations, ...), job_reliability_keys.cc (how:
+// retry, timeouts, rate, limits, resume, grace) and job_load_keys.cc (load
+// mode and SLOs).
 //
 // Each mapping level (job, conversation, message, and the reliability
 // sub-mappings) has a table of its known keys; adding a key means adding a
@@ -73,6 +74,22 @@ struct ImportSpec {
   std::vector<std::string> turns;  // csv: turn columns, in order; "" = find
   std::string id_column = "id";    // csv
   YAML::Mark mark;
+};
+
+// `load:` while it is being read: the spec, and what was given where, for
+// the checks across its keys once they are all read.
+struct LoadDraft {
+  LoadSpec spec;
+  YAML::Mark arrival_mark, burstiness_mark, warmup_mark, cooldown_mark,
+      repeat_mark, sweep_mark;
+  bool has_arrival = false;
+  bool has_rate = false;  // load.arrival.rate (or the scalar form)
+  bool has_burstiness = false;
+  bool has_duration = false;
+  bool has_sweep = false;
+  bool has_sweep_rate = false;
+  bool has_sweep_concurrency = false;
+  bool has_step = false;
 };
 
 struct JobDraft {
@@ -269,6 +286,34 @@ class Loader {
   void ParseJudgeConcurrency(const Field& f, JudgeSettings* j);
   void ParseJudgeRetry(const Field& f, JudgeSettings* j);
 
+  // `load:` and `slo:` (job_load_keys.cc).
+  void ParseLoad(const Field& f, JobDraft* d);
+  void ParseLoadArrival(const Field& f, LoadDraft* l);
+  void ParseArrivalRate(const Field& f, LoadDraft* l);
+  void ParseArrivalProcess(const Field& f, LoadDraft* l);
+  void ParseArrivalBurstiness(const Field& f, LoadDraft* l);
+  void ParseLoadThink(const Field& f, LoadDraft* l);
+  void ParseThinkMean(const Field& f, LoadDraft* l);
+  void ParseThinkProcess(const Field& f, LoadDraft* l);
+  void ParseLoadDuration(const Field& f, LoadDraft* l);
+  void ParseLoadWarmup(const Field& f, LoadDraft* l);
+  void ParseLoadCooldown(const Field& f, LoadDraft* l);
+  void ParseLoadSeed(const Field& f, LoadDraft* l);
+  void ParseLoadRepeat(const Field& f, LoadDraft* l);
+  void ParseLoadSweep(const Field& f, LoadDraft* l);
+  void ParseSweepRate(const Field& f, LoadDraft* l);
+  void ParseSweepConcurrency(const Field& f, LoadDraft* l);
+  void ParseSweepStep(const Field& f, LoadDraft* l);
+  // The rules across load's keys (a sweep's step, repeat's end, warmup and
+  // cooldown inside a step); false when one is broken (reported).
+  bool CheckLoad(LoadDraft* l);
+  // "20/s", "90/m", "3600/h" or a bare number (per second) -> per second.
+  std::optional<double> ReadRate(const Field& f);
+  void ParseSlo(const Field& f, JobDraft* d);
+  std::optional<SloLimit> ReadSloLimit(const Field& f);
+  // `load:` with `resume: true` or `matrix:`.
+  void CheckLoadCombinations(const YAML::Node& document, const JobDraft& d);
+
   // Reliability keys (job_reliability_keys.cc).
   void ParseJobRetry(const Field& f, JobDraft* d);
   void ParseRate(const Field& f, JobDraft* d);
@@ -348,6 +393,8 @@ class Loader {
       {"conversations", &Loader::ParseConversationsKey},
       {"conversations_from", &Loader::ParseConversationsFrom},
       {"matrix", &Loader::ParseMatrix},
+      {"load", &Loader::ParseLoad},
+      {"slo", &Loader::ParseSlo},
   };
   static constexpr KeySpec<ConversationDraft> kConversationKeys[] = {
       {"id", &Loader::ParseId},
@@ -384,6 +431,30 @@ class Loader {
       {"retry", &Loader::ParseJudgeRetry},
       {"timeout", &Loader::ParseDurationKey<JudgeSettings,
                                             &JudgeSettings::timeout, false>},
+  };
+  static constexpr KeySpec<LoadDraft> kLoadKeys[] = {
+      {"arrival", &Loader::ParseLoadArrival},
+      {"think", &Loader::ParseLoadThink},
+      {"duration", &Loader::ParseLoadDuration},
+      {"warmup", &Loader::ParseLoadWarmup},
+      {"cooldown", &Loader::ParseLoadCooldown},
+      {"seed", &Loader::ParseLoadSeed},
+      {"repeat", &Loader::ParseLoadRepeat},
+      {"sweep", &Loader::ParseLoadSweep},
+  };
+  static constexpr KeySpec<LoadDraft> kArrivalKeys[] = {
+      {"rate", &Loader::ParseArrivalRate},
+      {"process", &Loader::ParseArrivalProcess},
+      {"burstiness", &Loader::ParseArrivalBurstiness},
+  };
+  static constexpr KeySpec<LoadDraft> kThinkKeys[] = {
+      {"mean", &Loader::ParseThinkMean},
+      {"process", &Loader::ParseThinkProcess},
+  };
+  static constexpr KeySpec<LoadDraft> kSweepKeys[] = {
+      {"rate", &Loader::ParseSweepRate},
+      {"concurrency", &Loader::ParseSweepConcurrency},
+      {"step", &Loader::ParseSweepStep},
   };
   static constexpr KeySpec<Timeouts> kTimeoutKeys[] = {
       {"connect",
