@@ -456,8 +456,14 @@ std::string NumCell(const std::string& text) {
   return "<td class=\"num\">" + H(text) + "</td>";
 }
 
+// Under 10 ms a tenth still matters (a schedule lag of 1.5 ms against the
+// 10 ms mark, an ITL of 8.1 ms).
+std::string LoadMs(double v) {
+  return v >= 0 && v < 10 ? Fmt("%.1f ms", v) : FormatMs(v);
+}
+
 std::string MsCell(const LoadDist& d, double v) {
-  return NumCell(d.count == 0 ? "–" : FormatMs(v));
+  return NumCell(d.count == 0 ? "–" : LoadMs(v));
 }
 
 // The multi-turn figures of one step, a row per turn number.
@@ -494,8 +500,10 @@ std::string LoadSection(const LoadReport& load) {
   for (const LoadStepResult& s : load.steps)
     any_slo = any_slo || !s.slo.empty();
   if (any_slo) {
-    out += "<span>SLO " +
-           std::string(load.slo_ok ? Badge("ok") : Badge("missed")) + "</span>";
+    out += load.slo_ok
+               ? "<span class=\"badge ok\" data-slo=\"met\">SLO met</span>"
+               : "<span class=\"badge error\" data-slo=\"missed\">SLO "
+                 "missed</span>";
   }
   out += "</p>";
   out +=
@@ -566,7 +574,7 @@ std::string LoadSection(const LoadReport& load) {
   }
   out += "<div class=\"charts\">" +
          LineChartSvg(lines, "Throughput vs latency across steps",
-                      "achieved turns/s", "ms") +
+                      "achieved turns/s", "latency") +
          "</div>";
   // TTFT by turn number: the last step in full, earlier ones folded.
   if (!load.steps.empty() && !load.steps.back().by_turn.empty()) {

@@ -242,7 +242,7 @@ std::string LineChartSvg(const std::vector<ChartLine>& lines,
     const double xv = max_x * i / 4.0, yv = max_y * i / 4.0;
     svg += "<text class=\"axis\" x=\"" + Fixed(x_of(xv)) + "\" y=\"" +
            std::to_string(kTop + plot_h + 16) + "\" text-anchor=\"middle\">" +
-           Fixed(xv, xv < 10 ? 1 : 0) + "</text>";
+           (i == 0 ? "0" : Fixed(xv, xv < 10 ? 1 : 0)) + "</text>";
     svg += "<text class=\"axis\" x=\"" + std::to_string(kLeft - 6) + "\" y=\"" +
            Fixed(y_of(yv) + 3) + "\" text-anchor=\"end\">" +
            XmlEscape(FormatMs(yv), false) + "</text>";

@@ -40,6 +40,10 @@ TEST(HtmlLoadTest, StepTableMissesAndClientLimits) {
   ASSERT_NE(load, "");
   EXPECT_THAT(load, HasSubstr("<h2>Load</h2>"));
   EXPECT_THAT(load, HasSubstr("seed 7"));
+  EXPECT_THAT(load, HasSubstr("data-slo=\"missed\">SLO missed</span>"));
+  // Lag under 10 ms to a tenth: 1.5 ms is not "2 ms".
+  EXPECT_THAT(load, HasSubstr("<td class=\"num\">1.5 ms</td>"));
+  EXPECT_THAT(load, HasSubstr("<td class=\"num\">14 ms</td>"));
   EXPECT_EQ(CountOf(load, "<tr class=\"step"), 2);
   EXPECT_THAT(load, HasSubstr("<tr class=\"step\" data-step=\"1\"><td>1</td>"
                               "<td>rate 10/s</td><td class=\"num\">9.8/s</td>"
