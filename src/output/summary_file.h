@@ -30,6 +30,8 @@ struct SummaryFile {
   std::string ended_at;  // "" while running (or not written)
   std::string status;    // running | finished | stopped | interrupted | ...
   std::vector<Conversation> conversations;  // entries without an id skipped
+  // The "load" section (output/load_json.h); nullopt when there is none.
+  std::optional<LoadReport> load;
   // The whole document, for the sections merge adds up or passes on.
   nlohmann::ordered_json document;
 };
@@ -53,8 +55,8 @@ Status WriteSummaryJson(const std::string& path, const RunSummary& summary,
                         const SummaryValues& values, bool with_list);
 
 // Reads DIR/summary.json; missing fields read as "". nullopt when there is
-// none; kUsage naming the file when it cannot be read or is not a JSON
-// object.
+// none; kUsage naming the file when it cannot be read, is not a JSON
+// object, or its "load" section has a field of the wrong type.
 Result<std::optional<SummaryFile>> ReadSummaryFile(const std::string& dir);
 
 // When the run DIR/summary.json describes started and ended ("" when not

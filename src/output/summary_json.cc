@@ -9,6 +9,7 @@
 
 #include "chatbatch/run_output.h"
 #include "output/json_numbers.h"
+#include "output/load_json.h"
 #include "output/read_file.h"
 #include "output/record_tally.h"
 #include "output/summary_file.h"
@@ -111,6 +112,8 @@ void SummaryFrame(const RunSummary& summary, const SummaryValues& v,
   j["totals"] = std::move(totals);
   j["latency"] =
       RunLatencyJson(*v.latency, v.totals.completion_tokens, v.totals.chunks);
+  // With `load:` or `slo:`: every step's figures and SLO verdicts.
+  if (summary.load.has_value()) j["load"] = LoadReportToJson(*summary.load);
   *before = Dump(j) + "\n";
   after->clear();
   if (!with_list) return;
@@ -289,6 +292,12 @@ Result<std::optional<SummaryFile>> ReadSummaryFile(const std::string& dir) {
   file.started_at = Text(j, "started_at");
   file.ended_at = Text(j, "ended_at");
   file.status = Text(j, "status");
+  if (auto it = j.find("load"); it != j.end() && !it->is_null()) {
+    Result<LoadReport> load = LoadReportFromJson(*it);
+    if (!load)
+      return Fail(ErrorCode::kUsage, path + ": " + load.error().message);
+    file.load = std::move(*load);
+  }
   if (auto it = j.find("conversations"); it != j.end() && it->is_array()) {
     for (const ordered_json& c : *it) {
       if (!c.is_object()) continue;

@@ -10,6 +10,7 @@
 #include "report/compare.h"
 #include "report/html_assets.h"   // generated from report/assets/
 #include "report/junit_report.h"  // XmlEscape
+#include "report/load_table.h"
 #include "report/svg_chart.h"
 #include "report/text_diff.h"
 #include "util/atomic_file.h"
@@ -445,6 +446,153 @@ std::string VariantTurn(const ReportTurn* t) {
   return out;
 }
 
+std::string Fmt(const char* format, double v) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
+
+std::string NumCell(const std::string& text) {
+  return "<td class=\"num\">" + H(text) + "</td>";
+}
+
+// Under 10 ms a tenth still matters (a schedule lag of 1.5 ms against the
+// 10 ms mark, an ITL of 8.1 ms).
+std::string LoadMs(double v) {
+  return v >= 0 && v < 10 ? Fmt("%.1f ms", v) : FormatMs(v);
+}
+
+std::string MsCell(const LoadDist& d, double v) {
+  return NumCell(d.count == 0 ? "–" : LoadMs(v));
+}
+
+// The multi-turn figures of one step, a row per turn number.
+std::string ByTurnTable(const LoadStepResult& step) {
+  std::string out =
+      "<table class=\"byturn\" data-step=\"" + std::to_string(step.index) +
+      "\"><thead><tr><th class=\"num\">turn</th><th class=\"num\">turns</th>"
+      "<th class=\"num\">TTFT p50</th><th class=\"num\">TTFT p95</th><th "
+      "class=\"num\">history messages</th><th class=\"num\">history "
+      "chars</th><th class=\"num\">prompt tokens</th></tr></thead><tbody>";
+  for (const TurnNumberStats& t : step.by_turn) {
+    out += "<tr><td class=\"num\">" + std::to_string(t.turn) +
+           "</td><td class=\"num\">" + std::to_string(t.turns) + "</td>" +
+           MsCell(t.ttft, t.ttft.p50) + MsCell(t.ttft, t.ttft.p95) +
+           NumCell(Fmt("%.1f", t.history_messages)) +
+           NumCell(Fmt("%.0f", t.history_chars)) +
+           NumCell(t.prompt_tokens < 0 ? "–" : Fmt("%.0f", t.prompt_tokens)) +
+           "</tr>";
+  }
+  out += "</tbody></table>";
+  return out;
+}
+
+// summary.json's "load" section: a row per step, the missed SLOs and
+// client-limited steps spelled out, throughput against latency across the
+// steps, and TTFT by turn number.
+std::string LoadSection(const LoadReport& load) {
+  std::string out = "<section id=\"load\"><h2>Load</h2>";
+  out += "<p class=\"meta\"><span>" +
+         H(load.mode == "open" ? "open loop (arrival schedule)"
+                               : "closed loop (concurrency)") +
+         "</span><span>seed " + std::to_string(load.seed) + "</span>";
+  bool any_slo = false;
+  for (const LoadStepResult& s : load.steps)
+    any_slo = any_slo || !s.slo.empty();
+  if (any_slo) {
+    out += load.slo_ok
+               ? "<span class=\"badge ok\" data-slo=\"met\">SLO met</span>"
+               : "<span class=\"badge error\" data-slo=\"missed\">SLO "
+                 "missed</span>";
+  }
+  out += "</p>";
+  out +=
+      "<table class=\"load\" id=\"load-steps\"><thead><tr><th>step</th>"
+      "<th>requested</th>";
+  for (const char* h :
+       {"achieved", "turns/s", "tokens/s", "TTFT p50", "TTFT p99", "ITL p99",
+        "E2E p99", "goodput", "errors", "lag p99", "CPU"}) {
+    out += "<th class=\"num\">" + std::string(h) + "</th>";
+  }
+  out += "<th>flags</th></tr></thead><tbody>";
+  for (const LoadStepResult& s : load.steps) {
+    out +=
+        "<tr class=\"step" + std::string(s.slo_ok ? "" : " miss") +
+        "\" data-step=\"" + std::to_string(s.index) + "\"><td>" +
+        std::to_string(s.index) + "</td><td>" + H(s.label) + "</td>" +
+        NumCell(Fmt("%.1f/s", s.achieved_rate)) +
+        NumCell(Fmt("%.1f", s.turns_per_s)) +
+        NumCell((s.tokens_estimated ? "~" : "") + Fmt("%.0f", s.tokens_per_s)) +
+        MsCell(s.ttft, s.ttft.p50) + MsCell(s.ttft, s.ttft.p99) +
+        MsCell(s.itl, s.itl.p99) + MsCell(s.e2e, s.e2e.p99) +
+        NumCell(s.goodput < 0 ? "–" : Fmt("%.1f %%", s.goodput * 100)) +
+        NumCell(std::to_string(s.turns_error) + " (" +
+                Fmt("%.1f %%", s.error_rate * 100) + ")") +
+        MsCell(s.lag, s.lag.p99) + NumCell(Fmt("%.0f %%", s.cpu_share * 100)) +
+        "<td>";
+    if (s.client_limited) {
+      out += "<span class=\"flag limited\" title=\"" +
+             A(s.client_limited_reason) + "\">client-limited</span> ";
+    }
+    if (!s.slo_ok) out += "<span class=\"flag\">MISS</span>";
+    out += "</td></tr>";
+  }
+  out += "</tbody></table>";
+  std::string notes;
+  for (const LoadStepResult& s : load.steps) {
+    for (const SloResult& slo : s.slo) {
+      if (slo.ok) continue;
+      notes += "<li class=\"miss\">" +
+               H(StepName(s) + ": " + DescribeSloMiss(slo)) + "</li>";
+    }
+  }
+  for (const LoadStepResult& s : load.steps) {
+    if (!s.client_limited) continue;
+    notes += "<li class=\"limited\">" +
+             H(StepName(s) + ": client-limited: " + s.client_limited_reason) +
+             "</li>";
+  }
+  if (!notes.empty()) out += "<ul class=\"slo-miss\">" + notes + "</ul>";
+  if (std::any_of(load.steps.begin(), load.steps.end(),
+                  [](const LoadStepResult& s) { return s.tokens_estimated; })) {
+    out +=
+        "<p class=\"hint\">~ tokens counted as content chunks (the server "
+        "sent no usage).</p>";
+  }
+  // Throughput against latency: where the server's curve bends.
+  std::vector<ChartLine> lines = {
+      {"TTFT p50", {}, false}, {"TTFT p99", {}, false}, {"E2E p99", {}, true}};
+  for (const LoadStepResult& s : load.steps) {
+    const std::string label = "step " + std::to_string(s.index);
+    if (s.ttft.count > 0) {
+      lines[0].points.push_back({s.turns_per_s, s.ttft.p50, label});
+      lines[1].points.push_back({s.turns_per_s, s.ttft.p99, label});
+    }
+    if (s.e2e.count > 0) {
+      lines[2].points.push_back({s.turns_per_s, s.e2e.p99, label});
+    }
+  }
+  out += "<div class=\"charts\">" +
+         LineChartSvg(lines, "Throughput vs latency across steps",
+                      "achieved turns/s", "latency") +
+         "</div>";
+  // TTFT by turn number: the last step in full, earlier ones folded.
+  if (!load.steps.empty() && !load.steps.back().by_turn.empty()) {
+    const LoadStepResult& last = load.steps.back();
+    out += "<h3>TTFT by turn number</h3><p class=\"hint\">" +
+           H(load.steps.size() > 1 ? StepName(last) : std::string("The run")) +
+           "; the last row also counts every later turn.</p>" +
+           ByTurnTable(last);
+    for (size_t i = 0; i + 1 < load.steps.size(); ++i) {
+      if (load.steps[i].by_turn.empty()) continue;
+      out += "<details><summary>" + H(StepName(load.steps[i])) + "</summary>" +
+             ByTurnTable(load.steps[i]) + "</details>";
+    }
+  }
+  out += "</section>\n";
+  return out;
+}
+
 std::string PassRate(const StatusCounts& c) {
   if (c.total() == 0) return "–";
   char buf[32];
@@ -552,6 +700,7 @@ std::string RenderHtmlReport(const ReportRun& run, const ReportRun* baseline) {
     html += "<p class=\"hint\">" + Counted(cached, "cached turn") +
             " left out of the latency charts.</p>";
   }
+  if (run.load.has_value()) html += LoadSection(*run.load);
 
   html += "<h2>Conversations</h2><div class=\"filters\">";
   html += FilterButton("all", "all", static_cast<int>(rows.size()), true);

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "report/load_table.h"
 #include "report/markup.h"
 #include "util/atomic_file.h"
 #include "util/time_format.h"
@@ -263,6 +264,75 @@ std::string RenderSuite(const ReportRun& run, std::string_view suite_name,
   return xml;
 }
 
+bool HasSlo(const ReportRun& run) {
+  return run.load.has_value() &&
+         std::ranges::any_of(run.load->steps, [](const LoadStepResult& s) {
+           return !s.slo.empty();
+         });
+}
+
+// The run's SLO verdicts as a <testsuite> of their own: one <testcase> per
+// step and SLO, a <failure type="slo"> when it was missed. A run of one
+// step names its testcases by the SLO alone ("ttft_p95"), a sweep by step
+// too ("step 2 rate 20/s: ttft_p95"). Adds its counts to "all".
+std::string RenderSloSuite(const ReportRun& run, std::string_view suite_name,
+                           int id, const JunitOptions& options,
+                           SuiteCounts* all) {
+  const LoadReport& load = *run.load;
+  SuiteCounts suite;
+  std::string cases;
+  for (const LoadStepResult& step : load.steps) {
+    suite.total_ms += step.wall_s * 1000;
+    for (const SloResult& slo : step.slo) {
+      ++suite.tests;
+      const std::string name = load.steps.size() == 1
+                                   ? slo.name
+                                   : "step " + std::to_string(step.index) +
+                                         " " + step.label + ": " + slo.name;
+      cases += "    <testcase" + Attr("classname", "slo") + Attr("name", name) +
+               Attr("time", Seconds(0));
+      if (slo.ok) {
+        cases += "/>\n";
+        continue;
+      }
+      ++suite.failures;
+      const std::string body = StepName(step) + ": " + DescribeSloMiss(slo) +
+                               "\nmeasured over " + std::to_string(step.turns) +
+                               " turns (" +
+                               std::to_string(step.conversations_measured) +
+                               " conversations measured)\n";
+      cases += ">\n      <failure" +
+               Attr("message", DescribeSloMiss(slo, /*say_limit=*/true)) +
+               Attr("type", "slo") + ">" + XmlEscape(body, false) +
+               "</failure>\n    </testcase>\n";
+    }
+  }
+  all->tests += suite.tests;
+  all->failures += suite.failures;
+  all->total_ms += suite.total_ms;
+  std::string timestamp =
+      options.timestamp.empty() ? run.started_at : options.timestamp;
+  if (timestamp.empty()) {
+    timestamp = FormatIsoUtc(std::chrono::system_clock::now());
+  }
+  if (timestamp.ends_with('Z')) timestamp.pop_back();
+  std::string xml =
+      "  <testsuite" + Attr("name", suite_name) + suite.Attrs() +
+      Attr("timestamp", timestamp) +
+      Attr("hostname",
+           options.hostname.empty() ? Hostname() : options.hostname) +
+      Attr("id", std::to_string(id)) + Attr("package", "slo") + ">\n";
+  xml += "    <properties>\n";
+  xml += "      <property" + Attr("name", "run_dir") + Attr("value", run.dir) +
+         "/>\n";
+  xml += "      <property" + Attr("name", "slo_ok") +
+         Attr("value", load.slo_ok ? "true" : "false") + "/>\n";
+  xml += "    </properties>\n";
+  xml += cases;
+  xml += "  </testsuite>\n";
+  return xml;
+}
+
 }  // namespace
 
 std::string RenderJunit(std::span<const JunitSuite> suites,
@@ -272,6 +342,14 @@ std::string RenderJunit(std::span<const JunitSuite> suites,
   int id = 0;
   for (const JunitSuite& suite : suites) {
     inner += RenderSuite(suite.run, suite.name, id++, options, &all);
+  }
+  // After the conversations' suites; named "slo", or "<suite>.slo" when
+  // several runs share the document.
+  for (const JunitSuite& suite : suites) {
+    if (!HasSlo(suite.run)) continue;
+    const std::string name =
+        suites.size() == 1 ? std::string("slo") : suite.name + ".slo";
+    inner += RenderSloSuite(suite.run, name, id++, options, &all);
   }
   return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites" +
          Attr("name", "chatbatch") + all.Attrs() + ">\n" + inner +

@@ -1,6 +1,8 @@
 // JUnit XML for CI readers (Jenkins, GitLab, GitHub test reporters): one
-// <testsuite> per run, one <testcase> per conversation. Validates against
-// the common JUnit schema (tests/data/junit.xsd).
+// <testsuite> per run, one <testcase> per conversation, and for a run whose
+// summary has SLO verdicts (load mode, `slo:`) a <testsuite> "slo" with one
+// <testcase> per step and SLO. Validates against the common JUnit schema
+// (tests/data/junit.xsd).
 #ifndef CHATBATCH_JUNIT_REPORT_H_
 #define CHATBATCH_JUNIT_REPORT_H_
 
@@ -31,12 +33,15 @@ std::string XmlEscape(std::string_view text, bool attribute);
 // <failure type="expectation">, error -> <error type="<error_kind>"> (and,
 // when an earlier turn failed its expectations, also that <failure>; the
 // suite counts the testcase once, as an error), pending/running ->
-// <skipped/>.
+// <skipped/>. With "run".load holding SLO verdicts, also the suite "slo":
+// classname "slo", each case named by its SLO ("ttft_p95"; in a sweep
+// "step 2 rate 20/s: ttft_p95"), a missed one with <failure type="slo"
+// message="ttft_p95 612 ms > limit 500 ms">.
 std::string RenderJunit(const ReportRun& run, std::string_view suite_name,
                         const JunitOptions& options = {});
 
 // Several runs in one document, one <testsuite> each (a matrix job: one
-// per set).
+// per set); their SLO suites follow, named "<name>.slo".
 struct JunitSuite {
   std::string name;
   ReportRun run;

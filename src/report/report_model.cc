@@ -143,6 +143,7 @@ Result<ReportRun> LoadReportRun(const std::string& dir) {
     run.started_at = (*s)->started_at;
     run.ended_at = (*s)->ended_at;
     run.status = (*s)->status;
+    run.load = (*s)->load;
     for (const SummaryFile::Conversation& c : (*s)->conversations) {
       if (!seen.insert(c.id).second) continue;
       ReportConversation conv;

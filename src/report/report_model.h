@@ -5,10 +5,12 @@
 #ifndef CHATBATCH_REPORT_MODEL_H_
 #define CHATBATCH_REPORT_MODEL_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "chatbatch/error.h"
+#include "chatbatch/load.h"
 
 namespace chatbatch {
 
@@ -70,6 +72,8 @@ struct ReportRun {
   std::string ended_at;
   std::string status;  // summary.json's: running | finished | interrupted
   std::vector<ReportConversation> conversations;
+  // summary.json's "load" section (load mode or `slo:`), when it has one.
+  std::optional<LoadReport> load;
 
   int Count(std::string_view conversation_status) const;
 };

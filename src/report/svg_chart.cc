@@ -191,3 +191,98 @@ std::string HistogramSvg(const std::vector<double>& values,
 }
 
 }  // namespace chatbatch
+
+namespace chatbatch {
+
+std::string LineChartSvg(const std::vector<ChartLine>& lines,
+                         std::string_view title, std::string_view x_unit,
+                         std::string_view y_unit) {
+  constexpr int kWidth = 560, kHeight = 280;
+  constexpr int kLeft = 56, kRight = 24, kTop = 44, kBottom = 40;
+  const int plot_w = kWidth - kLeft - kRight;
+  const int plot_h = kHeight - kTop - kBottom;
+  std::string svg =
+      "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" "
+      "viewBox=\"0 0 " +
+      std::to_string(kWidth) + " " + std::to_string(kHeight) +
+      "\" role=\"img\" aria-label=\"" + XmlEscape(title, true) + "\">";
+  svg += "<text class=\"chart-title\" x=\"" + std::to_string(kLeft) +
+         "\" y=\"18\">" + XmlEscape(title, false) + "</text>";
+  double max_x = 0, max_y = 0;
+  bool any = false;
+  for (const ChartLine& line : lines) {
+    for (const ChartPoint& p : line.points) {
+      if (!std::isfinite(p.x) || !std::isfinite(p.y)) continue;
+      any = true;
+      max_x = std::max(max_x, p.x);
+      max_y = std::max(max_y, p.y);
+    }
+  }
+  if (!any) {
+    svg += "<text class=\"axis\" x=\"" + std::to_string(kWidth / 2) +
+           "\" y=\"" + std::to_string(kHeight / 2) +
+           "\" text-anchor=\"middle\">no data</text></svg>";
+    return svg;
+  }
+  // A little room right and above the last point for its label.
+  max_x = max_x > 0 ? max_x * 1.08 : 1;
+  max_y = max_y > 0 ? max_y * 1.1 : 1;
+  const auto x_of = [&](double v) { return kLeft + v / max_x * plot_w; };
+  const auto y_of = [&](double v) {
+    return kTop + plot_h - v / max_y * plot_h;
+  };
+  const std::string bottom = std::to_string(kTop + plot_h);
+  svg += "<line class=\"axis-line\" x1=\"" + std::to_string(kLeft) +
+         "\" y1=\"" + bottom + "\" x2=\"" + std::to_string(kLeft + plot_w) +
+         "\" y2=\"" + bottom + "\"/>";
+  svg += "<line class=\"axis-line\" x1=\"" + std::to_string(kLeft) +
+         "\" y1=\"" + std::to_string(kTop) + "\" x2=\"" +
+         std::to_string(kLeft) + "\" y2=\"" + bottom + "\"/>";
+  for (int i = 0; i <= 4; ++i) {
+    const double xv = max_x * i / 4.0, yv = max_y * i / 4.0;
+    svg += "<text class=\"axis\" x=\"" + Fixed(x_of(xv)) + "\" y=\"" +
+           std::to_string(kTop + plot_h + 16) + "\" text-anchor=\"middle\">" +
+           (i == 0 ? "0" : Fixed(xv, xv < 10 ? 1 : 0)) + "</text>";
+    svg += "<text class=\"axis\" x=\"" + std::to_string(kLeft - 6) + "\" y=\"" +
+           Fixed(y_of(yv) + 3) + "\" text-anchor=\"end\">" +
+           XmlEscape(FormatMs(yv), false) + "</text>";
+  }
+  svg += "<text class=\"axis\" x=\"" + std::to_string(kLeft + plot_w) +
+         "\" y=\"" + std::to_string(kHeight - 4) + "\" text-anchor=\"end\">" +
+         XmlEscape(x_unit, false) + "</text>";
+  svg += "<text class=\"axis\" x=\"4\" y=\"" + std::to_string(kTop - 8) +
+         "\">" + XmlEscape(y_unit, false) + "</text>";
+  for (size_t n = 0; n < lines.size(); ++n) {
+    const ChartLine& line = lines[n];
+    const std::string index = std::to_string(n);
+    // Legend, in a row under the title.
+    const int lx = kLeft + static_cast<int>(n) * 150;
+    svg += "<line class=\"series series-" + index + "\" x1=\"" +
+           std::to_string(lx) + "\" y1=\"28\" x2=\"" + std::to_string(lx + 16) +
+           "\" y2=\"28\"/><text class=\"axis\" x=\"" + std::to_string(lx + 20) +
+           "\" y=\"31\">" + XmlEscape(line.name, false) + "</text>";
+    std::string points, dots;
+    for (const ChartPoint& p : line.points) {
+      if (!std::isfinite(p.x) || !std::isfinite(p.y)) continue;
+      const std::string x = Fixed(x_of(p.x)), y = Fixed(y_of(p.y));
+      points += (points.empty() ? "" : " ") + x + "," + y;
+      dots += "<circle class=\"dot-" + index + "\" cx=\"" + x + "\" cy=\"" + y +
+              "\" r=\"3\"><title>" +
+              XmlEscape(p.label + ": " + line.name + " " + FormatMs(p.y) +
+                            " at " + Fixed(p.x, 1) + " " + std::string(x_unit),
+                        false) +
+              "</title></circle>";
+      if (line.labelled) {
+        dots += "<text class=\"point-label\" x=\"" + Fixed(x_of(p.x) + 4) +
+                "\" y=\"" + Fixed(y_of(p.y) - 6) + "\">" +
+                XmlEscape(p.label, false) + "</text>";
+      }
+    }
+    svg += "<polyline class=\"series series-" + index + "\" points=\"" +
+           points + "\"/>" + dots;
+  }
+  svg += "</svg>";
+  return svg;
+}
+
+}  // namespace chatbatch

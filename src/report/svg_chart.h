@@ -22,6 +22,26 @@ std::string HistogramSvg(const std::vector<double>& values,
                          int bins = 20,
                          const std::vector<double>* baseline = nullptr);
 
+// One line of a LineChartSvg: points in the order drawn, each with a
+// label ("step 2") for its tooltip, and for the chart when "labelled".
+struct ChartPoint {
+  double x = 0, y = 0;
+  std::string label;
+};
+struct ChartLine {
+  std::string name;  // the legend's
+  std::vector<ChartPoint> points;
+  bool labelled = false;  // write each point's label beside it
+};
+
+// Lines with points (class "series-N" and "dot-N", N the line's index, up
+// to three styled) as one <svg> element, both axes from 0: x in "x_unit"
+// (plain numbers), y in milliseconds (FormatMs), a legend of the lines'
+// names. With no point, a placeholder saying so.
+std::string LineChartSvg(const std::vector<ChartLine>& lines,
+                         std::string_view title, std::string_view x_unit,
+                         std::string_view y_unit);
+
 // The p50, p90 and p99 (nearest rank) of "values", all 0 when empty.
 struct ChartPercentiles {
   double p50 = 0, p90 = 0, p99 = 0;
