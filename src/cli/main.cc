@@ -27,6 +27,7 @@
 #include "output/merge.h"
 #include "report/junit_report.h"
 #include "report/latency_table.h"
+#include "report/load_table.h"
 #include "spdlog/sinks/basic_file_sink.h"
 #include "spdlog/spdlog.h"
 #include "util/counted.h"
@@ -198,6 +199,10 @@ RunOutcome RunInto(Job job, const std::string& dir, const std::string& label,
     std::fputs(FormatLatencyTable((*output)->ThisProcess(*summary)).c_str(),
                stdout);
   }
+  // The gate's verdicts are what a CI log is read for: printed even with
+  // -q.
+  if (summary->load)
+    std::fputs(FormatLoadTable(*summary->load).c_str(), stdout);
   if (!label.empty()) std::printf("%s: ", label.c_str());
   std::printf("%d ok, %d failed, %d error", ok, failed, errors);
   if (pending > 0) std::printf(", %d not finished", pending);
@@ -303,10 +308,9 @@ int Run(const RunFlags& flags) {
   if (job->load && (flags.resume.resume || !cache_dir.empty())) {
     // A load test measures a server over time: a resumed or replayed one
     // would measure nothing.
-    std::fprintf(stderr, "%s: a load test (`load:`) cannot %s\n",
-                 flags.job_path.c_str(),
-                 flags.resume.resume ? "be resumed (--resume)"
-                                     : "use a response cache");
+    std::fprintf(
+        stderr, "%s: a load test (`load:`) cannot %s\n", flags.job_path.c_str(),
+        flags.resume.resume ? "be resumed (--resume)" : "use a response cache");
     return kExitUsage;
   }
   if (flags.offline && cache_dir.empty()) {

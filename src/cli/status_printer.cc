@@ -131,7 +131,9 @@ void StatusPrinter::OnConversationDone(const Conversation& conv,
 }
 
 std::string StatusPrinter::Prefix() const {
-  std::string text = "[" + std::to_string(done_) + "/" + std::to_string(total_);
+  // A load test's repeats have no total known up front.
+  std::string text = "[" + std::to_string(done_);
+  if (total_ > 0) text += "/" + std::to_string(total_);
   // Below 5 % the pace is mostly start-up noise.
   if (turns_to_do_ > 0 && turns_done_ < turns_to_do_ &&
       turns_done_ * 20 >= turns_to_do_) {

@@ -24,9 +24,9 @@ load:
          R"(
 conversations:
   - id: greet
-    messages: [Hello, How are you?]
+    messages: [Hello, "How are you?"]
   - id: ask
-    messages: [What is 2+2?, And times 10?]
+    messages: ["What is 2+2?", "And times 10?"]
 )";
 }
 

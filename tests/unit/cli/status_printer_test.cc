@@ -64,6 +64,16 @@ TEST_F(StatusPrinterTest, OneTurnInTheSingular) {
   EXPECT_EQ(Output(), "[1/1] c1 ok (1/1 turn)\n");
 }
 
+TEST_F(StatusPrinterTest, ALoadTestsCopiesHaveNoTotal) {
+  StatusPrinter printer(file_, /*quiet=*/false);
+  printer.OnRunStart({});  // repeats: made as they start
+  Conversation c = Conv("c1#1", 1);
+  printer.OnConversationStart(c);
+  printer.OnTurnDone(c, TurnRecord{});
+  printer.OnConversationDone(c, Ok(1));
+  EXPECT_EQ(Output(), "[1] c1#1 ok (1/1 turn)\n");
+}
+
 TEST_F(StatusPrinterTest, ResumedRunCountsOnFromWhatWasDone) {
   StatusPrinter printer(file_, /*quiet=*/false);
   // 5 conversations of 2 turns; 2 finished earlier.
