@@ -90,7 +90,9 @@ struct SloResult {
   double limit = 0;  // as SloLimit::limit
   // As "limit"; NaN when nothing was measured (no turn): a miss.
   double measured = 0;
-  bool percent = false;  // error_rate / goodput: shown as percentages
+  // error_rate / goodput: shown as percentages. Not in summary.json: its
+  // reader (output/load_json.h) sets it from the name.
+  bool percent = false;
   bool ok = false;
 };
 
@@ -146,8 +148,9 @@ struct LoadStepResult {
   bool slo_ok = true;
 };
 
-// A run's load figures for summary.json ("load": {...}, with every step)
-// and the reports.
+// A run's load figures for summary.json ("load": {...}, with every step;
+// written and read by output/load_json.h) and the reports
+// (report/load_table.h, the JUnit "slo" suite, the HTML "Load" section).
 struct LoadReport {
   std::string mode;  // "open" (arrival), "closed"
   uint64_t seed = 0;

@@ -2,9 +2,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+
+#include "chatbatch/run_output.h"
 #include "report/junit_report.h"
 #include "support/load_report_sample.h"
 #include "support/report_test_util.h"
+#include "support/temp_dir.h"
 
 namespace chatbatch {
 namespace {
@@ -13,6 +17,7 @@ using ::testing::HasSubstr;
 using testing_load::SampleLoad;
 using testing_report::CountOf;
 using testing_report::SampleRun;
+using testing_report::Slurp;
 using testing_report::XsdProblems;
 
 // The text of the <testsuite> named "name", from its start tag to its end
@@ -87,6 +92,24 @@ TEST(JunitSloTest, SeveralRunsNameTheirSloSuites) {
   EXPECT_EQ(CountOf(xml, "<testsuite "), 3);
   EXPECT_NE(Suite(xml, "job.a.slo"), "");
   EXPECT_EQ(Suite(xml, "slo"), "");
+  EXPECT_EQ(XsdProblems(xml), "") << xml;
+}
+
+// `run --junit` and `report --junit` write the file from the run
+// directory, so the suite comes from summary.json's "load".
+TEST(JunitSloTest, WrittenFromTheRunDirectorysSummary) {
+  testfs::TempDir tmp{"chatbatch_junit_slo_"};
+  const std::string dir = tmp.path() + "/run";
+  std::filesystem::create_directories(dir);
+  RunSummary summary;
+  summary.job_name = "loadjob";
+  summary.load = SampleLoad();
+  std::ofstream(dir + "/summary.json", std::ios::binary)
+      << SummaryToJson(summary);
+  const std::string path = tmp.path() + "/junit.xml";
+  ASSERT_TRUE(WriteJunitFile({{"loadjob", dir}}, path));
+  const std::string xml = Slurp(path);
+  EXPECT_THAT(Suite(xml, "slo"), HasSubstr("tests=\"4\" failures=\"2\""));
   EXPECT_EQ(XsdProblems(xml), "") << xml;
 }
 
