@@ -405,6 +405,40 @@ TEST_F(ReadmeTest, JudgeAndCachedRerunRunAsWritten) {
   EXPECT_EQ(Stats()["requests"], 0);
 }
 
+TEST_F(ReadmeTest, LoadTestRunsAsWritten) {
+  const std::string section =
+      Section(Readme(), "## A load test of a local server");
+  std::vector<std::string> commands;
+  for (const std::string& block : Fences(section, "sh")) {
+    std::istringstream in(block);
+    for (std::string line; std::getline(in, line);) {
+      if (line.starts_with("build/chatbatch ")) commands.push_back(line);
+    }
+  }
+  ASSERT_EQ(commands.size(), 2u) << section;
+  fs::create_directories(dir_ / "jobs");
+  fs::copy_file(Source() / "jobs" / "load.yaml", dir_ / "jobs" / "load.yaml");
+
+  RunResult run = RunInDir(commands[0]);
+  EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
+  // One row per step of the sweep, under the table's header.
+  EXPECT_NE(run.out.find("requested  achieved  turns/s"), std::string::npos)
+      << run.out;
+  for (const char* rate : {"10/s", "20/s", "40/s"}) {
+    EXPECT_NE(run.out.find(rate), std::string::npos) << run.out;
+  }
+  const json summary =
+      json::parse(ReadFile(dir_ / "runs" / "load" / "summary.json"));
+  ASSERT_EQ(summary["load"]["steps"].size(), 3u);
+  EXPECT_EQ(summary["load"]["slo_ok"], true);
+  EXPECT_GT(Stats()["requests"].get<int>(), 100);
+
+  RunResult report = RunInDir(commands[1]);
+  EXPECT_EQ(report.exit_code, 0) << report.err;
+  const std::string html = ReadFile(dir_ / "runs" / "load.html");
+  EXPECT_NE(html.find("id=\"load\""), std::string::npos);
+}
+
 // docs/ci.md shows scripts/github-actions-smoke.yml whole, as it is.
 TEST_F(ReadmeTest, CiDocShowsTheGithubActionsWorkflow) {
   const std::string workflow =
