@@ -93,11 +93,6 @@ struct CurlTransportOptions {
   long max_total_connections = 0;
   // How many transfers the caller runs at once; sizes the receive buffers.
   int expected_streams = 1;
-  // Connections kept open between requests; 0 = libcurl's default, 4 per
-  // transfer in progress. An open loop's transfers rise and fall with its
-  // random arrivals, and each fall would close connections the next rise
-  // opens again: a load test keeps what its peaks opened.
-  long idle_connections = 0;
 };
 
 // libcurl's per-transfer receive buffer for "streams" concurrent transfers.

@@ -153,7 +153,6 @@ RunOutcome RunInto(Job job, const std::string& dir, const std::string& label,
   transport_options.expected_streams = static_cast<int>(std::min<size_t>(
       flags.concurrency > 0 ? flags.concurrency : job.concurrency,
       job.load ? SIZE_MAX : std::max<size_t>(1, job.conversations.size())));
-  if (job.load) transport_options.idle_connections = 1024;
   auto transport = MakeCurlTransport(transport_options, [&runner_ptr](int) {
     if (runner_ptr != nullptr) runner_ptr->Interrupt();
   });

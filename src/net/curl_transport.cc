@@ -100,10 +100,6 @@ class CurlTransport final : public Transport {
       curl_multi_setopt(multi_, CURLMOPT_MAX_TOTAL_CONNECTIONS,
                         options_.max_total_connections);
     }
-    if (options_.idle_connections > 0) {
-      curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS,
-                        options_.idle_connections);
-    }
     if (on_signal_) {
       // Signals become readable events on the loop, so the handler runs
       // with no async-signal-safety constraints and never races the loop.
