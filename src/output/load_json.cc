@@ -113,31 +113,13 @@ class Reader {
   }
   template <typename T>
   void Int(const char* key, T* out) {
-    const ordered_json* v = Find(key);
-    if (v == nullptr || v->is_null()) return;
-    if (v->is_number_integer()) {
-      *out = v->get<T>();
-    } else {
-      Wrong(key, "not an integer");
-    }
+    Typed(key, out, &ordered_json::is_number_integer, "not an integer");
   }
   void Bool(const char* key, bool* out) {
-    const ordered_json* v = Find(key);
-    if (v == nullptr || v->is_null()) return;
-    if (v->is_boolean()) {
-      *out = v->get<bool>();
-    } else {
-      Wrong(key, "not true or false");
-    }
+    Typed(key, out, &ordered_json::is_boolean, "not true or false");
   }
   void Text(const char* key, std::string* out) {
-    const ordered_json* v = Find(key);
-    if (v == nullptr || v->is_null()) return;
-    if (v->is_string()) {
-      *out = v->get<std::string>();
-    } else {
-      Wrong(key, "not a string");
-    }
+    Typed(key, out, &ordered_json::is_string, "not a string");
   }
   void Dist(const char* key, LoadDist* out) {
     const ordered_json* v = Find(key);
@@ -164,6 +146,20 @@ class Reader {
   }
 
  private:
+  // A present, non-null value that "is" accepts, into "out"; null or
+  // absent leaves "out" as it is.
+  template <typename T>
+  void Typed(const char* key, T* out, bool (ordered_json::*is)() const noexcept,
+             const char* wrong) {
+    const ordered_json* v = Find(key);
+    if (v == nullptr || v->is_null()) return;
+    if ((v->*is)()) {
+      *out = v->get<T>();
+    } else {
+      Wrong(key, wrong);
+    }
+  }
+
   const ordered_json* Find(const char* key) const {
     if (!error_->empty()) return nullptr;
     auto it = j_.find(key);

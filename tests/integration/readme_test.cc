@@ -141,6 +141,19 @@ class ReadmeTest : public IntegrationTest {
 
   // Runs a README command line ("build/chatbatch run tour.yaml ...") in
   // dir_, with the mock as CHATBATCH_ENDPOINT.
+  // The "build/chatbatch ..." lines of a section's sh blocks, in order.
+  static std::vector<std::string> ChatbatchCommands(
+      const std::string& section) {
+    std::vector<std::string> commands;
+    for (const std::string& block : Fences(section, "sh")) {
+      std::istringstream in(block);
+      for (std::string line; std::getline(in, line);) {
+        if (line.starts_with("build/chatbatch ")) commands.push_back(line);
+      }
+    }
+    return commands;
+  }
+
   RunResult RunInDir(const std::string& command_line) {
     std::istringstream words(command_line);
     std::vector<std::string> args;
@@ -379,13 +392,7 @@ TEST_F(ReadmeTest, TourRunsAsWritten) {
 TEST_F(ReadmeTest, JudgeAndCachedRerunRunAsWritten) {
   const std::string section =
       Section(Readme(), "## A judge, and a cached rerun");
-  std::vector<std::string> commands;
-  for (const std::string& block : Fences(section, "sh")) {
-    std::istringstream in(block);
-    for (std::string line; std::getline(in, line);) {
-      if (line.starts_with("build/chatbatch ")) commands.push_back(line);
-    }
-  }
+  const std::vector<std::string> commands = ChatbatchCommands(section);
   ASSERT_EQ(commands.size(), 2u) << section;
   const std::vector<std::string> shown = Fences(section, "");
   ASSERT_EQ(shown.size(), 2u);
@@ -408,13 +415,7 @@ TEST_F(ReadmeTest, JudgeAndCachedRerunRunAsWritten) {
 TEST_F(ReadmeTest, LoadTestRunsAsWritten) {
   const std::string section =
       Section(Readme(), "## A load test of a local server");
-  std::vector<std::string> commands;
-  for (const std::string& block : Fences(section, "sh")) {
-    std::istringstream in(block);
-    for (std::string line; std::getline(in, line);) {
-      if (line.starts_with("build/chatbatch ")) commands.push_back(line);
-    }
-  }
+  const std::vector<std::string> commands = ChatbatchCommands(section);
   ASSERT_EQ(commands.size(), 2u) << section;
   fs::create_directories(dir_ / "jobs");
   fs::copy_file(Source() / "jobs" / "load.yaml", dir_ / "jobs" / "load.yaml");
