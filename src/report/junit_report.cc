@@ -296,11 +296,14 @@ std::string RenderSloSuite(const ReportRun& run, std::string_view suite_name,
         continue;
       }
       ++suite.failures;
-      const std::string body = StepName(step) + ": " + DescribeSloMiss(slo) +
-                               "\nmeasured over " + std::to_string(step.turns) +
-                               " turns (" +
-                               std::to_string(step.conversations_measured) +
-                               " conversations measured)\n";
+      const std::string body =
+          StepName(step) + ": " + DescribeSloMiss(slo) + "\nmeasured over " +
+          std::to_string(step.turns) + " turns (" +
+          std::to_string(step.conversations_measured) +
+          " conversations measured)\n" +
+          (step.client_limited
+               ? "client-limited: " + step.client_limited_reason + "\n"
+               : std::string());
       cases += ">\n      <failure" +
                Attr("message", DescribeSloMiss(slo, /*say_limit=*/true)) +
                Attr("type", "slo") + ">" + XmlEscape(body, false) +
@@ -327,6 +330,13 @@ std::string RenderSloSuite(const ReportRun& run, std::string_view suite_name,
          "/>\n";
   xml += "      <property" + Attr("name", "slo_ok") +
          Attr("value", load.slo_ok ? "true" : "false") + "/>\n";
+  // A step the client could not drive as asked measured the client too.
+  for (const LoadStepResult& step : load.steps) {
+    if (!step.client_limited) continue;
+    xml += "      <property" + Attr("name", "client_limited") +
+           Attr("value", StepName(step) + ": " + step.client_limited_reason) +
+           "/>\n";
+  }
   xml += "    </properties>\n";
   xml += cases;
   xml += "  </testsuite>\n";

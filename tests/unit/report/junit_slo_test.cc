@@ -57,6 +57,13 @@ TEST(JunitSloTest, OneTestcasePerStepAndSlo) {
                              "ttft_p95 612 ms &gt; 500 ms\n"));
   EXPECT_THAT(slo, HasSubstr("<failure message=\"goodput 91.2% &lt; limit "
                              "95%\" type=\"slo\">"));
+  // Step 2 was client-limited: said in the suite's properties and in its
+  // failures.
+  EXPECT_THAT(slo, HasSubstr("<property name=\"client_limited\" value=\"step "
+                             "2 (rate 20/s): schedule lag p99 14.2 ms &gt; 10 "
+                             "ms; 3 cap hits\"/>"));
+  EXPECT_EQ(CountOf(slo, "name=\"client_limited\""), 1);
+  EXPECT_EQ(CountOf(slo, "client-limited: schedule lag"), 2);
   // The conversations' suite is as it was; the totals add both.
   EXPECT_THAT(xml,
               HasSubstr("<testsuite name=\"smoke\" tests=\"4\" failures=\"1\" "
