@@ -45,6 +45,9 @@ src/cache/response_cache.cc|  if (CacheEntryCheck(*reply) != check) {|  if (fals
 src/run/runner_tally.cc|  if (record->cached) {  // no server timed it|  if (false) {  // no server timed it|time a cached turn as a live one
 src/run/load_schedule.cc|      offset_us_ += random_.Exponential(mean_gap_us_);|      offset_us_ += mean_gap_us_;|poisson arrivals at fixed gaps
 src/job/job_load_keys.cc|  if (spec.repeat \&\& !ends) {|  if (false) {|let `load.repeat` run forever
+src/run/load_meter.cc|    if (cap_hits_ > 0) {|    if (false) {|hide the concurrency cap's hits from client-limited
+src/run/load_meter.cc|  if (offset < plan_.window_begin) return false;|  if (false) return false;|measure conversations started in warmup
+src/run/runner_load.cc|  if (!c->think) {|  if (true) {|send the next turn without its think time
 EOF
 )
 
