@@ -9,6 +9,7 @@ PACKAGES=(
   libcurl4-openssl-dev libsimdjson-dev libyaml-cpp-dev libspdlog-dev
   libfmt-dev libgtest-dev libgmock-dev libcli11-dev libevent-dev
   nlohmann-json3-dev uuid-dev curl libxxhash-dev libre2-dev libxml2-utils libdtl-dev libcsv-dev libbenchmark-dev
+  dpkg-dev # scripts/package.sh's dpkg-shlibdeps
   slurmctld slurmd slurm-client munge # scripts/slurm/test.sh's cluster
 )
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "chatbatch/job.h"
+#include "chatbatch/library_versions.h"
 #include "chatbatch/response_cache.h"
 #include "chatbatch/resume.h"
 #include "chatbatch/run_output.h"
@@ -394,8 +395,12 @@ int Main(int argc, char** argv) {
   CLI::App app{
       "chatbatch: run batches of multi-turn chat conversations against "
       "OpenAI-compatible streaming servers"};
-  app.set_version_flag("--version",
-                       std::string("chatbatch ") + CHATBATCH_VERSION);
+  // The libraries' lines are what a bug report needs: libcurl's is the one
+  // loaded at run time, with its TLS backend (docs/cli.md).
+  app.set_version_flag(
+      "--version", std::string("chatbatch ") + CHATBATCH_VERSION + "\n" +
+                       CurlVersionLine() + "\n" + SimdjsonVersionLine() + "\n" +
+                       YamlCppVersionLine() + "\n" + SpdlogVersionLine());
   app.require_subcommand(1);
 
   RunFlags run_flags;
