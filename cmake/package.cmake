@@ -18,11 +18,10 @@ set(CPACK_DEBIAN_PACKAGE_MAINTAINER "chatbatch maintainers <chatbatch@localhost>
 set(CPACK_DEBIAN_PACKAGE_SECTION utils)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-# The first line is the synopsis; CPack indents the rest as the extended
-# description (an empty line becomes " .").
-set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
-"batch runner for multi-turn chat conversations over streaming APIs
-chatbatch reads a YAML job file of conversations and runs them against an
+# The extended description, below the synopsis (the summary above); CPack
+# indents its lines and writes an empty one as " .".
+set(CPACK_PACKAGE_DESCRIPTION
+"chatbatch reads a YAML job file of conversations and runs them against an
 OpenAI-compatible streaming chat server (g4f, llama.cpp, vLLM, Ollama, ...),
 many at once over one libcurl multi handle. Every finished turn is written
 to the run directory before the next is sent, so runs resume after a crash.

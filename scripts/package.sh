@@ -3,7 +3,8 @@
 #   scripts/package.sh [OUT_DIR]      (default OUT_DIR: the build directory)
 # Builds Release in BUILD_DIR (default build/), configuring it only when it
 # is not configured yet, then runs CPack's DEB generator (cmake/package.cmake);
-# dpkg-shlibdeps (Debian dpkg-dev) computes Depends. Prints the .deb's path.
+# dpkg-shlibdeps (Debian dpkg-dev) computes Depends. Prints the .deb's path
+# on stdout (and nothing else there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +15,7 @@ OUT_DIR="${1:-$BUILD_DIR}"
 apt_install package dpkg-dev  # dpkg-shlibdeps
 
 if [[ ! -f "$BUILD_DIR/CMakeCache.txt" ]]; then
-  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >&2
 fi
 # A package of a Debug or sanitizer build would be slow or abort on users'
 # machines; reconfiguring such a tree to Release would rebuild all of it.
@@ -25,7 +26,7 @@ if [[ "$build_type" != Release ]]; then
   exit 2
 fi
 # Only the installed programs: the package needs no test binary.
-cmake --build "$BUILD_DIR" -j "${JOBS:-2}" --target chatbatch chatbatch-mock
+cmake --build "$BUILD_DIR" -j "${JOBS:-2}" --target chatbatch chatbatch-mock >&2
 
 # CPack's scratch tree stays in the build directory; only the .deb moves.
 mkdir -p "$OUT_DIR"

@@ -23,9 +23,12 @@ depends=$(dpkg-deb -f "$deb" Depends)
 for lib in libcurl4 libyaml-cpp; do
   [[ "$depends" == *"$lib"* ]] || fail "Depends lacks $lib: $depends"
 done
-# A synopsis plus an extended description (continuation lines).
-[[ $(dpkg-deb -f "$deb" Description | wc -l) -gt 3 ]] ||
+# A synopsis plus an extended description that does not repeat it.
+dpkg-deb -f "$deb" Description >"$tmp/description"
+[[ $(wc -l <"$tmp/description") -gt 3 ]] ||
   fail "Description has no extended part"
+[[ "$(sed -n 2p "$tmp/description")" != " $(sed -n 1p "$tmp/description")" ]] ||
+  fail "the extended Description repeats the synopsis"
 
 # Every entry lies under ./usr/; the files are exactly the expected ones.
 dpkg -c "$deb" | awk '{print $6}' >"$tmp/entries"
