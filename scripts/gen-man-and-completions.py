@@ -65,7 +65,7 @@ def read_spec(chatbatch):
                 parent = f[1].rsplit(" ", 1)[0] if " " in f[1] else ""
                 commands[parent].subcommands.append(commands[f[1]])
         elif f[0] == "opt":
-            arg = Arg(f[2].split(","), f[3] == "option", False, f[4], f[5])
+            arg = Arg(f[2].split(","), f[3] != "flag", f[3] == "options", f[4], f[5])
             if arg.takes_value:
                 value_kind(arg, False)
             commands[f[1]].options.append(arg)
@@ -322,7 +322,7 @@ def zsh_quote(text):
 
 
 def zsh_desc(text):
-    return text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]").replace(":", "\\:")
+    return text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
 
 
 def zsh_action(arg):
@@ -336,7 +336,8 @@ def zsh_function(cmd):
     for o in cmd.options:
         exclusive = "(" + " ".join(o.names) + ")" if len(o.names) > 1 else ""
         for n in o.names:
-            spec = f"{exclusive}{n}[{zsh_desc(o.description)}]"
+            repeat = "*" if o.many else ""
+            spec = f"{exclusive}{repeat}{n}[{zsh_desc(o.description)}]"
             if o.takes_value:
                 spec += f":{metavar(o).lower()}:{zsh_action(o)}"
             specs.append(zsh_quote(spec))

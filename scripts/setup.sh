@@ -10,7 +10,7 @@ PACKAGES=(
   libfmt-dev libgtest-dev libgmock-dev libcli11-dev libevent-dev
   nlohmann-json3-dev uuid-dev curl libxxhash-dev libre2-dev libxml2-utils libdtl-dev libcsv-dev libbenchmark-dev
   slurmctld slurmd slurm-client munge # scripts/slurm/test.sh's cluster
-  groff-base # renders the generated man pages in tests/docs (man_and_completions)
+  groff-base zsh # man_and_completions renders the man pages, loads _chatbatch
 )
 
 . scripts/lib/apt.sh

@@ -38,9 +38,13 @@ void FormatCommand(const CLI::App& app, const std::string& path,
               Field(option->get_description()) + "\n";
     } else {
       const bool flag = option->get_expected_max() == 0;
+      // --only ID --only ID: a completion offers it again.
+      const bool many = option->get_items_expected_max() > 1;
       *out += "opt\t" + path + "\t" + Names(*option) + "\t" +
-              (flag ? "flag" : "option") + "\t" + type + "\t" +
-              Field(option->get_description()) + "\n";
+              (flag   ? "flag"
+               : many ? "options"
+                      : "option") +
+              "\t" + type + "\t" + Field(option->get_description()) + "\n";
     }
   }
   // A subcommand in the empty group is hidden (this one among them).

@@ -23,7 +23,8 @@ CLI::App* AddCliSpecCommand(CLI::App* app);
 // "app" and its visible subcommands, one record per line, fields separated
 // by tabs (help texts hold none):
 //   cmd <path> <description>
-//   opt <path> <names, e.g. -o,--output> <flag|option> <type> <description>
+//   opt <path> <names, e.g. -o,--output> <flag|option|options> <type>
+//       <description>   ("options": may be given more than once)
 //   pos <path> <NAME> <1|many> <type> <description>
 // where <path> is the command's words after "chatbatch", "" for the top.
 std::string FormatCliSpec(const CLI::App& app);

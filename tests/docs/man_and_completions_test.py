@@ -8,7 +8,8 @@ The flags are read from `chatbatch ... --help` (what a user sees), not from
 misfiles a flag fails here. Checks:
   - every flag of every (sub)command's --help is offered by the bash
     completion after `chatbatch SUB -` and is in the zsh completion's
-    function for SUB; every subcommand is offered where it belongs;
+    function for SUB; every subcommand is offered where it belongs; zsh
+    parses the zsh completion and compinit registers it;
   - file arguments: `run`'s JOB offers .yaml files and directories, not
     other files; `run -o` and `merge`'s DIRs offer directories only;
   - chatbatch(1) and chatbatch-SUB(1) exist, name every flag, and groff
@@ -111,7 +112,7 @@ def main():
             for flag in flags:
                 if flag not in offered:
                     fail(f"bash: `{' '.join(words)} -` does not offer {flag}")
-                if not re.search(rf"[')]{re.escape(flag)}\[", zsh_function(zsh, path)):
+                if not re.search(rf"[')*]{re.escape(flag)}\[", zsh_function(zsh, path)):
                     fail(f"zsh: {flag} of `{' '.join(words)}` missing")
             if subs:
                 offered = bash_complete(bash, words + [""], tmp)
@@ -135,6 +136,21 @@ def main():
             if offered != expected:
                 fail(f"bash: `{' '.join(words)}` offers {sorted(offered)}, "
                      f"not {sorted(expected)}")
+
+    # zsh (scripts/setup.sh installs it): the file parses, and compinit
+    # registers it for chatbatch from its #compdef line.
+    if shutil.which("zsh"):
+        result = subprocess.run(["zsh", "-n", f"{doc}/completions/_chatbatch"],
+                                capture_output=True, text=True)
+        if result.returncode != 0 or result.stderr:
+            fail(f"zsh -n _chatbatch: {result.stderr}")
+        with tempfile.TemporaryDirectory() as tmp:
+            result = subprocess.run(
+                ["zsh", "-fc", f"fpath=('{doc}/completions' $fpath); autoload -U compinit; "
+                 f"compinit -u -d '{tmp}/zcompdump'; print -r -- $_comps[chatbatch]"],
+                capture_output=True, text=True)
+            if result.stdout.strip() != "_chatbatch":
+                fail(f"zsh compinit does not register _chatbatch: {result.stdout}{result.stderr}")
 
     top = [p for p in all_commands if " " not in p]
     for path in top:
