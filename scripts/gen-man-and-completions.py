@@ -393,6 +393,9 @@ def main():
     for cmd in top:
         write(f"{out_dir}/man1/{page_name(cmd)}.1",
               ascii_roff(man_command(cmd, version, pages)))
+    # A page of a subcommand that is gone would still be installed.
+    for stale in set(os.listdir(f"{out_dir}/man1")) - {p + ".1" for p in pages}:
+        os.remove(f"{out_dir}/man1/{stale}")
     with open(job_md, encoding="utf-8") as f:
         write(f"{out_dir}/man5/chatbatch-job.5", ascii_roff(man_job_file(f.read(), version)))
     write(f"{out_dir}/completions/chatbatch", bash_completion(commands))

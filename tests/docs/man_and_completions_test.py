@@ -12,7 +12,8 @@ misfiles a flag fails here. Checks:
     parses the zsh completion and compinit registers it;
   - file arguments: `run`'s JOB offers .yaml files and directories, not
     other files; `run -o` and `merge`'s DIRs offer directories only;
-  - chatbatch(1) and chatbatch-SUB(1) exist, name every flag, and groff
+  - chatbatch(1) and chatbatch-SUB(1) exist (and no other page), name
+    every flag, and groff
     renders them (and chatbatch-job(5)) without a warning;
   - chatbatch-job(5) names every key of docs/job-file.md's key table.
 """
@@ -153,6 +154,9 @@ def main():
                 fail(f"zsh compinit does not register _chatbatch: {result.stdout}{result.stderr}")
 
     top = [p for p in all_commands if " " not in p]
+    expected = {"chatbatch" + ("-" + p if p else "") + ".1" for p in top}
+    if set(os.listdir(f"{doc}/man1")) != expected:
+        fail(f"{doc}/man1 holds {sorted(os.listdir(f'{doc}/man1'))}, not {sorted(expected)}")
     for path in top:
         name = "chatbatch" + ("-" + path if path else "")
         page = f"{doc}/man1/{name}.1"
