@@ -105,8 +105,10 @@ def page_name(cmd):
 def man_command(cmd, version, all_pages):
     name = page_name(cmd)
     words = "chatbatch" + (" " + cmd.path if cmd.path else "")
-    out = [f'.TH {name.upper()} 1 "{DATE}" "chatbatch {version}" "User Commands"',
-           ".SH NAME", f"{roff_escape(name)} \\- {roff_escape(cmd.description)}",
+    summary = re.sub(r"^chatbatch: ", "", cmd.description)
+    # No hyphenation: a name like chatbatch-merge(1) must not be split.
+    out = [f'.TH {name.upper()} 1 "{DATE}" "chatbatch {version}" "User Commands"', ".nh", ".ad l",
+           ".SH NAME", f"{roff_escape(name)} \\- {roff_escape(summary)}",
            ".SH SYNOPSIS"]
 
     def synopsis(c, w):
@@ -180,7 +182,7 @@ def split_row(line):
 
 
 def man_job_file(md_text, version):
-    out = [f'.TH CHATBATCH-JOB 5 "{DATE}" "chatbatch {version}" "File Formats"',
+    out = [f'.TH CHATBATCH-JOB 5 "{DATE}" "chatbatch {version}" "File Formats"', ".nh", ".ad l",
            ".SH NAME", "chatbatch-job \\- the job file of chatbatch(1)"]
     lines = md_text.splitlines()
     i = 0
