@@ -48,6 +48,8 @@ src/job/job_load_keys.cc|  if (spec.repeat \&\& !ends) {|  if (false) {|let `loa
 src/run/load_meter.cc|    if (cap_hits_ > 0) {|    if (false) {|hide the concurrency cap's hits from client-limited
 src/run/load_meter.cc|  if (offset < plan_.window_begin) return false;|  if (false) return false;|measure conversations started in warmup
 src/run/runner_load.cc|  if (!c->think) {|  if (true) {|send the next turn without its think time
+src/cli/cli_spec.cc|      const bool flag = option->get_expected_max() == 0;|      const bool flag = true;|describe every option as a flag (no value completion)
+src/cli/cli_spec.cc|      ->group("");|      ;|show the hidden __cli-spec in --help and the completions
 EOF
 )
 

@@ -21,6 +21,7 @@
 #include "cli/cli_compare.h"
 #include "cli/cli_export.h"
 #include "cli/cli_report.h"
+#include "cli/cli_spec.h"
 #include "cli/exit_codes.h"
 #include "cli/status_printer.h"
 #include "job/shard.h"
@@ -468,7 +469,7 @@ int Main(int argc, char** argv) {
       ->check(CLI::ExistingDirectory);
   merge
       ->add_option("-o,--output", merge_output,
-                   "Where the merged run goes (new or empty)")
+                   "Where the merged run goes (a directory, new or empty)")
       ->required();
   MergeOptions merge_options;
   merge->add_flag("--allow-partial", merge_options.allow_partial,
@@ -484,12 +485,17 @@ int Main(int argc, char** argv) {
   CLI::App* export_cmd = AddExportCommand(&app, &export_flags);
   CacheFlags cache_flags;
   CLI::App* cache = AddCacheCommand(&app, &cache_flags);
+  CLI::App* spec = AddCliSpecCommand(&app);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? kExitOk : kExitUsage;
+  }
+  if (*spec) {
+    std::fputs(FormatCliSpec(app).c_str(), stdout);
+    return kExitOk;
   }
   if (*validate) return Validate(validate_path);
   if (*compare) return RunCompare(compare_flags);

@@ -1,7 +1,7 @@
 # Sourced by install_test.sh and package_test.sh. expected_files SOURCE_DIR
 # prints, sorted, every file the install rules (cmake/install.cmake) put
-# under the prefix: exactly these, nothing more. Man pages and completions
-# add their lines here when their install rules land.
+# under the prefix: exactly these, nothing more (the man pages and
+# completions are cmake/man_and_completions.cmake's).
 expected_files() {
   local src="$1" f
   {
@@ -10,6 +10,13 @@ expected_files() {
     for f in "$src"/jobs/*.yaml; do
       echo "share/chatbatch/jobs/$(basename "$f")"
     done
+    for f in chatbatch chatbatch-run chatbatch-validate chatbatch-merge \
+      chatbatch-compare chatbatch-report chatbatch-export chatbatch-cache; do
+      echo "share/man/man1/$f.1"
+    done
+    echo share/man/man5/chatbatch-job.5
+    echo share/bash-completion/completions/chatbatch
+    echo share/zsh/vendor-completions/_chatbatch
     echo share/doc/chatbatch/README.md
     for f in "$src"/docs/*.md; do
       echo "share/doc/chatbatch/docs/$(basename "$f")"
