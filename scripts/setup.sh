@@ -11,6 +11,7 @@ PACKAGES=(
   nlohmann-json3-dev uuid-dev curl libxxhash-dev libre2-dev libxml2-utils libdtl-dev libcsv-dev libbenchmark-dev
   dpkg-dev # scripts/package.sh's dpkg-shlibdeps
   slurmctld slurmd slurm-client munge # scripts/slurm/test.sh's cluster
+  ccache # used by the build when present (cmake/compiler_cache.cmake)
   groff-base zsh # man_and_completions renders the man pages, loads _chatbatch
 )
 
