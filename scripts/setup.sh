@@ -12,6 +12,7 @@ PACKAGES=(
   dpkg-dev # scripts/package.sh's dpkg-shlibdeps
   slurmctld slurmd slurm-client munge # scripts/slurm/test.sh's cluster
   groff-base zsh # man_and_completions renders the man pages, loads _chatbatch
+  python3-yaml # tests/docs/ci_examples_test.py reads the CI examples
 )
 
 . scripts/lib/apt.sh
