@@ -16,6 +16,7 @@ them) and must reject each, so it cannot pass by checking nothing.
 """
 
 import copy
+import os
 import pathlib
 import re
 import sys
@@ -23,6 +24,10 @@ import sys
 try:
     import yaml
 except ImportError:
+    # Debian's python3-yaml (scripts/setup.sh) is for Debian's python3; the
+    # python3 cmake found first on PATH may be another one.
+    if sys.executable != "/usr/bin/python3" and os.path.exists("/usr/bin/python3"):
+        os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
     sys.exit("ci_examples_test: python3-yaml is missing (scripts/setup.sh "
              "installs it)")
 
