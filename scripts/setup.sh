@@ -13,6 +13,7 @@ PACKAGES=(
   slurmctld slurmd slurm-client munge # scripts/slurm/test.sh's cluster
   ccache # used by the build when present (cmake/compiler_cache.cmake)
   groff-base zsh # man_and_completions renders the man pages, loads _chatbatch
+  python3-yaml # tests/docs/ci_examples_test.py reads the CI examples
 )
 
 . scripts/lib/apt.sh

@@ -10,6 +10,11 @@
 # (see chatbatch.sbatch) and CHATBATCH_SHARDS (default 4). Extra arguments go
 # to both sbatch calls (e.g. --partition=cpu --time=4:00:00); sbatch's own
 # SBATCH_* variables work too. Slurm logs go to CHATBATCH_RUNS/slurm-*.out.
+#
+# Every node that may run a task needs chatbatch: install the package that
+# scripts/package.sh makes on each (sudo apt install ./chatbatch_*.deb, or in
+# the nodes' image), and the tasks find `chatbatch` on PATH. CHATBATCH_BIN
+# names another binary, e.g. a build tree's on shared storage.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
