@@ -12,6 +12,7 @@ PACKAGES=(
   dpkg-dev # scripts/package.sh's dpkg-shlibdeps
   slurmctld slurmd slurm-client munge # scripts/slurm/test.sh's cluster
   groff-base zsh # man_and_completions renders the man pages, loads _chatbatch
+  lintian man-db # debian_package checks the .deb and reads its man pages
 )
 
 . scripts/lib/apt.sh
