@@ -159,7 +159,11 @@ def man_command(cmd, version, all_pages):
             "0 success; 1 a conversation failed, a check failed or a gate was not met; "
             "2 bad usage or job file; 3 output could not be written; "
             "4 the server did not come up (\\-\\-wait\\-for\\-server); 130 interrupted. See docs/cli.md for the details of each subcommand."]
-    see = ["\\fBchatbatch-job\\fR(5)"] + [f"\\fB{p}\\fR(1)" for p in all_pages if p != name]
+    # Escaped ("\\-"): a line may break at a plain "-", splitting a page name.
+    see = ["\\fBchatbatch\\-job\\fR(5)"] + [
+        f"\\fB{roff_escape(p)}\\fR(1)" for p in all_pages if p != name]
+    if not cmd.path:
+        see.append("\\fBchatbatch\\-mock\\fR(1)")
     out += [".SH SEE ALSO", ", ".join(see)]
     return "\n".join(out) + "\n"
 
@@ -244,8 +248,8 @@ def man_job_file(md_text, version):
             paragraph.append(line.strip())
         i += 1
     flush()
-    out += [".SH SEE ALSO", "\\fBchatbatch\\fR(1), \\fBchatbatch-run\\fR(1), "
-            "\\fBchatbatch-validate\\fR(1)"]
+    out += [".SH SEE ALSO", "\\fBchatbatch\\fR(1), \\fBchatbatch\\-run\\fR(1), "
+            "\\fBchatbatch\\-validate\\fR(1)"]
     return "\n".join(out) + "\n"
 
 
@@ -396,9 +400,13 @@ def man_mock(help_text, version):
            ".SH NAME", f"chatbatch\\-mock \\- {roff_escape(summary)}",
            ".SH SYNOPSIS", "\\fBchatbatch\\-mock\\fR [\\fIOPTIONS\\fR]",
            ".SH DESCRIPTION",
-           roff_line("The test server bundled with chatbatch: it answers chat completion "
-                     "requests with scripted replies (on 127.0.0.1 unless --host says "
-                     "otherwise), so jobs and tests run without a real model."),
+           roff_line("The mock server bundled with chatbatch: a real HTTP server that "
+                     "speaks the wire protocol of g4f and OpenAI-compatible chat servers "
+                     "and answers with scripted replies, on 127.0.0.1 unless --host says "
+                     "otherwise. The demo, chatbatch's integration tests and its "
+                     "benchmarks run against it; its scripts are described in "
+                     "docs/mock.md (/usr/share/doc/chatbatch/docs/mock.md when installed "
+                     "from the package)."),
            ".SH OPTIONS"]
     for head, desc in options:
         m = re.match(r"([-\w,]+)\s*(.*)", head)
