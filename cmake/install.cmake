@@ -19,6 +19,12 @@ file(GLOB CHATBATCH_DOCS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs/*.md)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md
   DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES ${CHATBATCH_DOCS} DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs)
+# The copyright file in Debian's machine-readable format (DEP-5), where
+# Debian wants it (usr/share/doc/chatbatch/copyright) and beside the README
+# in any other prefix. The package adds changelog.Debian.gz
+# (cmake/package.cmake).
+install(FILES ${PROJECT_SOURCE_DIR}/cmake/debian/copyright
+  DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 # Man pages and shell completions (issue 15) are installed by their own rules
 # here, next to what generates them: share/man/man1, share/man/man5,

@@ -6,10 +6,16 @@ same CLI11 objects that parse it, so neither the pages nor the completions
 can drift from the program. chatbatch-job(5) is docs/job-file.md turned into
 roff by the small converter below (no pandoc: it is not in every CI image).
 
-Usage: gen-man-and-completions.py CHATBATCH JOB_FILE_MD OUT_DIR VERSION
+chatbatch-mock(1) is the mock server's `--help` (CLI11's layout) in roff.
+
+Usage: gen-man-and-completions.py CHATBATCH CHATBATCH_MOCK JOB_FILE_MD OUT_DIR VERSION
 Writes OUT_DIR/man1/chatbatch*.1, OUT_DIR/man5/chatbatch-job.5,
-OUT_DIR/completions/chatbatch (bash) and OUT_DIR/completions/_chatbatch (zsh).
+OUT_DIR/completions/chatbatch (bash) and OUT_DIR/completions/_chatbatch (zsh),
+and each page gzipped into OUT_DIR/man-gz/man{1,5}/ as Debian policy wants
+installed pages (like `gzip -9n`: no name, no time stamp, so reproducible).
 """
+import gzip
+import io
 import os
 import re
 import subprocess
@@ -153,7 +159,11 @@ def man_command(cmd, version, all_pages):
             "0 success; 1 a conversation failed, a check failed or a gate was not met; "
             "2 bad usage or job file; 3 output could not be written; "
             "4 the server did not come up (\\-\\-wait\\-for\\-server); 130 interrupted. See docs/cli.md for the details of each subcommand."]
-    see = ["\\fBchatbatch-job\\fR(5)"] + [f"\\fB{p}\\fR(1)" for p in all_pages if p != name]
+    # Escaped ("\\-"): a line may break at a plain "-", splitting a page name.
+    see = ["\\fBchatbatch\\-job\\fR(5)"] + [
+        f"\\fB{roff_escape(p)}\\fR(1)" for p in all_pages if p != name]
+    if not cmd.path:
+        see.append("\\fBchatbatch\\-mock\\fR(1)")
     out += [".SH SEE ALSO", ", ".join(see)]
     return "\n".join(out) + "\n"
 
@@ -238,8 +248,8 @@ def man_job_file(md_text, version):
             paragraph.append(line.strip())
         i += 1
     flush()
-    out += [".SH SEE ALSO", "\\fBchatbatch\\fR(1), \\fBchatbatch-run\\fR(1), "
-            "\\fBchatbatch-validate\\fR(1)"]
+    out += [".SH SEE ALSO", "\\fBchatbatch\\fR(1), \\fBchatbatch\\-run\\fR(1), "
+            "\\fBchatbatch\\-validate\\fR(1)"]
     return "\n".join(out) + "\n"
 
 
@@ -373,6 +383,58 @@ def zsh_completion(commands):
     return "\n".join(out) + "\n"
 
 
+def man_mock(help_text, version):
+    """chatbatch-mock(1) from CLI11's --help: "NAME: summary", "Usage: ...",
+    then "Options:" with one "  FLAGS  description" entry each (a long
+    FLAGS column pushes the description onto the next, indented line)."""
+    lines = help_text.splitlines()
+    summary = re.sub(r"^chatbatch-mock: ", "", lines[0])
+    options = []
+    for line in lines[lines.index("Options:") + 1:]:
+        if re.match(r"  -", line):
+            head, _, desc = line.strip().partition("  ")
+            options.append([head, desc.strip()])
+        elif line.strip() and options:
+            options[-1][1] = (options[-1][1] + " " + line.strip()).strip()
+    out = [f'.TH CHATBATCH-MOCK 1 "{DATE}" "chatbatch {version}" "User Commands"', ".nh", ".ad l",
+           ".SH NAME", f"chatbatch\\-mock \\- {roff_escape(summary)}",
+           ".SH SYNOPSIS", "\\fBchatbatch\\-mock\\fR [\\fIOPTIONS\\fR]",
+           ".SH DESCRIPTION",
+           roff_line("The mock server bundled with chatbatch: a real HTTP server that "
+                     "speaks the wire protocol of g4f and OpenAI-compatible chat servers "
+                     "and answers with scripted replies, on 127.0.0.1 unless --host says "
+                     "otherwise. The demo, chatbatch's integration tests and its "
+                     "benchmarks run against it; its scripts are described in "
+                     "docs/mock.md (/usr/share/doc/chatbatch/docs/mock.md when installed "
+                     "from the package)."),
+           ".SH OPTIONS"]
+    for head, desc in options:
+        m = re.match(r"([-\w,]+)\s*(.*)", head)
+        flags = ", ".join(f"\\fB{roff_escape(f)}\\fR" for f in m.group(1).split(","))
+        # "TEXT=127.0.0.1", "INT:INT in [0 - 65535]=0": a type, then a default.
+        value_type, _, default = m.group(2).partition("=")
+        value_type = re.sub(r"[:{].*", "", value_type).strip()
+        value = f" \\fI{roff_escape(value_type)}\\fR" if value_type else ""
+        if default:
+            desc += f" (default: {default})"
+        out += [".TP", flags + value, roff_line(desc)]
+    out += [".SH SEE ALSO", "\\fBchatbatch\\fR(1)"]
+    return "\n".join(out) + "\n"
+
+
+def write_gz(path, text):
+    """TEXT gzipped as `gzip -9n` does: maximum compression, no name, no time."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    buf = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", compresslevel=9, fileobj=buf, mtime=0) as f:
+        f.write(text.encode("utf-8"))
+    data = buf.getvalue()
+    if os.path.exists(path) and open(path, "rb").read() == data:
+        return
+    with open(path, "wb") as f:
+        f.write(data)
+
+
 def ascii_roff(text):
     """groff 1.22 reads Latin-1: any other character is a \\[uXXXX] escape."""
     return "".join(c if ord(c) < 128 else f"\\[u{ord(c):04X}]" for c in text)
@@ -388,18 +450,24 @@ def write(path, text):
 
 
 def main():
-    chatbatch, job_md, out_dir, version = sys.argv[1:5]
+    chatbatch, mock, job_md, out_dir, version = sys.argv[1:6]
     commands = read_spec(chatbatch)
     top = [c for c in commands.values() if c.path.count(" ") == 0]
-    pages = [page_name(c) for c in top]
-    for cmd in top:
-        write(f"{out_dir}/man1/{page_name(cmd)}.1",
-              ascii_roff(man_command(cmd, version, pages)))
-    # A page of a subcommand that is gone would still be installed.
-    for stale in set(os.listdir(f"{out_dir}/man1")) - {p + ".1" for p in pages}:
-        os.remove(f"{out_dir}/man1/{stale}")
+    pages = {f"man1/{page_name(c)}.1": ascii_roff(man_command(c, version, [page_name(t) for t in top]))
+             for c in top}
+    mock_help = subprocess.run([mock, "--help"], check=True, capture_output=True,
+                               text=True).stdout
+    pages["man1/chatbatch-mock.1"] = ascii_roff(man_mock(mock_help, version))
     with open(job_md, encoding="utf-8") as f:
-        write(f"{out_dir}/man5/chatbatch-job.5", ascii_roff(man_job_file(f.read(), version)))
+        pages["man5/chatbatch-job.5"] = ascii_roff(man_job_file(f.read(), version))
+    for name, text in pages.items():
+        write(f"{out_dir}/{name}", text)
+        write_gz(f"{out_dir}/man-gz/{name}.gz", text)
+    # A page of a subcommand that is gone would still be installed.
+    for section in ("man1", "man5"):
+        for d, suffix in ((f"{out_dir}/{section}", ""), (f"{out_dir}/man-gz/{section}", ".gz")):
+            for stale in set(os.listdir(d)) - {n[5:] + suffix for n in pages if n.startswith(section)}:
+                os.remove(f"{d}/{stale}")
     write(f"{out_dir}/completions/chatbatch", bash_completion(commands))
     write(f"{out_dir}/completions/_chatbatch", zsh_completion(commands))
 

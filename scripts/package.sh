@@ -25,8 +25,9 @@ if [[ "$build_type" != Release ]]; then
     "BUILD_DIR=<another dir>" >&2
   exit 2
 fi
-# Only the installed programs: the package needs no test binary.
-cmake --build "$BUILD_DIR" -j "${JOBS:-2}" --target chatbatch chatbatch-mock >&2
+# Only what is installed (programs, man pages, completions, changelog):
+# the package needs no test binary.
+cmake --build "$BUILD_DIR" -j "${JOBS:-2}" --target package_contents >&2
 
 # CPack's scratch tree stays in the build directory; only the .deb moves.
 mkdir -p "$OUT_DIR"

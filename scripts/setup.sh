@@ -14,6 +14,7 @@ PACKAGES=(
   ccache # used by the build when present (cmake/compiler_cache.cmake)
   groff-base zsh # man_and_completions renders the man pages, loads _chatbatch
   python3-yaml # tests/docs/ci_examples_test.py reads the CI examples
+  lintian man-db # debian_package checks the .deb and reads its man pages
 )
 
 . scripts/lib/apt.sh

@@ -12,11 +12,14 @@ misfiles a flag fails here. Checks:
     parses the zsh completion and compinit registers it;
   - file arguments: `run`'s JOB offers .yaml files and directories, not
     other files; `run -o` and `merge`'s DIRs offer directories only;
-  - chatbatch(1) and chatbatch-SUB(1) exist (and no other page), name
-    every flag, and groff
-    renders them (and chatbatch-job(5)) without a warning;
+  - chatbatch(1), chatbatch-SUB(1) and chatbatch-mock(1) exist (and no
+    other page), name every flag, and groff renders them (and
+    chatbatch-job(5)) without a warning;
+  - each page's installed copy in DOC_DIR/man-gz/ is that page gzipped
+    reproducibly (maximum compression, no file name, no time stamp);
   - chatbatch-job(5) names every key of docs/job-file.md's key table.
 """
+import gzip
 import os
 import re
 import shutil
@@ -155,6 +158,7 @@ def main():
 
     top = [p for p in all_commands if " " not in p]
     expected = {"chatbatch" + ("-" + p if p else "") + ".1" for p in top}
+    expected.add("chatbatch-mock.1")
     if set(os.listdir(f"{doc}/man1")) != expected:
         fail(f"{doc}/man1 holds {sorted(os.listdir(f'{doc}/man1'))}, not {sorted(expected)}")
     for path in top:
@@ -174,6 +178,39 @@ def main():
         warnings = groff_warnings(page)
         if warnings:
             fail(f"groff on {page}: {warnings}")
+
+    mock_page = f"{doc}/man1/chatbatch-mock.1"
+    mock_help = subprocess.run([os.path.join(os.path.dirname(chatbatch), "chatbatch-mock"),
+                                "--help"], capture_output=True, text=True).stdout
+    mock_flags = set(re.findall(r"^\s+(?:-\w,)?(--[\w-]+)", mock_help, re.M))
+    if len(mock_flags) < 3:
+        fail(f"only {sorted(mock_flags)} found in chatbatch-mock --help")
+    with open(mock_page, encoding="utf-8") as f:
+        text = f.read()
+    for flag in mock_flags:
+        if "\\fB" + flag.replace("-", "\\-") + "\\fR" not in text:
+            fail(f"{mock_page} does not name {flag}")
+    warnings = groff_warnings(mock_page)
+    if warnings:
+        fail(f"groff on {mock_page}: {warnings}")
+
+    for section in ("man1", "man5"):
+        pages = sorted(os.listdir(f"{doc}/{section}"))
+        gz_dir = f"{doc}/man-gz/{section}"
+        gzipped = sorted(os.listdir(gz_dir)) if os.path.isdir(gz_dir) else []
+        if gzipped != [p + ".gz" for p in pages]:
+            fail(f"{gz_dir} holds {gzipped}, not the pages of {doc}/{section} gzipped")
+            continue
+        for page in pages:
+            with open(f"{gz_dir}/{page}.gz", "rb") as f:
+                data = f.read()
+            with open(f"{doc}/{section}/{page}", "rb") as f:
+                plain = f.read()
+            # RFC 1952 header: FLG (byte 3) 0 = no name; MTIME (4..7) 0; XFL (8) 2 = -9.
+            if data[3] != 0 or data[4:8] != bytes(4) or data[8] != 2:
+                fail(f"{gz_dir}/{page}.gz is not gzipped as by `gzip -9n`: header {data[:10].hex()}")
+            if gzip.decompress(data) != plain:
+                fail(f"{gz_dir}/{page}.gz is not {doc}/{section}/{page}")
 
     job_page = f"{doc}/man5/chatbatch-job.5"
     with open(job_page, encoding="utf-8") as f:
