@@ -11,7 +11,7 @@ PACKAGES=(
   nlohmann-json3-dev uuid-dev curl libxxhash-dev libre2-dev libxml2-utils libdtl-dev libcsv-dev libbenchmark-dev
   dpkg-dev # scripts/package.sh's dpkg-shlibdeps
   slurmctld slurmd slurm-client munge # scripts/slurm/test.sh's cluster
-  ccache # used by the build when present (cmake/compiler_cache.cmake)
+  ccache # used by the build when present (cmake/build_speed.cmake)
   groff-base zsh # man_and_completions renders the man pages, loads _chatbatch
   python3-yaml # tests/docs/ci_examples_test.py reads the CI examples
   lintian man-db # debian_package checks the .deb and reads its man pages

@@ -13,7 +13,7 @@
 namespace chatbatch {
 namespace {
 
-constexpr int kFormat = 1;
+constexpr int kDefinitionFormat = 1;
 
 // "https://user:pw@host/x" -> "https://host/x".
 std::string WithoutUserinfo(std::string_view url) {
@@ -99,7 +99,7 @@ void Build(const Job& job, const Conversation& conv, Frame* frame) {
   b += ",\"endpoint\":";
   AppendJsonString(&b, WithoutUserinfo(job.endpoint));
   b += ",\"format\":";
-  b += std::to_string(kFormat);
+  b += std::to_string(kDefinitionFormat);
   b += ",\"header_names\":[";
   for (size_t i = 0; i < lowered.size(); ++i) {
     if (i > 0) b += ',';

@@ -8,11 +8,10 @@
 
 #include "job/expectation_parser.h"
 #include "job/job_loader.h"
+#include "util/text.h"
 
 namespace chatbatch {
 namespace {
-
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 bool AllOf(std::string_view s, bool (*pred)(char)) {
   return !s.empty() && std::all_of(s.begin(), s.end(), pred);
@@ -53,7 +52,8 @@ bool IsHttpUrl(std::string_view url) {
   }
   if (host.empty()) return false;
   if (!port.empty() || authority.ends_with(':')) {
-    if (port.empty() || port.size() > 5 || !AllOf(port, IsDigit)) return false;
+    if (port.empty() || port.size() > 5 || !AllOf(port, IsAsciiDigit))
+      return false;
     const int n = std::atoi(std::string(port).c_str());
     if (n < 1 || n > 65535) return false;
   }
@@ -61,7 +61,7 @@ bool IsHttpUrl(std::string_view url) {
 }
 
 bool IsHeaderNameChar(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || IsDigit(c) ||
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || IsAsciiDigit(c) ||
          std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 

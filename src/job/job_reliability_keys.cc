@@ -7,6 +7,7 @@
 
 #include "job/job_loader.h"
 #include "util/quantity.h"
+#include "util/text.h"
 
 namespace chatbatch {
 namespace {
@@ -18,11 +19,10 @@ constexpr std::string_view kRetryKinds[] = {
     "idle_timeout", "total_timeout", "incomplete",      "server",
     "protocol",     "limit"};
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
 // "429" -> 429; anything but three digits -> 0.
 int StatusOf(std::string_view s) {
-  if (s.size() != 3 || !IsDigit(s[0]) || !IsDigit(s[1]) || !IsDigit(s[2])) {
+  if (s.size() != 3 || !IsAsciiDigit(s[0]) || !IsAsciiDigit(s[1]) ||
+      !IsAsciiDigit(s[2])) {
     return 0;
   }
   return (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
@@ -113,7 +113,7 @@ std::optional<std::string> Loader::ReadRetryCondition(const YAML::Node& item,
     return text;
   }
   if (text == "4xx" || text == "5xx") return text;
-  if (!text.empty() && std::all_of(text.begin(), text.end(), IsDigit)) {
+  if (!text.empty() && std::all_of(text.begin(), text.end(), IsAsciiDigit)) {
     const int status = StatusOf(text);
     if (status >= 100 && status <= 599) return std::to_string(status);
     Report(item.Mark(), what + ": " + Quote(item.Scalar()) +

@@ -45,10 +45,10 @@ size_t StringEnd(std::string_view text, size_t at) {
   return text.size();
 }
 
-class LineReader {
+class BatchLineReader {
  public:
-  LineReader(std::string_view text, std::span<const std::string> urls,
-             std::vector<BatchLineProblem>* problems)
+  BatchLineReader(std::string_view text, std::span<const std::string> urls,
+                  std::vector<BatchLineProblem>* problems)
       : text_(text), urls_(urls), problems_(problems) {}
 
   std::optional<BatchRequest> Read() {
@@ -359,7 +359,7 @@ std::vector<std::string> AcceptedBatchUrls(
 std::optional<BatchRequest> ParseOpenAiBatchLine(
     std::string_view text, std::span<const std::string> urls,
     std::vector<BatchLineProblem>* problems) {
-  return LineReader(text, urls, problems).Read();
+  return BatchLineReader(text, urls, problems).Read();
 }
 
 int JsonValueColumn(std::string_view text,

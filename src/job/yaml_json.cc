@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <limits>
 
+#include "util/text.h"
 #include "util/utf8.h"
 
 namespace chatbatch {
@@ -17,10 +18,9 @@ constexpr size_t kMaxJsonNodes = 100'000;
 bool AllOf(std::string_view s, bool (*pred)(char)) {
   return !s.empty() && std::all_of(s.begin(), s.end(), pred);
 }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsOctDigit(char c) { return c >= '0' && c <= '7'; }
 bool IsHexDigit(char c) {
-  return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+  return IsAsciiDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
 // [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
@@ -28,7 +28,7 @@ bool IsCoreFloat(std::string_view s) {
   size_t i = 0;
   auto digits = [&] {
     const size_t start = i;
-    while (i < s.size() && IsDigit(s[i])) ++i;
+    while (i < s.size() && IsAsciiDigit(s[i])) ++i;
     return i - start;
   };
   if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
@@ -76,7 +76,7 @@ std::expected<nlohmann::json, std::string> ResolvePlain(std::string_view s) {
       negative = digits[0] == '-';
       digits.remove_prefix(1);
     }
-    if (!AllOf(digits, IsDigit)) digits = {};
+    if (!AllOf(digits, IsAsciiDigit)) digits = {};
   }
   if (!digits.empty()) {
     uint64_t magnitude = 0;

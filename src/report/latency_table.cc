@@ -7,16 +7,11 @@
 namespace chatbatch {
 namespace {
 
-std::string Ms(double ms) {
-  if (ms >= 10000) return fmt::format("{:.1f}s", ms / 1000);
-  if (ms >= 100) return fmt::format("{:.0f}ms", ms);
-  return fmt::format("{:.2f}ms", ms);
-}
-
 std::string Row(const char* name, const Percentiles& p) {
   if (p.count == 0) return fmt::format("  {:<10}{:>10}\n", name, "-");
   return fmt::format("  {:<10}{:>10}{:>10}{:>10}{:>10}{:>10}\n", name,
-                     Ms(p.p50), Ms(p.p90), Ms(p.p99), Ms(p.max), p.count);
+                     FormatTableMs(p.p50), FormatTableMs(p.p90),
+                     FormatTableMs(p.p99), FormatTableMs(p.max), p.count);
 }
 
 std::string Kinds(const std::map<std::string, int64_t>& kinds) {
@@ -59,6 +54,12 @@ std::string FormatLatencyTable(const RunSummary& summary) {
     out += "  retried attempts: " + Kinds(latency.retries_by_kind) + "\n";
   }
   return out + cached;
+}
+
+std::string FormatTableMs(double ms) {
+  if (ms >= 10000) return fmt::format("{:.1f}s", ms / 1000);
+  if (ms >= 100) return fmt::format("{:.0f}ms", ms);
+  return fmt::format("{:.2f}ms", ms);
 }
 
 }  // namespace chatbatch

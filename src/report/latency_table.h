@@ -12,6 +12,9 @@ namespace chatbatch {
 // Several lines, each ending in '\n'; "" when no turn ran.
 std::string FormatLatencyTable(const RunSummary& summary);
 
+// A table cell's milliseconds: "0.42ms", "312ms", "12.5s".
+std::string FormatTableMs(double ms);
+
 }  // namespace chatbatch
 
 #endif  // CHATBATCH_LATENCY_TABLE_H_

@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "report/latency_table.h"
+
 namespace chatbatch {
 namespace {
 
@@ -14,15 +16,9 @@ std::string Compact(double v) {
   return out;
 }
 
-// A table cell's milliseconds, as the latency table writes them.
-std::string Ms(double ms) {
-  if (ms >= 10000) return fmt::format("{:.1f}s", ms / 1000);
-  if (ms >= 100) return fmt::format("{:.0f}ms", ms);
-  return fmt::format("{:.2f}ms", ms);
-}
-
-std::string Ms(const LoadDist& d, double LoadDist::*stat) {
-  return d.count == 0 ? "-" : Ms(d.*stat);
+// A cell in the latency table's format, "-" when nothing was measured.
+std::string MsCell(const LoadDist& d, double LoadDist::*stat) {
+  return d.count == 0 ? "-" : FormatTableMs(d.*stat);
 }
 
 std::string Requested(const LoadStepResult& s) {
@@ -80,10 +76,11 @@ std::string FormatLoadTable(const LoadReport& load) {
         kRow, s.index, Requested(s), fmt::format("{:.1f}/s", s.achieved_rate),
         fmt::format("{:.1f}", s.turns_per_s),
         fmt::format("{}{:.0f}", s.tokens_estimated ? "~" : "", s.tokens_per_s),
-        Ms(s.ttft, &LoadDist::p50), Ms(s.ttft, &LoadDist::p99),
-        Ms(s.itl, &LoadDist::p99), Ms(s.e2e, &LoadDist::p99),
+        MsCell(s.ttft, &LoadDist::p50), MsCell(s.ttft, &LoadDist::p99),
+        MsCell(s.itl, &LoadDist::p99), MsCell(s.e2e, &LoadDist::p99),
         s.goodput < 0 ? "-" : fmt::format("{:.1f}%", s.goodput * 100),
-        fmt::format("{:.1f}%", s.error_rate * 100), Ms(s.lag, &LoadDist::p99),
+        fmt::format("{:.1f}%", s.error_rate * 100),
+        MsCell(s.lag, &LoadDist::p99),
         fmt::format("{:.0f}%", s.cpu_share * 100), Flags(s));
     // No trailing blanks when a row has no flag.
     out += row.substr(0, row.find_last_not_of(' ') + 1) + "\n";

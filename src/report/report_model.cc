@@ -14,7 +14,6 @@ namespace chatbatch {
 namespace {
 
 namespace fs = std::filesystem;
-using nlohmann::json;
 
 ReportTurn FromRecord(TurnRecord&& r) {
   ReportTurn t;
@@ -47,7 +46,8 @@ ReportTurn FromRecord(TurnRecord&& r) {
         e.expected.is_null() ? ""
         : e.expected.is_string()
             ? e.expected.get<std::string>()
-            : e.expected.dump(-1, ' ', false, json::error_handler_t::replace);
+            : e.expected.dump(-1, ' ', false,
+                              nlohmann::json::error_handler_t::replace);
     x.ok = e.ok;
     x.detail = std::move(e.detail);
     x.status = std::move(e.status);
@@ -64,7 +64,8 @@ ReportTurn FromRecord(TurnRecord&& r) {
   return t;
 }
 
-std::vector<ReportTurn> ReadTurns(const RunDir& dir, const std::string& id) {
+std::vector<ReportTurn> ReadReportTurns(const RunDir& dir,
+                                        const std::string& id) {
   std::vector<ReportTurn> turns;
   Result<std::vector<TurnRecord>> records =
       dir.ReadRecords(id, RecordReading::kTolerant);
@@ -165,7 +166,7 @@ Result<ReportRun> LoadReportRun(const std::string& dir) {
                 "'" + dir + "' holds no chatbatch run (no summary.json)");
   }
   for (ReportConversation& conv : run.conversations) {
-    conv.turns = ReadTurns(*opened, conv.id);
+    conv.turns = ReadReportTurns(*opened, conv.id);
     conv.status = StatusOf(conv.status, conv.turns);
     if (conv.error.empty()) {
       for (const ReportTurn& t : conv.turns) {

@@ -39,8 +39,6 @@ struct QuantitySpec {
   std::string max_text;
 };
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
 std::expected<uint64_t, std::string> ParseQuantity(std::string_view text,
                                                    const QuantitySpec& spec) {
   const std::string quoted = Quote(text);
@@ -55,12 +53,12 @@ std::expected<uint64_t, std::string> ParseQuantity(std::string_view text,
 
   // [0-9]*(\.[0-9]*)? with at least one digit.
   size_t i = 0;
-  while (i < rest.size() && IsDigit(rest[i])) ++i;
+  while (i < rest.size() && IsAsciiDigit(rest[i])) ++i;
   const std::string_view int_digits = rest.substr(0, i);
   std::string_view frac_digits;
   if (i < rest.size() && rest[i] == '.') {
     const size_t start = ++i;
-    while (i < rest.size() && IsDigit(rest[i])) ++i;
+    while (i < rest.size() && IsAsciiDigit(rest[i])) ++i;
     frac_digits = rest.substr(start, i - start);
   }
   if (int_digits.empty() && frac_digits.empty()) {

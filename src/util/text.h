@@ -12,6 +12,9 @@ namespace chatbatch {
 inline constexpr std::string_view kWhitespace = " \t\r\n\f\v";
 inline constexpr std::string_view kJsonWhitespace = " \t\r\n";
 
+// '0'..'9' only: isdigit() depends on the locale and takes an int.
+constexpr bool IsAsciiDigit(char c) { return c >= '0' && c <= '9'; }
+
 // "s" without leading and trailing characters of "space".
 std::string_view Trim(std::string_view s, std::string_view space = kWhitespace);
 // "s" without trailing characters of "space".
