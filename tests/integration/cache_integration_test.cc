@@ -27,7 +27,7 @@ class CacheIntegrationTest : public IntegrationTest {
 
 // g4f's stateful Copilot: turn 2 is answered from what turn 1 said, and the
 // mock (strict) mints a new conversation object per conversation.
-constexpr char kJob[] = R"(
+constexpr char kCacheJob[] = R"(
 endpoint: ENDPOINT
 defaults: {model: "", provider: Copilot}
 retry: {attempts: 1}
@@ -42,7 +42,7 @@ conversations:
 )";
 
 TEST_F(CacheIntegrationTest, ARerunSendsNothingAndReplaysTheSameReplies) {
-  const fs::path job = WriteJob(kJob);
+  const fs::path job = WriteJob(kCacheJob);
   const fs::path cache = dir_ / "cache";
   const fs::path out1 = dir_ / "out1";
   RunResult first = Chatbatch({"run", job.string(), "-o", out1.string(),
@@ -105,7 +105,7 @@ TEST_F(CacheIntegrationTest, ARerunSendsNothingAndReplaysTheSameReplies) {
 }
 
 TEST_F(CacheIntegrationTest, AChangedConversationObjectStillHits) {
-  const fs::path job = WriteJob(kJob);
+  const fs::path job = WriteJob(kCacheJob);
   const fs::path cache = dir_ / "cache";
   const fs::path out1 = dir_ / "out1";
   ASSERT_EQ(Chatbatch({"run", job.string(), "-o", out1.string(), "--cache",
@@ -141,10 +141,10 @@ TEST_F(CacheIntegrationTest, AChangedConversationObjectStillHits) {
 }
 
 TEST_F(CacheIntegrationTest, OfflineMissIsAnErrorNamingTheKey) {
-  const fs::path job = WriteJob(kJob);
+  const fs::path job = WriteJob(kCacheJob);
   // `cache:` in the job, relative: resolved against the job's directory.
   const fs::path cached_job =
-      WriteJob(std::string(kJob) + "cache: rel-cache\n", "cached.yaml");
+      WriteJob(std::string(kCacheJob) + "cache: rel-cache\n", "cached.yaml");
   ASSERT_EQ(Chatbatch({"run", cached_job.string(), "-o",
                        (dir_ / "out1").string(), "-q"})
                 .exit_code,
@@ -152,7 +152,7 @@ TEST_F(CacheIntegrationTest, OfflineMissIsAnErrorNamingTheKey) {
   EXPECT_EQ(Entries(dir_ / "rel-cache").size(), 4u);
 
   // A changed second message misses.
-  std::string changed = kJob;
+  std::string changed = kCacheJob;
   changed.replace(changed.find("and again"), 9, "and more");
   const fs::path changed_job = WriteJob(changed, "changed.yaml");
   HttpGet(base_ + "/mock/reset", /*post=*/true);

@@ -11,7 +11,7 @@ namespace {
 
 // Two conversations; "alpha"'s reply text comes from the job so two runs
 // can differ while every user message stays the same.
-constexpr char kJob[] = R"(
+constexpr char kCompareJob[] = R"(
 name: cmp
 endpoint: ENDPOINT
 defaults: {model: "", provider: Stateless}
@@ -27,7 +27,7 @@ conversations:
 class CompareIntegrationTest : public IntegrationTest {
  protected:
   fs::path Job(const std::string& alpha_reply, const std::string& name) {
-    std::string yaml = kJob;
+    std::string yaml = kCompareJob;
     yaml.replace(yaml.find("ALPHA"), 5, alpha_reply);
     return WriteJob(yaml, name);
   }

@@ -8,7 +8,7 @@ namespace {
 
 class ExpectIntegrationTest : public IntegrationTest {};
 
-constexpr char kJob[] = R"(
+constexpr char kExpectJob[] = R"(
 endpoint: ENDPOINT
 retry: {attempts: 1}
 vars: {answer: "42"}
@@ -31,7 +31,7 @@ conversations:
 )";
 
 TEST_F(ExpectIntegrationTest, FailedAndErrorAreKeptApartEverywhere) {
-  fs::path job = WriteJob(kJob);
+  fs::path job = WriteJob(kExpectJob);
   fs::path out = dir_ / "out";
   RunResult r = Chatbatch({"run", job.string(), "-o", out.string(), "-q"});
   EXPECT_EQ(r.exit_code, 1) << r.err;

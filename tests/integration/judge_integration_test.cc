@@ -19,7 +19,7 @@ class JudgeIntegrationTest : public IntegrationTest {
   static std::vector<json> Lines(const fs::path& path) { return Records(path); }
 };
 
-constexpr char kJob[] = R"(
+constexpr char kJudgeJob[] = R"(
 endpoint: ENDPOINT
 retry: {attempts: 1}
 judge:
@@ -50,7 +50,7 @@ conversations:
 )";
 
 TEST_F(JudgeIntegrationTest, VerdictsErrorsAndCountsInEveryReport) {
-  fs::path job = WriteJob(kJob);
+  fs::path job = WriteJob(kJudgeJob);
   fs::path out = dir_ / "out";
   fs::path junit = dir_ / "junit.xml";
   RunResult r = Chatbatch({"run", job.string(), "-o", out.string(), "-q",

@@ -3,19 +3,16 @@
 
 #include "support/mock_fixture.h"
 #include "support/report_test_util.h"
+#include "support/socket_util.h"
 
 namespace chatbatch {
 namespace {
 
 using testing_report::XsdProblems;
 
-size_t Count(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (size_t p = 0; (p = text.find(what, p)) != std::string::npos; ++p) ++n;
-  return n;
-}
+using testnet::Count;
 
-constexpr char kJob[] = R"(
+constexpr char kReportJob[] = R"(
 name: reports
 endpoint: ENDPOINT
 concurrency: 4
@@ -33,7 +30,7 @@ conversations:
 )";
 
 TEST_F(IntegrationTest, JunitFromARunWithErrorsValidates) {
-  fs::path job = WriteJob(kJob);
+  fs::path job = WriteJob(kReportJob);
   fs::path out = dir_ / "out";
   fs::path xml_path = dir_ / "report.xml";
   RunResult r = Chatbatch({"run", job.string(), "-o", out.string(), "-q",
@@ -64,7 +61,7 @@ TEST_F(IntegrationTest, JunitFromARunWithErrorsValidates) {
   ASSERT_EQ(rep.exit_code, 0) << rep.err;
   EXPECT_EQ(XsdProblems(ReadFile(again)), "");
   std::string html = ReadFile(html_path);
-  EXPECT_EQ(Count(html, "<tr class=\"conv\""), 4u);
+  EXPECT_EQ(Count(html, "<tr class=\"conv\""), 4);
   EXPECT_EQ(html.find("<script>alert(1)"), std::string::npos);
   EXPECT_EQ(html.find("</textarea>"), std::string::npos);
   EXPECT_NE(html.find("&lt;script&gt;alert(1)&lt;/script&gt;&lt;/textarea&gt;"),
@@ -79,8 +76,8 @@ TEST_F(IntegrationTest, JunitFromARunWithErrorsValidates) {
       {"report", out2.string(), out.string(), "--html", html_path.string()});
   ASSERT_EQ(cmp.exit_code, 0) << cmp.err;
   const std::string compared = ReadFile(html_path);
-  EXPECT_EQ(Count(compared, "data-changed=\"0\""), 4u) << compared;
-  EXPECT_EQ(Count(compared, "data-changed=\"1\""), 0u) << compared;
+  EXPECT_EQ(Count(compared, "data-changed=\"0\""), 4) << compared;
+  EXPECT_EQ(Count(compared, "data-changed=\"1\""), 0) << compared;
 }
 
 // Shards merged, with and without a missing shard, and a matrix run: each

@@ -14,7 +14,7 @@ class RunDirTest : public IntegrationTest {
   int Requests() { return Stats()["requests"].get<int>(); }
 };
 
-constexpr char kJob[] = R"(
+constexpr char kRunDirJob[] = R"(
 name: rd
 endpoint: ENDPOINT
 retry: {attempts: 1}
@@ -31,7 +31,7 @@ conversations:
 // summary.json describes the run directory, not the last process: a resume
 // that had nothing to do leaves it exactly as it was.
 TEST_F(RunDirTest, NoOpResumeLeavesSummaryAsItWas) {
-  fs::path job = WriteJob(kJob);
+  fs::path job = WriteJob(kRunDirJob);
   RunResult r = Chatbatch({"run", job.string(), "-o", D("out"), "-q"});
   ASSERT_EQ(r.exit_code, 1) << r.err;
   const std::string before = ReadFile(dir_ / "out" / "summary.json");
@@ -48,7 +48,7 @@ TEST_F(RunDirTest, NoOpResumeLeavesSummaryAsItWas) {
 // After --retry-failed the end line's rates are this process's turns over
 // this process's time, never the whole run's chunks over it.
 TEST_F(RunDirTest, RetryFailedEndLineDescribesThisProcess) {
-  fs::path job = WriteJob(kJob);
+  fs::path job = WriteJob(kRunDirJob);
   ASSERT_EQ(Chatbatch({"run", job.string(), "-o", D("out")}).exit_code, 1);
   RunResult r =
       Chatbatch({"run", job.string(), "-o", D("out"), "--retry-failed"});
@@ -73,7 +73,7 @@ TEST_F(RunDirTest, RetryFailedEndLineDescribesThisProcess) {
 
 // compare refuses, like report, a folder that holds no run.
 TEST_F(RunDirTest, CompareRefusesAFolderThatIsNotARun) {
-  fs::path job = WriteJob(kJob);
+  fs::path job = WriteJob(kRunDirJob);
   ASSERT_EQ(Chatbatch({"run", job.string(), "-o", D("out"), "-q"}).exit_code,
             1);
   fs::create_directories(dir_ / "empty");

@@ -11,7 +11,7 @@ namespace {
 constexpr char kKey[] = "sk-trace-secret-4242";
 constexpr char kTeamToken[] = "team-literal-5150";
 
-constexpr char kJob[] = R"(
+constexpr char kTraceJob[] = R"(
 name: traced
 endpoint: ENDPOINT
 headers:
@@ -38,7 +38,7 @@ std::vector<std::pair<fs::path, std::string>> AllFiles(const fs::path& dir) {
 
 TEST_F(IntegrationTest, TraceShowsTheWireWithSecretsMasked) {
   ASSERT_EQ(setenv("CB_TRACE_TEST_KEY", kKey, 1), 0);
-  fs::path job = WriteJob(kJob);
+  fs::path job = WriteJob(kTraceJob);
   fs::path out = dir_ / "out";
   fs::path trace_path = dir_ / "trace.txt";
   RunResult r = Chatbatch({"run", job.string(), "-o", out.string(), "--trace",
@@ -107,7 +107,7 @@ TEST_F(IntegrationTest, TraceShowsTheWireWithSecretsMasked) {
 
 TEST_F(IntegrationTest, NoTraceFlagWritesNoTrace) {
   ASSERT_EQ(setenv("CB_TRACE_TEST_KEY", kKey, 1), 0);
-  fs::path job = WriteJob(kJob);
+  fs::path job = WriteJob(kTraceJob);
   fs::path out = dir_ / "out";
   RunResult r = RunInto(job, out);
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -123,7 +123,7 @@ TEST_F(IntegrationTest, NoTraceFlagWritesNoTrace) {
 
 TEST_F(IntegrationTest, TraceThatCannotBeOpenedStopsBeforeRunning) {
   ASSERT_EQ(setenv("CB_TRACE_TEST_KEY", kKey, 1), 0);
-  fs::path job = WriteJob(kJob);
+  fs::path job = WriteJob(kTraceJob);
   RunResult r = Chatbatch({"run", job.string(), "-o", (dir_ / "out").string(),
                            "--trace", (dir_ / "no/such/dir/t.txt").string()});
   EXPECT_EQ(r.exit_code, 3) << r.err;

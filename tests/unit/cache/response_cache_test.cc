@@ -118,7 +118,7 @@ Reply FullReply() {
   return r;
 }
 
-Reply Decode(const std::string& stream) {
+Reply DecodeReplay(const std::string& stream) {
   ResponseDecoder decoder;
   decoder.Begin(200, "text/event-stream");
   EXPECT_TRUE(decoder.Feed(stream));
@@ -127,7 +127,7 @@ Reply Decode(const std::string& stream) {
   return reply.value_or(Reply());
 }
 
-void ExpectSameReply(const Reply& got, const Reply& want) {
+void ExpectSameCachedReply(const Reply& got, const Reply& want) {
   EXPECT_EQ(got.content, want.content);
   EXPECT_EQ(got.reasoning, want.reasoning);
   EXPECT_EQ(got.finish_reason, want.finish_reason);
@@ -145,14 +145,16 @@ void ExpectSameReply(const Reply& got, const Reply& want) {
 
 TEST(CacheReplayTest, TheDecoderAssemblesTheStoredReplyAgain) {
   const Reply want = FullReply();
-  ExpectSameReply(Decode(ResponseCache::ReplayStream(want)), want);
+  ExpectSameCachedReply(DecodeReplay(ResponseCache::ReplayStream(want)), want);
   Reply plain;
   plain.content = "x";
   plain.finish_reason = "stop";
-  ExpectSameReply(Decode(ResponseCache::ReplayStream(plain)), plain);
+  ExpectSameCachedReply(DecodeReplay(ResponseCache::ReplayStream(plain)),
+                        plain);
   Reply no_finish;  // ended by [DONE] alone
   no_finish.content = "y";
-  ExpectSameReply(Decode(ResponseCache::ReplayStream(no_finish)), no_finish);
+  ExpectSameCachedReply(DecodeReplay(ResponseCache::ReplayStream(no_finish)),
+                        no_finish);
 }
 
 TEST(CacheStoreTest, StoresAndLooksUpUnderAFannedOutPath) {
@@ -167,7 +169,7 @@ TEST(CacheStoreTest, StoresAndLooksUpUnderAFannedOutPath) {
   EXPECT_EQ(path, tmp.path() + "/c/" + key.substr(0, 2) + "/" + key + ".json");
   std::optional<Reply> got = (*cache)->Lookup(key);
   ASSERT_TRUE(got.has_value());
-  ExpectSameReply(*got, FullReply());
+  ExpectSameCachedReply(*got, FullReply());
   const std::string text = testfs::ReadFile(path);
   EXPECT_EQ(text.find("SECRET"), std::string::npos) << text;
   EXPECT_EQ(text.find("pw"), std::string::npos) << text;
@@ -310,7 +312,7 @@ TEST(CacheEntryTest, TextParsesBackWithItsMetadata) {
   EXPECT_EQ(entry->endpoint, "http://h/");
   EXPECT_EQ(entry->earlier_turns, 3);
   EXPECT_EQ(entry->created_at, "2026-11-30T12:00:00.000Z");
-  ExpectSameReply(entry->reply, FullReply());
+  ExpectSameCachedReply(entry->reply, FullReply());
 }
 
 }  // namespace

@@ -9,31 +9,24 @@
 #include <string_view>
 
 #include "chatbatch/job.h"
+#include "support/job_text.h"
 
 namespace chatbatch {
 namespace {
 
+using testjob::ParseJobText;
+
+using nlohmann::json;
 using ::testing::HasSubstr;
-using json = nlohmann::json;
 
-EnvLookup NoEnv() {
-  return [](std::string_view) -> std::optional<std::string> {
-    return std::nullopt;
-  };
-}
-
-Result<Job> Parse(std::string_view yaml) {
-  return ParseJob(yaml, "jobs/t.yaml", NoEnv());
-}
-
-std::string Errors(std::string_view yaml) {
-  Result<Job> job = Parse(yaml);
+std::string ExpectErrors(std::string_view yaml) {
+  Result<Job> job = ParseJobText(yaml);
   return job ? std::string() : job.error().message;
 }
 
 // A job with one message whose expect is "expect" (a YAML flow value).
 Result<Job> WithExpect(const std::string& expect) {
-  return Parse(
+  return ParseJobText(
       "conversations:\n  - messages:\n      - content: hi\n"
       "        expect: " +
       expect + "\n");
@@ -143,11 +136,12 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 TEST(ExpectTest, InvalidRegexIsALoadErrorWithLineAndColumn) {
-  EXPECT_THAT(Errors("conversations:\n  - messages:\n      - content: hi\n"
-                     "        expect: {regex: 'a(b'}\n"),
-              HasSubstr("jobs/t.yaml:4:25: conversation 1: 'messages' item 1: "
-                        "'expect.regex': invalid regular expression: "
-                        "missing ): a(b"));
+  EXPECT_THAT(
+      ExpectErrors("conversations:\n  - messages:\n      - content: hi\n"
+                   "        expect: {regex: 'a(b'}\n"),
+      HasSubstr("jobs/t.yaml:4:25: conversation 1: 'messages' item 1: "
+                "'expect.regex': invalid regular expression: "
+                "missing ): a(b"));
 }
 
 TEST(ExpectTest, DetailsSayWhy) {
@@ -220,11 +214,12 @@ TEST(ExpectTest, JsonPathSyntax) {
   EXPECT_FALSE(ParseJsonPath("$.a[-1]", &steps, &why));
   EXPECT_FALSE(ParseJsonPath("$..a", &steps, &why));
   EXPECT_FALSE(ParseJsonPath("$.a[*]", &steps, &why));
-  EXPECT_THAT(Errors("conversations:\n  - messages:\n      - content: hi\n"
-                     "        expect: {json_path: {path: 'a.b', equals: 1}}\n"),
-              HasSubstr("jobs/t.yaml:4:36: conversation 1: 'messages' item 1: "
-                        "'expect.json_path' 'path': 'a.b' is not a supported "
-                        "JSON path"));
+  EXPECT_THAT(
+      ExpectErrors("conversations:\n  - messages:\n      - content: hi\n"
+                   "        expect: {json_path: {path: 'a.b', equals: 1}}\n"),
+      HasSubstr("jobs/t.yaml:4:36: conversation 1: 'messages' item 1: "
+                "'expect.json_path' 'path': 'a.b' is not a supported "
+                "JSON path"));
 }
 
 TEST(ExpectTest, LengthsCountCodePoints) {
@@ -262,7 +257,7 @@ TEST(ExpectTest, AnyAndLists) {
 }
 
 TEST(ExpectTest, EachTurnAppliesToEveryTurnAndIsLoaded) {
-  Result<Job> job = Parse(R"(expect_each_turn: {not_contains: "As an AI"}
+  Result<Job> job = ParseJobText(R"(expect_each_turn: {not_contains: "As an AI"}
 conversations:
   - messages: [a, {content: b, expect: {contains: x}}]
 )");
@@ -274,7 +269,7 @@ conversations:
 }
 
 TEST(ExpectTest, LoadErrorsPointAtTheProblem) {
-  const std::string e = Errors(R"(expect_each_turn: {contans: x}
+  const std::string e = ExpectErrors(R"(expect_each_turn: {contans: x}
 conversations:
   - messages:
       - content: hi
@@ -307,7 +302,7 @@ conversations:
 // ---------------------------------------------------------------- vars
 
 TEST(VarsTest, SubstitutedInMessagesSystemAndExpect) {
-  Result<Job> job = Parse(R"(vars: {name: Heiner, city: Kiel}
+  Result<Job> job = ParseJobText(R"(vars: {name: Heiner, city: Kiel}
 conversations:
   - vars: {city: Hamburg}
     system: "You talk to {{name}}."
@@ -331,7 +326,7 @@ conversations:
 }
 
 TEST(VarsTest, UnknownVarIsAnErrorWithItsLine) {
-  const std::string e = Errors(R"(vars: {name: Heiner}
+  const std::string e = ExpectErrors(R"(vars: {name: Heiner}
 conversations:
   - messages:
       - ok
@@ -343,14 +338,14 @@ conversations:
   EXPECT_THAT(e, HasSubstr("jobs/t.yaml:6:9: conversation 1: 'messages' item "
                            "3: '{{' at offset 0 does not start a {{name}} "
                            "reference (write '{{{{' for a literal '{{')"));
-  EXPECT_THAT(Errors("vars: {1x: a, y: [b]}\nconversations: [{messages: "
-                     "[a]}]\n"),
+  EXPECT_THAT(ExpectErrors("vars: {1x: a, y: [b]}\nconversations: [{messages: "
+                           "[a]}]\n"),
               HasSubstr("jobs/t.yaml:1:8: 'vars': '1x' is not a valid name"));
 }
 
 TEST(VarsTest, HashFollowsTheSubstitutedText) {
   auto hash = [](std::string_view yaml) {
-    Result<Job> job = Parse(yaml);
+    Result<Job> job = ParseJobText(yaml);
     EXPECT_TRUE(job.has_value()) << job.error().message;
     return job ? ConversationDefinitionHash(*job, job->conversations[0])
                : std::string();

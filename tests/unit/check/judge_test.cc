@@ -12,9 +12,12 @@
 
 #include "chatbatch/job.h"
 #include "check/expect.h"
+#include "support/job_text.h"
 
 namespace chatbatch {
 namespace {
+
+using testjob::ParseJobText;
 
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -118,25 +121,19 @@ TEST(GradingPromptTest, HistoryIsBoundedKeepingTheLatest) {
   EXPECT_LT(m.size(), kGradeHistoryBytes + 1000);
 }
 
-Result<Job> Parse(std::string_view yaml) {
-  return ParseJob(yaml, "jobs/t.yaml", [](std::string_view) {
-    return std::optional<std::string>();
-  });
-}
-
-std::string Errors(std::string_view yaml) {
-  Result<Job> job = Parse(yaml);
+std::string JudgeKeyErrors(std::string_view yaml) {
+  Result<Job> job = ParseJobText(yaml);
   EXPECT_FALSE(job.has_value()) << yaml;
   return job ? std::string() : job.error().message;
 }
 
 TEST(JudgeKeysTest, DefaultsAndValues) {
-  Result<Job> plain = Parse("conversations: [{messages: [hi]}]\n");
+  Result<Job> plain = ParseJobText("conversations: [{messages: [hi]}]\n");
   ASSERT_TRUE(plain) << plain.error().message;
   EXPECT_EQ(plain->judge.endpoint, "");
   EXPECT_DOUBLE_EQ(plain->judge.threshold, 0.5);
   EXPECT_EQ(plain->judge.concurrency, 4);
-  Result<Job> job = Parse(R"(judge:
+  Result<Job> job = ParseJobText(R"(judge:
   endpoint: http://127.0.0.1:9/v1/chat/completions
   params: {model: grader-1}
   threshold: 0.8
@@ -158,42 +155,50 @@ conversations:
 }
 
 TEST(JudgeKeysTest, ErrorsNameFileAndLine) {
-  EXPECT_THAT(Errors("judge: {threshold: 2}\nconversations: [{messages: "
+  EXPECT_THAT(
+      JudgeKeyErrors("judge: {threshold: 2}\nconversations: [{messages: "
                      "[hi]}]\n"),
-              HasSubstr("jobs/t.yaml:1:20: 'judge.threshold': must be a "
-                        "number from 0 to 1"));
-  EXPECT_THAT(Errors("judge:\n  treshold: 0.5\nconversations: [{messages: "
+      HasSubstr("jobs/t.yaml:1:20: 'judge.threshold': must be a "
+                "number from 0 to 1"));
+  EXPECT_THAT(
+      JudgeKeyErrors("judge:\n  treshold: 0.5\nconversations: [{messages: "
                      "[hi]}]\n"),
-              HasSubstr("jobs/t.yaml:2:3: job: unknown key 'judge.treshold' "
-                        "(did you mean 'judge.threshold'?)"));
-  EXPECT_THAT(Errors("judge: {endpoint: nope}\nconversations: [{messages: "
+      HasSubstr("jobs/t.yaml:2:3: job: unknown key 'judge.treshold' "
+                "(did you mean 'judge.threshold'?)"));
+  EXPECT_THAT(
+      JudgeKeyErrors("judge: {endpoint: nope}\nconversations: [{messages: "
                      "[hi]}]\n"),
-              HasSubstr("jobs/t.yaml:1:19: 'judge.endpoint': expected an "
-                        "http:// or https:// URL"));
-  EXPECT_THAT(Errors("judge: {concurrency: 0}\nconversations: [{messages: "
+      HasSubstr("jobs/t.yaml:1:19: 'judge.endpoint': expected an "
+                "http:// or https:// URL"));
+  EXPECT_THAT(
+      JudgeKeyErrors("judge: {concurrency: 0}\nconversations: [{messages: "
                      "[hi]}]\n"),
-              HasSubstr("jobs/t.yaml:1:22: 'judge.concurrency'"));
-  EXPECT_THAT(Errors("judge: {retry: {give_up_after: 1s}}\n"
-                     "conversations: [{messages: [hi]}]\n"),
+      HasSubstr("jobs/t.yaml:1:22: 'judge.concurrency'"));
+  EXPECT_THAT(JudgeKeyErrors("judge: {retry: {give_up_after: 1s}}\n"
+                             "conversations: [{messages: [hi]}]\n"),
               HasSubstr("give_up_after: only the job's retry may set it"));
-  EXPECT_THAT(Errors("conversations:\n  - messages:\n      - content: hi\n"
+  EXPECT_THAT(
+      JudgeKeyErrors("conversations:\n  - messages:\n      - content: hi\n"
                      "        expect: {judge: \"  \"}\n"),
-              HasSubstr("jobs/t.yaml:4:25:"));
-  EXPECT_THAT(Errors("conversations:\n  - messages:\n      - content: hi\n"
+      HasSubstr("jobs/t.yaml:4:25:"));
+  EXPECT_THAT(
+      JudgeKeyErrors("conversations:\n  - messages:\n      - content: hi\n"
                      "        expect: {any: [{judge: x}]}\n"),
-              HasSubstr("a judge cannot be an alternative of 'any'"));
-  EXPECT_THAT(Errors("conversations:\n  - messages:\n      - content: hi\n"
+      HasSubstr("a judge cannot be an alternative of 'any'"));
+  EXPECT_THAT(
+      JudgeKeyErrors("conversations:\n  - messages:\n      - content: hi\n"
                      "        expect: {similar_to: {text: a}}\n"),
-              HasSubstr("jobs/t.yaml:4:30: conversation 1: 'messages' item 1: "
-                        "'expect.similar_to'"));
-  EXPECT_THAT(Errors("conversations:\n  - messages:\n      - content: hi\n"
+      HasSubstr("jobs/t.yaml:4:30: conversation 1: 'messages' item 1: "
+                "'expect.similar_to'"));
+  EXPECT_THAT(
+      JudgeKeyErrors("conversations:\n  - messages:\n      - content: hi\n"
                      "        expect: {similar_to: {text: a, min: 1.5}}\n"),
-              HasSubstr("'min': must be a number from 0 to 1"));
+      HasSubstr("'min': must be a number from 0 to 1"));
 }
 
-std::vector<ExpectationResult> Eval(const std::string& expect,
-                                    std::string_view reply) {
-  Result<Job> job = Parse(
+std::vector<ExpectationResult> EvalJudge(const std::string& expect,
+                                         std::string_view reply) {
+  Result<Job> job = ParseJobText(
       "conversations:\n  - messages:\n      - content: hi\n        expect: " +
       expect + "\n");
   EXPECT_TRUE(job.has_value()) << job.error().message;
@@ -204,18 +209,18 @@ std::vector<ExpectationResult> Eval(const std::string& expect,
 }
 
 TEST(SimilarToTest, ScoresAgainstTheReference) {
-  auto same =
-      Eval("{similar_to: {text: \"Hello Heiner\", min: 0.8}}", "Hello Heiner");
+  auto same = EvalJudge("{similar_to: {text: \"Hello Heiner\", min: 0.8}}",
+                        "Hello Heiner");
   ASSERT_EQ(same.size(), 1u);
   EXPECT_EQ(same[0].check, "similar_to");
   EXPECT_TRUE(same[0].ok);
   EXPECT_DOUBLE_EQ(same[0].data["similarity"].get<double>(), 1.0);
-  auto close =
-      Eval("{similar_to: {text: \"Hello Heiner\", min: 0.8}}", "Hello Heinar");
+  auto close = EvalJudge("{similar_to: {text: \"Hello Heiner\", min: 0.8}}",
+                         "Hello Heinar");
   ASSERT_EQ(close.size(), 1u);
   EXPECT_TRUE(close[0].ok);
   auto far =
-      Eval("{similar_to: {text: \"Hello Heiner\", min: 0.8}}", "Goodbye");
+      EvalJudge("{similar_to: {text: \"Hello Heiner\", min: 0.8}}", "Goodbye");
   ASSERT_EQ(far.size(), 1u);
   EXPECT_FALSE(far[0].ok);
   EXPECT_THAT(far[0].detail, HasSubstr("expected at least 0.8"));
@@ -223,7 +228,7 @@ TEST(SimilarToTest, ScoresAgainstTheReference) {
 }
 
 TEST(JudgeCheckTest, IsPendingUntilGraded) {
-  auto r = Eval("{judge: \"greets\", contains: hi}", "hi");
+  auto r = EvalJudge("{judge: \"greets\", contains: hi}", "hi");
   ASSERT_EQ(r.size(), 2u);
   EXPECT_EQ(r[0].check, "judge");
   EXPECT_EQ(r[0].expected, "greets");

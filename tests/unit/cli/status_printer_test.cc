@@ -9,7 +9,7 @@
 namespace chatbatch {
 namespace {
 
-using Clock = StatusPrinter::Clock;
+using PrinterClock = StatusPrinter::Clock;
 using std::chrono::seconds;
 
 class StatusPrinterTest : public ::testing::Test {
@@ -51,7 +51,7 @@ class StatusPrinterTest : public ::testing::Test {
   }
 
   FILE* file_ = nullptr;
-  Clock::time_point now_{};
+  PrinterClock::time_point now_{};
 };
 
 TEST_F(StatusPrinterTest, OneTurnInTheSingular) {

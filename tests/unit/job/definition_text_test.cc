@@ -18,7 +18,7 @@ namespace chatbatch {
 namespace {
 
 // The canonical object as job_hash.cc built it before.
-std::string Oracle(const Job& job, const Conversation& conv) {
+std::string DefinitionOracle(const Job& job, const Conversation& conv) {
   std::vector<std::string> header_names;
   for (const auto& [name, value] : job.headers) {
     header_names.push_back(ToLower(name));
@@ -59,7 +59,7 @@ void ExpectAllMatch(const Job& job) {
   // another conversation's.
   for (int round = 0; round < 2; ++round) {
     for (const Conversation& conv : job.conversations) {
-      EXPECT_EQ(Text(job, conv), Oracle(job, conv)) << conv.id;
+      EXPECT_EQ(Text(job, conv), DefinitionOracle(job, conv)) << conv.id;
     }
   }
 }

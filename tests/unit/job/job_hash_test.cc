@@ -28,7 +28,7 @@ conversations:
     messages: [Hi]
 )";
 
-Job Load(std::string_view yaml, std::string key = "secret-1") {
+Job LoadHashed(std::string_view yaml, std::string key = "secret-1") {
   Result<Job> job =
       ParseJob(yaml, "jobs/t.yaml",
                [key](std::string_view name) -> std::optional<std::string> {
@@ -61,8 +61,8 @@ Hashes HashesOf(const Job& job) {
 }
 
 TEST(JobHashTest, HexAndStableAcrossLoads) {
-  const Job first = Load(kBase);
-  const Job second = Load(kBase);
+  const Job first = LoadHashed(kBase);
+  const Job second = LoadHashed(kBase);
   // Conversation a gets a fresh UUID on every run (made when it starts);
   // the hash ignores it.
   ASSERT_TRUE(first.conversations[0].conversation_id_generated());
@@ -80,7 +80,7 @@ TEST(JobHashTest, HexAndStableAcrossLoads) {
 }
 
 TEST(JobHashTest, WhatIsAskedChangesTheHash) {
-  const Hashes base = HashesOf(Load(kBase));
+  const Hashes base = HashesOf(LoadHashed(kBase));
   struct Change {
     std::string_view from, to;
     bool changes_a, changes_b;
@@ -100,7 +100,7 @@ TEST(JobHashTest, WhatIsAskedChangesTheHash) {
            {"    messages: [Hi]", "    history: last\n    messages: [Hi]",
             false, true},
        }) {
-    const Hashes changed = HashesOf(Load(Replace(kBase, c.from, c.to)));
+    const Hashes changed = HashesOf(LoadHashed(Replace(kBase, c.from, c.to)));
     EXPECT_EQ(changed.a != base.a, c.changes_a) << c.from << " -> " << c.to;
     EXPECT_EQ(changed.b != base.b, c.changes_b) << c.from << " -> " << c.to;
     EXPECT_NE(changed.job, base.job) << c.from << " -> " << c.to;
@@ -108,7 +108,7 @@ TEST(JobHashTest, WhatIsAskedChangesTheHash) {
 }
 
 TEST(JobHashTest, HowItIsRunDoesNotChangeTheHash) {
-  const Hashes base = HashesOf(Load(kBase));
+  const Hashes base = HashesOf(LoadHashed(kBase));
   for (const std::string& yaml : {
            Replace(kBase, "endpoint:",
                    "retry: {attempts: 9, on: [429]}\n"
@@ -126,25 +126,25 @@ TEST(JobHashTest, HowItIsRunDoesNotChangeTheHash) {
            // Credentials in the endpoint are secrets too.
            Replace(kBase, "http://localhost", "http://user:pw@localhost"),
        }) {
-    const Hashes h = HashesOf(Load(yaml));
+    const Hashes h = HashesOf(LoadHashed(yaml));
     EXPECT_EQ(h.a, base.a) << yaml;
     EXPECT_EQ(h.b, base.b) << yaml;
     EXPECT_EQ(h.job, base.job) << yaml;
   }
   // A header value (here a secret from the environment) is never hashed.
-  const Hashes other_key = HashesOf(Load(kBase, "secret-2"));
+  const Hashes other_key = HashesOf(LoadHashed(kBase, "secret-2"));
   EXPECT_EQ(other_key.a, base.a);
   EXPECT_EQ(other_key.job, base.job);
 }
 
 TEST(JobHashTest, JobHashFollowsConversationsAndTheirIds) {
-  const Hashes base = HashesOf(Load(kBase));
+  const Hashes base = HashesOf(LoadHashed(kBase));
   // Renaming a conversation moves its files: the job changed.
-  const Hashes renamed = HashesOf(Load(Replace(kBase, "id: a", "id: z")));
+  const Hashes renamed = HashesOf(LoadHashed(Replace(kBase, "id: a", "id: z")));
   EXPECT_EQ(renamed.a, base.a);
   EXPECT_NE(renamed.job, base.job);
   // So does reordering.
-  const Job job = Load(kBase);
+  const Job job = LoadHashed(kBase);
   Job swapped = job;
   std::swap(swapped.conversations[0], swapped.conversations[1]);
   EXPECT_NE(JobDefinitionHash(swapped), JobDefinitionHash(job));

@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
 // True if every check of "group" holds for "reply".
-bool Holds(const CheckGroup& group, std::string_view reply) {
+bool GroupHolds(const CheckGroup& group, std::string_view reply) {
   std::vector<ExpectationResult> results;
   EvaluateChecks(group, {.reply = reply}, &results);
   return std::ranges::all_of(results, [](const auto& r) { return r.ok; });
@@ -73,15 +73,15 @@ TEST_F(JobImportTest, CsvColumnsTurnsIdsAndExpectations) {
   ASSERT_EQ(a.expects.size(), 2u);
   EXPECT_EQ(a.expects[0], nullptr);
   ASSERT_NE(a.expects[1], nullptr);  // 'expect' = the last turn
-  EXPECT_TRUE(Holds(*a.expects[1], "about Heiner"));
-  EXPECT_FALSE(Holds(*a.expects[1], "about you"));
+  EXPECT_TRUE(GroupHolds(*a.expects[1], "about Heiner"));
+  EXPECT_FALSE(GroupHolds(*a.expects[1], "about you"));
   EXPECT_EQ(a.line, 2);
 
   const Conversation& b = job->conversations[1];
   EXPECT_EQ(b.messages, std::vector<std::string>{"two\nlines"});
   ASSERT_NE(b.expects[0], nullptr);
-  EXPECT_TRUE(Holds(*b.expects[0], "it is 4"));
-  EXPECT_FALSE(Holds(*b.expects[0], "four"));
+  EXPECT_TRUE(GroupHolds(*b.expects[0], "it is 4"));
+  EXPECT_FALSE(GroupHolds(*b.expects[0], "four"));
 
   const Conversation& c = job->conversations[2];
   EXPECT_EQ(c.id, "p-3");  // default: <stem>-<row>

@@ -15,32 +15,25 @@
 
 #include "chatbatch/job.h"
 #include "job/env_expand.h"
+#include "support/job_text.h"
 
 namespace chatbatch {
 namespace {
 
+using testjob::FakeEnv;
+
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// An environment for tests: only what the test puts in.
-EnvLookup FakeEnv(std::map<std::string, std::string> vars = {}) {
-  return [vars = std::move(vars)](
-             std::string_view name) -> std::optional<std::string> {
-    auto it = vars.find(std::string(name));
-    if (it == vars.end()) return std::nullopt;
-    return it->second;
-  };
-}
-
-Result<Job> Parse(std::string_view yaml,
-                  std::map<std::string, std::string> vars = {}) {
+Result<Job> ParseWithEnv(std::string_view yaml,
+                         std::map<std::string, std::string> vars = {}) {
   return ParseJob(yaml, "jobs/t.yaml", FakeEnv(std::move(vars)));
 }
 
 // The error message of a job that must fail.
-std::string Errors(std::string_view yaml,
-                   std::map<std::string, std::string> vars = {}) {
-  Result<Job> job = Parse(yaml, std::move(vars));
+std::string LoaderErrors(std::string_view yaml,
+                         std::map<std::string, std::string> vars = {}) {
+  Result<Job> job = ParseWithEnv(yaml, std::move(vars));
   EXPECT_FALSE(job.has_value()) << "expected an error for:\n" << yaml;
   if (job.has_value()) return "";
   EXPECT_EQ(job.error().code, ErrorCode::kJob);
@@ -68,7 +61,7 @@ std::string RepoRoot() { return std::string(CHATBATCH_TEST_DATA) + "/../.."; }
 // Valid jobs.
 
 TEST(JobLoaderTest, FullJobRoundTrip) {
-  Result<Job> job = Parse(R"(name: full-job
+  Result<Job> job = ParseWithEnv(R"(name: full-job
 endpoint: https://api.example.com:8443/v1/chat/completions
 headers:
   Authorization: "Bearer ${KEY}"
@@ -110,7 +103,7 @@ conversations:
     messages:
       - third
 )",
-                          {{"KEY", "sekret"}});
+                                 {{"KEY", "sekret"}});
   ASSERT_TRUE(job.has_value()) << job.error().message;
   EXPECT_EQ(job->name, "full-job");
   EXPECT_EQ(job->path, "jobs/t.yaml");
@@ -184,7 +177,7 @@ conversations:
 // gets its own copy with the job's other values, and no other conversation
 // sees its override.
 TEST(JobLoaderTest, ConversationsShareTheJobsSettingsUntilTheyOverride) {
-  Result<Job> job = Parse(R"(history: last
+  Result<Job> job = ParseWithEnv(R"(history: last
 timeouts: {idle: 7s}
 retry: {attempts: 2}
 conversations:
@@ -273,7 +266,7 @@ TEST(JobLoaderTest, NewUuidV4IsVersion4AndVaries) {
 }
 
 TEST(JobLoaderTest, MinimalJobUsesDefaults) {
-  Result<Job> job = Parse("conversations:\n  - messages: [hi]\n");
+  Result<Job> job = ParseWithEnv("conversations:\n  - messages: [hi]\n");
   ASSERT_TRUE(job.has_value()) << job.error().message;
   EXPECT_EQ(job->name, "t");  // the file's stem
   EXPECT_EQ(job->endpoint, "http://localhost:1337/v1/chat/completions");
@@ -288,7 +281,7 @@ TEST(JobLoaderTest, MinimalJobUsesDefaults) {
 }
 
 TEST(JobLoaderTest, ScalarsInStringFieldsKeepTheirText) {
-  Result<Job> job = Parse(R"(conversations:
+  Result<Job> job = ParseWithEnv(R"(conversations:
   - id: 007
     system: 3.14
     messages: [42, true, "quoted", 'single']
@@ -301,7 +294,7 @@ TEST(JobLoaderTest, ScalarsInStringFieldsKeepTheirText) {
 }
 
 TEST(JobLoaderTest, YamlTagsAndAliases) {
-  Result<Job> job = Parse(R"(defaults:
+  Result<Job> job = ParseWithEnv(R"(defaults:
   a: !!str 5
   b: &shared {x: 1}
   c: *shared
@@ -318,7 +311,7 @@ conversations: [{messages: [hi]}]
 // Each validation error, with its position.
 
 TEST(JobLoaderTest, YamlSyntaxError) {
-  EXPECT_EQ(Errors("conversations: [\n  {messages: [hi]}\nname: x\n"),
+  EXPECT_EQ(LoaderErrors("conversations: [\n  {messages: [hi]}\nname: x\n"),
             "jobs/t.yaml:3:1: YAML syntax error: end of sequence flow not "
             "found");
 }
@@ -331,18 +324,18 @@ TEST(JobLoaderTest, YamlSyntaxErrorAtEndOfFileIsOnTheLastLine) {
     yaml += std::string("  - id: ") + id + "\n    messages: [hi]\n";
   }
   yaml += "  - id: f\n    messages: [hi,\n";  // lines 13 and 14
-  EXPECT_EQ(Errors(yaml),
+  EXPECT_EQ(LoaderErrors(yaml),
             "jobs/t.yaml:14:19: YAML syntax error: end of sequence flow not "
             "found");
-  EXPECT_EQ(Errors(yaml + "\n  \n"),
+  EXPECT_EQ(LoaderErrors(yaml + "\n  \n"),
             "jobs/t.yaml:14:19: YAML syntax error: end of sequence flow not "
             "found");
   yaml.pop_back();  // no newline at the end: already on the last line
-  EXPECT_THAT(Errors(yaml), HasSubstr("jobs/t.yaml:14:"));
+  EXPECT_THAT(LoaderErrors(yaml), HasSubstr("jobs/t.yaml:14:"));
 }
 
 TEST(JobLoaderTest, UnknownKeySuggestsTheClosest) {
-  const std::string e = Errors(R"(conversations:
+  const std::string e = LoaderErrors(R"(conversations:
   - id: a
     mesages: [hi]
 )");
@@ -359,23 +352,23 @@ TEST(JobLoaderTest, UnknownKeySuggestsTheClosest) {
 // file's directory; an absolute path and ${VAR} are kept as given.
 TEST(JobLoaderTest, CacheDirectoryResolvesAgainstTheJobFile) {
   Result<Job> job =
-      Parse("cache: replies\nconversations: [{messages: [hi]}]\n");
+      ParseWithEnv("cache: replies\nconversations: [{messages: [hi]}]\n");
   ASSERT_TRUE(job.has_value()) << job.error().message;
   EXPECT_EQ(job->cache, "jobs/replies");
-  job = Parse("cache: ${DIR}/c\nconversations: [{messages: [hi]}]\n",
-              {{"DIR", "/var/cache"}});
+  job = ParseWithEnv("cache: ${DIR}/c\nconversations: [{messages: [hi]}]\n",
+                     {{"DIR", "/var/cache"}});
   ASSERT_TRUE(job.has_value()) << job.error().message;
   EXPECT_EQ(job->cache, "/var/cache/c");
-  job = Parse("conversations: [{messages: [hi]}]\n");
+  job = ParseWithEnv("conversations: [{messages: [hi]}]\n");
   ASSERT_TRUE(job.has_value());
   EXPECT_EQ(job->cache, "");
   EXPECT_THAT(
-      Errors("cache: ''\nconversations: [{messages: [hi]}]\n"),
+      LoaderErrors("cache: ''\nconversations: [{messages: [hi]}]\n"),
       HasSubstr("jobs/t.yaml:1:8: 'cache': the directory name is empty"));
 }
 
 TEST(JobLoaderTest, UnknownTopLevelKeys) {
-  const std::string e = Errors(R"(concurency: 4
+  const std::string e = LoaderErrors(R"(concurency: 4
 model: gpt
 messages: [hi]
 whatever: 1
@@ -400,7 +393,7 @@ conversations: [{messages: [hi]}]
 }
 
 TEST(JobLoaderTest, ConversationHintsForMisplacedKeys) {
-  const std::string e = Errors(R"(conversations:
+  const std::string e = LoaderErrors(R"(conversations:
   - temperature: 0
     concurrency: 2
     messages: [hi]
@@ -413,7 +406,7 @@ TEST(JobLoaderTest, ConversationHintsForMisplacedKeys) {
 }
 
 TEST(JobLoaderTest, WrongTypes) {
-  const std::string e = Errors(R"(name: [a]
+  const std::string e = LoaderErrors(R"(name: [a]
 endpoint: {url: x}
 headers: [a]
 concurrency: "4"
@@ -456,32 +449,32 @@ conversations:
 TEST(JobLoaderTest, MissingValuePointsAtTheKey) {
   // `messages:` with nothing after it: yaml-cpp marks the next token, so the
   // loader points at the key instead.
-  EXPECT_EQ(Errors("conversations:\n  - id: a\n    messages:\n  - id: b\n"
-                   "    messages: [x]\n"),
+  EXPECT_EQ(LoaderErrors("conversations:\n  - id: a\n    messages:\n  - id: b\n"
+                         "    messages: [x]\n"),
             "jobs/t.yaml:3:5: conversation 1: 'messages': expected a list of "
             "user messages, got null");
 }
 
 TEST(JobLoaderTest, EmptyMessagesAndConversations) {
-  EXPECT_EQ(Errors("conversations:\n  - messages: []\n"),
+  EXPECT_EQ(LoaderErrors("conversations:\n  - messages: []\n"),
             "jobs/t.yaml:2:15: conversation 1: 'messages': is empty; give at "
             "least one user message");
-  EXPECT_EQ(Errors("name: x\nconversations: []\n"),
+  EXPECT_EQ(LoaderErrors("name: x\nconversations: []\n"),
             "jobs/t.yaml:2:16: 'conversations': is empty; give at least one "
             "conversation");
-  EXPECT_EQ(Errors("name: x\n"),
+  EXPECT_EQ(LoaderErrors("name: x\n"),
             "jobs/t.yaml:1:1: job: missing required key 'conversations' (or "
             "'conversations_from')");
-  EXPECT_EQ(Errors(""),
+  EXPECT_EQ(LoaderErrors(""),
             "jobs/t.yaml:1:1: the job file is empty; it needs at least "
             "'conversations'");
-  EXPECT_EQ(Errors("# only a comment\n"),
+  EXPECT_EQ(LoaderErrors("# only a comment\n"),
             "jobs/t.yaml:1:1: the job file is empty; it needs at least "
             "'conversations'");
 }
 
 TEST(JobLoaderTest, BadMessages) {
-  const std::string e = Errors(R"(conversations:
+  const std::string e = LoaderErrors(R"(conversations:
   - messages:
       - ""
       - [a]
@@ -503,16 +496,16 @@ TEST(JobLoaderTest, BadMessages) {
 }
 
 TEST(JobLoaderTest, ConversationMustBeAMapping) {
-  EXPECT_EQ(Errors("conversations:\n  - just text\n"),
+  EXPECT_EQ(LoaderErrors("conversations:\n  - just text\n"),
             "jobs/t.yaml:2:5: conversation 1: expected a mapping with "
             "'messages', got a string");
-  EXPECT_EQ(Errors("- a\n- b\n"),
+  EXPECT_EQ(LoaderErrors("- a\n- b\n"),
             "jobs/t.yaml:1:1: a job is a mapping of keys (name, endpoint, "
             "conversations, ...), got a list");
 }
 
 TEST(JobLoaderTest, DuplicateIdsIgnoreCase) {
-  const std::string e = Errors(R"(conversations:
+  const std::string e = LoaderErrors(R"(conversations:
   - id: Alpha
     messages: [a]
   - id: alpha
@@ -531,16 +524,17 @@ TEST(JobLoaderTest, DuplicateIdsIgnoreCase) {
 }
 
 TEST(JobLoaderTest, DuplicateKeys) {
-  EXPECT_EQ(Errors("conversations:\n  - messages: [a]\n    messages: [b]\n"),
-            "jobs/t.yaml:3:5: conversation 1: duplicate key 'messages' "
-            "(first at line 2)");
-  EXPECT_EQ(Errors("defaults: {a: 1, a: 2}\nconversations: [{messages: "
-                   "[x]}]\n"),
+  EXPECT_EQ(
+      LoaderErrors("conversations:\n  - messages: [a]\n    messages: [b]\n"),
+      "jobs/t.yaml:3:5: conversation 1: duplicate key 'messages' "
+      "(first at line 2)");
+  EXPECT_EQ(LoaderErrors("defaults: {a: 1, a: 2}\nconversations: [{messages: "
+                         "[x]}]\n"),
             "jobs/t.yaml:1:18: duplicate key 'a'");
 }
 
 TEST(JobLoaderTest, UnsafeIdsAndNames) {
-  const std::string e = Errors(R"(name: ../up
+  const std::string e = LoaderErrors(R"(name: ../up
 conversations:
   - id: ../escape
     messages: [a]
@@ -577,7 +571,7 @@ TEST(JobLoaderTest, UnsafeFileStemNeedsAName) {
 }
 
 TEST(JobLoaderTest, EndpointAndConcurrency) {
-  const std::string e = Errors(R"(endpoint: ftp://example.com/x
+  const std::string e = LoaderErrors(R"(endpoint: ftp://example.com/x
 concurrency: 0
 conversations: [{messages: [x]}]
 )");
@@ -587,36 +581,39 @@ conversations: [{messages: [x]}]
             "http://localhost:1337/v1/chat/completions\n"
             "jobs/t.yaml:2:14: 'concurrency': must be a positive integer, got "
             "0");
-  EXPECT_THAT(Errors("concurrency: -3\nconversations: [{messages: [x]}]\n"),
-              HasSubstr("1:14: 'concurrency': must be a positive integer, got "
-                        "-3"));
-  EXPECT_THAT(Errors("concurrency: 1.5\nconversations: [{messages: [x]}]\n"),
-              HasSubstr("1:14: 'concurrency': expected an integer, got a "
-                        "float"));
   EXPECT_THAT(
-      Errors("concurrency: 99999999999\nconversations: [{messages: [x]}]\n"),
+      LoaderErrors("concurrency: -3\nconversations: [{messages: [x]}]\n"),
+      HasSubstr("1:14: 'concurrency': must be a positive integer, got "
+                "-3"));
+  EXPECT_THAT(
+      LoaderErrors("concurrency: 1.5\nconversations: [{messages: [x]}]\n"),
+      HasSubstr("1:14: 'concurrency': expected an integer, got a "
+                "float"));
+  EXPECT_THAT(
+      LoaderErrors(
+          "concurrency: 99999999999\nconversations: [{messages: [x]}]\n"),
       HasSubstr("'concurrency': 99999999999 is too large"));
 
   for (const char* bad :
        {"http://", "http:///path", "https://host:0/", "https://host:99999/",
         "http://host:/x", "http://a b/", "localhost:1337/v1", "http//x"}) {
-    EXPECT_THAT(Errors(std::string("endpoint: '") + bad +
-                       "'\nconversations: [{messages: [x]}]\n"),
+    EXPECT_THAT(LoaderErrors(std::string("endpoint: '") + bad +
+                             "'\nconversations: [{messages: [x]}]\n"),
                 HasSubstr("'endpoint': expected an http:// or https:// URL"))
         << bad;
   }
   for (const char* good :
        {"http://localhost:1337/v1/chat/completions", "HTTPS://Example.com",
         "http://[::1]:8080/v1", "http://user:pw@host/x", "http://h?q=1"}) {
-    Result<Job> job = Parse(std::string("endpoint: '") + good +
-                            "'\nconversations: [{messages: [x]}]\n");
+    Result<Job> job = ParseWithEnv(std::string("endpoint: '") + good +
+                                   "'\nconversations: [{messages: [x]}]\n");
     ASSERT_TRUE(job.has_value()) << good << ": " << job.error().message;
     EXPECT_EQ(job->endpoint, good);
   }
 }
 
 TEST(JobLoaderTest, ReservedBodyFieldsAndBadJsonValues) {
-  const std::string e = Errors(R"(defaults:
+  const std::string e = LoaderErrors(R"(defaults:
   messages: []
   inf: .inf
   huge: 99999999999999999999
@@ -639,13 +636,14 @@ conversations:
 }
 
 TEST(JobLoaderTest, InvalidUtf8IsRejected) {
-  EXPECT_EQ(Errors("conversations:\n  - messages: [\"ok\", \"bad \xff\"]\n"),
-            "jobs/t.yaml:2:22: conversation 1: 'messages' item 2: text is not "
-            "valid UTF-8");
+  EXPECT_EQ(
+      LoaderErrors("conversations:\n  - messages: [\"ok\", \"bad \xff\"]\n"),
+      "jobs/t.yaml:2:22: conversation 1: 'messages' item 2: text is not "
+      "valid UTF-8");
 }
 
 TEST(JobLoaderTest, ManyErrorsAtOnceInFileOrder) {
-  const std::string e = Errors(R"(name: x
+  const std::string e = LoaderErrors(R"(name: x
 concurrency: 0
 headers:
   Authorization: "Bearer ${MISSING}"
@@ -712,7 +710,8 @@ TEST(EnvExpandTest, Cases) {
 }
 
 TEST(JobLoaderTest, EnvExpansionInEndpointAndHeaders) {
-  Result<Job> job = Parse(R"(endpoint: "${HOST:-http://127.0.0.1:8337}/v1/chat"
+  Result<Job> job =
+      ParseWithEnv(R"(endpoint: "${HOST:-http://127.0.0.1:8337}/v1/chat"
 headers:
   Authorization: "Bearer ${KEY:-}"
   X-Price: "$$5"
@@ -728,7 +727,7 @@ conversations: [{messages: ["${NOT_EXPANDED}"]}]
 
 TEST(JobLoaderTest, HeaderValuesNeverAppearInMessages) {
   const std::string secret = "sk-TOPSECRET-123";
-  const std::string e = Errors(
+  const std::string e = LoaderErrors(
       R"(endpoint: "http://${EP_SECRET} /x"
 headers:
   Authorization: "Bearer sk-TOPSECRET-123 ${UNSET}"
@@ -769,26 +768,26 @@ TEST(JobLoaderTest, HostileInputsNeverThrow) {
             p + "," + p + "]\n";
   }
   bomb += "conversations: [{messages: [x]}]\n";
-  EXPECT_THAT(Errors(bomb), HasSubstr("value too large"));
+  EXPECT_THAT(LoaderErrors(bomb), HasSubstr("value too large"));
 
-  EXPECT_THAT(Errors(std::string(200, '[') + std::string(200, ']')),
+  EXPECT_THAT(LoaderErrors(std::string(200, '[') + std::string(200, ']')),
               HasSubstr("jobs/t.yaml:"));
   std::string deep = "defaults:\n  a: ";
   deep += std::string(100, '[') + std::string(100, ']') +
           "\nconversations: [{messages: [x]}]\n";
-  EXPECT_THAT(Errors(deep), HasSubstr("nested more than 64 levels deep"));
+  EXPECT_THAT(LoaderErrors(deep), HasSubstr("nested more than 64 levels deep"));
 
   for (const char* text :
        {"\t", ":", "!", "&a", "*a", "{", "? [a]: b", "a: *missing",
         "---\n---\n", "%YAML 9.9\n---\na", "conversations: !!map [1]",
         "conversations: [{? [1]: 2}]", "\xff\xfe", "key: \"\\x\""}) {
-    Result<Job> job = Parse(text);
+    Result<Job> job = ParseWithEnv(text);
     EXPECT_FALSE(job.has_value()) << text;
   }
 }
 
 TEST(JobLoaderTest, SeveralDocumentsAreAnError) {
-  EXPECT_EQ(Errors("conversations: [{messages: [x]}]\n---\nname: y\n"),
+  EXPECT_EQ(LoaderErrors("conversations: [{messages: [x]}]\n---\nname: y\n"),
             "jobs/t.yaml:2:1: the job file holds more than one YAML "
             "document; expected one");
 }

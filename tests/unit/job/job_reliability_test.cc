@@ -11,23 +11,20 @@
 
 #include "chatbatch/job.h"
 #include "run/retry_policy.h"
+#include "support/job_text.h"
 #include "util/quantity.h"
 
 namespace chatbatch {
 namespace {
 
+using testjob::ParseJobText;
+
 using std::chrono::milliseconds;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-Result<Job> Parse(std::string_view yaml) {
-  return ParseJob(yaml, "jobs/t.yaml", [](std::string_view) {
-    return std::optional<std::string>();
-  });
-}
-
-std::string Errors(std::string_view yaml) {
-  Result<Job> job = Parse(yaml);
+std::string ReliabilityErrors(std::string_view yaml) {
+  Result<Job> job = ParseJobText(yaml);
   EXPECT_FALSE(job.has_value()) << "expected an error for:\n" << yaml;
   return job.has_value() ? "" : job.error().message;
 }
@@ -49,7 +46,7 @@ void ExpectLimits(const SizeLimits& l, size_t line, size_t reply, size_t body) {
 }
 
 TEST(JobReliabilityTest, DefaultsWhenNotGiven) {
-  Result<Job> job = Parse("conversations: [{messages: [hi]}]\n");
+  Result<Job> job = ParseJobText("conversations: [{messages: [hi]}]\n");
   ASSERT_TRUE(job.has_value()) << job.error().message;
   const RetryPolicy defaults;
   EXPECT_EQ(job->retry.attempts, 4);
@@ -70,7 +67,7 @@ TEST(JobReliabilityTest, DefaultsWhenNotGiven) {
 }
 
 TEST(JobReliabilityTest, EveryKeyAtJobLevel) {
-  Result<Job> job = Parse(R"(retry:
+  Result<Job> job = ParseJobText(R"(retry:
   attempts: 6
   backoff: 500ms
   max_backoff: 2m
@@ -103,7 +100,8 @@ conversations: [{messages: [hi]}]
 }
 
 TEST(JobReliabilityTest, ConversationsOverrideFieldByField) {
-  Result<Job> job = Parse(R"(retry: {attempts: 3, backoff: 2s, on: [connect]}
+  Result<Job> job =
+      ParseJobText(R"(retry: {attempts: 3, backoff: 2s, on: [connect]}
 timeouts: {idle: 20s, total: 5m}
 conversations:
   - id: a
@@ -145,7 +143,7 @@ conversations:
 
 TEST(JobReliabilityTest, EmptyRetryListRetriesNothing) {
   Result<Job> job =
-      Parse("retry: {on: []}\nconversations: [{messages: [hi]}]\n");
+      ParseJobText("retry: {on: []}\nconversations: [{messages: [hi]}]\n");
   ASSERT_TRUE(job.has_value()) << job.error().message;
   EXPECT_TRUE(job->retry.on.empty());
 }
@@ -153,7 +151,7 @@ TEST(JobReliabilityTest, EmptyRetryListRetriesNothing) {
 // g4f reports a provider failure as an error event in a 200 stream (section
 // 7 of docs/protocol.md): by default retried only while nothing was received.
 TEST(JobReliabilityTest, ServerErrorRetriedByDefaultOnlyBeforeOutput) {
-  Result<Job> job = Parse(R"(conversations:
+  Result<Job> job = ParseJobText(R"(conversations:
   - {id: plain, messages: [hi]}
   - {id: listed, retry: {on: [server]}, messages: [hi]}
   - {id: other, retry: {on: [connect]}, messages: [hi]}
@@ -178,7 +176,7 @@ TEST(JobReliabilityTest, ServerErrorRetriedByDefaultOnlyBeforeOutput) {
 }
 
 TEST(JobReliabilityTest, BadRetry) {
-  const std::string e = Errors(R"(retry:
+  const std::string e = ReliabilityErrors(R"(retry:
   attempts: 0
   backoff: -1s
   max_backoff: 10min
@@ -231,30 +229,32 @@ conversations:
 // How long to wait for an unreachable endpoint is the job's: the
 // endpoint is shared, so a conversation may not set it.
 TEST(JobReliabilityTest, GiveUpAfterIsJobLevel) {
-  Result<Job> job =
-      Parse("retry: {give_up_after: 90s}\nconversations: [{messages: [hi]}]\n");
+  Result<Job> job = ParseJobText(
+      "retry: {give_up_after: 90s}\nconversations: [{messages: [hi]}]\n");
   ASSERT_TRUE(job.has_value()) << job.error().message;
   EXPECT_EQ(job->retry.give_up_after, milliseconds(90000));
-  EXPECT_EQ(Parse("conversations: [{messages: [hi]}]\n")->retry.give_up_after,
-            milliseconds(600000));
-  EXPECT_EQ(Parse("retry: {give_up_after: off}\n"
-                  "conversations: [{messages: [hi]}]\n")
+  EXPECT_EQ(
+      ParseJobText("conversations: [{messages: [hi]}]\n")->retry.give_up_after,
+      milliseconds(600000));
+  EXPECT_EQ(ParseJobText("retry: {give_up_after: off}\n"
+                         "conversations: [{messages: [hi]}]\n")
                 ->retry.give_up_after,
             milliseconds(0));
-  EXPECT_EQ(Errors("conversations:\n"
-                   "  - messages: [hi]\n"
-                   "    retry: {attempts: 2, give_up_after: 5s}\n"),
+  EXPECT_EQ(ReliabilityErrors("conversations:\n"
+                              "  - messages: [hi]\n"
+                              "    retry: {attempts: 2, give_up_after: 5s}\n"),
             "jobs/t.yaml:3:26: conversation 1: 'retry'.give_up_after: only "
             "the job's retry may set it (the endpoint is shared)");
 }
 
 TEST(JobReliabilityTest, MaxBackoffBelowBackoff) {
-  EXPECT_THAT(Errors("retry: {backoff: 2m}\nconversations: [{messages: "
-                     "[hi]}]\n"),
-              HasSubstr("jobs/t.yaml:1:8: 'retry': max_backoff (1m) is "
-                        "shorter than backoff (2m)"));
+  EXPECT_THAT(
+      ReliabilityErrors("retry: {backoff: 2m}\nconversations: [{messages: "
+                        "[hi]}]\n"),
+      HasSubstr("jobs/t.yaml:1:8: 'retry': max_backoff (1m) is "
+                "shorter than backoff (2m)"));
   // Checked on the merged values of a conversation too.
-  EXPECT_THAT(Errors(R"(retry: {backoff: 5s}
+  EXPECT_THAT(ReliabilityErrors(R"(retry: {backoff: 5s}
 conversations:
   - retry: {max_backoff: 1s}
     messages: [hi]
@@ -264,7 +264,7 @@ conversations:
 }
 
 TEST(JobReliabilityTest, BadTimeouts) {
-  const std::string e = Errors(R"(timeouts:
+  const std::string e = ReliabilityErrors(R"(timeouts:
   connect: -5s
   first_token: soon
   idle: 1000h
@@ -298,8 +298,8 @@ conversations:
 }
 
 TEST(JobReliabilityTest, BadRateLimitsResumeGrace) {
-  const std::string e =
-      Errors(R"(rate: {requests_per_minute: -1, max_in_flight: 1.5, burst: 2}
+  const std::string e = ReliabilityErrors(
+      R"(rate: {requests_per_minute: -1, max_in_flight: 1.5, burst: 2}
 limits:
   max_line_bytes: 0
   max_reply_bytes: 8 MiB
@@ -336,7 +336,7 @@ conversations:
 }
 
 TEST(JobReliabilityTest, NullValuesPointAtTheKey) {
-  const std::string e = Errors(R"(retry:
+  const std::string e = ReliabilityErrors(R"(retry:
 timeouts: {idle: }
 grace:
 conversations: [{messages: [hi]}]

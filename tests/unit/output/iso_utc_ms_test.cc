@@ -13,7 +13,7 @@
 namespace chatbatch {
 namespace {
 
-double Reference(const std::string& text) {
+double ReferenceMs(const std::string& text) {
   std::tm tm{};
   int ms = 0;
   if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year,
@@ -36,7 +36,7 @@ TEST(IsoUtcMsTest, AgreesWithSscanfAndTimegm) {
         "9999-12-31T23:59:59.999Z", "2026-11-26T06:36:45.123",
         "2026-11-26 06:36:45.123Z", " 2026-11-26T06:36:45.123Z",
         "2026-1-26T06:36:45.123Z", "+026-11-26T06:36:45.123Z", "", "x"}) {
-    EXPECT_EQ(IsoUtcMs(text), Reference(text)) << text;
+    EXPECT_EQ(IsoUtcMs(text), ReferenceMs(text)) << text;
   }
   std::mt19937 rng(3);
   for (int i = 0; i < 20000; ++i) {
@@ -44,7 +44,7 @@ TEST(IsoUtcMsTest, AgreesWithSscanfAndTimegm) {
     std::snprintf(text, sizeof text, "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ",
                   rng() % 10000, rng() % 14, rng() % 40, rng() % 30, rng() % 70,
                   rng() % 70, rng() % 1000);
-    EXPECT_EQ(IsoUtcMs(text), Reference(text)) << text;
+    EXPECT_EQ(IsoUtcMs(text), ReferenceMs(text)) << text;
   }
 }
 

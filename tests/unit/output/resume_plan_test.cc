@@ -23,7 +23,7 @@ Job TwoConversations() {
   return job;
 }
 
-TurnRecord Record(int turn, bool ok, const std::string& conversation_id) {
+TurnRecord PlanRecord(int turn, bool ok, const std::string& conversation_id) {
   TurnRecord r;
   r.turn = turn;
   r.ok = ok;
@@ -134,8 +134,8 @@ TEST(DecideRunTest, FirstRecordIdOnlyForConversationsThatGoOn) {
   RunDirState state = WithManifest(job, "");
   RecordsOnDisk finished, half;
   finished.exists = half.exists = true;
-  finished.records = {Record(1, true, "x"), Record(2, true, "x")};
-  half.records = {Record(1, true, "y")};
+  finished.records = {PlanRecord(1, true, "x"), PlanRecord(2, true, "x")};
+  half.records = {PlanRecord(1, true, "y")};
   AddRecords(job, 0, std::move(finished), Resume(), &state);
   AddRecords(job, 1, std::move(half), Resume(), &state);
   Result<RunDecision> d = DecideRun(job, std::move(state), Resume());
@@ -158,8 +158,8 @@ TEST(DecideRunTest, ResumeKeepsRecordedIdsAndClassifies) {
   Job job = TwoConversations();
   RunDirState state =
       Recorded(job,
-               {{"a", {Record(1, true, "x"), Record(2, true, "x")}},
-                {"b", {Record(1, true, "y")}}},
+               {{"a", {PlanRecord(1, true, "x"), PlanRecord(2, true, "x")}},
+                {"b", {PlanRecord(1, true, "y")}}},
                Resume(), "b");
   ResumeFlags flags;
   flags.resume = true;
@@ -182,7 +182,8 @@ TEST(DecideRunTest, ResumeKeepsRecordedIdsAndClassifies) {
 TEST(DecideRunTest, RetryFailedDropsTheFailedTurn) {
   Job job = TwoConversations();
   RunDirState state = Recorded(
-      job, {{"a", {Record(1, true, "x"), Record(2, false, "x")}}, {"b", {}}});
+      job, {{"a", {PlanRecord(1, true, "x"), PlanRecord(2, false, "x")}},
+            {"b", {}}});
   ResumeFlags resume;
   resume.resume = true;
   Result<RunDecision> d = DecideRun(job, state, resume);
@@ -196,7 +197,8 @@ TEST(DecideRunTest, RetryFailedDropsTheFailedTurn) {
   ResumeFlags retry;
   retry.retry_failed = true;
   state = Recorded(
-      job, {{"a", {Record(1, true, "x"), Record(2, false, "x")}}, {"b", {}}},
+      job,
+      {{"a", {PlanRecord(1, true, "x"), PlanRecord(2, false, "x")}}, {"b", {}}},
       retry);
   d = DecideRun(job, state, retry);
   ASSERT_TRUE(d.has_value());
@@ -271,9 +273,9 @@ TEST(DecideRunTest, OnlyAConversationThatContinuesKeepsItsRecords) {
   Conversation c = job.conversations[1];
   c.id = "c";
   job.conversations.push_back(c);
-  RunDirState state =
-      Recorded(job, {{"a", {Record(1, true, "x"), Record(2, true, "x")}},
-                     {"b", {Record(1, true, "y")}}});
+  RunDirState state = Recorded(
+      job, {{"a", {PlanRecord(1, true, "x"), PlanRecord(2, true, "x")}},
+            {"b", {PlanRecord(1, true, "y")}}});
   Result<RunDecision> d = DecideRun(job, state, Resume());
   ASSERT_TRUE(d.has_value()) << d.error().message;
   const PriorRuns& prior = d->plan.prior;

@@ -27,21 +27,21 @@ using testfs::ListDir;
 using testfs::ReadFile;
 
 // A fresh directory under the test temp dir, removed at the end of a test.
-class TempDir : public testfs::TempDir {
+class StateTempDir : public testfs::TempDir {
  public:
-  TempDir() : testfs::TempDir("chatbatch_state_") {}
+  StateTempDir() : testfs::TempDir("chatbatch_state_") {}
 };
 
 void WriteFile(const std::string& path, const std::string& content) {
   std::ofstream(path, std::ios::binary) << content;
 }
 
-Conversation MakeConversation(std::string id = "c1") {
+Conversation StateConversation(std::string id = "c1") {
   return testrec::TerseConversation(std::move(id), {"one", "two", "three"});
 }
 
-TurnRecord OkRecord(int turn, std::string user = "Hi",
-                    std::string reply = "Hello!") {
+TurnRecord StateOkRecord(int turn, std::string user = "Hi",
+                         std::string reply = "Hello!") {
   TurnRecord r = testrec::OkTurn(turn, std::move(user), std::move(reply));
   r.reply.reasoning = "thinking";
   r.reply.conversation_json = R"({"z":1,"a":{"n":[1,2.5,"x"]}})";
@@ -55,7 +55,7 @@ TurnRecord OkRecord(int turn, std::string user = "Hi",
   return r;
 }
 
-TurnRecord FailedRecord(int turn, std::string user = "again") {
+TurnRecord StateFailedRecord(int turn, std::string user = "again") {
   TurnRecord r = testrec::FailedTurn(turn, std::move(user));
   r.reply.content = "partial";
   r.attempts = 3;
@@ -154,7 +154,7 @@ std::vector<std::string> Headings(const std::string& md) {
   return headings;
 }
 
-using Lines = std::vector<std::string>;
+using LineList = std::vector<std::string>;
 
 // ------------------------------------------------------------- manifest
 
@@ -171,7 +171,7 @@ RunManifest MakeManifest() {
 // A resume keeps of run.json only what a bit per conversation cannot say:
 // entries naming a conversation_id, and those out of scope.
 TEST(ManifestTest, ResumeKeepsOnlyTheEntriesItNeeds) {
-  TempDir tmp;
+  StateTempDir tmp;
   Job job;
   job.name = "t";
   job.path = "t.yaml";
@@ -217,7 +217,7 @@ TEST(ManifestTest, ResumeKeepsOnlyTheEntriesItNeeds) {
 }
 
 TEST(ManifestTest, RoundTrip) {
-  TempDir tmp;
+  StateTempDir tmp;
   const RunManifest m = MakeManifest();
   const std::string text = ManifestToJson(m);
   const json j = json::parse(text);
@@ -244,7 +244,7 @@ TEST(ManifestTest, RoundTrip) {
 // "shard": "K/N" for a --shard run, null for the whole job; a run.json
 // written before shards were recorded has no "shard" (nullopt: unknown).
 TEST(ManifestTest, ShardRoundTrip) {
-  TempDir tmp;
+  StateTempDir tmp;
   RunManifest m = MakeManifest();
   for (const char* shard : {"2/3", ""}) {
     m.shard = shard;
@@ -272,14 +272,14 @@ TEST(ManifestTest, ShardRoundTrip) {
 }
 
 TEST(ManifestTest, MissingIsNullopt) {
-  TempDir tmp;
+  StateTempDir tmp;
   auto read = ReadManifest(tmp.path());
   ASSERT_TRUE(read.has_value()) << read.error().message;
   EXPECT_FALSE(read->has_value());
 }
 
 TEST(ManifestTest, BadManifestsAreClearIoErrors) {
-  TempDir tmp;
+  StateTempDir tmp;
   const std::string path = tmp.path() + "/run.json";
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"{\"version\":1,", "parse"},
@@ -314,7 +314,7 @@ TEST(ManifestTest, BadManifestsAreClearIoErrors) {
 }
 
 TEST(ManifestTest, UnreadableManifestIsAnError) {
-  TempDir tmp;
+  StateTempDir tmp;
   ASSERT_EQ(::mkdir((tmp.path() + "/run.json").c_str(), 0755), 0);
   auto read = ReadManifest(tmp.path());
   ASSERT_FALSE(read.has_value());
@@ -325,13 +325,13 @@ TEST(ManifestTest, UnreadableManifestIsAnError) {
 // -------------------------------------------------------- record round trip
 
 TEST(TurnRecordFromJsonTest, OkTurnRoundTrips) {
-  const TurnRecord r = OkRecord(1);
+  const TurnRecord r = StateOkRecord(1);
   const TurnRecord back = RoundTrip(r);
   ExpectSameRecord(r, back);
 }
 
 TEST(TurnRecordFromJsonTest, FailedTurnWithAttemptErrorsRoundTrips) {
-  const TurnRecord r = FailedRecord(2);
+  const TurnRecord r = StateFailedRecord(2);
   const json j = json::parse(TurnRecordToJson(r));
   EXPECT_EQ(j["attempts"], 3);
   EXPECT_EQ(j["attempt_errors"][1],
@@ -354,8 +354,8 @@ TEST(TurnRecordFromJsonTest, NullFieldsRoundTrip) {
 }
 
 TEST(TurnRecordFromJsonTest, UnicodeAndControlCharactersRoundTrip) {
-  TurnRecord r = OkRecord(1, "line1\nline2\r\n\"q\" \\ \x01 \t",
-                          "emoji \xF0\x9F\x98\x80 \xE4\xBD\xA0 \xC3\xA9");
+  TurnRecord r = StateOkRecord(1, "line1\nline2\r\n\"q\" \\ \x01 \t",
+                               "emoji \xF0\x9F\x98\x80 \xE4\xBD\xA0 \xC3\xA9");
   r.reply.reasoning = "think\n\nmore \xE2\x80\xA8";
   r.reply.conversation_json =
       R"({"text":"\u00e9\n","big":18446744073709551615})";
@@ -363,13 +363,13 @@ TEST(TurnRecordFromJsonTest, UnicodeAndControlCharactersRoundTrip) {
 }
 
 TEST(TurnRecordFromJsonTest, InvalidUtf8ComesBackReplaced) {
-  const TurnRecord r = OkRecord(1, "ok", "bad \xFF end");
+  const TurnRecord r = StateOkRecord(1, "ok", "bad \xFF end");
   const TurnRecord back = RoundTrip(r);
   EXPECT_EQ(back.reply.content, "bad \xEF\xBF\xBD end");
 }
 
 TEST(TurnRecordFromJsonTest, ToleratesRecordsWithoutAttempts) {
-  json j = json::parse(TurnRecordToJson(OkRecord(1)));
+  json j = json::parse(TurnRecordToJson(StateOkRecord(1)));
   j.erase("attempts");
   j.erase("attempt_errors");
   auto back = TurnRecordFromJson(j.dump());
@@ -379,7 +379,7 @@ TEST(TurnRecordFromJsonTest, ToleratesRecordsWithoutAttempts) {
 }
 
 TEST(TurnRecordFromJsonTest, RejectsWhatIsNotARecord) {
-  const json good = json::parse(TurnRecordToJson(FailedRecord(1)));
+  const json good = json::parse(TurnRecordToJson(StateFailedRecord(1)));
   auto with = [&](const char* key, json value) {
     json j = good;
     j[key] = std::move(value);
@@ -414,7 +414,7 @@ TEST(TurnRecordFromJsonTest, RejectsWhatIsNotARecord) {
 // ------------------------------------------------------ ReadTurnRecords
 
 TEST(ReadTurnRecordsTest, MissingFileIsEmpty) {
-  TempDir tmp;
+  StateTempDir tmp;
   for (bool repair : {false, true}) {
     auto read = ReadTurnRecords(tmp.path() + "/none.jsonl", repair);
     ASSERT_TRUE(read.has_value()) << read.error().message;
@@ -424,23 +424,24 @@ TEST(ReadTurnRecordsTest, MissingFileIsEmpty) {
 }
 
 TEST(ReadTurnRecordsTest, GoodFile) {
-  TempDir tmp;
+  StateTempDir tmp;
   const std::string path = tmp.path() + "/c1.jsonl";
-  const std::string text = Jsonl({OkRecord(1), OkRecord(2), FailedRecord(3)});
+  const std::string text =
+      Jsonl({StateOkRecord(1), StateOkRecord(2), StateFailedRecord(3)});
   WriteFile(path, text);
   auto read = ReadTurnRecords(path, /*repair=*/false);
   ASSERT_TRUE(read.has_value()) << read.error().message;
   ASSERT_EQ(read->size(), 3u);
-  ExpectSameRecord((*read)[2], FailedRecord(3));
+  ExpectSameRecord((*read)[2], StateFailedRecord(3));
   EXPECT_EQ(Jsonl(*read), text);
   EXPECT_EQ(ReadFile(path), text);
 }
 
 TEST(ReadTurnRecordsTest, TornTailWithoutNewline) {
-  TempDir tmp;
+  StateTempDir tmp;
   const std::string path = tmp.path() + "/c1.jsonl";
-  const std::string good = Jsonl({OkRecord(1), OkRecord(2)});
-  const std::string third = TurnRecordToJson(OkRecord(3));
+  const std::string good = Jsonl({StateOkRecord(1), StateOkRecord(2)});
+  const std::string third = TurnRecordToJson(StateOkRecord(3));
   // Cut anywhere, even just before the newline (complete JSON, no newline).
   for (size_t cut : {size_t{1}, third.size() / 2, third.size()}) {
     WriteFile(path, good + third.substr(0, cut));
@@ -460,14 +461,14 @@ TEST(ReadTurnRecordsTest, TornTailWithoutNewline) {
   // And the repaired file takes the next record like any other.
   auto out = RunOutput::Open(tmp.path());
   ASSERT_TRUE(out.has_value());
-  ASSERT_TRUE((*out)->AppendTurn(MakeConversation(), OkRecord(3)));
+  ASSERT_TRUE((*out)->AppendTurn(StateConversation(), StateOkRecord(3)));
   auto read = ReadTurnRecords(path, /*repair=*/false);
   ASSERT_TRUE(read.has_value()) << read.error().message;
   EXPECT_EQ(read->size(), 3u);
 }
 
 TEST(ReadTurnRecordsTest, TornFirstRecordLeavesAnEmptyFile) {
-  TempDir tmp;
+  StateTempDir tmp;
   const std::string path = tmp.path() + "/c1.jsonl";
   WriteFile(path, "{\"turn\":1,\"us");
   auto repaired = ReadTurnRecords(path, /*repair=*/true);
@@ -478,9 +479,9 @@ TEST(ReadTurnRecordsTest, TornFirstRecordLeavesAnEmptyFile) {
 }
 
 TEST(ReadTurnRecordsTest, BadLastLineWithNewline) {
-  TempDir tmp;
+  StateTempDir tmp;
   const std::string path = tmp.path() + "/c1.jsonl";
-  const std::string good = Jsonl({OkRecord(1)});
+  const std::string good = Jsonl({StateOkRecord(1)});
   WriteFile(path, good + "{\"turn\":2,\"user\":\n");
   auto strict = ReadTurnRecords(path, /*repair=*/false);
   ASSERT_FALSE(strict.has_value());
@@ -493,10 +494,11 @@ TEST(ReadTurnRecordsTest, BadLastLineWithNewline) {
 }
 
 TEST(ReadTurnRecordsTest, CorruptMiddleLineIsAnErrorEvenWithRepair) {
-  TempDir tmp;
+  StateTempDir tmp;
   const std::string path = tmp.path() + "/c1.jsonl";
-  const std::string text = TurnRecordToJson(OkRecord(1)) + "\n" + "garbage\n" +
-                           TurnRecordToJson(OkRecord(2)) + "\n";
+  const std::string text = TurnRecordToJson(StateOkRecord(1)) + "\n" +
+                           "garbage\n" + TurnRecordToJson(StateOkRecord(2)) +
+                           "\n";
   WriteFile(path, text);
   for (bool repair : {false, true}) {
     auto read = ReadTurnRecords(path, repair);
@@ -509,12 +511,12 @@ TEST(ReadTurnRecordsTest, CorruptMiddleLineIsAnErrorEvenWithRepair) {
 }
 
 TEST(ReadTurnRecordsTest, TurnsMustBeConsecutive) {
-  TempDir tmp;
+  StateTempDir tmp;
   const std::string path = tmp.path() + "/c1.jsonl";
   for (const std::vector<int>& turns :
        std::vector<std::vector<int>>{{1, 3}, {2}, {1, 2, 2}, {1, 1}}) {
     std::vector<TurnRecord> records;
-    for (int t : turns) records.push_back(OkRecord(t));
+    for (int t : turns) records.push_back(StateOkRecord(t));
     WriteFile(path, Jsonl(records));
     auto read = ReadTurnRecords(path, /*repair=*/true);
     ASSERT_FALSE(read.has_value());
@@ -529,12 +531,12 @@ TEST(ReadTurnRecordsTest, TurnsMustBeConsecutive) {
 // ------------------------------------------- Preload and RewriteTurns
 
 TEST(RunOutputResumeTest, PreloadThenAppendRendersLikeOneRun) {
-  TempDir tmp;
-  const Conversation conv = MakeConversation();
-  TurnRecord t1 = OkRecord(1, "one", "first \xFF reply");  // invalid UTF-8
-  TurnRecord t2 = FailedRecord(2, "two");
+  StateTempDir tmp;
+  const Conversation conv = StateConversation();
+  TurnRecord t1 = StateOkRecord(1, "one", "first \xFF reply");  // invalid UTF-8
+  TurnRecord t2 = StateFailedRecord(2, "two");
   t2.reply.finish_reason = "length";
-  TurnRecord t3 = OkRecord(3, "three", "third");
+  TurnRecord t3 = StateOkRecord(3, "three", "third");
 
   auto straight = RunOutput::Open(tmp.path() + "/straight");
   ASSERT_TRUE(straight.has_value());
@@ -559,12 +561,12 @@ TEST(RunOutputResumeTest, PreloadThenAppendRendersLikeOneRun) {
 
   const std::string md = ReadFile(dir + "/c1.md");
   EXPECT_EQ(Headings(md),
-            (Lines{"# c1", "## Turn 1", "## Turn 2", "## Turn 3"}));
+            (LineList{"# c1", "## Turn 1", "## Turn 2", "## Turn 3"}));
   EXPECT_NE(md.find("first \xEF\xBF\xBD reply"), std::string::npos);
   EXPECT_NE(md.find("RuntimeError: rate limited"), std::string::npos);
   EXPECT_EQ(Rows(ReadFile(dir + "/c1.jsonl")),
-            (Lines{"1 one ok first \xEF\xBF\xBD reply", "2 two error partial",
-                   "3 three ok third"}));
+            (LineList{"1 one ok first \xEF\xBF\xBD reply",
+                      "2 two error partial", "3 three ok third"}));
   // Byte for byte what the uninterrupted run wrote.
   EXPECT_EQ(md, ReadFile(tmp.path() + "/straight/c1.md"));
   EXPECT_EQ(ReadFile(dir + "/c1.jsonl"),
@@ -572,59 +574,61 @@ TEST(RunOutputResumeTest, PreloadThenAppendRendersLikeOneRun) {
 }
 
 TEST(RunOutputResumeTest, RewriteTurnsDropsAFailedLastTurn) {
-  TempDir tmp;
-  const Conversation conv = MakeConversation();
+  StateTempDir tmp;
+  const Conversation conv = StateConversation();
   auto out = RunOutput::Open(tmp.path());
   ASSERT_TRUE(out.has_value());
-  ASSERT_TRUE((*out)->AppendTurn(conv, OkRecord(1)));
-  ASSERT_TRUE((*out)->AppendTurn(conv, FailedRecord(2)));
+  ASSERT_TRUE((*out)->AppendTurn(conv, StateOkRecord(1)));
+  ASSERT_TRUE((*out)->AppendTurn(conv, StateFailedRecord(2)));
 
   auto records = ReadTurnRecords(tmp.path() + "/c1.jsonl", false);
   ASSERT_TRUE(records.has_value());
   records->pop_back();
   ASSERT_TRUE((*out)->RewriteTurns(conv, *records));
-  EXPECT_EQ(Rows(ReadFile(tmp.path() + "/c1.jsonl")), Lines{"1 Hi ok Hello!"});
+  EXPECT_EQ(Rows(ReadFile(tmp.path() + "/c1.jsonl")),
+            LineList{"1 Hi ok Hello!"});
   std::string md = ReadFile(tmp.path() + "/c1.md");
-  EXPECT_EQ(Headings(md), (Lines{"# c1", "## Turn 1"}));
+  EXPECT_EQ(Headings(md), (LineList{"# c1", "## Turn 1"}));
   EXPECT_EQ(md.find("rate limited"), std::string::npos) << md;
 
   // The retried turn follows on, in memory and on disk.
-  TurnRecord retried = OkRecord(2, "again", "now it works");
+  TurnRecord retried = StateOkRecord(2, "again", "now it works");
   ASSERT_TRUE((*out)->AppendTurn(conv, retried));
   EXPECT_EQ(Rows(ReadFile(tmp.path() + "/c1.jsonl")),
-            (Lines{"1 Hi ok Hello!", "2 again ok now it works"}));
+            (LineList{"1 Hi ok Hello!", "2 again ok now it works"}));
   md = ReadFile(tmp.path() + "/c1.md");
-  EXPECT_EQ(Headings(md), (Lines{"# c1", "## Turn 1", "## Turn 2"}));
+  EXPECT_EQ(Headings(md), (LineList{"# c1", "## Turn 1", "## Turn 2"}));
   EXPECT_NE(md.find("now it works"), std::string::npos) << md;
   EXPECT_EQ(ListDir(tmp.path()), (std::set<std::string>{"c1.jsonl", "c1.md"}));
 }
 
 TEST(RunOutputResumeTest, RewriteTurnsWithNoTurnsStartsOver) {
-  TempDir tmp;
-  const Conversation conv = MakeConversation();
+  StateTempDir tmp;
+  const Conversation conv = StateConversation();
   auto out = RunOutput::Open(tmp.path());
   ASSERT_TRUE(out.has_value());
-  ASSERT_TRUE((*out)->AppendTurn(conv, FailedRecord(1)));
+  ASSERT_TRUE((*out)->AppendTurn(conv, StateFailedRecord(1)));
   ASSERT_TRUE((*out)->RewriteTurns(conv, {}));
   EXPECT_TRUE(ListDir(tmp.path()).empty());
   ASSERT_TRUE((*out)->RewriteTurns(conv, {}));  // nothing to remove: fine
 
-  ASSERT_TRUE((*out)->AppendTurn(conv, OkRecord(1)));
-  EXPECT_EQ(Rows(ReadFile(tmp.path() + "/c1.jsonl")), Lines{"1 Hi ok Hello!"});
+  ASSERT_TRUE((*out)->AppendTurn(conv, StateOkRecord(1)));
+  EXPECT_EQ(Rows(ReadFile(tmp.path() + "/c1.jsonl")),
+            LineList{"1 Hi ok Hello!"});
   EXPECT_EQ(Headings(ReadFile(tmp.path() + "/c1.md")),
-            (Lines{"# c1", "## Turn 1"}));
+            (LineList{"# c1", "## Turn 1"}));
 }
 
 TEST(RunOutputResumeTest, RewriteTurnsRefusesUnsafeIds) {
-  TempDir tmp;
+  StateTempDir tmp;
   const std::string dir = tmp.path() + "/out";
   auto out = RunOutput::Open(dir);
   ASSERT_TRUE(out.has_value());
   for (const char* id : {"../evil", "a/b", "", ".."}) {
     for (bool empty : {true, false}) {
       std::vector<TurnRecord> turns;
-      if (!empty) turns.push_back(OkRecord(1));
-      Status status = (*out)->RewriteTurns(MakeConversation(id), turns);
+      if (!empty) turns.push_back(StateOkRecord(1));
+      Status status = (*out)->RewriteTurns(StateConversation(id), turns);
       ASSERT_FALSE(status.has_value()) << id;
       EXPECT_NE(status.error().message.find("not a safe file name"),
                 std::string::npos);
@@ -634,10 +638,10 @@ TEST(RunOutputResumeTest, RewriteTurnsRefusesUnsafeIds) {
 }
 
 TEST(RunOutputResumeTest, RecordsThatWouldNotReadBackAreNotWritten) {
-  TempDir tmp;
+  StateTempDir tmp;
   auto out = RunOutput::Open(tmp.path());
   ASSERT_TRUE(out.has_value());
-  Status status = (*out)->AppendTurn(MakeConversation(), OkRecord(0));
+  Status status = (*out)->AppendTurn(StateConversation(), StateOkRecord(0));
   ASSERT_FALSE(status.has_value());
   EXPECT_NE(status.error().message.find("would not read back"),
             std::string::npos)
@@ -646,14 +650,14 @@ TEST(RunOutputResumeTest, RecordsThatWouldNotReadBackAreNotWritten) {
 }
 
 TEST(RunOutputResumeTest, WriteErrorsNameThePath) {
-  TempDir tmp;
+  StateTempDir tmp;
   const std::string dir = tmp.path() + "/out";
   auto out = RunOutput::Open(dir);
   ASSERT_TRUE(out.has_value());
-  const Conversation conv = MakeConversation();
+  const Conversation conv = StateConversation();
   // A directory where the .jsonl belongs: the append fails after the .md.
   ASSERT_EQ(::mkdir((dir + "/c1.jsonl").c_str(), 0755), 0);
-  Status status = (*out)->AppendTurn(conv, OkRecord(1));
+  Status status = (*out)->AppendTurn(conv, StateOkRecord(1));
   ASSERT_FALSE(status.has_value());
   EXPECT_EQ(status.error().code, ErrorCode::kIo);
   EXPECT_NE(status.error().message.find(dir + "/c1.jsonl"), std::string::npos)
@@ -663,13 +667,14 @@ TEST(RunOutputResumeTest, WriteErrorsNameThePath) {
   // The failed turn is not kept in memory: after the fix, turn 1 renders
   // once.
   ASSERT_EQ(::rmdir((dir + "/c1.jsonl").c_str()), 0);
-  ASSERT_TRUE((*out)->AppendTurn(conv, OkRecord(1)));
-  EXPECT_EQ(Headings(ReadFile(dir + "/c1.md")), (Lines{"# c1", "## Turn 1"}));
-  EXPECT_EQ(Rows(ReadFile(dir + "/c1.jsonl")), Lines{"1 Hi ok Hello!"});
+  ASSERT_TRUE((*out)->AppendTurn(conv, StateOkRecord(1)));
+  EXPECT_EQ(Headings(ReadFile(dir + "/c1.md")),
+            (LineList{"# c1", "## Turn 1"}));
+  EXPECT_EQ(Rows(ReadFile(dir + "/c1.jsonl")), LineList{"1 Hi ok Hello!"});
 
   ASSERT_EQ(::rmdir(dir.c_str()) == 0, false);  // not empty
   std::system(("rm -rf '" + dir + "'").c_str());
-  status = (*out)->RewriteTurns(conv, {OkRecord(1)});
+  status = (*out)->RewriteTurns(conv, {StateOkRecord(1)});
   ASSERT_FALSE(status.has_value());
   EXPECT_EQ(status.error().code, ErrorCode::kIo);
   EXPECT_NE(status.error().message.find(dir + "/c1.jsonl"), std::string::npos)

@@ -38,7 +38,7 @@ TurnRecord Base() {
 }
 
 // Both forms as written: every field the codec keeps, numbers exactly.
-void ExpectSame(const TurnRecord& r, bool direct_expected = true) {
+void ExpectSameStored(const TurnRecord& r, bool direct_expected = true) {
   const std::string line = TurnRecordToJson(r);
   const std::optional<TurnRecord> direct = StoredTurnRecordDirect(r);
   Result<TurnRecord> parsed = TurnRecordFromJson(line);
@@ -55,7 +55,7 @@ void ExpectSame(const TurnRecord& r, bool direct_expected = true) {
 }
 
 TEST(TurnStoredTest, PlainRecordsMatchTheRoundTrip) {
-  ExpectSame(Base());
+  ExpectSameStored(Base());
   TurnRecord r = Base();
   r.reply.usage = Usage{3, 4, 7};
   r.reply.reasoning = "think";
@@ -64,9 +64,9 @@ TEST(TurnStoredTest, PlainRecordsMatchTheRoundTrip) {
   r.unreachable_attempts = 2;
   r.failed_attempts = {{1, "http", "503 busy", 503, "t1"},
                        {2, "timeout", "", 0, ""}};
-  ExpectSame(r);
+  ExpectSameStored(r);
   r.unreachable_attempts = -4;
-  ExpectSame(r);
+  ExpectSameStored(r);
 }
 
 TEST(TurnStoredTest, ErrorAndFailedTurns) {
@@ -75,11 +75,11 @@ TEST(TurnStoredTest, ErrorAndFailedTurns) {
   r.error = "boom\n\t\"quoted\"";
   r.error_kind = "http";
   r.ttft_ms = -1;
-  ExpectSame(r);
+  ExpectSameStored(r);
   r = Base();
   r.expect_ok = false;  // no expectations listed: still "failed"
   r.error = "left over";
-  ExpectSame(r);
+  ExpectSameStored(r);
 }
 
 TEST(TurnStoredTest, NumbersRoundAsWritten) {
@@ -94,9 +94,9 @@ TEST(TurnStoredTest, NumbersRoundAsWritten) {
     r.latency.gaps_ms = {1, v, v, v, v};
     r.latency.chunks_per_s = v;
     r.latency.tokens_per_s = v;
-    ExpectSame(r);
+    ExpectSameStored(r);
     r.ok = false;
-    ExpectSame(r);
+    ExpectSameStored(r);
   }
 }
 
@@ -105,7 +105,7 @@ TEST(TurnStoredTest, ControlCharsAndLongStrings) {
   r.user = std::string("a\0b\x01\x1f\x7f", 6) + "\u00e9\u4e2d\U0001F600";
   r.reply.content = std::string(200000, 'x') + "\\\"/";
   r.reply.reasoning = "\r\n\b\f";
-  ExpectSame(r);
+  ExpectSameStored(r);
 }
 
 TEST(TurnStoredTest, LeavesTheRestToTheRoundTrip) {
@@ -113,20 +113,20 @@ TEST(TurnStoredTest, LeavesTheRestToTheRoundTrip) {
                                 "\xf4\x90\x80\x80", "abc\xe2\x82"}) {
     TurnRecord r = Base();
     r.reply.content = bad;
-    ExpectSame(r, false);
+    ExpectSameStored(r, false);
     r = Base();
     r.failed_attempts = {{1, "http", bad, 500, "t"}};
-    ExpectSame(r, false);
+    ExpectSameStored(r, false);
   }
   TurnRecord r = Base();
   r.reply.tool_calls_json = R"([{"id":"a"}])";
-  ExpectSame(r, false);
+  ExpectSameStored(r, false);
   r = Base();
   r.expectations.push_back({"contains", "x", true, ""});
-  ExpectSame(r, false);
+  ExpectSameStored(r, false);
   r = Base();
   r.turn = 0;  // would not read back
-  ExpectSame(r, false);
+  ExpectSameStored(r, false);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "support/output_dir_fixture.h"
 #include "support/sim_transport.h"
 #include "support/socket_util.h"
+#include "support/steady_time.h"
 #include "support/test_job.h"
 
 namespace chatbatch {
@@ -27,7 +28,7 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
-Clock::time_point At(int ms) { return Clock::time_point(milliseconds(ms)); }
+using testclock::At;
 
 TEST(EndpointHealthTest, UpAdmitsEverything) {
   EndpointHealth h(milliseconds(1000), milliseconds(8000), milliseconds(0));

@@ -12,6 +12,7 @@
 #include "support/fake_transport.h"
 #include "support/output_dir_fixture.h"
 #include "support/sim_transport.h"
+#include "support/steady_time.h"
 #include "support/test_job.h"
 
 namespace chatbatch {
@@ -22,7 +23,7 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using Clock = std::chrono::steady_clock;
 
-Clock::time_point At(int ms) { return Clock::time_point(milliseconds(ms)); }
+using testclock::At;
 
 TEST(ShouldRetryTest, TokensMatchTheirKindsAndStatuses) {
   struct Row {

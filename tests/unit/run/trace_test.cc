@@ -13,23 +13,17 @@
 
 #include "chatbatch/runner.h"
 #include "support/fake_transport.h"
+#include "support/job_text.h"
 
 namespace chatbatch {
 namespace {
+
+using testjob::FakeEnv;
 
 using ::testing::HasSubstr;
 using ::testing::Not;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
-
-EnvLookup FakeEnv(std::map<std::string, std::string> vars) {
-  return [vars = std::move(vars)](
-             std::string_view name) -> std::optional<std::string> {
-    auto it = vars.find(std::string(name));
-    if (it == vars.end()) return std::nullopt;
-    return it->second;
-  };
-}
 
 Job JobWithHeaders() {
   Job job;

@@ -33,7 +33,7 @@ std::string Reference(std::chrono::system_clock::time_point tp) {
 // 2262, so only milliseconds within about ±9.2e12 are time points at all.
 constexpr int64_t kSpanMs = 9'200'000'000'000;
 
-std::chrono::system_clock::time_point At(int64_t ms) {
+std::chrono::system_clock::time_point TimeAtMs(int64_t ms) {
   return std::chrono::system_clock::time_point(
       std::chrono::duration_cast<std::chrono::system_clock::duration>(
           std::chrono::milliseconds(ms)));
@@ -44,7 +44,7 @@ TEST(FormatIsoUtcTest, AgreesWithGmtimeAndSnprintf) {
   for (int64_t ms : {int64_t{0}, int64_t{-1}, int64_t{1}, kDay - 1, -kDay,
                      int64_t{1'764'480'000'123}, int64_t{951'782'400'000},
                      -kSpanMs, kSpanMs}) {
-    EXPECT_EQ(FormatIsoUtc(At(ms)), Reference(At(ms))) << ms;
+    EXPECT_EQ(FormatIsoUtc(TimeAtMs(ms)), Reference(TimeAtMs(ms))) << ms;
   }
   for (auto tp : {std::chrono::system_clock::time_point::min(),
                   std::chrono::system_clock::time_point::max()}) {
@@ -55,10 +55,11 @@ TEST(FormatIsoUtcTest, AgreesWithGmtimeAndSnprintf) {
   std::uniform_int_distribution<int64_t> recent(0, 4'000'000'000'000);
   for (int i = 0; i < 50000; ++i) {
     const int64_t a = any(rng), r = recent(rng);
-    EXPECT_EQ(FormatIsoUtc(At(a)), Reference(At(a))) << a;
-    EXPECT_EQ(FormatIsoUtc(At(r)), Reference(At(r))) << r;
+    EXPECT_EQ(FormatIsoUtc(TimeAtMs(a)), Reference(TimeAtMs(a))) << a;
+    EXPECT_EQ(FormatIsoUtc(TimeAtMs(r)), Reference(TimeAtMs(r))) << r;
   }
-  EXPECT_EQ(FormatIsoUtc(At(1'764'480'000'123)), "2025-11-30T05:20:00.123Z");
+  EXPECT_EQ(FormatIsoUtc(TimeAtMs(1'764'480'000'123)),
+            "2025-11-30T05:20:00.123Z");
 }
 
 }  // namespace

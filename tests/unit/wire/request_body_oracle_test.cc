@@ -76,7 +76,7 @@ void ExpectSame(const Job& job, const Conversation& conv) {
   }
 }
 
-Conversation Conv() {
+Conversation OracleConv() {
   Conversation conv;
   conv.id = "c1";
   return conv;
@@ -87,7 +87,7 @@ TEST(RequestBodyOracleTest, DefaultsOnly) {
   job.defaults = {{"model", "bench"},
                   {"provider", "Stateless"},
                   {"mock", {{"chunks", 8}, {"pace_ms", 0}, {"words", 8}}}};
-  Conversation conv = Conv();
+  Conversation conv = OracleConv();
   ExpectSame(job, conv);
   conv.mutable_settings().system = "You are \"terse\".\n";
   ExpectSame(job, conv);
@@ -108,7 +108,7 @@ TEST(RequestBodyOracleTest, KeysAroundChatbatchsOwn) {
                   {"n", 2.5},
                   {"stream", false},
                   {"z\u00e9\"", "last"}};
-  Conversation conv = Conv();
+  Conversation conv = OracleConv();
   conv.mutable_settings().system = "s";
   ExpectSame(job, conv);
   conv.mutable_settings().params = {{"stream", nullptr},
@@ -122,7 +122,7 @@ TEST(RequestBodyOracleTest, KeysAroundChatbatchsOwn) {
 TEST(RequestBodyOracleTest, NoDefaults) {
   Job job;
   job.defaults = nullptr;
-  Conversation conv = Conv();
+  Conversation conv = OracleConv();
   ExpectSame(job, conv);
   job.defaults = json::object();
   ExpectSame(job, conv);
@@ -131,7 +131,7 @@ TEST(RequestBodyOracleTest, NoDefaults) {
 // Cached fields are reused only for values that dump alike.
 TEST(RequestBodyOracleTest, ValuesThatCompareEqualStillChangeTheBody) {
   Job job;
-  Conversation conv = Conv();
+  Conversation conv = OracleConv();
   for (json value : {json(1), json(1.0), json(1u), json(0.0), json(-0.0),
                      json("1"), json(true)}) {
     job.defaults["temperature"] = value;

@@ -13,7 +13,7 @@ using nlohmann::json;
 
 constexpr const char* kReplacementChar = "\xEF\xBF\xBD";  // U+FFFD
 
-Conversation MakeConversation() {
+Conversation BuilderConversation() {
   Conversation conv;
   conv.id = "c1";
   conv.mutable_settings().conversation_id =
@@ -38,7 +38,7 @@ json Msg(const char* role, const std::string& content) {
 
 TEST(RequestBuilderTest, FullHistorySendsSystemEveryExchangeAndNewMessage) {
   Job job;
-  Conversation conv = MakeConversation();
+  Conversation conv = BuilderConversation();
   std::vector<Exchange> history = {{"Hello, i am Heiner.", "Hi Heiner."},
                                    {"How are you?", "Fine."}};
   json body = Build(job, conv, history, "What is my name?");
@@ -55,7 +55,7 @@ TEST(RequestBuilderTest, FullHistorySendsSystemEveryExchangeAndNewMessage) {
 
 TEST(RequestBuilderTest, FullHistoryWithoutSystemPrompt) {
   Job job;
-  Conversation conv = MakeConversation();
+  Conversation conv = BuilderConversation();
   conv.mutable_settings().system.reset();
   std::vector<Exchange> history = {{"a", "b"}};
   json body = Build(job, conv, history, "c");
@@ -66,7 +66,7 @@ TEST(RequestBuilderTest, FullHistoryWithoutSystemPrompt) {
 
 TEST(RequestBuilderTest, FirstTurnIsJustSystemAndUser) {
   Job job;
-  Conversation conv = MakeConversation();
+  Conversation conv = BuilderConversation();
   json body = Build(job, conv, {}, "Hello");
   EXPECT_EQ(body["messages"], json::array({Msg("system", "You are terse."),
                                            Msg("user", "Hello")}));
@@ -74,7 +74,7 @@ TEST(RequestBuilderTest, FirstTurnIsJustSystemAndUser) {
 
 TEST(RequestBuilderTest, LastHistorySendsOnlyNewMessageAndSystemOnTurnOne) {
   Job job;
-  Conversation conv = MakeConversation();
+  Conversation conv = BuilderConversation();
   conv.mutable_settings().history = HistoryMode::kLast;
   json first = Build(job, conv, {}, "Hello, i am Heiner.");
   EXPECT_EQ(first["messages"],
@@ -88,7 +88,7 @@ TEST(RequestBuilderTest, LastHistorySendsOnlyNewMessageAndSystemOnTurnOne) {
 
 TEST(RequestBuilderTest, EchoesConversationObject) {
   Job job;
-  Conversation conv = MakeConversation();
+  Conversation conv = BuilderConversation();
   const std::string conversation =
       R"({"conversation_id":"abc","user_id":"u1","nested":{"n":[1,2.5,null]}})";
   std::vector<Exchange> history = {{"a", "b"}};
@@ -102,7 +102,7 @@ TEST(RequestBuilderTest, EchoesConversationObject) {
 
 TEST(RequestBuilderTest, OmitsConversationWhenNoneOrUnparsable) {
   Job job;
-  Conversation conv = MakeConversation();
+  Conversation conv = BuilderConversation();
   EXPECT_FALSE(Build(job, conv, {}, "x", "").contains("conversation"));
   EXPECT_FALSE(Build(job, conv, {}, "x", "{not json").contains("conversation"));
   EXPECT_FALSE(Build(job, conv, {}, "x", "null").contains("conversation"));
@@ -111,7 +111,7 @@ TEST(RequestBuilderTest, OmitsConversationWhenNoneOrUnparsable) {
 TEST(RequestBuilderTest, ServerConversationReplacesOneFromDefaults) {
   Job job;
   job.defaults = {{"conversation", {{"seed", true}}}};
-  Conversation conv = MakeConversation();
+  Conversation conv = BuilderConversation();
   EXPECT_EQ(Build(job, conv, {}, "x")["conversation"], json({{"seed", true}}));
   EXPECT_EQ(Build(job, conv, {}, "x", R"({"server":1})")["conversation"],
             json({{"server", 1}}));
@@ -126,7 +126,7 @@ TEST(RequestBuilderTest, MergesParamsOverDefaults) {
                   {"extra", {{"a", 1}, {"b", 2}, {"deep", {{"k", "v"}}}}},
                   {"keep_null", nullptr}};
   const json defaults_before = job.defaults;
-  Conversation conv = MakeConversation();
+  Conversation conv = BuilderConversation();
   conv.mutable_settings().params = {
       {"temperature", 0},
       {"provider", nullptr},
@@ -147,7 +147,7 @@ TEST(RequestBuilderTest, MergesParamsOverDefaults) {
 
 TEST(RequestBuilderTest, StreamDefaultsToTrueButCanBeSet) {
   Job job;
-  Conversation conv = MakeConversation();
+  Conversation conv = BuilderConversation();
   EXPECT_EQ(Build(job, conv, {}, "x")["stream"], true);
   job.defaults = {{"stream", false}};
   EXPECT_EQ(Build(job, conv, {}, "x")["stream"], false);
@@ -158,7 +158,7 @@ TEST(RequestBuilderTest, StreamDefaultsToTrueButCanBeSet) {
 TEST(RequestBuilderTest, OwnFieldsOverrideDefaultsAndParams) {
   Job job;
   job.defaults = {{"messages", {"bogus"}}, {"conversation_id", "d"}};
-  Conversation conv = MakeConversation();
+  Conversation conv = BuilderConversation();
   conv.mutable_settings().params = {{"conversation_id", "p"}};
   json body = Build(job, conv, {}, "x");
   EXPECT_EQ(body["conversation_id"], conv.conversation_id());
@@ -174,7 +174,7 @@ TEST(RequestBuilderTest, EscapesAnyValidText) {
       "emoji \xF0\x9F\x98\x80 CJK \xE4\xBD\xA0\xE5\xA5\xBD "
       "u2028 \xE2\x80\xA8 end";
   Job job;
-  Conversation conv = MakeConversation();
+  Conversation conv = BuilderConversation();
   conv.mutable_settings().system = tricky;
   std::vector<Exchange> history = {{tricky, tricky}};
   const std::string body = BuildRequestBody(job, conv, history, tricky, "");
@@ -189,7 +189,7 @@ TEST(RequestBuilderTest, EscapesAnyValidText) {
 TEST(RequestBuilderTest, ReplacesInvalidUtf8InsteadOfFailing) {
   Job job;
   job.defaults = {{"tag", std::string("bad\xC3")}};
-  Conversation conv = MakeConversation();
+  Conversation conv = BuilderConversation();
   conv.mutable_settings().system = std::string("sys \xFF\xFE ok");
   const std::vector<std::string> inputs = {
       std::string("lone byte \xFF then text"),
@@ -222,7 +222,7 @@ TEST(RequestBuilderTest, ReplacesInvalidUtf8InsteadOfFailing) {
 
 TEST(RequestBuilderTest, LargeHistoryStaysValid) {
   Job job;
-  Conversation conv = MakeConversation();
+  Conversation conv = BuilderConversation();
   std::vector<Exchange> history;
   for (int i = 0; i < 200; ++i) {
     history.push_back({"u" + std::to_string(i), std::string(1000, 'a')});
