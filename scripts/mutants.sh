@@ -25,7 +25,7 @@ src/run/retry_policy.cc|  if (retry_after) {|  if (false) {|ignore Retry-After
 src/run/runner_attempt.cc|  if (t.idle.count() > 0 && sink->body_started_) {|  if (false) {|never arm the idle timer
 src/run/runner_attempt.cc|    impl_->RearmDeadline(conv_);|    (void)0;|do not re-arm deadlines when the body begins
 src/run/endpoint_gate.cc|  if (now < earliest) {|  if (false) {|let the rate gate pass at once
-src/output/run_output.cc|  if (IsSafeId(id)) return {};|  return {};|write an id unsanitised (no output-side check)
+src/output/run_output.cc|  if (IsSafeRunId(id)) return {};|  return {};|write an id unsanitised (no output-side check)
 src/util/safe_id.cc|  if (id.empty() \|\| id.size() > kMaxIdLength) return false;|  return !id.empty();|accept any id as a file name
 src/run/runner_tally.cc|  c->exchanges.push_back(Exchange{record.user, record.reply.content});|  c->exchanges.insert(c->exchanges.begin(), Exchange{record.user, record.reply.content});|mis-order turns in the history
 src/output/turn_status.cc|  return record.expect_ok ? TurnStatus::kOk : TurnStatus::kFailed;|  return TurnStatus::kOk;|count `failed` as `ok`
