@@ -110,21 +110,22 @@ def main():
         fail(f"only {len(all_commands)} commands found in --help")
 
     with tempfile.TemporaryDirectory() as tmp:
-        for path, (flags, subs) in all_commands.items():
+        # Each of ITEMS is offered by bash after WORDS + TYPED and named in
+        # the command's zsh function as ZSH_FORM(item) shows.
+        def check_offered(path, typed, items, zsh_form, what):
             words = ["chatbatch", *path.split()]
-            offered = bash_complete(bash, words + ["-"], tmp)
-            for flag in flags:
-                if flag not in offered:
-                    fail(f"bash: `{' '.join(words)} -` does not offer {flag}")
-                if not re.search(rf"[')*]{re.escape(flag)}\[", zsh_function(zsh, path)):
-                    fail(f"zsh: {flag} of `{' '.join(words)}` missing")
+            offered = bash_complete(bash, words + [typed], tmp)
+            for item in items:
+                if item not in offered:
+                    fail(f"bash: `{' '.join(words)} {typed}` does not offer {item}")
+                if not re.search(zsh_form(item), zsh_function(zsh, path)):
+                    fail(f"zsh: {what} {item} of `{' '.join(words)}` missing")
+
+        for path, (flags, subs) in all_commands.items():
+            check_offered(path, "-", flags,
+                          lambda f: rf"[')*]{re.escape(f)}\[", "flag")
             if subs:
-                offered = bash_complete(bash, words + [""], tmp)
-                for sub in subs:
-                    if sub not in offered:
-                        fail(f"bash: `{' '.join(words)}` does not offer {sub}")
-                    if not re.search(rf"'{sub}:", zsh_function(zsh, path)):
-                        fail(f"zsh: subcommand {sub} of `{' '.join(words)}` missing")
+                check_offered(path, "", subs, lambda s: rf"'{s}:", "subcommand")
 
         os.mkdir(f"{tmp}/runs")
         for name in ("job.yaml", "notes.txt"):
