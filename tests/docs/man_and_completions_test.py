@@ -90,6 +90,17 @@ def zsh_function(text, path):
     return m.group(1) if m else ""
 
 
+def names_flag(page_text, flag):
+    """A man page names FLAG in bold, as the generator writes options."""
+    return "\\fB" + flag.replace("-", "\\-") + "\\fR" in page_text
+
+
+def check_renders(page):
+    warnings = groff_warnings(page)
+    if warnings:
+        fail(f"groff on {page}: {warnings}")
+
+
 def groff_warnings(page):
     if shutil.which("groff") is None:
         return None
@@ -174,11 +185,9 @@ def main():
         for sub_path, (flags, _) in all_commands.items():
             if sub_path == path or (path and sub_path.startswith(path + " ")):
                 for flag in flags:
-                    if "\\fB" + flag.replace("-", "\\-") + "\\fR" not in text:
+                    if not names_flag(text, flag):
                         fail(f"{page} does not name {flag} of `{sub_path}`")
-        warnings = groff_warnings(page)
-        if warnings:
-            fail(f"groff on {page}: {warnings}")
+        check_renders(page)
 
     mock_page = f"{doc}/man1/chatbatch-mock.1"
     mock_help = subprocess.run([os.path.join(os.path.dirname(chatbatch), "chatbatch-mock"),
@@ -189,11 +198,9 @@ def main():
     with open(mock_page, encoding="utf-8") as f:
         text = f.read()
     for flag in mock_flags:
-        if "\\fB" + flag.replace("-", "\\-") + "\\fR" not in text:
+        if not names_flag(text, flag):
             fail(f"{mock_page} does not name {flag}")
-    warnings = groff_warnings(mock_page)
-    if warnings:
-        fail(f"groff on {mock_page}: {warnings}")
+    check_renders(mock_page)
 
     for section in ("man1", "man5"):
         pages = sorted(os.listdir(f"{doc}/{section}"))
