@@ -74,8 +74,8 @@ Result<TurnRecord> TurnRecordFromJson(std::string_view line);
 struct TornTail {
   size_t keep_bytes = 0;  // the good records before it
   size_t cut_bytes = 0;
-  std::string where;  // "FILE:LINE: "
-  std::string why;
+  std::string where{};  // "FILE:LINE: "
+  std::string why{};
 };
 
 struct RecordsOnDisk {

@@ -23,17 +23,18 @@ struct AttemptFailure {
 // The outcome of one check of a turn's `expect:` (docs/job-file.md,
 // "Expectations and vars").
 struct ExpectationResult {
-  std::string check;        // "contains", "regex", "json_path", "any", ...
-  nlohmann::json expected;  // the check's value as written in the job
+  std::string check{};        // "contains", "regex", "json_path", "any", ...
+  nlohmann::json expected{};  // the check's value as written in the job
   bool ok = false;
-  std::string detail;  // why it failed (reply excerpt, actual value); "" if ok
+  std::string
+      detail{};  // why it failed (reply excerpt, actual value); "" if ok
   // "" when the check was decided ("ok" says how); "error" when it could not
   // be (a judge that could not be reached or gave no verdict), "pending"
   // while a judge's grading has not finished. Neither counts as a failure.
-  std::string status;
+  std::string status{};
   // Check-specific fields written into the entry as they are (the judge's
   // score, reason and raw reply); null when there are none.
-  nlohmann::json data;
+  nlohmann::json data{};
 };
 
 struct TurnRecord {

@@ -356,7 +356,7 @@ class Loader {
   // Where a conversation's id was written, for duplicate-id messages.
   struct IdSite {
     uint32_t index = 0;  // in Job::conversations
-    YAML::Mark mark;     // imported: relative to the row's line
+    YAML::Mark mark{};   // imported: relative to the row's line
     bool has_id = false;
   };
   IdSite SiteOf(uint32_t index) const;

@@ -368,7 +368,7 @@ int JsonValueColumn(std::string_view text,
   // between its quotes), an array's current index.
   struct Frame {
     bool object = false;
-    std::string_view key;
+    std::string_view key{};
     size_t index = 0;
   };
   std::vector<Frame> frames;

@@ -21,7 +21,9 @@ std::optional<std::string> NotAJsonlRow(std::string_view text,
   *mark = YAML::Mark();
   if (!nlohmann::json::accept(text)) {
     try {
-      (void)nlohmann::json::parse(text);
+      // Only for the parse_error it throws: accept() said the text is bad.
+      const nlohmann::json unused = nlohmann::json::parse(text);
+      (void)unused;
     } catch (const nlohmann::json::parse_error& e) {
       // e.what() is "[json.exception.parse_error.101] parse error at line 1,
       // column 2: syntax error ..."; the mark has the column.

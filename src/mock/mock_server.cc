@@ -55,11 +55,13 @@ std::string ErrorBody(int status, std::string_view message) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-enum class CutState { kNone, kDraining, kShutDown };
-
 }  // namespace
 
 struct MockServer::Impl {
+  // In Impl, not the anonymous namespace: Stream is a member of a class
+  // with external linkage (-Wsubobject-linkage).
+  enum class CutState { kNone, kDraining, kShutDown };
+
   // One chat request from arrival until it is answered or abandoned.
   struct Stream {
     Impl* impl = nullptr;

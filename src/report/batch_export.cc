@@ -102,7 +102,12 @@ void AppendCompletion(const TurnRecord& record, const std::string& hash,
 
 std::string BatchCustomId(std::string_view id, int turn) {
   std::string custom_id(id);
-  if (turn != 1) custom_id += "#" + std::to_string(turn);
+  if (turn != 1) {
+    // Two appends, not "#" + to_string(): g++ 12 gives a false -Wrestrict
+    // on operator+(const char*, string&&).
+    custom_id += '#';
+    custom_id += std::to_string(turn);
+  }
   return custom_id;
 }
 

@@ -76,20 +76,20 @@ struct StatusCounts {
 struct TurnComparison {
   int turn = 0;
   Change change = Change::kUnchanged;
-  std::optional<TurnSide> baseline;  // absent for kNew
-  std::optional<TurnSide> run;       // absent for kMissing
+  std::optional<TurnSide> baseline{};  // absent for kNew
+  std::optional<TurnSide> run{};       // absent for kMissing
   // Of the replies: 1 when equal, 0 when a side is absent.
   double similarity = 1.0;
   bool reply_changed = false;
   bool status_changed = false;  // e.g. "ok" -> "error"
   bool user_changed = false;    // the message sent differs
-  TextDiff diff;                // of the replies; empty text if equal
+  TextDiff diff{};              // of the replies; empty text if equal
 };
 
 struct ConversationComparison {
-  std::string id;
+  std::string id{};
   Change change = Change::kUnchanged;
-  std::vector<TurnComparison> turns;
+  std::vector<TurnComparison> turns{};
   // Both runs have the conversation and its <id>.md differs byte for byte
   // (or exists in one only). It makes the conversation kChanged only with
   // CompareOptions::transcripts.

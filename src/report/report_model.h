@@ -15,16 +15,16 @@
 namespace chatbatch {
 
 struct ReportExpectation {
-  std::string check;
-  std::string expected;  // the expected value as text (JSON for non-strings)
+  std::string check{};
+  std::string expected{};  // the expected value as text (JSON for non-strings)
   bool ok = true;
-  std::string detail;
+  std::string detail{};
   // "" decided; "error" could not be decided (e.g. the judge was not
   // reached), "pending" still being graded: neither is a failure.
-  std::string status;
+  std::string status{};
   // A judge's verdict, when the entry has one: score (-1: none) and reason.
   double score = -1;
-  std::string reason;
+  std::string reason{};
 
   bool failed() const { return !ok && status.empty(); }
 };

@@ -26,7 +26,9 @@ std::optional<JudgeVerdict> Verdict(std::string_view text,
                                     double threshold = 0.5) {
   std::string why;
   std::optional<JudgeVerdict> v = ParseVerdict(text, threshold, &why);
-  if (!v) EXPECT_FALSE(why.empty());
+  if (!v) {
+    EXPECT_FALSE(why.empty());
+  }
   return v;
 }
 

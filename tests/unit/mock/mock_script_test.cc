@@ -173,7 +173,9 @@ TEST(MockReplies, SplitsAtWordBoundariesLosslessly) {
   std::string text = "Hello Heiner! I am fine, thank you.";
   for (int chunks : {0, 1, 3, 7, 40}) {
     auto pieces = SplitReply(text, chunks);
-    if (chunks > 0) EXPECT_EQ(pieces.size(), static_cast<size_t>(chunks));
+    if (chunks > 0) {
+      EXPECT_EQ(pieces.size(), static_cast<size_t>(chunks));
+    }
     std::string joined;
     for (const auto& p : pieces) joined += p;
     EXPECT_EQ(joined, text) << chunks;
@@ -390,7 +392,9 @@ TEST(MockRender, CrlfCommentsAndMultiline) {
   Response r = Render("x [[mock crlf comments multiline]]");
   std::string body = Body(r);
   for (size_t i = 0; i < body.size(); ++i) {
-    if (body[i] == '\n') ASSERT_TRUE(i > 0 && body[i - 1] == '\r') << i;
+    if (body[i] == '\n') {
+      ASSERT_TRUE(i > 0 && body[i - 1] == '\r') << i;
+    }
   }
   EXPECT_NE(body.find(": keep-alive\r\n"), std::string::npos);
   auto events = DataEvents(body);

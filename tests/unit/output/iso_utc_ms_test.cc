@@ -39,11 +39,15 @@ TEST(IsoUtcMsTest, AgreesWithSscanfAndTimegm) {
     EXPECT_EQ(IsoUtcMs(text), ReferenceMs(text)) << text;
   }
   std::mt19937 rng(3);
+  // mt19937 yields uint_fast32_t (64 bits here); %u wants unsigned int.
+  auto next = [&rng](unsigned bound) {
+    return static_cast<unsigned>(rng() % bound);
+  };
   for (int i = 0; i < 20000; ++i) {
     char text[32];
     std::snprintf(text, sizeof text, "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ",
-                  rng() % 10000, rng() % 14, rng() % 40, rng() % 30, rng() % 70,
-                  rng() % 70, rng() % 1000);
+                  next(10000), next(14), next(40), next(30), next(70), next(70),
+                  next(1000));
     EXPECT_EQ(IsoUtcMs(text), ReferenceMs(text)) << text;
   }
 }
