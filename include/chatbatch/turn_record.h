@@ -26,8 +26,8 @@ struct ExpectationResult {
   std::string check{};        // "contains", "regex", "json_path", "any", ...
   nlohmann::json expected{};  // the check's value as written in the job
   bool ok = false;
-  std::string
-      detail{};  // why it failed (reply excerpt, actual value); "" if ok
+  // Why it failed (reply excerpt, actual value); "" if ok.
+  std::string detail{};
   // "" when the check was decided ("ok" says how); "error" when it could not
   // be (a judge that could not be reached or gave no verdict), "pending"
   // while a judge's grading has not finished. Neither counts as a failure.
